@@ -1,0 +1,42 @@
+# Two commands do all set-up on a fresh machine with Python 3.11+ and make:
+#   make run    venv + dependencies, embedded PostgreSQL/Redis, migrations, demo data,
+#               Daphne + Celery worker + beat; prints the URLs and demo accounts
+#   make test   the whole test suite against real PostgreSQL and Redis
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+
+.PHONY: install run test bench services services-down migrate seed clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	@test -n "$(PYTHON)" || { echo 'Python 3.11+ is required'; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
+	@touch $@
+
+run: install
+	PORT=$(PORT) $(BIN)/python scripts/run.py
+
+test: install
+	$(BIN)/python scripts/run_tests.py $(ARGS)
+
+bench: install
+	$(BIN)/python bench/run.py
+
+services: install
+	$(BIN)/python -m core.embedded up
+
+services-down: install
+	$(BIN)/python -m core.embedded down
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+seed: install
+	$(BIN)/python manage.py seed_demo
+
+clean: services-down
+	rm -rf .data

@@ -1,0 +1,16 @@
+"""DRF authentication: simplejwt's Bearer tokens plus the logout denylist of ``core.tokens``."""
+
+from rest_framework_simplejwt.authentication import JWTAuthentication as _JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
+
+from core.tokens import is_access_token_revoked
+
+
+class JWTAuthentication(_JWTAuthentication):
+    """``Authorization: Bearer <access>``; refuses access tokens revoked at logout."""
+
+    def get_validated_token(self, raw_token):
+        token = super().get_validated_token(raw_token)
+        if is_access_token_revoked(token.get("jti", "")):
+            raise InvalidToken({"detail": "Token was revoked.", "code": "token_revoked"})
+        return token

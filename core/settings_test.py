@@ -1,0 +1,21 @@
+"""Test settings: the same real PostgreSQL and Redis, isolated by Redis DB 1 and key prefixes."""
+
+import os
+
+from core.settings import *  # noqa: F401,F403
+from core.settings import REDIS_URL
+
+_TEST_REDIS = os.environ.get("TEST_REDIS_URL") or REDIS_URL.rsplit("/", 1)[0] + "/1"
+REDIS_URL = _TEST_REDIS
+CACHES["default"]["LOCATION"] = _TEST_REDIS  # noqa: F405
+CACHES["default"]["KEY_PREFIX"] = "test"  # noqa: F405
+CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [_TEST_REDIS]  # noqa: F405
+CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "test-asgi"  # noqa: F405
+CELERY_BROKER_URL = _TEST_REDIS
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+REALTIME["REDIS_PREFIX"] = "test-rt"  # noqa: F405
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"auth": "1000/min", "password_reset": "1000/min"}  # noqa: F405
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

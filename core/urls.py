@@ -1,0 +1,25 @@
+"""Root URLs: ``/api/v1/`` (REST), ``/api/v1/schema/`` (OpenAPI 3), ``/api/docs/`` (Swagger UI),
+``/health/``, ``/admin/``. The WebSocket gateway is routed in ``core.asgi`` at ``/ws/``."""
+
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from core.health import health
+
+api_v1 = [
+    path("", include("core.api_urls")),
+    path("", include("commerce.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("health/", health, name="health"),
+    path("api/v1/", include(api_v1)),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,58 @@
+"""Shared fixtures. Every test runs on real PostgreSQL (pytest-django's test database) and real
+Redis (DB 1 of the same server, see ``core.settings_test``)."""
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from tests.factories.core import AdminFactory, UserFactory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_test_redis():
+    """Start each session with an empty test Redis DB (never DB 0, which `make run` uses)."""
+    from django.conf import settings
+
+    from realtime.streams import sync_client
+
+    assert settings.REDIS_URL.endswith("/1"), settings.REDIS_URL
+    sync_client().flushdb()
+    yield
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+def tokens_for(user) -> dict:
+    """``{"access", "refresh"}`` JWTs for ``user``."""
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def client_for(user) -> APIClient:
+    """An APIClient sending ``Authorization: Bearer <access>`` of ``user``."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_for(user)['access']}")
+    return client
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def admin_user(db):
+    return AdminFactory()
+
+
+@pytest.fixture
+def user_client(user) -> APIClient:
+    return client_for(user)
+
+
+@pytest.fixture
+def admin_client(admin_user) -> APIClient:
+    return client_for(admin_user)
