@@ -5,7 +5,10 @@ import os
 from core.settings import *  # noqa: F401,F403
 from core.settings import REDIS_URL
 
-_TEST_REDIS = os.environ.get("TEST_REDIS_URL") or REDIS_URL.rsplit("/", 1)[0] + "/1"
+# Parallel test runs on one machine stay apart with TEST_DB_SUFFIX (database name) and
+# TEST_REDIS_DB (Redis DB index, 1-15; DB 0 belongs to `make run`).
+_TEST_REDIS = os.environ.get("TEST_REDIS_URL") or REDIS_URL.rsplit("/", 1)[0] + "/" + os.environ.get("TEST_REDIS_DB", "1")
+DATABASES["default"]["TEST"] = {"NAME": "test_marketplace" + os.environ.get("TEST_DB_SUFFIX", "")}  # noqa: F405
 REDIS_URL = _TEST_REDIS
 CACHES["default"]["LOCATION"] = _TEST_REDIS  # noqa: F405
 CACHES["default"]["KEY_PREFIX"] = "test"  # noqa: F405

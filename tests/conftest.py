@@ -10,12 +10,12 @@ from tests.factories.core import AdminFactory, UserFactory
 
 @pytest.fixture(scope="session", autouse=True)
 def _clean_test_redis():
-    """Start each session with an empty test Redis DB (never DB 0, which `make run` uses)."""
+    """Start each session with an empty test Redis DB (never DB 0, which `make run` uses; see TEST_REDIS_DB)."""
     from django.conf import settings
 
     from realtime.streams import sync_client
 
-    assert settings.REDIS_URL.endswith("/1"), settings.REDIS_URL
+    assert not settings.REDIS_URL.endswith("/0"), settings.REDIS_URL
     sync_client().flushdb()
     yield
 
