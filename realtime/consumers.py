@@ -1,5 +1,384 @@
+"""The WebSocket gateway: one socket per client, many topics (protocol v1, DESIGN.md §3).
+
+Frames are JSON text. Client ops: ``auth``, ``subscribe``, ``unsubscribe``, ``command``, ``ping``;
+each may carry a ``ref`` that the ``reply`` echoes. Server frames: ``reply`` and ``event``.
+
+Per connection the gateway keeps the user, the subscribed topics with the last ``seq`` delivered
+for each, and token buckets for rate limits. It knows no domain: a topic's authorisation,
+snapshot and commands come from the app that registered it (``realtime.registry``); their ORM
+work runs in a worker thread (``database_sync_to_async``), never on the event loop.
+
+Delivery guarantees for a subscribed topic: events arrive in ``seq`` order, each once. An event
+arriving with a seq already delivered is dropped (re-publish, or replay overlap); one arriving
+after a gap first has the gap filled from the Redis Stream history; if history no longer holds it,
+the event is sent and the client sees the gap and resubscribes with ``since``.
+
+Close codes: 1009 frame over 64 KiB; 4401 no/invalid auth within the deadline, token expired,
+logout or ban; 4429 rate limit exceeded repeatedly. A refused ``Origin`` gets HTTP 403 at the
+handshake (a missing Origin is allowed: mobile apps send none).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from core.exceptions import ApplicationError, to_application_error
+from core.tokens import verify_access_token
+from realtime import registry
+from realtime.jsonutil import dumps
+from realtime.outbox import user_group
+from realtime.streams import AsyncHistory, group_name
+
+logger = logging.getLogger(__name__)
+
+CLOSE_TOO_BIG = 1009
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_RATE_LIMITED = 4429
+
+MAX_REF_LEN = 64
+
+
+class TokenBucket:
+    """A token bucket: ``burst`` tokens, refilled at ``per_minute / 60`` tokens per second."""
+
+    __slots__ = ("capacity", "rate", "tokens", "stamp")
+
+    def __init__(self, burst: int, per_minute: int) -> None:
+        self.capacity = float(burst)
+        self.rate = per_minute / 60.0
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+
+    def take(self) -> float:
+        """Take one token; return 0 when granted, else the seconds until one is available."""
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate if self.rate > 0 else float("inf")
+
+
+def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
+    """Is a handshake ``Origin`` allowed? Missing → yes (native apps); ``*`` allows all; otherwise
+    scheme, host and port must equal one entry of ``allowed``."""
+    if origin is None or "*" in allowed:
+        return True
+    try:
+        o = urlsplit(origin)
+        key = (o.scheme, o.hostname, o.port or {"http": 80, "https": 443}.get(o.scheme))
+    except ValueError:
+        return False
+    for entry in allowed:
+        try:
+            a = urlsplit(entry)
+            if (a.scheme, a.hostname, a.port or {"http": 80, "https": 443}.get(a.scheme)) == key:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+class FrameError(Exception):
+    """A malformed client frame; answered with error code ``bad_frame``."""
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class GatewayConsumer(AsyncWebsocketConsumer):
-    pass
+    """One client connection to ``/ws/`` (see the module docstring for the protocol)."""
+
+    history = AsyncHistory()
+
+    # --- connection lifecycle ----------------------------------------------------------------
+    async def connect(self) -> None:
+        origin = None
+        for name, value in self.scope.get("headers", []):
+            if name == b"origin":
+                origin = value.decode("latin1")
+        if not origin_allowed(origin, settings.WS_ALLOWED_ORIGINS):
+            await self.close()  # before accept: the handshake is refused with HTTP 403
+            return
+        cfg = settings.REALTIME
+        self.cfg = cfg
+        self.user = None
+        self.expires_at: datetime | None = None
+        self.subs: dict[str, int] = {}
+        self.buckets: dict[str, TokenBucket] = {}
+        self.violations = 0
+        self.closing = False
+        self._timers: list[asyncio.Task] = []
+        await self.accept()
+        self._auth_deadline = asyncio.ensure_future(self._close_later(cfg["AUTH_TIMEOUT_SECONDS"], "auth_timeout"))
+
+    async def disconnect(self, code: int) -> None:
+        self.closing = True
+        for task in [getattr(self, "_auth_deadline", None), getattr(self, "_expiry", None)]:
+            if task is not None:
+                task.cancel()
+        if getattr(self, "subs", None):
+            for topic in list(self.subs):
+                await self.channel_layer.group_discard(group_name(topic), self.channel_name)
+            self.subs.clear()
+        if getattr(self, "user", None) is not None:
+            await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+
+    async def _close_later(self, delay: float, reason: str) -> None:
+        await asyncio.sleep(max(0.0, delay))
+        if reason == "auth_timeout" and self.user is not None:
+            return
+        await self._close(CLOSE_UNAUTHORIZED, reason)
+
+    async def _close(self, code: int, reason: str = "") -> None:
+        if self.closing:
+            return
+        self.closing = True
+        await self.close(code=code, reason=reason[:100] or None)
+
+    # --- frame handling -------------------------------------------------------------------
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closing:
+            return
+        ref = None
+        try:
+            if text_data is None:
+                raise FrameError("Binary frames are not supported; send JSON text.")
+            if len(text_data) > self.cfg["MAX_FRAME_BYTES"] // 4 and len(text_data.encode()) > self.cfg["MAX_FRAME_BYTES"]:
+                await self._close(CLOSE_TOO_BIG, "frame_too_big")
+                return
+            try:
+                frame = json.loads(text_data)
+            except (ValueError, RecursionError):
+                raise FrameError("Frame is not valid JSON.") from None
+            if not isinstance(frame, dict):
+                raise FrameError("Frame must be a JSON object.")
+            ref = frame.get("ref")
+            if ref is not None and not (isinstance(ref, (str, int)) and not isinstance(ref, bool) and len(str(ref)) <= MAX_REF_LEN):
+                ref = None
+                raise FrameError(f"ref must be a string or integer of at most {MAX_REF_LEN} characters.")
+            op = frame.get("op")
+            handler = self.OPS.get(op) if isinstance(op, str) else None
+            if handler is None:
+                raise FrameError(f"Unknown op {str(op)[:32]!r}; expected one of {', '.join(sorted(self.OPS))}.")
+            if op not in ("auth", "ping") and self.user is None:
+                raise ApplicationError("Send an auth frame first.", code="not_authenticated", status=401)
+            await handler(self, frame, ref)
+        except FrameError as exc:
+            await self._reply_error(ref, "bad_frame", str(exc))
+        except Exception as exc:  # noqa: BLE001 - every client-caused error becomes an error reply
+            err = to_application_error(exc)
+            if err is None:
+                logger.exception("gateway: unexpected error handling a frame")
+                err = ApplicationError("Internal error; the request was not completed.", code="internal_error", status=500)
+            await self._reply_error(ref, err.code, err.detail, err.fields, err.extra)
+
+    async def _reply(self, ref: Any, data: Any = None) -> None:
+        body: dict[str, Any] = {"op": "reply", "ref": ref, "status": "ok"}
+        if data is not None:
+            body["data"] = data
+        await self.send(text_data=dumps(body))
+
+    async def _reply_error(self, ref: Any, code: str, detail: str, fields: Any = None, extra: dict | None = None) -> None:
+        if self.closing:
+            return
+        error: dict[str, Any] = {"code": code, "detail": detail}
+        if fields:
+            error["fields"] = fields
+        if extra:
+            error.update(extra)
+        await self.send(text_data=dumps({"op": "reply", "ref": ref, "status": "error", "error": error}))
+
+    def _check_rate(self, bucket: str, limits: tuple[int, int]) -> None:
+        b = self.buckets.get(bucket)
+        if b is None:
+            b = self.buckets[bucket] = TokenBucket(*limits)
+        wait = b.take()
+        if wait == 0.0:
+            self.violations = 0
+            return
+        self.violations += 1
+        if self.violations >= self.cfg["RATE_VIOLATIONS_BEFORE_CLOSE"]:
+            asyncio.ensure_future(self._close(CLOSE_RATE_LIMITED, "rate_limited"))
+        raise ApplicationError(
+            f"Too many requests; retry in {wait:.1f} s.", code="rate_limited", status=429,
+            extra={"retry_after_ms": int(wait * 1000) + 1},
+        )
+
+    def _topic(self, frame: dict) -> tuple[str, str, str, registry.Topic]:
+        topic = frame.get("topic")
+        parsed = registry.parse_topic(topic)
+        if parsed is None:
+            raise ApplicationError("topic must look like '<kind>:<key>'.", code="invalid_topic")
+        kind, key = parsed
+        spec = registry.get_topic(kind)
+        if spec is None:
+            raise ApplicationError(f"Unknown topic kind {kind!r}.", code="unknown_topic", status=404)
+        return topic, kind, key, spec
+
+    # --- ops -------------------------------------------------------------------------------
+    async def op_ping(self, frame: dict, ref: Any) -> None:
+        await self._reply(ref, {"server_time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")})
+
+    async def op_auth(self, frame: dict, ref: Any) -> None:
+        self._check_rate("auth", (5, 10))
+        try:
+            verified = await database_sync_to_async(verify_access_token)(frame.get("token"))
+        except ApplicationError as exc:
+            await self._reply_error(ref, exc.code, exc.detail)
+            if self.user is None:
+                await self._close(CLOSE_UNAUTHORIZED, "invalid_token")
+            return
+        if self.user is not None and self.user.pk != verified.user.pk:
+            raise ApplicationError("This connection belongs to another user.", code="user_mismatch", status=403)
+        first = self.user is None
+        self.user = verified.user
+        self.expires_at = verified.expires_at
+        if first:
+            self._auth_deadline.cancel()
+            await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
+        else:
+            # Re-authentication also renews channel-layer group memberships (they expire).
+            await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
+            for topic in self.subs:
+                await self.channel_layer.group_add(group_name(topic), self.channel_name)
+        if getattr(self, "_expiry", None) is not None:
+            self._expiry.cancel()
+        delay = (verified.expires_at - datetime.now(timezone.utc)).total_seconds()
+        self._expiry = asyncio.ensure_future(self._close_later(delay, "token_expired"))
+        await self._reply(ref, {"user_id": str(self.user.pk), "expires_at": _iso(verified.expires_at)})
+
+    async def op_subscribe(self, frame: dict, ref: Any) -> None:
+        topic, kind, key, spec = self._topic(frame)
+        since = frame.get("since")
+        if since is not None and (isinstance(since, bool) or not isinstance(since, int) or since < 0):
+            raise FrameError("since must be a non-negative integer (the last seq you received).")
+        if topic not in self.subs and len(self.subs) >= self.cfg["MAX_TOPICS_PER_CONNECTION"]:
+            raise ApplicationError("Too many topics on one connection.", code="too_many_topics", status=429)
+        self._check_rate("subscribe", (50, 300))
+        group = group_name(topic)
+        # Join the group before reading history so no event falls between replay and live.
+        await self.channel_layer.group_add(group, self.channel_name)
+        replay: list[str] = []
+        recovered = False
+        if since is not None:
+            replay, last, recovered = await self.history.since(topic, since)
+        else:
+            last = await self.history.last_seq(topic)
+        want_snapshot = not recovered
+        user = self.user
+
+        def authorize_and_snapshot() -> tuple[bool, Any]:
+            if not spec.authorize(user=user, key=key):
+                return False, None
+            return True, (spec.snapshot(user=user, key=key) if want_snapshot else None)
+
+        try:
+            allowed, snapshot = await database_sync_to_async(authorize_and_snapshot)()
+        except Exception:
+            if topic not in self.subs:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            raise
+        if not allowed:
+            if topic not in self.subs:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            raise ApplicationError(f"You may not subscribe to {topic}.", code="forbidden", status=403)
+        if recovered:
+            for text in replay:
+                await self.send(text_data=text)
+            seq = since + len(replay)
+            self.subs[topic] = seq
+            await self._reply(ref, {"seq": seq, "recovered": True})
+        else:
+            self.subs[topic] = last
+            await self._reply(ref, {"seq": last, "recovered": False, "snapshot": snapshot})
+
+    async def op_unsubscribe(self, frame: dict, ref: Any) -> None:
+        topic = frame.get("topic")
+        if isinstance(topic, str) and topic in self.subs:
+            del self.subs[topic]
+            await self.channel_layer.group_discard(group_name(topic), self.channel_name)
+        elif registry.parse_topic(topic) is None:
+            raise ApplicationError("topic must look like '<kind>:<key>'.", code="invalid_topic")
+        await self._reply(ref, {"topic": topic, "subscribed": False})
+
+    async def op_command(self, frame: dict, ref: Any) -> None:
+        topic, kind, key, spec = self._topic(frame)
+        name = frame.get("name")
+        entry = spec.commands.get(name) if isinstance(name, str) else None
+        bucket = entry[1] if entry else "commands"
+        # Every command frame, valid or not, draws from its bucket: junk is throttled too.
+        limits = spec.buckets.get(bucket) or (self.cfg["COMMAND_BURST"], self.cfg["COMMAND_PER_MINUTE"])
+        self._check_rate(f"{kind}:{bucket}" if bucket != "commands" else "commands", limits)
+        if entry is None:
+            raise ApplicationError(
+                f"Unknown command {str(name)[:32]!r} on {kind}; expected one of {', '.join(sorted(spec.commands)) or 'none'}.",
+                code="unknown_command", status=404,
+            )
+        fn = entry[0]
+        data = frame.get("data", {})
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise FrameError("data must be a JSON object.")
+        user = self.user
+
+        def run() -> Any:
+            if not spec.authorize(user=user, key=key):
+                raise ApplicationError(f"You may not send commands to {topic}.", code="forbidden", status=403)
+            return fn(user=user, key=key, data=data)
+
+        result = await database_sync_to_async(run)()
+        await self._reply(ref, result)
+
+    OPS = {
+        "auth": op_auth,
+        "subscribe": op_subscribe,
+        "unsubscribe": op_unsubscribe,
+        "command": op_command,
+        "ping": op_ping,
+    }
+
+    # --- channel-layer messages -------------------------------------------------------------
+    async def rt_event(self, message: dict) -> None:
+        """A published event for a topic (``{"topic","seq","frame"}``), fanned out by the relay."""
+        topic = message["topic"]
+        last = self.subs.get(topic)
+        if last is None or self.closing:
+            return
+        seq = message["seq"]
+        if seq <= last:
+            return  # already delivered (replay overlap or a re-publish)
+        if seq > last + 1:
+            frames, _, complete = await self.history.since(topic, last, upto=seq - 1)
+            if complete:
+                for text in frames:
+                    await self.send(text_data=text)
+        self.subs[topic] = seq
+        await self.send(text_data=message["frame"])
+
+    async def rt_close(self, message: dict) -> None:
+        """Close this socket (logout, ban): ``{"code": 4401, "reason": "..."}``."""
+        await self._close(int(message.get("code", CLOSE_UNAUTHORIZED)), str(message.get("reason", "")))
+
+    async def rt_unsubscribe(self, message: dict) -> None:
+        """An app revoked this user's access to a topic (``{"topic", "reason"}``): drop it and tell
+        the client with an ``event`` of type ``subscription.revoked`` (no seq)."""
+        topic = message["topic"]
+        if topic in self.subs:
+            del self.subs[topic]
+            await self.channel_layer.group_discard(group_name(topic), self.channel_name)
+            await self.send(text_data=dumps({"op": "event", "topic": topic, "type": "subscription.revoked",
+                                             "data": {"reason": message.get("reason", "")}}))

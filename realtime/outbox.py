@@ -129,3 +129,13 @@ def disconnect_user(user_id: Any, *, code: int = 4401, reason: str = "logged_out
     transaction.on_commit(
         lambda: send_to_user_connections(user_id, {"type": "rt.close", "code": code, "reason": reason}), robust=True
     )
+
+
+def revoke_subscription(*, user_id: Any, topic: str, reason: str) -> None:
+    """After commit, drop ``topic`` from every socket of a user that is subscribed to it; the
+    client gets ``{"op":"event","topic":...,"type":"subscription.revoked","data":{"reason"}}``.
+    Used when access ends (e.g. a buyer's delivery tracking after delivery)."""
+    transaction.on_commit(
+        lambda: send_to_user_connections(user_id, {"type": "rt.unsubscribe", "topic": topic, "reason": reason}),
+        robust=True,
+    )

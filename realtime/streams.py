@@ -138,16 +138,22 @@ def append(*, topic: str, type: str, data_json: str, event_id: str) -> Appended:
 
 
 class AsyncHistory:
-    """Async reads of topic history for the gateway (one client per event loop)."""
+    """Async reads of topic history for the gateway (one Redis client per event loop)."""
 
     def __init__(self) -> None:
-        self._client: aredis.Redis | None = None
+        self._clients: dict[int, aredis.Redis] = {}
 
     @property
     def client(self) -> aredis.Redis:
-        if self._client is None:
-            self._client = aredis.Redis.from_url(settings.REDIS_URL)
-        return self._client
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(id(loop))
+        if client is None:
+            if len(self._clients) > 16:  # loops of finished tests; Daphne has one
+                self._clients.clear()
+            client = self._clients[id(loop)] = aredis.Redis.from_url(settings.REDIS_URL)
+        return client
 
     async def last_seq(self, topic: str) -> int:
         """The topic's last seq (0 when it never had an event or its history expired)."""

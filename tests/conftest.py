@@ -56,3 +56,23 @@ def user_client(user) -> APIClient:
 @pytest.fixture
 def admin_client(admin_user) -> APIClient:
     return client_for(admin_user)
+
+
+@pytest.fixture(scope="session")
+def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real Daphne process on the test database (tests using it need ``transactional_db``)."""
+    from tests.live import LiveServer
+
+    server = LiveServer(
+        tmp_path_factory.mktemp("daphne") / "daphne.log",
+        WS_ALLOWED_ORIGINS="http://allowed.example",
+        WS_AUTH_TIMEOUT="1.5",
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live(live_server_process, transactional_db):
+    """The running Daphne, for one test with committed (transactional) data."""
+    return live_server_process

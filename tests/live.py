@@ -1,0 +1,151 @@
+"""A real Daphne process for realtime tests, and a small synchronous protocol client.
+
+``LiveServer`` runs ``daphne core.asgi:application`` in a subprocess on the pytest-django test
+database and the test Redis DB, with the production WebSocket flags (64 KiB max message, pings).
+``WSClient`` speaks protocol v1 over a real socket (``websockets.sync``): ``request`` sends a
+frame with a fresh ``ref`` and returns its reply, keeping events that arrive meanwhile.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from pathlib import Path
+from urllib.parse import quote
+from urllib.request import urlopen
+
+from websockets.sync.client import connect
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def database_url_from_settings() -> str:
+    """URL of the database Django is connected to now (the test database inside pytest)."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    auth = quote(s["USER"] or "", safe="")
+    if s.get("PASSWORD"):
+        auth += ":" + quote(s["PASSWORD"], safe="")
+    host = quote(s["HOST"] or "", safe="")
+    port = f":{s['PORT']}" if s.get("PORT") else ""
+    return f"postgres://{auth}@{host}{port}/{s['NAME']}"
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for a child process that must use the same test database and Redis."""
+    from django.conf import settings
+
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="core.settings_test",
+        DATABASE_URL=database_url_from_settings(),
+        REDIS_URL=settings.REDIS_URL,
+        TEST_REDIS_URL=settings.REDIS_URL,
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+class LiveServer:
+    """A Daphne subprocess. ``url`` is its http base, ``ws_url`` its gateway endpoint."""
+
+    def __init__(self, log_path: Path, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/ws/"
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "realtime.daphne", "-b", "127.0.0.1", "-p", str(self.port),
+             "--ping-interval", "25", "--ping-timeout", "30", "--websocket-max-message-size", "65536",
+             "core.asgi:application"],
+            cwd=ROOT, env=subprocess_env(**env), stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"daphne exited: {log_path.read_text()[-3000:]}")
+            try:
+                with urlopen(self.url + "/health/", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"daphne did not become healthy: {log_path.read_text()[-3000:]}")
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()
+
+
+class WSClient:
+    """A protocol v1 client over a real WebSocket."""
+
+    _refs = itertools.count(1)
+
+    def __init__(self, ws_url: str, *, origin: str | None = None, timeout: float = 5.0) -> None:
+        headers = {"Origin": origin} if origin else None
+        self.ws = connect(ws_url, additional_headers=headers, open_timeout=timeout, max_size=2**22)
+        self.timeout = timeout
+        self.events: deque[dict] = deque()
+
+    def send(self, frame: dict | str) -> None:
+        self.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
+
+    def recv(self, timeout: float | None = None) -> dict:
+        return json.loads(self.ws.recv(timeout=timeout or self.timeout))
+
+    def request(self, op: str, **fields) -> dict:
+        """Send ``{"op": op, "ref": <new>, **fields}`` and return its reply; events that arrive
+        first are kept in ``events``."""
+        ref = str(next(self._refs))
+        self.send({"op": op, "ref": ref, **fields})
+        deadline = time.monotonic() + self.timeout
+        while True:
+            frame = self.recv(timeout=max(0.01, deadline - time.monotonic()))
+            if frame.get("op") == "reply" and frame.get("ref") == ref:
+                return frame
+            self.events.append(frame)
+
+    def auth(self, token: str) -> dict:
+        reply = self.request("auth", token=token)
+        assert reply["status"] == "ok", reply
+        return reply
+
+    def next_event(self, topic: str | None = None, type: str | None = None, timeout: float | None = None) -> dict:
+        """The next event (matching topic/type) from the buffer or the socket."""
+        for i, ev in enumerate(self.events):
+            if ev.get("op") == "event" and (topic is None or ev["topic"] == topic) and (type is None or ev["type"] == type):
+                del self.events[i]
+                return ev
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            frame = self.recv(timeout=max(0.01, deadline - time.monotonic()))
+            if frame.get("op") == "event" and (topic is None or frame["topic"] == topic) and (type is None or frame["type"] == type):
+                return frame
+            self.events.append(frame)
+
+    def close(self) -> None:
+        self.ws.close()
