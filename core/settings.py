@@ -39,7 +39,10 @@ REDIS_URL = env("REDIS_URL")
 _db = env.db_url("DATABASE_URL")
 _db["HOST"] = unquote(_db.get("HOST", ""))  # a Unix socket directory may come percent-encoded
 _db.setdefault("OPTIONS", {})
-_db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
+# Persistent connections: the gateway's database_sync_to_async calls would otherwise open a new
+# PostgreSQL connection per frame. Health checks drop connections the server closed.
+_db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+_db["CONN_HEALTH_CHECKS"] = True
 _db["ATOMIC_REQUESTS"] = False
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -63,7 +63,7 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 class LiveServer:
     """A Daphne subprocess. ``url`` is its http base, ``ws_url`` its gateway endpoint."""
 
-    def __init__(self, log_path: Path, **env: str) -> None:
+    def __init__(self, log_path: Path, *, ping_interval: int = 25, ping_timeout: int = 30, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws/"
@@ -71,7 +71,7 @@ class LiveServer:
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "realtime.daphne", "-b", "127.0.0.1", "-p", str(self.port),
-             "--ping-interval", "25", "--ping-timeout", "30", "--websocket-max-message-size", "65536",
+             "--ping-interval", str(ping_interval), "--ping-timeout", str(ping_timeout), "--websocket-max-message-size", "65536",
              "core.asgi:application"],
             cwd=ROOT, env=subprocess_env(**env), stdout=self._log, stderr=subprocess.STDOUT,
         )
