@@ -12,6 +12,7 @@ from core.health import health
 api_v1 = [
     path("", include("core.api_urls")),
     path("", include("commerce.urls")),
+    path("", include("notifications.urls")),
 ]
 
 urlpatterns = [
