@@ -1,0 +1,175 @@
+"""Commerce demo data (run by ``manage.py seed_demo``): two active auto-parts stores and a
+pending one, a three-level category tree, brands and 240 products with stock, prices and JSON
+attributes. Deterministic (seeded per store) and idempotent (natural keys: vendor slug,
+category slug per parent, brand slug, SKU per vendor)."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+from django.utils.text import slugify
+
+from core.models import Role
+from commerce.models import Brand, Category, Product, ProductImage, Vendor, VendorStaff, VendorStaffRole, VendorStatus
+
+PRODUCTS_PER_VENDOR = 120
+
+#: short name -> (store name, slug, status, description, SKU prefix)
+STORES: dict[str, tuple[str, str, str, str, str]] = {
+    "vendor1": ("Rapid Auto Parts", "rapid-auto-parts", VendorStatus.ACTIVE,
+                "OEM and aftermarket parts, shipped the same day.", "RAP"),
+    "vendor2": ("Euro Motor Supply", "euro-motor-supply", VendorStatus.ACTIVE,
+                "Brakes, suspension and electrics for European cars.", "EMS"),
+    "vendor3": ("Garage Bits", "garage-bits", VendorStatus.PENDING, "Used and refurbished parts.", "GB"),
+}
+
+#: root -> {sub -> [(leaf, price range EUR, brands, leaf attributes)]}
+TREE: dict[str, dict[str, list[tuple[str, tuple[int, int], list[str], dict[str, list[Any]]]]]] = {
+    "Engine": {
+        "Filters": [
+            ("Oil filters", (6, 25), ["Mann-Filter", "Mahle", "Bosch"], {"thread": ["M20x1.5", "3/4-16 UNF"], "height_mm": [65, 75, 86]}),
+            ("Air filters", (9, 40), ["Mann-Filter", "Mahle", "Bosch"], {"shape": ["panel", "round"]}),
+            ("Fuel filters", (12, 55), ["Mann-Filter", "Bosch"], {"fuel": ["petrol", "diesel"]}),
+        ],
+        "Ignition": [
+            ("Spark plugs", (4, 22), ["NGK", "Bosch", "Denso"], {"electrode": ["nickel", "platinum", "iridium"], "gap_mm": [0.7, 0.8, 1.0]}),
+            ("Ignition coils", (25, 120), ["Bosch", "Valeo", "Denso"], {"connector_pins": [3, 4]}),
+        ],
+        "Belts and chains": [
+            ("Timing belt kits", (60, 260), ["Gates", "Contitech", "INA"], {"teeth": [120, 137, 150]}),
+            ("Serpentine belts", (12, 45), ["Gates", "Contitech"], {"ribs": [5, 6, 7]}),
+        ],
+    },
+    "Brakes": {
+        "Brake system": [
+            ("Brake pads", (18, 90), ["Brembo", "ATE", "TRW", "Bosch"], {"position": ["front", "rear"], "wear_indicator": [True, False]}),
+            ("Brake discs", (30, 180), ["Brembo", "ATE", "TRW"], {"position": ["front", "rear"], "diameter_mm": [256, 280, 312, 340]}),
+            ("Brake fluid", (6, 24), ["ATE", "Bosch"], {"standard": ["DOT 4", "DOT 5.1"], "volume_l": [0.5, 1]}),
+        ],
+    },
+    "Suspension": {
+        "Dampers and springs": [
+            ("Shock absorbers", (45, 210), ["Sachs", "Bilstein", "KYB"], {"position": ["front", "rear"], "type": ["gas", "oil"]}),
+            ("Coil springs", (25, 95), ["Sachs", "Eibach", "KYB"], {"position": ["front", "rear"]}),
+        ],
+    },
+    "Electrical": {
+        "Batteries and charging": [
+            ("Car batteries", (70, 260), ["Varta", "Bosch", "Exide"], {"capacity_ah": [60, 70, 80, 95], "voltage_v": [12]}),
+            ("Alternators", (120, 420), ["Bosch", "Valeo", "Denso"], {"output_a": [90, 120, 150]}),
+        ],
+        "Lighting": [
+            ("Headlight bulbs", (5, 45), ["Osram", "Philips"], {"socket": ["H1", "H4", "H7", "H11"], "color": ["warm white", "white", "cool white"]}),
+            ("LED bulbs", (12, 70), ["Osram", "Philips"], {"socket": ["H7", "W5W", "P21W"], "color": ["white", "cool white", "amber"]}),
+        ],
+    },
+}
+
+VEHICLES = [
+    "VW Golf VII", "VW Passat B8", "BMW 3 Series F30", "Audi A4 B9", "Ford Focus III", "Opel Astra K",
+    "Skoda Octavia III", "Toyota Corolla E210", "Renault Clio IV", "Peugeot 308 II", "Mercedes C-Class W205",
+]
+MATERIALS = ["steel", "aluminium", "rubber", "ceramic", "composite", "cast iron", "paper", "plastic"]
+
+
+def _seed_stores(ctx) -> None:
+    for short, (name, slug, status, description, _prefix) in STORES.items():
+        owner = ctx.users[short]
+        vendor, created = Vendor.objects.get_or_create(
+            slug=slug,
+            defaults={"name": name, "owner": owner, "status": status, "description": description,
+                      "status_changed_at": timezone.now() if status != VendorStatus.PENDING else None},
+        )
+        ctx.count("vendors", int(created))
+        _, made = VendorStaff.objects.get_or_create(vendor=vendor, user=owner, defaults={"role": VendorStaffRole.OWNER})
+        ctx.count("vendor staff", int(made))
+        if vendor.status == VendorStatus.ACTIVE and Role.VENDOR not in owner.roles:
+            owner.roles = [*owner.roles, Role.VENDOR]
+            owner.save(update_fields=["roles"])
+        ctx.vendors[short] = vendor
+
+
+def _category(ctx, parent: Category | None, name: str, position: int) -> Category:
+    cat, created = Category.objects.get_or_create(
+        parent=parent, slug=slugify(name), defaults={"name": name, "position": position}
+    )
+    ctx.count("categories", int(created))
+    return cat
+
+
+def _seed_catalogue(ctx) -> list[tuple[Category, tuple[int, int], list[Brand], dict[str, list[Any]]]]:
+    brands: dict[str, Brand] = {b.slug: b for b in Brand.objects.all()}
+    leaves = []
+    for i, (root_name, subs) in enumerate(TREE.items()):
+        root = _category(ctx, None, root_name, i)
+        for j, (sub_name, leaf_specs) in enumerate(subs.items()):
+            sub = _category(ctx, root, sub_name, j)
+            for k, (leaf_name, price_range, brand_names, attrs) in enumerate(leaf_specs):
+                leaf = _category(ctx, sub, leaf_name, k)
+                leaf_brands = []
+                for bname in brand_names:
+                    slug = slugify(bname)
+                    if slug not in brands:
+                        brands[slug] = Brand.objects.create(name=bname, slug=slug)
+                        ctx.count("brands", 1)
+                    leaf_brands.append(brands[slug])
+                leaves.append((leaf, price_range, leaf_brands, attrs))
+    return leaves
+
+
+def _seed_products(ctx, vendor: Vendor, prefix: str, leaves) -> int:
+    rng = random.Random(f"demo-products-{vendor.slug}")  # independent of what already exists
+    have = set(Product.objects.filter(vendor=vendor).values_list("sku", flat=True))
+    products, images = [], []
+    for n in range(1, PRODUCTS_PER_VENDOR + 1):
+        leaf, (lo, hi), brands, leaf_attrs = leaves[(n - 1) % len(leaves)]
+        brand = rng.choice(brands)
+        sku = f"{prefix}-{n:04d}"
+        model_code = f"{rng.choice('ABCDEFGHKLMPRSTX')}{rng.randint(100, 9999)}"
+        singular = leaf.name[:-1] if leaf.name.endswith("s") else leaf.name
+        name = f"{brand.name} {singular} {model_code}"
+        price = (Decimal(rng.randint(lo * 100, hi * 100)) / 100).quantize(Decimal("0.01"))
+        stock = 0 if rng.random() < 0.08 else rng.randint(1, 150)
+        attributes: dict[str, Any] = {
+            "brand": brand.name,
+            "fits": sorted(rng.sample(VEHICLES, rng.randint(1, 4))),
+            "material": rng.choice(MATERIALS),
+            "condition": "new",
+            "warranty_months": rng.choice([12, 24, 36]),
+        }
+        for key, choices in leaf_attrs.items():
+            attributes[key] = rng.choice(choices)
+        if sku in have:
+            continue
+        product = Product(
+            vendor=vendor, category=leaf, brand=brand, name=name, slug=slugify(f"{name}-{sku}"), sku=sku,
+            description=f"{name} for {', '.join(attributes['fits'])}. {attributes['material'].capitalize()}.",
+            price=price, currency="EUR", stock=stock, attributes=attributes, is_active=True,
+        )
+        products.append(product)
+        images.append(ProductImage(product=product, url=f"/static/demo/{leaf.slug}/{n % 8 + 1}.jpg",
+                                   alt_text=name, position=0))
+    Product.objects.bulk_create(products, batch_size=500)
+    ProductImage.objects.bulk_create(images, batch_size=500)
+    return len(products)
+
+
+def seed(ctx) -> None:
+    """Seed stores, categories, brands and products into ``ctx`` (see ``seed_demo``)."""
+    _seed_stores(ctx)
+    leaves = _seed_catalogue(ctx)
+    made = 0
+    for short, (_name, _slug, status, _desc, prefix) in STORES.items():
+        if status == VendorStatus.ACTIVE:
+            made += _seed_products(ctx, ctx.vendors[short], prefix, leaves)
+    ctx.count("products", made)
+    active = [v.name for v in ctx.vendors.values() if v.status == VendorStatus.ACTIVE]
+    ctx.summary.append(
+        f"Stores: {', '.join(active)} (active), "
+        + ", ".join(v.name for v in ctx.vendors.values() if v.status != VendorStatus.ACTIVE)
+        + f" (pending); {Category.objects.count()} categories, {Brand.objects.count()} brands, "
+        f"{Product.objects.alive().count()} products"
+    )

@@ -1,0 +1,68 @@
+"""``manage.py seed_demo``: creates the demo marketplace once; a second run creates nothing."""
+
+import io
+import time
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+
+from commerce.models import Category, Product, Vendor, VendorStatus
+from core.models import Address, Role, User
+
+pytestmark = pytest.mark.django_db
+
+
+def counts():
+    return {m._meta.label: m.objects.count() for m in apps.get_models()}
+
+
+def test_seed_demo_creates_the_demo_marketplace_and_is_idempotent(settings):
+    out = io.StringIO()
+    started = time.monotonic()
+    call_command("seed_demo", stdout=out)
+    assert time.monotonic() - started < 15
+    first = counts()
+
+    assert Product.objects.alive().count() >= 200
+    assert Product.objects.filter(stock__gt=0).count() >= 150
+    sample = Product.objects.order_by("sku").first()
+    assert {"brand", "fits", "material"} <= set(sample.attributes)
+    statuses = dict(Vendor.objects.values_list("owner__email", "status"))
+    assert statuses == {
+        "vendor1@demo.market": VendorStatus.ACTIVE,
+        "vendor2@demo.market": VendorStatus.ACTIVE,
+        "vendor3@demo.market": VendorStatus.PENDING,
+    }
+    assert Role.VENDOR in User.objects.get(email="vendor1@demo.market").roles
+    admin = User.objects.get(email="admin@demo.market")
+    assert admin.is_admin and admin.check_password(settings.DEMO_PASSWORD)
+    for email in ["buyer1@demo.market", "buyer2@demo.market", "buyer3@demo.market"]:
+        address = Address.objects.get(user__email=email)
+        assert address.latitude is not None and address.longitude is not None
+    assert User.objects.filter(email__in=["courier1@demo.market", "courier2@demo.market"], roles__contains=["courier"]).count() == 2
+    leaf = Category.objects.get(slug="oil-filters")
+    assert leaf.parent.slug == "filters" and leaf.parent.parent.slug == "engine"
+    assert "seed_demo: created" in out.getvalue()
+
+    skus = sorted(Product.objects.values_list("sku", "price"))
+    out2 = io.StringIO()
+    call_command("seed_demo", stdout=out2)
+    assert counts() == first
+    assert sorted(Product.objects.values_list("sku", "price")) == skus
+    assert "nothing (already seeded)" in out2.getvalue()
+
+
+def test_seed_demo_products_are_deterministic():
+    call_command("seed_demo", stdout=io.StringIO())
+    snapshot = sorted(Product.objects.values_list("sku", "name", "price", "stock"))
+    Product.objects.all().delete()
+    call_command("seed_demo", stdout=io.StringIO())
+    assert sorted(Product.objects.values_list("sku", "name", "price", "stock")) == snapshot
+
+
+def test_seeders_are_discovered_from_installed_apps():
+    from commerce.management.commands.seed_demo import discover_seeders
+
+    names = [name for name, _ in discover_seeders()]
+    assert "commerce.demo" in names
