@@ -20,6 +20,7 @@ def add_snapshot_provider(fn: Callable[..., dict[str, Any]]) -> Callable[..., di
 @register
 class UserTopic(Topic):
     kind = "user"
+    track_presence = True  # "is this user online?" (realtime.presence.present_user_ids)
 
     def authorize(self, *, user, key: str) -> bool:
         return str(user.pk) == key

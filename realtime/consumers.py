@@ -34,7 +34,7 @@ from django.conf import settings
 
 from core.exceptions import ApplicationError, to_application_error
 from core.tokens import verify_access_token
-from realtime import registry
+from realtime import presence, registry
 from realtime.jsonutil import dumps
 from realtime.outbox import user_group
 from realtime.streams import AsyncHistory, group_name
@@ -120,7 +120,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self.buckets: dict[str, TokenBucket] = {}
         self.violations = 0
         self.closing = False
-        self._timers: list[asyncio.Task] = []
+        self._heartbeat: asyncio.Task | None = None
         await self.accept()
         self._auth_deadline = asyncio.ensure_future(self._close_later(cfg["AUTH_TIMEOUT_SECONDS"], "auth_timeout"))
 
@@ -129,7 +129,12 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         for task in [getattr(self, "_auth_deadline", None), getattr(self, "_expiry", None)]:
             if task is not None:
                 task.cancel()
+        if getattr(self, "_heartbeat", None) is not None:
+            self._heartbeat.cancel()
         if getattr(self, "subs", None):
+            tracked = [t for t in self.subs if self._tracks_presence(t)]
+            if tracked:
+                await presence.remove(self.history.client, tracked, self.user.pk, self.channel_name)
             for topic in list(self.subs):
                 await self.channel_layer.group_discard(group_name(topic), self.channel_name)
             self.subs.clear()
@@ -141,6 +146,27 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         if reason == "auth_timeout" and self.user is not None:
             return
         await self._close(CLOSE_UNAUTHORIZED, reason)
+
+    @staticmethod
+    def _tracks_presence(topic: str) -> bool:
+        parsed = registry.parse_topic(topic)
+        spec = registry.get_topic(parsed[0]) if parsed else None
+        return bool(spec and spec.track_presence)
+
+    async def _presence_heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(presence.HEARTBEAT_SECONDS)
+            tracked = [t for t in self.subs if self._tracks_presence(t)]
+            if tracked:
+                try:
+                    await presence.add(self.history.client, tracked, self.user.pk, self.channel_name)
+                except Exception:  # noqa: BLE001 - presence is best effort; retry next beat
+                    logger.warning("gateway: presence heartbeat failed", exc_info=True)
+
+    async def _mark_present(self, topic: str) -> None:
+        await presence.add(self.history.client, [topic], self.user.pk, self.channel_name)
+        if self._heartbeat is None:
+            self._heartbeat = asyncio.ensure_future(self._presence_heartbeat())
 
     async def _close(self, code: int, reason: str = "") -> None:
         if self.closing:
@@ -295,6 +321,8 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             if topic not in self.subs:
                 await self.channel_layer.group_discard(group, self.channel_name)
             raise ApplicationError(f"You may not subscribe to {topic}.", code="forbidden", status=403)
+        if spec.track_presence:
+            await self._mark_present(topic)
         if recovered:
             for text in replay:
                 await self.send(text_data=text)
@@ -308,8 +336,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
     async def op_unsubscribe(self, frame: dict, ref: Any) -> None:
         topic = frame.get("topic")
         if isinstance(topic, str) and topic in self.subs:
-            del self.subs[topic]
-            await self.channel_layer.group_discard(group_name(topic), self.channel_name)
+            await self._drop(topic)
         elif registry.parse_topic(topic) is None:
             raise ApplicationError("topic must look like '<kind>:<key>'.", code="invalid_topic")
         await self._reply(ref, {"topic": topic, "subscribed": False})
@@ -369,6 +396,17 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self.subs[topic] = seq
         await self.send(text_data=message["frame"])
 
+    async def _drop(self, topic: str) -> None:
+        del self.subs[topic]
+        await self.channel_layer.group_discard(group_name(topic), self.channel_name)
+        if self._tracks_presence(topic):
+            await presence.remove(self.history.client, [topic], self.user.pk, self.channel_name)
+
+    async def rt_ephemeral(self, message: dict) -> None:
+        """An ephemeral event (typing): relayed if subscribed, not from this user, no seq."""
+        if message["topic"] in self.subs and not self.closing and message.get("exclude_user_id") != str(self.user.pk):
+            await self.send(text_data=message["frame"])
+
     async def rt_close(self, message: dict) -> None:
         """Close this socket (logout, ban): ``{"code": 4401, "reason": "..."}``."""
         await self._close(int(message.get("code", CLOSE_UNAUTHORIZED)), str(message.get("reason", "")))
@@ -378,7 +416,6 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         the client with an ``event`` of type ``subscription.revoked`` (no seq)."""
         topic = message["topic"]
         if topic in self.subs:
-            del self.subs[topic]
-            await self.channel_layer.group_discard(group_name(topic), self.channel_name)
+            await self._drop(topic)
             await self.send(text_data=dumps({"op": "event", "topic": topic, "type": "subscription.revoked",
                                              "data": {"reason": message.get("reason", "")}}))

@@ -56,6 +56,8 @@ class Topic:
     kind: str = ""
     #: extra rate-limit buckets: {name: (burst, per_minute)}
     buckets: dict[str, tuple[int, int]] = {}
+    #: keep ``realtime.presence`` up to date for this kind (who has a socket on the topic)
+    track_presence: bool = False
 
     def __init__(self) -> None:
         self.commands: dict[str, tuple[CommandFn, str]] = {}
