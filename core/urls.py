@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("core.api_urls")),
     path("", include("commerce.urls")),
     path("", include("notifications.urls")),
+    path("", include("chat.urls")),
 ]
 
 urlpatterns = [
