@@ -1,0 +1,18 @@
+"""Signals of the accounts app that other apps may react to.
+
+``user_signed_in``
+    Sent after a successful sign-in at ``POST /api/v1/auth/token/`` (after the token pair was
+    issued), with ``sender=User`` and the keyword arguments ``user`` (the signed-in
+    :class:`core.models.User`) and ``request`` (the DRF ``Request`` of the sign-in, or ``None``
+    when the service is called outside HTTP). Receivers run outside any transaction of the
+    accounts service; they are called robustly: an exception in a receiver is logged and does not
+    fail the sign-in. Example: commerce merges the anonymous cart named in the ``X-Cart-Id`` header
+    into the user's cart::
+
+        @receiver(user_signed_in)
+        def merge_cart(sender, *, user, request, **kwargs): ...
+"""
+
+from django.dispatch import Signal
+
+user_signed_in = Signal()
