@@ -8,6 +8,6 @@ class CommerceConfig(AppConfig):
 
     def ready(self) -> None:
         from commerce import realtime  # noqa: F401  (registers the cart: topic)
-        from commerce import receivers, schema  # noqa: F401  (schema: OpenAPI auth extension)
+        from commerce import receivers
 
         receivers.connect()

@@ -6,4 +6,4 @@ class CoreConfig(AppConfig):
     verbose_name = "Accounts and platform"
 
     def ready(self) -> None:
-        from core import realtime  # noqa: F401  (registers the user: topic)
+        from core import realtime, schema  # noqa: F401  (registers the user: topic, the OpenAPI JWT scheme)
