@@ -83,7 +83,7 @@ def test_bad_tokens_are_refused_and_socket_closed(live, kind):
         import jwt
 
         token = jwt.encode({"token_type": "access", "user_id": str(user.pk), "jti": "x", "exp": int(time.time()) + 600},
-                           "another-key", algorithm="HS256")
+                           "another-signing-key-of-at-least-32-bytes", algorithm="HS256")
     elif kind == "expired":
         t = AccessToken.for_user(user)
         t.set_exp(lifetime=timedelta(seconds=-5))
