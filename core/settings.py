@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -212,6 +213,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".data" / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "realtime-outbox-sweep": {"task": "realtime.tasks.sweep_outbox", "schedule": 2.0},
     "realtime-outbox-purge": {"task": "realtime.tasks.purge_outbox", "schedule": 3600.0},
+    "notifications-daily-digest": {"task": "notifications.tasks.send_daily_digests", "schedule": crontab(hour=7, minute=0)},
+    "notifications-email-sweep": {"task": "notifications.tasks.requeue_stalled_emails", "schedule": 600.0},
 }
 
 # --- Email -------------------------------------------------------------------------------

@@ -44,8 +44,6 @@ from notifications.models import (
 from notifications.payloads import notification_dict, state_dict
 from realtime import outbox
 from realtime.jsonutil import to_jsonable
-from realtime.models import OutboxEvent
-from realtime.registry import parse_topic
 
 logger = logging.getLogger(__name__)
 
@@ -74,29 +72,10 @@ def user_topic(user_id: Any) -> str:
 
 # --- outbox helpers ----------------------------------------------------------------------------
 
-def _relay_all(topics: list[str]) -> None:
-    """After commit: send the pending events of ``topics`` (in batches until none is left)."""
-    limit = 500
-    while outbox.relay(topics=topics, limit=limit) >= limit:
-        pass
-
-
 def _publish_many(events: list[tuple[str, str, dict[str, Any]]]) -> None:
-    """Queue many ``(topic, type, data)`` events in one INSERT; sent after commit in this order.
-
-    The bulk twin of :func:`realtime.outbox.publish` (same rows, same relay), so a
-    1,000-recipient ``notify`` costs one query for its 2,000 events.
-    """
-    if not events:
-        return
-    rows = []
-    for topic, type_, data in events:
-        if parse_topic(topic) is None:
-            raise ValueError(f"malformed topic {topic!r}")
-        rows.append(OutboxEvent(topic=topic, type=type_, data=to_jsonable(data)))
-    OutboxEvent.objects.bulk_create(rows, batch_size=BATCH_SIZE)
-    topics = list(dict.fromkeys(topic for topic, _, _ in events))
-    transaction.on_commit(partial(_relay_all, topics), robust=True)
+    """Queue many ``(topic, type, data)`` events; sent after commit in this order."""
+    if events:
+        outbox.publish_many(events, batch_size=BATCH_SIZE)
 
 
 # --- counters (the per-user lock) --------------------------------------------------------------

@@ -118,23 +118,45 @@ class Appended:
 _script_cache: dict[int, object] = {}
 
 
+def _script():
+    client = sync_client()
+    script = _script_cache.get(id(client))
+    if script is None:
+        script = _script_cache[id(client)] = client.register_script(_PUBLISH_LUA)
+    return client, script
+
+
+def _call(script, *, topic: str, type: str, data_json: str, event_id: str, client=None):
+    cfg = settings.REALTIME
+    return script(
+        keys=[seq_key(topic), stream_key(topic), dedupe_key(event_id)],
+        args=[type, data_json, event_id, cfg["HISTORY_MIN_EVENTS"], cfg["HISTORY_MIN_SECONDS"],
+              TOPIC_TTL_SECONDS, DEDUPE_TTL_SECONDS],
+        client=client,
+    )
+
+
 def append(*, topic: str, type: str, data_json: str, event_id: str) -> Appended:
     """Atomically give the event the topic's next seq and append it to the history.
 
     Idempotent per ``event_id``: a second call returns the first seq with ``new=False``.
     Raises ``redis.RedisError`` when Redis is unreachable.
     """
-    client = sync_client()
-    script = _script_cache.get(id(client))
-    if script is None:
-        script = _script_cache[id(client)] = client.register_script(_PUBLISH_LUA)
-    cfg = settings.REALTIME
-    new, seq, ts = script(
-        keys=[seq_key(topic), stream_key(topic), dedupe_key(event_id)],
-        args=[type, data_json, event_id, cfg["HISTORY_MIN_EVENTS"], cfg["HISTORY_MIN_SECONDS"],
-              TOPIC_TTL_SECONDS, DEDUPE_TTL_SECONDS],
-    )
+    client, script = _script()
+    new, seq, ts = _call(script, topic=topic, type=type, data_json=data_json, event_id=event_id, client=client)
     return Appended(seq=int(seq), ts_ms=int(ts), new=bool(new))
+
+
+def append_many(events: list[tuple[str, str, str, str]]) -> list[Appended]:
+    """:func:`append` for many ``(topic, type, data_json, event_id)`` in one round trip, in order
+    (one pipeline; each append stays atomic on its own). Raises ``redis.RedisError``."""
+    if not events:
+        return []
+    client, script = _script()
+    pipe = client.pipeline(transaction=False)
+    for topic, type_, data_json, event_id in events:
+        _call(script, topic=topic, type=type_, data_json=data_json, event_id=event_id, client=pipe)
+    return [Appended(seq=int(seq), ts_ms=int(ts), new=bool(new)) for new, seq, ts in pipe.execute()]
 
 
 class AsyncHistory:
