@@ -220,4 +220,4 @@ if __name__ == "__main__":  # python -m core.embedded [up|down|status]
         print("running" if services_running() else "stopped")
         sys.exit(0 if services_running() else 1)
     else:
-        sys.exit(f"usage: python -m core.embedded [up|down|status]")
+        sys.exit("usage: python -m core.embedded [up|down|status]")

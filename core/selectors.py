@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.db.models import QuerySet
 from core.exceptions import NotFound
+from core.utils import parse_uuid
 from core.models import Address, User
 
 
@@ -15,14 +15,6 @@ class AddressNotFound(NotFound):
 
     code = "address_not_found"
 
-
-def _as_uuid(value: Any) -> uuid.UUID | None:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
 
 
 def user_get_by_email(*, email: str) -> User | None:
@@ -36,7 +28,7 @@ def user_get_by_email(*, email: str) -> User | None:
 def user_get(*, user_id: Any) -> User | None:
     """The user with primary key ``user_id`` (a UUID or its string), or ``None`` when it does not
     exist or ``user_id`` is not a UUID."""
-    pk = _as_uuid(user_id)
+    pk = parse_uuid(user_id)
     if pk is None:
         return None
     return User.objects.filter(pk=pk).first()
@@ -53,7 +45,7 @@ def address_get(*, user: User, address_id: Any) -> Address:
     Raises :class:`AddressNotFound` (404, ``address_not_found``) when the id is malformed, unknown
     or the address belongs to another user (no difference is visible to the caller).
     """
-    pk = _as_uuid(address_id)
+    pk = parse_uuid(address_id)
     address = Address.objects.filter(pk=pk, user=user).first() if pk is not None else None
     if address is None:
         raise AddressNotFound("Address not found.")

@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from core.exceptions import ApplicationError
 from core.models import Address, Role, User
-from core.services import validate_country, validate_phone
+from core.services import ADDRESS_FIELDS, validate_country, validate_phone
 
 
 class AccountsErrorSerializer(serializers.Serializer):
@@ -150,23 +150,7 @@ class AddressOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Address
-        fields = (
-            "id",
-            "label",
-            "full_name",
-            "line1",
-            "line2",
-            "city",
-            "postal_code",
-            "region",
-            "country",
-            "phone",
-            "latitude",
-            "longitude",
-            "is_default_shipping",
-            "is_default_billing",
-            "created_at",
-        )
+        fields = ("id", *ADDRESS_FIELDS, "created_at")
         read_only_fields = fields
 
 

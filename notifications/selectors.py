@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -10,17 +9,10 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from core.exceptions import NotFound
+from core.utils import parse_uuid
 from notifications.kinds import CHANNELS, EMAIL, all_kinds, get_kind, is_registered
 from notifications.models import Notification, NotificationCounter, NotificationPreference, NotificationSettings
 
-
-def _as_uuid(value: Any) -> uuid.UUID | None:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
 
 
 def inbox(*, user) -> QuerySet[Notification]:
@@ -50,7 +42,7 @@ def notification_list(
 def notification_get(*, user, notification_id: Any) -> Notification:
     """One of ``user``'s visible notifications. Raises ``NotFound`` (404, ``not_found``) for an
     unknown id or someone else's notification: the two are indistinguishable to the caller."""
-    pk = _as_uuid(notification_id)
+    pk = parse_uuid(notification_id)
     n = inbox(user=user).filter(pk=pk).first() if pk else None
     if n is None:
         raise NotFound("Notification not found.")

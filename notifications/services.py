@@ -31,6 +31,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.exceptions import ApplicationError, NotFound
+from core.utils import parse_uuid
 from notifications import emails, selectors
 from notifications.kinds import CHANNELS, EMAIL, IN_APP, get_kind, is_registered
 from notifications.models import (
@@ -245,7 +246,7 @@ def _flags(n: Notification) -> tuple[int, int]:
 
 
 def _change(*, user, notification_id: Any, apply: Callable[[Notification, datetime], list[str]]) -> Notification:
-    pk = selectors._as_uuid(notification_id)
+    pk = parse_uuid(notification_id)
     with transaction.atomic():
         counter = _lock_counter(user.pk)
         n = (
