@@ -1,0 +1,337 @@
+"""Reads of the chat: who takes part in a conversation, the JSON shapes shared by REST, the
+``chat:<id>`` topic snapshot and events, history by anchors, unread counts.
+
+Every read goes through :func:`conversation_for`, which answers ``Forbidden`` (``forbidden``)
+for a conversation the user does not take part in *and* for one that does not exist, so ids
+cannot be probed.
+
+Shapes (times ISO 8601 UTC, ids strings):
+
+* message — ``{"id", "conversation_id", "seq", "sender": {"id", "side", "name"}, "text",
+  "masked", "image", "client_msg_id", "created_at", "edited_at", "deleted"}``; ``text`` is the
+  masked text (``null`` once deleted), ``masked`` tells whether contact details were hidden,
+  ``image`` is ``{"id", "url", "content_type", "size"}`` or ``null``;
+* conversation — ``{"id", "buyer": {"id", "name"}, "vendor": {"id", "name", "slug"},
+  "context": {"type", "id", "title"}, "my_side", "last_seq", "last_message_at",
+  "last_message": {"seq", "sender_id", "sender_side", "preview", "deleted", "created_at"} | null,
+  "unread", "blocked", "blocked_by": [side…], "created_at"}``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Iterable
+
+from django.db.models import (
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+
+from chat.models import ChatBlock, ChatReadState, Conversation, Message, Side
+from commerce.models import VendorStaff
+from commerce.selectors import vendor_ids_for_user
+from core.exceptions import Forbidden
+from realtime.jsonutil import to_jsonable
+
+#: messages in a topic snapshot and the default page of the history
+SNAPSHOT_MESSAGES = 50
+DEFAULT_PAGE = 50
+MAX_PAGE = 200
+PREVIEW_CHARS = 140
+
+
+def as_uuid(value: Any) -> uuid.UUID | None:
+    """``value`` as a UUID, or None when it is not one (never raises)."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _is_user(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def forbidden(conversation_id: Any = None) -> Forbidden:
+    return Forbidden("You do not take part in this conversation.", code="forbidden")
+
+
+def _with_access(qs: QuerySet[Conversation], user) -> QuerySet[Conversation]:
+    return qs.annotate(
+        _is_staff=Exists(VendorStaff.objects.filter(vendor_id=OuterRef("vendor_id"), user_id=user.pk))
+    )
+
+
+def side_of(conversation: Conversation, user) -> str | None:
+    """``buyer``/``vendor`` for a participant, None otherwise. Needs a conversation loaded by
+    :func:`conversation_for` (or any query annotated with ``_is_staff``)."""
+    if conversation.buyer_id == user.pk:
+        return Side.BUYER
+    if getattr(conversation, "_is_staff", False):
+        return Side.VENDOR
+    return None
+
+
+def conversation_for(*, user, conversation_id: Any, queryset: QuerySet[Conversation] | None = None) -> tuple[Conversation, str]:
+    """``(conversation, side)`` when ``user`` takes part in it; one query.
+
+    Raises ``Forbidden`` (``forbidden``) for anonymous users, malformed or unknown ids and
+    conversations of others alike.
+    """
+    pk = as_uuid(conversation_id)
+    if pk is None or not _is_user(user):
+        raise forbidden()
+    qs = queryset if queryset is not None else Conversation.objects.all()
+    conversation = _with_access(qs, user).filter(pk=pk).first()
+    side = side_of(conversation, user) if conversation is not None else None
+    if side is None:
+        raise forbidden()
+    return conversation, side
+
+
+def is_participant(*, user, conversation_id: Any) -> bool:
+    """True when ``user`` is the buyer or staff of the vendor of the conversation (one query)."""
+    pk = as_uuid(conversation_id)
+    if pk is None or not _is_user(user):
+        return False
+    return Conversation.objects.filter(pk=pk).filter(
+        Q(buyer_id=user.pk) | Exists(VendorStaff.objects.filter(vendor_id=OuterRef("vendor_id"), user_id=user.pk))
+    ).exists()
+
+
+def participant_ids(*, conversation: Conversation) -> list[uuid.UUID]:
+    """The buyer and the vendor's current staff (one query), buyer first."""
+    staff = VendorStaff.objects.filter(vendor_id=conversation.vendor_id).order_by("user_id").values_list("user_id", flat=True)
+    return [conversation.buyer_id, *[uid for uid in staff if uid != conversation.buyer_id]]
+
+
+def blocked_sides(*, buyer_id: Any, vendor_id: Any) -> list[str]:
+    """Sides that blocked the other between this buyer and vendor (sorted; empty: not blocked)."""
+    return sorted(ChatBlock.objects.filter(buyer_id=buyer_id, vendor_id=vendor_id).values_list("side", flat=True))
+
+
+# --- shapes -------------------------------------------------------------------------------------
+
+
+def attachment_url(*, conversation_id: Any, attachment_id: Any) -> str:
+    return reverse("chat-attachment-detail", kwargs={"conversation_id": str(conversation_id), "attachment_id": str(attachment_id)})
+
+
+def message_data(message: Message, *, sender=None) -> dict[str, Any]:
+    """The message shape (see the module docstring). ``sender`` may be given to avoid loading it;
+    otherwise load messages with ``select_related("sender", "image")``."""
+    sender = sender or message.sender
+    image = None
+    if message.image_id and not message.deleted:
+        att = message.image
+        image = {
+            "id": str(att.pk),
+            "url": attachment_url(conversation_id=message.conversation_id, attachment_id=att.pk),
+            "content_type": att.content_type,
+            "size": att.size,
+        }
+    return to_jsonable(
+        {
+            "id": message.pk,
+            "conversation_id": message.conversation_id,
+            "seq": message.seq,
+            "sender": {"id": message.sender_id, "side": message.sender_side, "name": sender.display_name or ""},
+            "text": None if message.deleted else message.text,
+            "masked": bool(message.masked_kinds) and not message.deleted,
+            "image": image,
+            "client_msg_id": message.client_msg_id or None,
+            "created_at": message.created_at,
+            "edited_at": message.edited_at,
+            "deleted": message.deleted,
+        }
+    )
+
+
+def _preview(message: Message | None) -> dict[str, Any] | None:
+    if message is None:
+        return None
+    text = None if message.deleted else message.text
+    if text is not None and len(text) > PREVIEW_CHARS:
+        text = text[: PREVIEW_CHARS - 1] + "…"
+    return {
+        "seq": message.seq,
+        "sender_id": message.sender_id,
+        "sender_side": message.sender_side,
+        "preview": text,
+        "has_image": bool(message.image_id) and not message.deleted,
+        "deleted": message.deleted,
+        "created_at": message.created_at,
+    }
+
+
+def conversation_data(conversation: Conversation, *, side: str, unread: int | None = None,
+                      blocked_by: list[str] | None = None) -> dict[str, Any]:
+    """The conversation shape for a participant on ``side``. ``unread`` and ``blocked_by`` come
+    from the annotations of :func:`conversation_list` when not given (load ``buyer``, ``vendor``
+    and ``last_message`` with ``select_related``)."""
+    if unread is None:
+        unread = getattr(conversation, "unread", 0) or 0
+    if blocked_by is None:
+        blocked_by = [s for s, flag in ((Side.BUYER, getattr(conversation, "blocked_by_buyer", False)),
+                                        (Side.VENDOR, getattr(conversation, "blocked_by_vendor", False))) if flag]
+    return to_jsonable(
+        {
+            "id": conversation.pk,
+            "buyer": {"id": conversation.buyer_id, "name": conversation.buyer.display_name or ""},
+            "vendor": {"id": conversation.vendor_id, "name": conversation.vendor.name, "slug": conversation.vendor.slug},
+            "context": {"type": conversation.context_type, "id": conversation.context_id, "title": conversation.context_title},
+            "my_side": side,
+            "last_seq": conversation.last_seq,
+            "last_message_at": conversation.last_message_at,
+            "last_message": _preview(conversation.last_message),
+            "unread": unread,
+            "blocked": bool(blocked_by),
+            "blocked_by": sorted(str(s) for s in blocked_by),
+            "created_at": conversation.created_at,
+        }
+    )
+
+
+def _annotated(qs: QuerySet[Conversation], user) -> QuerySet[Conversation]:
+    unread = ChatReadState.objects.filter(conversation_id=OuterRef("pk"), user_id=user.pk).values("unread")[:1]
+    block = ChatBlock.objects.filter(buyer_id=OuterRef("buyer_id"), vendor_id=OuterRef("vendor_id"))
+    return qs.select_related("buyer", "vendor", "last_message").annotate(
+        unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
+        blocked_by_buyer=Exists(block.filter(side=Side.BUYER)),
+        blocked_by_vendor=Exists(block.filter(side=Side.VENDOR)),
+    )
+
+
+def conversation_list(*, user) -> QuerySet[Conversation]:
+    """Conversations ``user`` takes part in (as buyer or as staff of the vendor), newest last
+    message first (conversations without messages last, newest first), annotated for
+    :func:`conversation_data` (``unread``, ``blocked_by_buyer``, ``blocked_by_vendor``) and with
+    ``_is_staff``. One query per page."""
+    if not _is_user(user):
+        return Conversation.objects.none()
+    qs = Conversation.objects.filter(Q(buyer_id=user.pk) | Q(vendor_id__in=vendor_ids_for_user(user)))
+    return _with_access(_annotated(qs, user), user).order_by(
+        F("last_message_at").desc(nulls_last=True), "-created_at", "-id"
+    )
+
+
+def conversation_detail(*, user, conversation_id: Any) -> dict[str, Any]:
+    """The conversation shape for a participant (raises ``Forbidden`` otherwise)."""
+    conversation, side = conversation_for(
+        user=user, conversation_id=conversation_id, queryset=_annotated(Conversation.objects.all(), user)
+    )
+    return conversation_data(conversation, side=side)
+
+
+def message_history(*, conversation: Conversation, before: int | None = None, after: int | None = None,
+                    limit: int = DEFAULT_PAGE) -> dict[str, Any]:
+    """A page of messages in ascending ``seq`` order, anchored like Zulip:
+
+    * ``before=N``: the ``limit`` newest messages with ``seq < N``;
+    * ``after=N``: the ``limit`` oldest messages with ``seq > N``;
+    * neither: the ``limit`` newest messages.
+
+    Paging with ``before=<first seq of the page>`` (or ``after=<last seq>``) never skips or
+    repeats a message: seqs are contiguous and messages are never removed. Returns
+    ``{"results": [message…], "has_more_before", "has_more_after", "last_seq"}``.
+    """
+    qs = Message.objects.filter(conversation_id=conversation.pk).select_related("sender", "image")
+    if after is not None:
+        rows = list(qs.filter(seq__gt=after).order_by("seq")[:limit])
+    else:
+        if before is not None:
+            qs = qs.filter(seq__lt=before)
+        rows = list(qs.order_by("-seq")[:limit])
+        rows.reverse()
+    last_seq = conversation.last_seq
+    if rows:
+        more_before, more_after = rows[0].seq > 1, rows[-1].seq < last_seq
+    elif after is not None:  # nothing after the anchor
+        more_before, more_after = min(after, last_seq) >= 1, False
+    elif before is not None:  # nothing before the anchor (before <= 1)
+        more_before, more_after = False, last_seq >= max(before, 1)
+    else:  # no messages at all
+        more_before = more_after = False
+    return {
+        "results": [message_data(m) for m in rows],
+        "has_more_before": more_before,
+        "has_more_after": more_after,
+        "last_seq": last_seq,
+    }
+
+
+def read_states_data(*, conversation: Conversation, participant_ids: Iterable[Any]) -> dict[str, Any]:
+    """``{"read_states": [{"user_id", "side", "last_read_seq"}], "read_up_to": {"buyer": n,
+    "vendor": m}}`` for the current participants; ``read_up_to`` is the furthest any participant
+    of that side has read (what "seen" ticks show to the other side). One query."""
+    ids = list(participant_ids)
+    rows = ChatReadState.objects.filter(conversation_id=conversation.pk, user_id__in=ids).order_by("user_id")
+    states, up_to = [], {Side.BUYER.value: 0, Side.VENDOR.value: 0}
+    for row in rows:
+        side = Side.BUYER.value if row.user_id == conversation.buyer_id else Side.VENDOR.value
+        states.append({"user_id": str(row.user_id), "side": side, "last_read_seq": row.last_read_seq})
+        up_to[side] = max(up_to[side], row.last_read_seq)
+    return {"read_states": states, "read_up_to": up_to}
+
+
+def _participates() -> Q:
+    """On ChatReadState: its user still takes part in its conversation."""
+    return Q(conversation__buyer_id=F("user_id")) | Q(
+        Exists(VendorStaff.objects.filter(vendor_id=OuterRef("conversation__vendor_id"), user_id=OuterRef("user_id")))
+    )
+
+
+def unread_totals(*, user_ids: Iterable[Any]) -> dict[uuid.UUID, int]:
+    """``{user_id: total unread}`` over the conversations each user takes part in (one query)."""
+    ids = list(user_ids)
+    totals = {uid: 0 for uid in ids}
+    rows = (
+        ChatReadState.objects.filter(user_id__in=ids, unread__gt=0)
+        .filter(_participates())
+        .values("user_id")
+        .annotate(total=Sum("unread"))
+        .order_by()
+    )
+    for row in rows:
+        totals[row["user_id"]] = row["total"] or 0
+    return totals
+
+
+def unread_summary(*, user) -> dict[str, Any]:
+    """``{"total_unread", "conversations": [{"conversation_id", "unread"}]}`` (only those with
+    unread messages) for ``user``. One query."""
+    rows = (
+        ChatReadState.objects.filter(user_id=user.pk, unread__gt=0)
+        .filter(_participates())
+        .order_by("conversation_id")
+        .values_list("conversation_id", "unread")
+    )
+    items = [{"conversation_id": str(cid), "unread": n} for cid, n in rows]
+    return {"total_unread": sum(i["unread"] for i in items), "conversations": items}
+
+
+def chat_snapshot(*, user, conversation_id: Any) -> dict[str, Any]:
+    """The ``chat:<id>`` snapshot: ``{"conversation", "messages" (the last 50, ascending seq),
+    "has_more" (older messages exist: page with REST ``?before=``), "read_states",
+    "read_up_to"}``. Raises ``Forbidden`` for non-participants."""
+    conversation, side = conversation_for(
+        user=user, conversation_id=conversation_id, queryset=_annotated(Conversation.objects.all(), user)
+    )
+    page = message_history(conversation=conversation, limit=SNAPSHOT_MESSAGES)
+    return {
+        "conversation": conversation_data(conversation, side=side),
+        "messages": page["results"],
+        "has_more": page["has_more_before"],
+        **read_states_data(conversation=conversation, participant_ids=participant_ids(conversation=conversation)),
+    }

@@ -1,0 +1,767 @@
+"""Writes of the chat. Every function is keyword-only and transactional; REST views and the
+``chat:<id>`` topic commands call the same functions, so both give the same codes.
+
+Who may do what: only participants (the buyer and the vendor's staff) touch a conversation;
+everything else is ``403 forbidden`` — unknown ids too, so ids cannot be probed.
+
+Locks (no deadlocks: always in this order): **conversation row** (``FOR NO KEY UPDATE``: it
+serialises all writes of one conversation and assigns ``seq``) → **ChatUserLock rows** of the
+users whose unread counts change (user-id order) → read states and messages.
+
+Realtime, published through the outbox in the same transaction (sent after commit, in commit
+order):
+
+* ``chat:<conversation_id>``: ``chat.message`` (message shape of ``chat.selectors``),
+  ``chat.message_updated`` (same shape, after an edit or a delete), ``chat.read``
+  ``{"conversation_id", "user_id", "side", "last_read_seq"}``, ``chat.block_changed``
+  ``{"conversation_id", "blocked", "blocked_by"}``; and ``chat.typing`` (ephemeral: relayed to
+  the other participants' sockets only, never stored or replayed)
+  ``{"conversation_id", "user_id", "side", "name", "state", "expires_in_ms"}``;
+* ``user:<user_id>``: ``chat.unread`` ``{"conversation_id", "unread", "total_unread"}`` to each
+  participant whose counts changed.
+
+A sent message also counts as read by its sender (their ``last_read_seq`` becomes its seq).
+Recipients without a socket on the conversation get a ``chat.message`` notification (after
+commit; at most one per recipient and conversation per ``CHAT_NOTIFY_COALESCE_SECONDS``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from typing import Any, Iterable
+
+from django.apps import apps
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
+from django.utils import timezone
+
+from chat import moderation, selectors
+from chat.models import (
+    MAX_CLIENT_MSG_ID_LENGTH,
+    MAX_TEXT_LENGTH,
+    ChatAttachment,
+    ChatBlock,
+    ChatReadState,
+    ChatReport,
+    ChatUserLock,
+    ContextType,
+    Conversation,
+    Message,
+    ReportReason,
+    ReportStatus,
+    Side,
+)
+from commerce.models import Product, Vendor, VendorStaff, VendorStatus
+from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from realtime import ephemeral, outbox
+from realtime.jsonutil import to_jsonable
+from realtime.models import OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+EDIT_WINDOW = timedelta(minutes=10)
+TYPING_EXPIRES_MS = 5000
+MAX_SEQ = 2**53
+MAX_REPORT_COMMENT = 1000
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+UPLOAD_LIMITS: tuple[tuple[int, int], ...] = ((60, 10), (3600, 100))
+
+EVENT_MESSAGE = "chat.message"
+EVENT_MESSAGE_UPDATED = "chat.message_updated"
+EVENT_READ = "chat.read"
+EVENT_TYPING = "chat.typing"
+EVENT_BLOCK_CHANGED = "chat.block_changed"
+EVENT_UNREAD = "chat.unread"
+
+#: where the model of a context type may live once its app exists (first importable one wins)
+CONTEXT_MODELS: dict[str, list[tuple[str, str]]] = {
+    ContextType.ORDER: [("orders", "Order"), ("commerce", "Order"), ("checkout", "Order")],
+    ContextType.AUCTION: [("auctions", "Auction")],
+}
+
+
+def notify_coalesce_seconds() -> int:
+    return int(getattr(settings, "CHAT_NOTIFY_COALESCE_SECONDS", 60))
+
+
+def user_topic(user_id: Any) -> str:
+    return f"user:{user_id}"
+
+
+def chat_topic(conversation_id: Any) -> str:
+    return f"chat:{conversation_id}"
+
+
+def _invalid(field: str, message: str, code: str = "invalid") -> ApplicationError:
+    return ApplicationError(message, code=code, status=400, fields={field: [message]})
+
+
+# --- input checks (services are the source of truth; serializers only check types) --------------
+
+
+def clean_text(text: Any) -> str:
+    """``text`` stripped of surrounding whitespace; 1..4,000 characters, no NUL, valid Unicode.
+    Raises ``ApplicationError`` ``invalid`` with ``fields.text``."""
+    if not isinstance(text, str):
+        raise _invalid("text", "Expected a string.")
+    text = text.strip()
+    if not text:
+        raise _invalid("text", "This field may not be blank.")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise _invalid("text", f"Ensure this field has no more than {MAX_TEXT_LENGTH} characters (it has {len(text)}).")
+    if "\x00" in text:
+        raise _invalid("text", "Null characters are not allowed.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _invalid("text", "Text is not valid Unicode.") from None
+    return text
+
+
+def clean_client_msg_id(value: Any) -> str:
+    """A client message id: ``""`` (none) or 1..64 printable ASCII characters without spaces."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > MAX_CLIENT_MSG_ID_LENGTH or not all(33 <= ord(c) < 127 for c in value):
+        raise _invalid("client_msg_id", f"Expected at most {MAX_CLIENT_MSG_ID_LENGTH} printable ASCII characters without spaces.")
+    return value
+
+
+def clean_seq(value: Any, *, field: str = "seq", minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_SEQ:
+        raise _invalid(field, f"Expected an integer >= {minimum}.")
+    return value
+
+
+# --- outbox / locks helpers ----------------------------------------------------------------------
+
+
+def _relay_all(topics: list[str]) -> None:
+    limit = 500
+    while outbox.relay(topics=topics, limit=limit) >= limit:
+        pass
+
+
+def _publish_many(events: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Queue ``(topic, type, data)`` events in one INSERT; relayed after commit in this order
+    (the bulk twin of ``realtime.outbox.publish``)."""
+    if not events:
+        return
+    OutboxEvent.objects.bulk_create([OutboxEvent(topic=t, type=ty, data=to_jsonable(d)) for t, ty, d in events])
+    topics = list(dict.fromkeys(t for t, _, _ in events))
+    transaction.on_commit(partial(_relay_all, topics), robust=True)
+
+
+def _lock_conversation(*, user, conversation_id: Any) -> tuple[Conversation, str]:
+    """Lock the conversation row (``FOR NO KEY UPDATE``) and check that ``user`` takes part in
+    it; one query. Raises ``Forbidden`` (``forbidden``)."""
+    pk = selectors.as_uuid(conversation_id)
+    if pk is None or user is None or not getattr(user, "is_authenticated", False):
+        raise selectors.forbidden()
+    conversation = (
+        Conversation.objects.select_for_update(no_key=True, of=("self",))
+        .annotate(
+            _is_staff=Exists(VendorStaff.objects.filter(vendor_id=OuterRef("vendor_id"), user_id=user.pk)),
+            _blocked=Exists(ChatBlock.objects.filter(buyer_id=OuterRef("buyer_id"), vendor_id=OuterRef("vendor_id"))),
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    side = selectors.side_of(conversation, user) if conversation is not None else None
+    if side is None:
+        raise selectors.forbidden()
+    return conversation, side
+
+
+def _blocked_error() -> Forbidden:
+    return Forbidden("This conversation is blocked; messages cannot be sent.", code="blocked")
+
+
+def _ensure_states(*, conversation: Conversation, user_ids: Iterable[Any], last_read_seq: int) -> None:
+    """Create missing read states (read up to ``last_read_seq``, nothing unread) and user lock
+    rows for ``user_ids``. Two queries."""
+    ids = list(user_ids)
+    ChatReadState.objects.bulk_create(
+        [ChatReadState(conversation=conversation, user_id=uid, last_read_seq=last_read_seq, unread=0) for uid in ids],
+        ignore_conflicts=True,
+    )
+    ChatUserLock.objects.bulk_create([ChatUserLock(user_id=uid) for uid in ids], ignore_conflicts=True)
+
+
+def _lock_users(user_ids: Iterable[Any]) -> None:
+    """Lock the ChatUserLock rows of ``user_ids`` in user-id order (creating missing ones)."""
+    ids = sorted(set(user_ids), key=str)
+    if not ids:
+        return
+    locked = list(ChatUserLock.objects.select_for_update().filter(user_id__in=ids).order_by("user_id").values_list("user_id", flat=True))
+    if len(locked) < len(ids):
+        ChatUserLock.objects.bulk_create([ChatUserLock(user_id=uid) for uid in ids], ignore_conflicts=True)
+        list(ChatUserLock.objects.select_for_update().filter(user_id__in=ids).order_by("user_id").values_list("user_id", flat=True))
+
+
+def _unread_events(conversation_id: Any, unread: dict[Any, int]) -> list[tuple[str, str, dict[str, Any]]]:
+    """``chat.unread`` events for ``{user_id: unread in this conversation}`` with fresh totals
+    (one query; call with the users' ChatUserLock rows locked)."""
+    if not unread:
+        return []
+    totals = selectors.unread_totals(user_ids=list(unread))
+    return [
+        (user_topic(uid), EVENT_UNREAD, {"conversation_id": str(conversation_id), "unread": n, "total_unread": totals.get(uid, 0)})
+        for uid, n in unread.items()
+    ]
+
+
+# --- conversations -------------------------------------------------------------------------------
+
+
+def _context_model(context_type: str):
+    for app_label, model_name in CONTEXT_MODELS.get(context_type, []):
+        try:
+            return apps.get_model(app_label, model_name)
+        except LookupError:
+            continue
+    return None
+
+
+def _context_title(*, user, vendor: Vendor, context_type: str, context_id: uuid.UUID) -> str:
+    """Check the context exists and belongs to ``vendor`` (and, for an order, to ``user``);
+    returns its title. Raises ``NotFound`` ``context_not_found`` or ``ApplicationError``
+    ``context_type_unavailable`` (400) while the app of that type is not installed."""
+    not_found = NotFound(f"No such {context_type} of this vendor.", code="context_not_found")
+    if context_type == ContextType.PRODUCT:
+        name = Product.objects.alive().filter(pk=context_id, vendor_id=vendor.pk).values_list("name", flat=True).first()
+        if name is None:
+            raise not_found
+        return name[:200]
+    model = _context_model(context_type)
+    if model is None:
+        raise ApplicationError(
+            f"Conversations about an {context_type} are not available yet.", code="context_type_unavailable",
+            fields={"context": [f"Unsupported context type {context_type!r} for now."]},
+        )
+    try:
+        obj = model._default_manager.filter(pk=context_id).first()
+    except (ValueError, TypeError, DjangoValidationError):
+        obj = None
+    if obj is None or (hasattr(obj, "vendor_id") and obj.vendor_id != vendor.pk):
+        raise not_found
+    if context_type == ContextType.ORDER:
+        owner = getattr(obj, "buyer_id", getattr(obj, "user_id", None))
+        if owner is not None and owner != user.pk:
+            raise not_found
+    return str(obj)[:200]
+
+
+@dataclass(frozen=True)
+class StartResult:
+    conversation: Conversation
+    created: bool
+
+
+def conversation_start(*, user, vendor_id: Any, context_type: str, context_id: Any) -> StartResult:
+    """Open (or return) the conversation of ``user`` (the buyer) with vendor ``vendor_id`` about
+    ``(context_type, context_id)``; one per buyer, vendor and context.
+
+    Raises ``NotFound`` ``vendor_not_found`` (unknown or not active vendor), ``context_not_found``
+    (the product is unknown, deleted or another vendor's); ``ApplicationError`` ``invalid``,
+    ``context_type_unavailable``, ``own_vendor`` (staff cannot chat with their own store);
+    ``Forbidden`` ``blocked`` (a new conversation while the buyer and vendor have blocked each other).
+    An existing conversation is returned (``created=False``) even when blocked.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise Forbidden("Sign in to chat.", code="not_authenticated")
+    if context_type not in ContextType.values:
+        raise _invalid("context", f"context.type must be one of {', '.join(ContextType.values)}.")
+    vid, cid = selectors.as_uuid(vendor_id), selectors.as_uuid(context_id)
+    if cid is None:
+        raise _invalid("context", "context.id must be a UUID.")
+    vendor = Vendor.objects.filter(pk=vid, status=VendorStatus.ACTIVE).first() if vid else None
+    if vendor is None:
+        raise NotFound("Vendor not found.", code="vendor_not_found")
+    existing = Conversation.objects.filter(buyer=user, vendor=vendor, context_type=context_type, context_id=cid).first()
+    if existing is not None:
+        return StartResult(existing, False)
+    if VendorStaff.objects.filter(vendor=vendor, user=user).exists():
+        raise ApplicationError("You cannot open a conversation with your own store.", code="own_vendor")
+    if ChatBlock.objects.filter(buyer=user, vendor=vendor).exists():
+        raise Forbidden("You and this store have blocked each other's messages.", code="blocked")
+    title = _context_title(user=user, vendor=vendor, context_type=context_type, context_id=cid)
+    with transaction.atomic():
+        conversation, created = Conversation.objects.get_or_create(
+            buyer=user, vendor=vendor, context_type=context_type, context_id=cid,
+            defaults={"context_title": title},
+        )
+        if created:
+            _ensure_states(conversation=conversation, user_ids=selectors.participant_ids(conversation=conversation), last_read_seq=0)
+    return StartResult(conversation, created)
+
+
+# --- messages --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendResult:
+    message: Message
+    created: bool
+
+
+def _bump_unread_for_new_message(
+    *, conversation: Conversation, message: Message, sender_id: Any
+) -> tuple[list[tuple[str, str, dict[str, Any]]], list[Any]]:
+    """Unread bookkeeping of a new message (under the conversation lock): +1 for every other
+    participant, sender read up to the message. Returns the ``chat.unread`` events and the
+    recipients' ids. Constant number of queries (five; two more the first time a new staff
+    member is involved)."""
+    ids = selectors.participant_ids(conversation=conversation)
+    states = dict(
+        ChatReadState.objects.filter(conversation_id=conversation.pk, user_id__in=ids).values_list("user_id", "unread")
+    )
+    missing = [uid for uid in ids if uid not in states]
+    if missing:
+        _ensure_states(conversation=conversation, user_ids=missing, last_read_seq=message.seq - 1)
+        states.update({uid: 0 for uid in missing})
+    others = [uid for uid in ids if uid != sender_id]
+    _lock_users(ids)
+    is_sender = Q(user_id=sender_id)
+    # Every read state of the conversation (also of former staff, so theirs stay exact should they return).
+    ChatReadState.objects.filter(conversation_id=conversation.pk).update(
+        unread=Case(When(is_sender, then=Value(0)), default=F("unread") + 1, output_field=IntegerField()),
+        last_read_seq=Case(When(is_sender, then=Value(message.seq)), default=F("last_read_seq"), output_field=BigIntegerField()),
+        updated_at=timezone.now(),
+    )
+    changed = {uid: states.get(uid, 0) + 1 for uid in others}
+    if states.get(sender_id, 0):
+        changed[sender_id] = 0
+    return _unread_events(conversation.pk, changed), others
+
+
+def message_send(*, user, conversation_id: Any, text: Any, client_msg_id: Any = None, image_id: Any = None,
+                 enforce_rate_limit: bool = True, notify_offline: bool = True) -> SendResult:
+    """Send ``text`` (1..4,000 characters, contact details masked for participants) with an
+    optional image (an attachment uploaded to this conversation by the sender, not yet used).
+
+    The message gets the next ``seq`` under the conversation lock. With ``client_msg_id``, a
+    retry returns the stored message (``created=False``) and publishes nothing. Publishes
+    ``chat.message`` and ``chat.unread``; after commit, notifies recipients with no socket on
+    the conversation (unless ``notify_offline=False``).
+
+    Raises ``ApplicationError`` ``invalid`` (text, client_msg_id) / ``invalid_image``;
+    ``Forbidden`` ``forbidden`` / ``blocked``; ``ApplicationError`` 429 ``rate_limited``
+    (``CHAT_SEND_RATE_LIMITS`` per user, REST and socket together).
+    """
+    text = clean_text(text)
+    client_msg_id = clean_client_msg_id(client_msg_id)
+    image_pk = None
+    if image_id not in (None, ""):
+        image_pk = selectors.as_uuid(image_id)
+        if image_pk is None:
+            raise _invalid("image_id", "Expected the id of an uploaded attachment.", code="invalid_image")
+    if selectors.as_uuid(conversation_id) is None or user is None or not getattr(user, "is_authenticated", False):
+        raise selectors.forbidden()
+    if enforce_rate_limit:
+        moderation.check_rate(user_id=user.pk)
+    masked = moderation.mask(text)
+    try:
+        with transaction.atomic():
+            conversation, side = _lock_conversation(user=user, conversation_id=conversation_id)
+            if client_msg_id:
+                existing = (
+                    Message.objects.select_related("sender", "image")
+                    .filter(conversation_id=conversation.pk, sender_id=user.pk, client_msg_id=client_msg_id)
+                    .first()
+                )
+                if existing is not None:
+                    return SendResult(existing, False)
+            if conversation._blocked:
+                raise _blocked_error()
+            attachment = None
+            if image_pk is not None:
+                attachment = ChatAttachment.objects.filter(
+                    pk=image_pk, conversation_id=conversation.pk, uploaded_by_id=user.pk, message__isnull=True
+                ).first()
+                if attachment is None:
+                    raise _invalid("image_id", "No unused attachment of yours with this id in this conversation.", code="invalid_image")
+            now = timezone.now()
+            seq = conversation.last_seq + 1
+            message = Message.objects.create(
+                conversation=conversation, seq=seq, sender=user, sender_side=side, text=masked.text,
+                original_text=text, masked_kinds=masked.kinds, client_msg_id=client_msg_id, image=attachment,
+                created_at=now,
+            )
+            Conversation.objects.filter(pk=conversation.pk).update(last_seq=seq, last_message=message, last_message_at=now)
+            conversation.last_seq, conversation.last_message_at = seq, now
+            events = [(conversation.topic, EVENT_MESSAGE, selectors.message_data(message, sender=user))]
+            unread_events, recipients = _bump_unread_for_new_message(
+                conversation=conversation, message=message, sender_id=user.pk
+            )
+            _publish_many(events + unread_events)
+            if notify_offline and recipients:
+                transaction.on_commit(partial(_notify_offline, conversation.pk, message.pk, recipients), robust=True)
+    except IntegrityError:
+        # Only reachable if two sends with one client_msg_id raced past the lock (cannot happen
+        # while the conversation row is locked, but never answer a retry with a 500).
+        if client_msg_id:
+            existing = Message.objects.select_related("sender", "image").filter(
+                conversation_id=conversation_id, sender_id=user.pk, client_msg_id=client_msg_id
+            ).first()
+            if existing is not None:
+                return SendResult(existing, False)
+        raise
+    return SendResult(message, True)
+
+
+def _own_message(*, conversation: Conversation, user, seq: int) -> Message:
+    message = Message.objects.select_related("sender", "image").filter(conversation_id=conversation.pk, seq=seq).first()
+    if message is None:
+        raise NotFound("Message not found.", code="message_not_found")
+    if message.sender_id != user.pk:
+        raise Forbidden("Only the sender may change a message.", code="not_sender")
+    return message
+
+
+def message_edit(*, user, conversation_id: Any, seq: Any, text: Any) -> Message:
+    """The sender edits message ``seq`` within 10 minutes of sending it; publishes
+    ``chat.message_updated``. An edit that changes nothing publishes nothing.
+
+    Raises ``invalid``; ``forbidden`` / ``not_sender`` / ``blocked`` (403); ``message_not_found``
+    (404); ``Conflict`` ``message_deleted`` / ``edit_window_passed`` (409).
+    """
+    text = clean_text(text)
+    seq = clean_seq(seq)
+    with transaction.atomic():
+        conversation, _side = _lock_conversation(user=user, conversation_id=conversation_id)
+        message = _own_message(conversation=conversation, user=user, seq=seq)
+        if message.deleted:
+            raise Conflict("A deleted message cannot be edited.", code="message_deleted")
+        if timezone.now() - message.created_at > EDIT_WINDOW:
+            raise Conflict(
+                f"Messages can be edited for {int(EDIT_WINDOW.total_seconds() // 60)} minutes after sending.",
+                code="edit_window_passed",
+            )
+        if conversation._blocked:
+            raise _blocked_error()
+        if text == message.original_text:
+            return message
+        masked = moderation.mask(text)
+        message.text, message.original_text, message.masked_kinds = masked.text, text, masked.kinds
+        message.edited_at = timezone.now()
+        message.save(update_fields=["text", "original_text", "masked_kinds", "edited_at"])
+        _publish_many([(conversation.topic, EVENT_MESSAGE_UPDATED, selectors.message_data(message))])
+    return message
+
+
+def message_delete(*, user, conversation_id: Any, seq: Any) -> Message:
+    """The sender deletes message ``seq``: it stays in the history as deleted (no text, no
+    image) and leaves the unread counts of those who had not read it. Idempotent. Publishes
+    ``chat.message_updated`` and ``chat.unread`` for those counts.
+
+    Raises ``forbidden`` / ``not_sender`` (403), ``message_not_found`` (404), ``invalid``.
+    """
+    seq = clean_seq(seq)
+    with transaction.atomic():
+        conversation, _side = _lock_conversation(user=user, conversation_id=conversation_id)
+        message = _own_message(conversation=conversation, user=user, seq=seq)
+        if message.deleted:
+            return message
+        message.deleted, message.deleted_at = True, timezone.now()
+        message.save(update_fields=["deleted", "deleted_at"])
+        events = [(conversation.topic, EVENT_MESSAGE_UPDATED, selectors.message_data(message))]
+        ids = selectors.participant_ids(conversation=conversation)
+        affected = list(
+            ChatReadState.objects.filter(
+                conversation_id=conversation.pk, user_id__in=ids, last_read_seq__lt=seq, unread__gt=0
+            ).exclude(user_id=user.pk).values_list("user_id", flat=True)
+        )
+        if affected:
+            _lock_users(affected)
+            ChatReadState.objects.filter(conversation_id=conversation.pk, user_id__in=affected).update(
+                unread=F("unread") - 1, updated_at=timezone.now()
+            )
+            unread = dict(
+                ChatReadState.objects.filter(conversation_id=conversation.pk, user_id__in=affected).values_list("user_id", "unread")
+            )
+            events += _unread_events(conversation.pk, unread)
+        _publish_many(events)
+    return message
+
+
+# --- read state, typing ------------------------------------------------------------------------
+
+
+def conversation_mark_read(*, user, conversation_id: Any, up_to_seq: Any) -> dict[str, Any]:
+    """``user`` has read the conversation up to ``up_to_seq`` (clamped to the last seq). Moving
+    the pointer forward publishes ``chat.read`` to the conversation and ``chat.unread`` to the
+    user's devices; an older or equal ``up_to_seq`` changes nothing (idempotent).
+
+    Returns ``{"conversation_id", "last_read_seq", "unread", "total_unread"}``. Raises
+    ``invalid`` (``up_to_seq`` not an integer >= 0) and ``forbidden``.
+    """
+    up_to_seq = clean_seq(up_to_seq, field="up_to_seq", minimum=0)
+    with transaction.atomic():
+        conversation, side = _lock_conversation(user=user, conversation_id=conversation_id)
+        target = min(up_to_seq, conversation.last_seq)
+        state = ChatReadState.objects.filter(conversation_id=conversation.pk, user_id=user.pk).first()
+        recount = state is None  # a staff member who joined the vendor after the last message
+        if recount:
+            _ensure_states(conversation=conversation, user_ids=[user.pk], last_read_seq=0)
+            state = ChatReadState.objects.get(conversation_id=conversation.pk, user_id=user.pk)
+        if target <= state.last_read_seq and not recount:
+            return {"conversation_id": str(conversation.pk), "last_read_seq": state.last_read_seq, "unread": state.unread,
+                    "total_unread": selectors.unread_totals(user_ids=[user.pk])[user.pk]}
+        target = max(target, state.last_read_seq)
+        _lock_users([user.pk])
+        unread = (
+            Message.objects.filter(conversation_id=conversation.pk, seq__gt=target, deleted=False)
+            .exclude(sender_id=user.pk).count()
+        )
+        previous = state.unread
+        ChatReadState.objects.filter(pk=state.pk).update(last_read_seq=target, unread=unread, updated_at=timezone.now())
+        total = selectors.unread_totals(user_ids=[user.pk])[user.pk]
+        events = []
+        if target != state.last_read_seq:
+            events.append((conversation.topic, EVENT_READ, {"conversation_id": str(conversation.pk), "user_id": str(user.pk),
+                                                             "side": side, "last_read_seq": target}))
+        if unread != previous:
+            events.append((user_topic(user.pk), EVENT_UNREAD,
+                           {"conversation_id": str(conversation.pk), "unread": unread, "total_unread": total}))
+        _publish_many(events)
+        transaction.on_commit(partial(_reset_notify_window, conversation.pk, user.pk), robust=True)
+    return {"conversation_id": str(conversation.pk), "last_read_seq": target, "unread": unread, "total_unread": total}
+
+
+def typing_signal(*, user, conversation_id: Any, state: Any) -> dict[str, Any]:
+    """Relay ``chat.typing`` (``state`` ``start`` or ``stop``) to the other participants' sockets
+    on the conversation; never stored or replayed. ``start`` expires after 5 s on clients unless
+    repeated. Returns ``{"state", "expires_in_ms"}``. Raises ``invalid``, ``forbidden``, ``blocked``."""
+    if state not in ("start", "stop"):
+        raise _invalid("state", "Expected 'start' or 'stop'.")
+    conversation, side = selectors.conversation_for(
+        user=user, conversation_id=conversation_id,
+        queryset=Conversation.objects.annotate(
+            _blocked=Exists(ChatBlock.objects.filter(buyer_id=OuterRef("buyer_id"), vendor_id=OuterRef("vendor_id")))
+        ),
+    )
+    if state == "start" and conversation._blocked:
+        raise _blocked_error()
+    expires = TYPING_EXPIRES_MS if state == "start" else 0
+    ephemeral.send(
+        topic=conversation.topic, type=EVENT_TYPING, exclude_user_id=user.pk,
+        data={"conversation_id": str(conversation.pk), "user_id": str(user.pk), "side": side,
+              "name": user.display_name or "", "state": state, "expires_in_ms": expires},
+    )
+    return {"state": state, "expires_in_ms": expires}
+
+
+# --- blocks and reports ------------------------------------------------------------------------
+
+
+def _block_events(*, buyer_id: Any, vendor_id: Any) -> list[tuple[str, str, dict[str, Any]]]:
+    sides = selectors.blocked_sides(buyer_id=buyer_id, vendor_id=vendor_id)
+    ids = Conversation.objects.filter(buyer_id=buyer_id, vendor_id=vendor_id).values_list("pk", flat=True)
+    return [
+        (chat_topic(cid), EVENT_BLOCK_CHANGED, {"conversation_id": str(cid), "blocked": bool(sides), "blocked_by": sides})
+        for cid in ids
+    ]
+
+
+def conversation_block(*, user, conversation_id: Any) -> dict[str, Any]:
+    """``user``'s side blocks the other side (the buyer blocks the store, or the store's staff
+    block the buyer) in every conversation between them. Idempotent. Publishes
+    ``chat.block_changed`` to each of those conversations. Returns ``{"blocked", "blocked_by"}``."""
+    with transaction.atomic():
+        conversation, side = _lock_conversation(user=user, conversation_id=conversation_id)
+        _, created = ChatBlock.objects.get_or_create(
+            buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id, side=side,
+            defaults={"created_by": user, "conversation": conversation},
+        )
+        if created:
+            _publish_many(_block_events(buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id))
+        sides = selectors.blocked_sides(buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id)
+    return {"blocked": bool(sides), "blocked_by": sides}
+
+
+def conversation_unblock(*, user, conversation_id: Any) -> dict[str, Any]:
+    """Lift the block of ``user``'s side (a block by the other side stays). Idempotent.
+    Returns ``{"blocked", "blocked_by"}``."""
+    with transaction.atomic():
+        conversation, side = _lock_conversation(user=user, conversation_id=conversation_id)
+        deleted, _ = ChatBlock.objects.filter(buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id, side=side).delete()
+        if deleted:
+            _publish_many(_block_events(buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id))
+        sides = selectors.blocked_sides(buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id)
+    return {"blocked": bool(sides), "blocked_by": sides}
+
+
+def message_report(*, user, conversation_id: Any, seq: Any, reason: Any, comment: Any = "") -> ChatReport:
+    """Report message ``seq`` of the other side to staff (the admin's report queue). The text as
+    it was when reported is kept with the report.
+
+    Raises ``invalid`` (reason not one of ``ReportReason``, comment over 1,000 characters),
+    ``own_message`` (400: a message of your own side), ``forbidden``, ``message_not_found``,
+    ``Conflict`` ``already_reported``.
+    """
+    seq = clean_seq(seq)
+    if reason not in ReportReason.values:
+        raise _invalid("reason", f"Expected one of {', '.join(ReportReason.values)}.")
+    comment = "" if comment is None else comment
+    if not isinstance(comment, str) or len(comment) > MAX_REPORT_COMMENT or "\x00" in comment:
+        raise _invalid("comment", f"Expected text of at most {MAX_REPORT_COMMENT} characters.")
+    conversation, side = selectors.conversation_for(user=user, conversation_id=conversation_id)
+    message = Message.objects.filter(conversation_id=conversation.pk, seq=seq).first()
+    if message is None:
+        raise NotFound("Message not found.", code="message_not_found")
+    if message.sender_side == side:
+        raise ApplicationError("You can only report messages of the other side.", code="own_message")
+    try:
+        with transaction.atomic():
+            return ChatReport.objects.create(
+                message=message, reporter=user, reason=reason, comment=comment.strip(),
+                reported_text=message.original_text,
+            )
+    except IntegrityError:
+        raise Conflict("You have already reported this message.", code="already_reported") from None
+
+
+def report_set_status(*, report_ids: Iterable[Any], status: str, actor, note: str = "") -> int:
+    """Staff close reports as ``resolved`` or ``dismissed`` (or reopen them). Returns how many
+    changed. Raises ``Forbidden`` for non-staff and ``invalid`` for an unknown status."""
+    if actor is None or not (getattr(actor, "is_staff", False) or getattr(actor, "is_admin", False)):
+        raise Forbidden("Only staff handle reports.", code="forbidden")
+    if status not in ReportStatus.values:
+        raise _invalid("status", f"Expected one of {', '.join(ReportStatus.values)}.")
+    handled = status != ReportStatus.OPEN
+    with transaction.atomic():
+        return ChatReport.objects.filter(pk__in=list(report_ids)).exclude(status=status).update(
+            status=status, handled_at=timezone.now() if handled else None, handled_by=actor if handled else None,
+            staff_note=note,
+        )
+
+
+# --- attachments ---------------------------------------------------------------------------------
+
+_SIGNATURES: list[tuple[bytes, int, str]] = [
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"GIF87a", 0, "image/gif"),
+    (b"GIF89a", 0, "image/gif"),
+]
+
+
+def sniff_image_type(head: bytes) -> str | None:
+    """The image content type from the first bytes (JPEG, PNG, GIF, WebP), or None."""
+    for signature, offset, content_type in _SIGNATURES:
+        if head[offset:offset + len(signature)] == signature:
+            return content_type
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def attachment_upload(*, user, conversation_id: Any, file) -> ChatAttachment:
+    """Store an image for a later ``send`` with ``image_id`` (JPEG, PNG, GIF or WebP by content,
+    at most ``CHAT_MAX_IMAGE_BYTES``, default 5 MiB). Raises ``forbidden``, ``blocked``,
+    ``invalid_image`` (400), ``image_too_large`` (400), ``rate_limited`` (429)."""
+    conversation, _side = selectors.conversation_for(
+        user=user, conversation_id=conversation_id,
+        queryset=Conversation.objects.annotate(
+            _blocked=Exists(ChatBlock.objects.filter(buyer_id=OuterRef("buyer_id"), vendor_id=OuterRef("vendor_id")))
+        ),
+    )
+    if conversation._blocked:
+        raise _blocked_error()
+    if file is None or not hasattr(file, "read"):
+        raise _invalid("file", "Attach an image file (multipart field 'file').", code="invalid_image")
+    limit = int(getattr(settings, "CHAT_MAX_IMAGE_BYTES", MAX_IMAGE_BYTES))
+    size = getattr(file, "size", None) or 0
+    if size > limit:
+        raise _invalid("file", f"Images may be at most {limit} bytes.", code="image_too_large")
+    head = file.read(16)
+    file.seek(0)
+    content_type = sniff_image_type(head)
+    if content_type is None:
+        raise _invalid("file", "Only JPEG, PNG, GIF and WebP images are accepted.", code="invalid_image")
+    moderation.check_rate(user_id=user.pk, scope="upload", limits=UPLOAD_LIMITS)
+    attachment = ChatAttachment(conversation=conversation, uploaded_by=user, content_type=content_type, size=size)
+    attachment.file.save("upload", file, save=False)
+    attachment.save()
+    return attachment
+
+
+# --- offline notifications -----------------------------------------------------------------------
+
+
+def _notify_key(conversation_id: Any, user_id: Any) -> str:
+    return f"chat:notified:{conversation_id}:{user_id}"
+
+
+def _reset_notify_window(conversation_id: Any, user_id: Any) -> None:
+    """After a read: the next message may notify again at once."""
+    try:
+        cache.delete(_notify_key(conversation_id, user_id))
+    except Exception:  # noqa: BLE001 - best effort
+        logger.warning("chat: could not reset the notification window", exc_info=True)
+
+
+def _notify_offline(conversation_id: Any, message_id: Any, recipient_ids: list[Any]) -> None:
+    """After commit: recipients with no socket on ``chat:<id>`` whose coalescing window is open
+    get a ``chat.message`` notification (queued as a Celery task). Best effort: errors are logged."""
+    from realtime import presence
+
+    try:
+        present = presence.present_user_ids(chat_topic(conversation_id))
+        chosen = [
+            str(uid) for uid in recipient_ids
+            if str(uid) not in present and cache.add(_notify_key(conversation_id, uid), 1, timeout=notify_coalesce_seconds())
+        ]
+        if chosen:
+            from chat.tasks import notify_new_message
+
+            notify_new_message.delay(message_id=str(message_id), recipient_ids=chosen)
+    except Exception:  # noqa: BLE001 - the message is stored and delivered live; only the notification is lost
+        logger.exception("chat: could not queue the notification of message %s", message_id)
+
+
+def notify_recipients(*, message_id: Any, recipient_ids: Iterable[Any]) -> int:
+    """Create the ``chat.message`` notification of message ``message_id`` for those of
+    ``recipient_ids`` who still take part in its conversation (preferences apply, see
+    ``notifications.services.notify``). Returns how many were notified (0 for a deleted or
+    unknown message)."""
+    from notifications.services import notify
+
+    message = Message.objects.select_related("conversation__vendor", "conversation__buyer", "sender").filter(pk=message_id).first()
+    if message is None or message.deleted:
+        return 0
+    conversation = message.conversation
+    participants = {str(uid) for uid in selectors.participant_ids(conversation=conversation)}
+    recipients = [uid for uid in (str(r) for r in recipient_ids) if uid in participants and uid != str(message.sender_id)]
+    if not recipients:
+        return 0
+    who = conversation.vendor.name if message.sender_side == Side.VENDOR else (conversation.buyer.display_name or "A buyer")
+    title = f"New message from {who}"[:200]
+    body = message.text if len(message.text) <= 300 else message.text[:299] + "…"
+    with transaction.atomic():
+        # No ``target``: the data carries the conversation id (and content-type ids cached per
+        # process would outlive a test database flush).
+        notify(
+            recipients=recipients, kind="chat.message", title=title, body=body,
+            data={"conversation_id": str(conversation.pk), "seq": message.seq, "context_type": conversation.context_type,
+                  "context_id": str(conversation.context_id)},
+        )
+    return len(recipients)
