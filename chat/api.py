@@ -38,6 +38,7 @@ from chat.serializers import (
     SendOutputSerializer,
     UnreadOutputSerializer,
 )
+from core.utils import parse_uuid
 from core.exceptions import NotFound
 
 TAGS = ["chat"]
@@ -280,7 +281,7 @@ class AttachmentDetailApi(APIView):
     )
     def get(self, request: Request, conversation_id: str, attachment_id: str) -> FileResponse:
         conversation, _side = selectors.conversation_for(user=request.user, conversation_id=conversation_id)
-        pk = selectors.as_uuid(attachment_id)
+        pk = parse_uuid(attachment_id)
         att = ChatAttachment.objects.filter(pk=pk, conversation_id=conversation.pk).first() if pk else None
         message = getattr(att, "message", None) if att is not None else None
         # Unsent uploads are the uploader's only; images of deleted messages are gone for participants.

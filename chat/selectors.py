@@ -40,6 +40,7 @@ from chat.models import ChatBlock, ChatReadState, Conversation, Message, Side
 from commerce.models import VendorStaff
 from commerce.selectors import vendor_ids_for_user
 from core.exceptions import Forbidden
+from core.utils import parse_uuid
 from realtime.jsonutil import to_jsonable
 
 #: messages in a topic snapshot and the default page of the history
@@ -49,14 +50,6 @@ MAX_PAGE = 200
 PREVIEW_CHARS = 140
 
 
-def as_uuid(value: Any) -> uuid.UUID | None:
-    """``value`` as a UUID, or None when it is not one (never raises)."""
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
 
 
 def _is_user(user) -> bool:
@@ -89,7 +82,7 @@ def conversation_for(*, user, conversation_id: Any, queryset: QuerySet[Conversat
     Raises ``Forbidden`` (``forbidden``) for anonymous users, malformed or unknown ids and
     conversations of others alike.
     """
-    pk = as_uuid(conversation_id)
+    pk = parse_uuid(conversation_id)
     if pk is None or not _is_user(user):
         raise forbidden()
     qs = queryset if queryset is not None else Conversation.objects.all()
@@ -102,7 +95,7 @@ def conversation_for(*, user, conversation_id: Any, queryset: QuerySet[Conversat
 
 def is_participant(*, user, conversation_id: Any) -> bool:
     """True when ``user`` is the buyer or staff of the vendor of the conversation (one query)."""
-    pk = as_uuid(conversation_id)
+    pk = parse_uuid(conversation_id)
     if pk is None or not _is_user(user):
         return False
     return Conversation.objects.filter(pk=pk).filter(

@@ -69,6 +69,7 @@ from chat.models import (
     Side,
 )
 from commerce.models import Product, Vendor, VendorStaff, VendorStatus
+from core.utils import parse_uuid
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from realtime import ephemeral, outbox
 from realtime.jsonutil import to_jsonable
@@ -172,7 +173,7 @@ def _publish_many(events: list[tuple[str, str, dict[str, Any]]]) -> None:
 def _lock_conversation(*, user, conversation_id: Any) -> tuple[Conversation, str]:
     """Lock the conversation row (``FOR NO KEY UPDATE``) and check that ``user`` takes part in
     it; one query. Raises ``Forbidden`` (``forbidden``)."""
-    pk = selectors.as_uuid(conversation_id)
+    pk = parse_uuid(conversation_id)
     if pk is None or user is None or not getattr(user, "is_authenticated", False):
         raise selectors.forbidden()
     conversation = (
@@ -289,7 +290,7 @@ def conversation_start(*, user, vendor_id: Any, context_type: str, context_id: A
         raise Forbidden("Sign in to chat.", code="not_authenticated")
     if context_type not in ContextType.values:
         raise _invalid("context", f"context.type must be one of {', '.join(ContextType.values)}.")
-    vid, cid = selectors.as_uuid(vendor_id), selectors.as_uuid(context_id)
+    vid, cid = parse_uuid(vendor_id), parse_uuid(context_id)
     if cid is None:
         raise _invalid("context", "context.id must be a UUID.")
     vendor = Vendor.objects.filter(pk=vid, status=VendorStatus.ACTIVE).first() if vid else None
@@ -370,10 +371,10 @@ def message_send(*, user, conversation_id: Any, text: Any, client_msg_id: Any = 
     client_msg_id = clean_client_msg_id(client_msg_id)
     image_pk = None
     if image_id not in (None, ""):
-        image_pk = selectors.as_uuid(image_id)
+        image_pk = parse_uuid(image_id)
         if image_pk is None:
             raise _invalid("image_id", "Expected the id of an uploaded attachment.", code="invalid_image")
-    if selectors.as_uuid(conversation_id) is None or user is None or not getattr(user, "is_authenticated", False):
+    if parse_uuid(conversation_id) is None or user is None or not getattr(user, "is_authenticated", False):
         raise selectors.forbidden()
     if enforce_rate_limit:
         moderation.check_rate(user_id=user.pk)

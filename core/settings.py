@@ -215,6 +215,7 @@ CELERY_BEAT_SCHEDULE = {
     "realtime-outbox-purge": {"task": "realtime.tasks.purge_outbox", "schedule": 3600.0},
     "notifications-daily-digest": {"task": "notifications.tasks.send_daily_digests", "schedule": crontab(hour=7, minute=0)},
     "notifications-email-sweep": {"task": "notifications.tasks.requeue_stalled_emails", "schedule": 600.0},
+    "chat-purge-orphan-attachments": {"task": "chat.tasks.purge_orphan_attachments", "schedule": 3600.0},
 }
 
 # --- Email -------------------------------------------------------------------------------
@@ -256,3 +257,9 @@ LOGGING = {
 }
 
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="demo12345")
+
+# Chat: link domains that are not masked (the FRONTEND_URL host is always allowed).
+CHAT_ALLOWED_LINK_DOMAINS = env.list(
+    "CHAT_ALLOWED_LINK_DOMAINS", default=["demo.market", "marketplace.local", "localhost", "127.0.0.1"]
+)
+CHAT_MEDIA_ROOT = env("CHAT_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "chat-media"))
