@@ -241,6 +241,7 @@ REALTIME = {
     "REDIS_PREFIX": env("REALTIME_PREFIX", default="rt"),
     "SWEEP_MIN_AGE_SECONDS": env.float("OUTBOX_SWEEP_MIN_AGE", default=2.0),
     "OUTBOX_RETENTION_HOURS": env.int("OUTBOX_RETENTION_HOURS", default=24),
+    "DB_THREAD_SENSITIVE": env.bool("WS_DB_THREAD_SENSITIVE", default=False),
 }
 
 LOGGING = {

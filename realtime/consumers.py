@@ -6,7 +6,7 @@ each may carry a ``ref`` that the ``reply`` echoes. Server frames: ``reply`` and
 Per connection the gateway keeps the user, the subscribed topics with the last ``seq`` delivered
 for each, and token buckets for rate limits. It knows no domain: a topic's authorisation,
 snapshot and commands come from the app that registered it (``realtime.registry``); their ORM
-work runs in a worker thread (``database_sync_to_async``), never on the event loop.
+work runs in worker threads (``db()``: Channels' ``DatabaseSyncToAsync``), never on the event loop.
 
 Delivery guarantees for a subscribed topic: events arrive in ``seq`` order, each once. An event
 arriving with a seq already delivered is dropped (re-publish, or replay overlap); one arriving
@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -92,6 +92,15 @@ def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
 
 class FrameError(Exception):
     """A malformed client frame; answered with error code ``bad_frame``."""
+
+
+def db(fn):
+    """Run ``fn`` (sync ORM work) off the event loop. With ``REALTIME["DB_THREAD_SENSITIVE"]``
+    False (the default) calls go to a thread pool, so commands of different sockets run in
+    parallel, each thread with its own database connection; one socket's frames stay sequential
+    because the consumer awaits each. True puts all of a process's ORM work on one thread
+    (Channels' default)."""
+    return DatabaseSyncToAsync(fn, thread_sensitive=settings.REALTIME["DB_THREAD_SENSITIVE"])
 
 
 def _iso(dt: datetime) -> str:
@@ -261,7 +270,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
     async def op_auth(self, frame: dict, ref: Any) -> None:
         self._check_rate("auth", (5, 10))
         try:
-            verified = await database_sync_to_async(verify_access_token)(frame.get("token"))
+            verified = await db(verify_access_token)(frame.get("token"))
         except ApplicationError as exc:
             await self._reply_error(ref, exc.code, exc.detail)
             if self.user is None:
@@ -312,7 +321,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             return True, (spec.snapshot(user=user, key=key) if want_snapshot else None)
 
         try:
-            allowed, snapshot = await database_sync_to_async(authorize_and_snapshot)()
+            allowed, snapshot = await db(authorize_and_snapshot)()
         except Exception:
             if topic not in self.subs:
                 await self.channel_layer.group_discard(group, self.channel_name)
@@ -367,7 +376,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
                 raise ApplicationError(f"You may not send commands to {topic}.", code="forbidden", status=403)
             return fn(user=user, key=key, data=data)
 
-        result = await database_sync_to_async(run)()
+        result = await db(run)()
         await self._reply(ref, result)
 
     OPS = {
