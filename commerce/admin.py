@@ -157,3 +157,120 @@ class CartAdmin(admin.ModelAdmin):
 class CartItemAdmin(admin.ModelAdmin):
     list_display = ["cart", "product", "quantity", "updated_at"]
     raw_id_fields = ["cart", "product"]
+
+
+# --- Checkout, orders, payments, wallet (read-mostly: money moves only through services) ----
+
+from commerce.models import (  # noqa: E402
+    Checkout,
+    Escrow,
+    LedgerEntry,
+    Order,
+    OrderLine,
+    OrderStatusChange,
+    Payment,
+    PaymentWebhookEvent,
+    Refund,
+    Wallet,
+    WalletHold,
+)
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OrderLineInline(_ReadOnlyInline):
+    model = OrderLine
+    fields = ("product_name", "sku", "unit_price", "quantity", "line_total")
+    readonly_fields = fields
+
+
+class OrderStatusChangeInline(_ReadOnlyInline):
+    model = OrderStatusChange
+    fields = ("created_at", "from_status", "to_status", "actor", "reason")
+    readonly_fields = fields
+
+
+class PaymentInline(_ReadOnlyInline):
+    model = Payment
+    fields = ("created_at", "method", "status", "amount", "refunded_amount", "failure_code", "intent_id")
+    readonly_fields = fields
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Money and order state change only through ``commerce`` services (locks, ledger, events),
+    so the admin shows them read-only; staff act through the API (status, refunds)."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(_ReadOnlyAdmin):
+    list_display = ("number", "status", "buyer", "vendor", "total", "currency", "created_at")
+    list_filter = ("status", "source", "vendor")
+    search_fields = ("number", "buyer__email", "vendor__name")
+    inlines = [OrderLineInline, OrderStatusChangeInline, PaymentInline]
+
+
+@admin.register(Checkout)
+class CheckoutAdmin(_ReadOnlyAdmin):
+    list_display = ("id", "buyer", "status", "total", "currency", "expires_at")
+    list_filter = ("status",)
+
+
+@admin.register(Payment)
+class PaymentAdmin(_ReadOnlyAdmin):
+    list_display = ("id", "order", "method", "status", "amount", "refunded_amount", "created_at")
+    list_filter = ("status", "method", "gateway")
+    search_fields = ("intent_id", "order__number")
+
+
+@admin.register(Refund)
+class RefundAdmin(_ReadOnlyAdmin):
+    list_display = ("id", "payment", "amount", "reason", "actor", "created_at")
+
+
+@admin.register(Escrow)
+class EscrowAdmin(_ReadOnlyAdmin):
+    list_display = ("order", "status", "amount", "commission", "released_at")
+    list_filter = ("status",)
+
+
+class LedgerInline(_ReadOnlyInline):
+    model = LedgerEntry
+    fields = ("created_at", "kind", "amount", "held_amount", "balance_after", "held_after", "reference", "memo")
+    readonly_fields = fields
+    ordering = ("-id",)
+
+
+@admin.register(Wallet)
+class WalletAdmin(_ReadOnlyAdmin):
+    list_display = ("user", "currency", "balance", "held_balance", "updated_at")
+    search_fields = ("user__email",)
+    inlines = [LedgerInline]
+
+
+@admin.register(WalletHold)
+class WalletHoldAdmin(_ReadOnlyAdmin):
+    list_display = ("wallet", "reference", "amount", "status", "created_at")
+    list_filter = ("status",)
+
+
+@admin.register(PaymentWebhookEvent)
+class PaymentWebhookEventAdmin(_ReadOnlyAdmin):
+    list_display = ("event_id", "gateway", "type", "received_at")

@@ -166,6 +166,7 @@ def seed(ctx) -> None:
         if status == VendorStatus.ACTIVE:
             made += _seed_products(ctx, ctx.vendors[short], prefix, leaves)
     ctx.count("products", made)
+    _seed_money_and_orders(ctx)
     active = [v.name for v in ctx.vendors.values() if v.status == VendorStatus.ACTIVE]
     ctx.summary.append(
         f"Stores: {', '.join(active)} (active), "
@@ -173,3 +174,36 @@ def seed(ctx) -> None:
         + f" (pending); {Category.objects.count()} categories, {Brand.objects.count()} brands, "
         f"{Product.objects.alive().count()} products"
     )
+
+
+def _seed_money_and_orders(ctx) -> None:
+    """Every demo buyer gets 500.00 EUR in the wallet once; buyer2 gets one paid order from the
+    first active store, moved to ``processing`` (through the real services: checkout, wallet
+    payment, vendor transition), so the order screens and the vendor desk are not empty."""
+    from decimal import Decimal
+
+    from commerce import checkout, orders, payments, wallet
+    from commerce.models import LedgerEntry, LedgerKind, Order
+    from commerce.services import cart_add_item, cart_clear
+
+    for short in ("buyer1", "buyer2", "buyer3"):
+        user = ctx.users.get(short)
+        if user is None or LedgerEntry.objects.filter(wallet__user=user, reference="demo:welcome").exists():
+            continue
+        wallet.wallet_credit(user=user, amount=Decimal("500.00"), currency="EUR", kind=LedgerKind.DEPOSIT,
+                             reference="demo:welcome", memo="Demo welcome credit")
+        ctx.count("wallet deposits", 1)
+    buyer = ctx.users.get("buyer2")
+    vendor = ctx.vendors.get("vendor1")
+    if buyer is None or vendor is None or Order.objects.filter(buyer=buyer).exists():
+        return
+    product = Product.objects.public().filter(vendor=vendor, stock__gte=5).order_by("sku").first()
+    if product is None:
+        return
+    cart_clear(user=buyer)
+    cart_add_item(user=buyer, product_id=product.pk, quantity=1)
+    order = checkout.checkout_create(buyer=buyer).orders.get()
+    payments.payment_create(user=buyer, order_id=order.id, method="wallet")
+    orders.order_transition(user=vendor.owner, order_id=order.id, to_status="processing")
+    ctx.count("orders", 1)
+    ctx.summary.append(f"Wallets: 500.00 EUR for each demo buyer; order {order.number} (buyer2, processing)")

@@ -322,3 +322,434 @@ class CartItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.product_id}"
+
+
+# ============================================================================================
+# Wallet and escrow
+# ============================================================================================
+
+
+class LedgerKind(models.TextChoices):
+    """Kinds of wallet ledger entries. ``amount`` is the signed change of ``balance`` and
+    ``held_amount`` the signed change of ``held_balance``:
+
+    ``deposit`` (+, 0) money in from a payment gateway; ``hold`` (0, +) funds set aside (auction
+    bids); ``release`` (0, −) a hold given back; ``payment`` (−, 0 or −) money out to pay an order,
+    from available funds or from a hold; ``refund`` (±, 0) money back to a buyer (+) or taken back
+    from a vendor after escrow release (−); ``payout`` (+, 0) escrow released to the vendor;
+    ``commission`` (−/+, 0) the marketplace's share of a payout (and its reversal on a refund).
+    """
+
+    DEPOSIT = "deposit", "Deposit"
+    HOLD = "hold", "Hold"
+    RELEASE = "release", "Release"
+    PAYMENT = "payment", "Payment"
+    REFUND = "refund", "Refund"
+    PAYOUT = "payout", "Payout"
+    COMMISSION = "commission", "Commission"
+
+
+class Wallet(models.Model):
+    """A user's money in one ``currency``: ``balance`` (all funds) of which ``held_balance`` is
+    set aside by active holds; available = balance − held. The database keeps
+    0 <= held_balance <= balance. Every change goes through ``commerce.wallet`` which appends a
+    :class:`LedgerEntry` in the same transaction, so ``balance == Σ entry.amount`` and
+    ``held_balance == Σ entry.held_amount`` always."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallets")
+    currency = models.CharField(max_length=3, default=DEFAULT_CURRENCY)
+    balance = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    held_balance = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    version = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "currency"], name="commerce_wallet_user_currency"),
+            models.CheckConstraint(condition=Q(balance__gte=0), name="commerce_wallet_balance_gte_0"),
+            models.CheckConstraint(condition=Q(held_balance__gte=0), name="commerce_wallet_held_gte_0"),
+            models.CheckConstraint(
+                condition=Q(held_balance__lte=models.F("balance")), name="commerce_wallet_held_lte_balance"
+            ),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="commerce_wallet_currency_iso"),
+        ]
+
+    def __str__(self) -> str:
+        return f"wallet {self.user_id} {self.balance} {self.currency} (held {self.held_balance})"
+
+    @property
+    def available(self) -> Decimal:
+        """Funds that can be spent or held now: ``balance − held_balance``."""
+        return self.balance - self.held_balance
+
+
+class LedgerEntry(models.Model):
+    """One append-only line of a wallet's ledger (see :class:`LedgerKind` for the signs).
+    ``balance_after`` / ``held_after`` are the wallet's figures right after this entry.
+    ``reference`` names what caused it (``order:<id>``, ``auction:<id>``, ``deposit:<id>``)."""
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=16, choices=LedgerKind.choices)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    held_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    balance_after = models.DecimalField(max_digits=14, decimal_places=2)
+    held_after = models.DecimalField(max_digits=14, decimal_places=2)
+    reference = models.CharField(max_length=80, blank=True)
+    memo = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "ledger entries"
+        indexes = [models.Index(fields=["wallet", "-id"], name="commerce_ledger_wallet")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=[k.value for k in LedgerKind]), name="commerce_ledger_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount}/{self.held_amount} ({self.reference})"
+
+
+class HoldStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    RELEASED = "released", "Released"
+    CAPTURED = "captured", "Captured"
+
+
+class WalletHold(models.Model):
+    """Funds of ``wallet`` set aside for ``reference`` (one active hold per wallet and reference,
+    e.g. ``auction:<id>`` while the user leads it). Released, or captured into a payment."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="holds")
+    reference = models.CharField(max_length=80)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    status = models.CharField(max_length=16, choices=HoldStatus.choices, default=HoldStatus.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wallet", "reference"], condition=Q(status="active"), name="commerce_hold_one_active"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="commerce_hold_amount_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"hold {self.amount} for {self.reference} ({self.status})"
+
+
+# ============================================================================================
+# Checkout, orders, payments
+# ============================================================================================
+
+
+class CheckoutStatus(models.TextChoices):
+    """``active`` while its stock is reserved and not all orders are paid; ``completed`` when
+    every order is paid; ``expired`` when the reservation ran out; ``cancelled`` when replaced
+    by a newer checkout or cancelled by the buyer."""
+
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Checkout(models.Model):
+    """One checkout of a buyer's cart: groups one order per vendor and holds the stock
+    reservation until ``expires_at`` (aware UTC)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="checkouts")
+    status = models.CharField(max_length=16, choices=CheckoutStatus.choices, default=CheckoutStatus.ACTIVE)
+    currency = models.CharField(max_length=3)
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="commerce_checkout_expiry"),
+            models.Index(fields=["buyer", "status"], name="commerce_checkout_buyer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"checkout {self.id} ({self.status})"
+
+
+class OrderStatus(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", "Pending payment"
+    PAID = "paid", "Paid"
+    PROCESSING = "processing", "Processing"
+    READY_FOR_PICKUP = "ready_for_pickup", "Ready for pickup"
+    OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"
+    REFUNDED = "refunded", "Refunded"
+
+
+S = OrderStatus
+#: allowed order status transitions {from: {to, ...}} (django-oscar style pipeline); anything
+#: else is ``invalid_transition`` (409). ``cancelled`` is possible until the order leaves the
+#: store; ``refunded`` (a full refund) once it was paid.
+ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
+    S.PAID: frozenset({S.PROCESSING, S.CANCELLED, S.REFUNDED}),
+    S.PROCESSING: frozenset({S.READY_FOR_PICKUP, S.CANCELLED, S.REFUNDED}),
+    S.READY_FOR_PICKUP: frozenset({S.OUT_FOR_DELIVERY, S.CANCELLED, S.REFUNDED}),
+    S.OUT_FOR_DELIVERY: frozenset({S.DELIVERED}),
+    S.DELIVERED: frozenset({S.REFUNDED}),
+    S.CANCELLED: frozenset(),
+    S.REFUNDED: frozenset(),
+}
+del S
+
+
+class OrderSource(models.TextChoices):
+    CART = "cart", "Cart checkout"
+    AUCTION = "auction", "Auction"
+
+
+class Order(models.Model):
+    """What one buyer bought from one vendor. Lines, prices and addresses are immutable
+    snapshots taken at checkout. ``status`` moves only along :data:`ORDER_TRANSITIONS`
+    (``commerce.orders.order_transition``); each move is an :class:`OrderStatusChange`."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    number = models.CharField(max_length=20, unique=True)
+    checkout = models.ForeignKey(Checkout, null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="orders")
+    source = models.CharField(max_length=16, choices=OrderSource.choices, default=OrderSource.CART)
+    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT)
+    currency = models.CharField(max_length=3)
+    subtotal = models.DecimalField(max_digits=14, decimal_places=2)
+    shipping_total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    refunded_total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    shipping_address = models.JSONField(default=dict)
+    billing_address = models.JSONField(default=dict)
+    reservation_expires_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=64, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [
+            models.Index(fields=["buyer", "-created_at"], name="commerce_order_buyer"),
+            models.Index(fields=["vendor", "status", "-created_at"], name="commerce_order_vendor"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gte=0), name="commerce_order_total_gte_0"),
+            models.CheckConstraint(
+                condition=Q(refunded_total__gte=0) & Q(refunded_total__lte=models.F("total")),
+                name="commerce_order_refunded_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in OrderStatus]), name="commerce_order_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.number} ({self.status})"
+
+    def can_transition_to(self, status: str) -> bool:
+        """True when :data:`ORDER_TRANSITIONS` allows ``self.status -> status``."""
+        return status in ORDER_TRANSITIONS.get(self.status, frozenset())
+
+
+class OrderLine(models.Model):
+    """A line of an order: a snapshot of the product (name, SKU, unit price at purchase) and the
+    quantity. ``product`` stays linked for stock returns but may be deleted later."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="order_lines")
+    product_name = models.CharField(max_length=200)
+    sku = models.CharField(max_length=64)
+    vendor_name = models.CharField(max_length=120)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    quantity = models.PositiveIntegerField()
+    line_total = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="commerce_orderline_quantity_gt_0")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku} @ {self.unit_price}"
+
+
+class OrderStatusChange(models.Model):
+    """Audit row: ``order`` went ``from_status -> to_status`` at ``created_at`` by ``actor``
+    (null for the system: expiry, payment webhooks) with an optional ``reason``."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status or '-'} -> {self.to_status}"
+
+
+class ReservationStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    CONSUMED = "consumed", "Consumed (sold)"
+    RELEASED = "released", "Released"
+
+
+class StockReservation(models.Model):
+    """``quantity`` units of ``product`` taken from its stock for ``order`` until
+    ``expires_at``. Paying consumes it (the sale); expiry or cancellation releases it (the units
+    go back to stock)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="reservations")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="reservations")
+    quantity = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=ReservationStatus.choices, default=ReservationStatus.ACTIVE)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "expires_at"], name="commerce_reservation_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product_id} for {self.order_id} ({self.status})"
+
+
+class PaymentMethod(models.TextChoices):
+    CARD = "card", "Card (payment gateway)"
+    WALLET = "wallet", "Wallet"
+    WALLET_HOLD = "wallet_hold", "Wallet hold (auction)"
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class Payment(models.Model):
+    """An attempt to pay ``order`` (``amount`` in ``currency``). Card payments go through a
+    gateway (``gateway``, ``intent_id``); a pending one is settled by the gateway's webhook.
+    At most one succeeded payment per order (database constraint). ``refunded_amount`` grows
+    with refunds."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    method = models.CharField(max_length=16, choices=PaymentMethod.choices)
+    gateway = models.CharField(max_length=32, blank=True)
+    intent_id = models.CharField(max_length=80, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
+    failure_code = models.CharField(max_length=64, blank=True)
+    refunded_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["order"], condition=Q(status="succeeded"), name="commerce_payment_one_success"),
+            models.UniqueConstraint(
+                fields=["gateway", "intent_id"], condition=~Q(intent_id=""), name="commerce_payment_intent_unique"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="commerce_payment_amount_gt_0"),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=models.F("amount")),
+                name="commerce_payment_refunded_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"payment {self.amount} {self.currency} for {self.order_id} ({self.status})"
+
+
+class Refund(models.Model):
+    """``amount`` given back to the buyer of ``payment``'s order, by ``actor`` (vendor staff or
+    admin) for ``reason``. ``gateway_refund_id`` is set for card payments."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    reason = models.CharField(max_length=200, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    gateway_refund_id = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="commerce_refund_amount_gt_0")]
+
+
+class EscrowStatus(models.TextChoices):
+    HELD = "held", "Held"
+    RELEASED = "released", "Released to vendor"
+    REFUNDED = "refunded", "Refunded to buyer"
+
+
+class Escrow(models.Model):
+    """The buyer's payment for ``order`` held by the marketplace until delivery is confirmed;
+    then released to the vendor owner's wallet less ``commission``. ``amount`` is what is still
+    held (refunds before release lower it)."""
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="escrow")
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=EscrowStatus.choices, default=EscrowStatus.HELD)
+    commission = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    released_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="commerce_escrow_amount_gte_0")]
+
+
+class PaymentWebhookEvent(models.Model):
+    """A webhook event received from ``gateway``, unique by ``event_id``: a replayed or
+    duplicated delivery finds its row and changes nothing."""
+
+    gateway = models.CharField(max_length=32)
+    event_id = models.CharField(max_length=120)
+    type = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["gateway", "event_id"], name="commerce_webhook_event_once")]
+
+
+class WalletDeposit(models.Model):
+    """A top-up of ``user``'s wallet through a card gateway; credited once when it succeeds
+    (immediately, or by the gateway's webhook for a pending one)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallet_deposits")
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    gateway = models.CharField(max_length=32)
+    intent_id = models.CharField(max_length=80, blank=True)
+    status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
+    failure_code = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="commerce_deposit_amount_gt_0")]

@@ -73,3 +73,42 @@ class CartTopic(Topic):
     def clear(self, *, user, key: str, data: dict) -> dict[str, Any]:
         self._check(user, key)
         return services.cart_clear(user=user).data
+
+
+@register
+class VendorTopic(Topic):
+    """``vendor:<vendor_id>``: a store's live order desk, for its staff only.
+
+    Snapshot: ``{"vendor": {"id", "name", "status"}, "counts": {status: n},
+    "open_orders": [order summary]}`` (open = paid, processing, ready_for_pickup,
+    out_for_delivery; newest 50). Events: ``order.created`` (an order was paid: ``{"order"}``) and
+    ``order.status_changed`` (``{"order", "from", "to", "reason", "changed_at"}``).
+    """
+
+    kind = "vendor"
+
+    def authorize(self, *, user, key: str) -> bool:
+        from commerce.models import VendorStaff
+        from core.utils import parse_uuid
+
+        vid = parse_uuid(key)
+        return vid is not None and VendorStaff.objects.filter(vendor_id=vid, user=user).exists()
+
+    def snapshot(self, *, user, key: str) -> dict[str, Any]:
+        from django.db.models import Count
+
+        from commerce.models import Order, OrderStatus, Vendor
+        from commerce.orders import order_summary
+
+        if not self.authorize(user=user, key=key):
+            raise Forbidden(f"You may not use vendor:{key}.", code="forbidden")
+        vendor = Vendor.objects.get(pk=key)
+        counts = dict(Order.objects.filter(vendor=vendor).values_list("status").annotate(n=Count("id")))
+        open_statuses = [OrderStatus.PAID, OrderStatus.PROCESSING, OrderStatus.READY_FOR_PICKUP,
+                         OrderStatus.OUT_FOR_DELIVERY]
+        open_orders = Order.objects.filter(vendor=vendor, status__in=open_statuses).order_by("-created_at")[:50]
+        return {
+            "vendor": {"id": str(vendor.id), "name": vendor.name, "status": vendor.status},
+            "counts": counts,
+            "open_orders": [order_summary(o) for o in open_orders],
+        }

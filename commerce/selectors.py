@@ -184,10 +184,10 @@ def cart_for_user(*, user) -> Cart:
     return cart
 
 
-def _line_data(item: CartItem) -> dict[str, Any]:
+def _line_data(item: CartItem, reserved: int = 0) -> dict[str, Any]:
     product = item.product
     purchasable = product.is_purchasable
-    available = max(product.stock, 0) if purchasable else 0
+    available = max(product.stock, 0) + reserved if purchasable else 0
     images = list(product.images.all())
     price = money(product.price)
     return {
@@ -216,8 +216,9 @@ def _items_queryset() -> QuerySet[CartItem]:
     ).order_by("created_at", "id")
 
 
-def _cart_dict(cart: Cart, items: Iterable[CartItem]) -> dict[str, Any]:
-    lines = [_line_data(item) for item in items]
+def _cart_dict(cart: Cart, items: Iterable[CartItem], reservation: dict[str, Any] | None = None) -> dict[str, Any]:
+    quantities = reservation["quantities"] if reservation else {}
+    lines = [_line_data(item, quantities.get(str(item.product_id), 0)) for item in items]
     total = sum((line["line_total"] for line in lines), Decimal("0.00"))
     return to_jsonable(
         {
@@ -228,8 +229,18 @@ def _cart_dict(cart: Cart, items: Iterable[CartItem]) -> dict[str, Any]:
             "item_count": sum(line["quantity"] for line in lines),
             "version": cart.version,
             "updated_at": cart.updated_at,
+            "reservation": (
+                {k: v for k, v in reservation.items() if k != "quantities"} if reservation else None
+            ),
         }
     )
+
+
+def _reservations(carts: list[Cart]) -> dict[Any, dict[str, Any]]:
+    from commerce.checkout import active_reservation_for
+
+    user_ids = [c.user_id for c in carts if c.user_id]
+    return active_reservation_for(user_ids=user_ids) if user_ids else {}
 
 
 def cart_data(*, cart: Cart) -> dict[str, Any]:
@@ -238,15 +249,18 @@ def cart_data(*, cart: Cart) -> dict[str, Any]:
         {"id", "lines": [{"id", "product": {"id", "name", "sku", "slug", "vendor_id", "image"},
                           "unit_price", "currency", "quantity", "line_total",
                           "available_stock", "in_stock", "available"}],
-         "total", "currency", "item_count", "version", "updated_at"}
+         "total", "currency", "item_count", "version", "updated_at",
+         "reservation": null | {"checkout_id", "expires_at", "total", "currency", "order_ids"}}
 
     ``unit_price`` is the product's price now; ``line_total = unit_price * quantity`` and
     ``total`` their sum, all ``"12.50"`` strings in ``currency``. ``available`` is false when the
     product was deactivated, deleted or its vendor is not active (then ``available_stock`` is 0);
     ``in_stock`` is true when the line can be bought as it is (available and quantity <= stock).
+    ``reservation`` is the buyer's active checkout (stock held until ``expires_at``); the units it
+    holds count in that buyer's ``available_stock`` (they are theirs until it expires).
     The same dict is the REST body, the topic snapshot and the ``cart.updated`` event data.
     """
-    return _cart_dict(cart, _items_queryset().filter(cart=cart))
+    return _cart_dict(cart, _items_queryset().filter(cart=cart), _reservations([cart]).get(cart.user_id))
 
 
 def carts_data(*, carts: list[Cart]) -> dict[uuid.UUID, dict[str, Any]]:
@@ -254,4 +268,5 @@ def carts_data(*, carts: list[Cart]) -> dict[uuid.UUID, dict[str, Any]]:
     by_cart: dict[uuid.UUID, list[CartItem]] = {c.pk: [] for c in carts}
     for item in _items_queryset().filter(cart_id__in=list(by_cart)):
         by_cart[item.cart_id].append(item)
-    return {c.pk: _cart_dict(c, by_cart[c.pk]) for c in carts}
+    reservations = _reservations(carts)
+    return {c.pk: _cart_dict(c, by_cart[c.pk], reservations.get(c.user_id)) for c in carts}

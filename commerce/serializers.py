@@ -199,6 +199,14 @@ class CartLineOutputSerializer(serializers.Serializer):
     available = serializers.BooleanField(help_text="False when the product was deactivated, deleted or its vendor is not active")
 
 
+class CartReservationSerializer(serializers.Serializer):
+    checkout_id = serializers.UUIDField()
+    expires_at = serializers.DateTimeField(help_text="When the reserved stock goes back (UTC)")
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField()
+    order_ids = serializers.ListField(child=serializers.UUIDField())
+
+
 class CartOutputSerializer(serializers.Serializer):
     """The cart: same JSON as the ``cart:<user_id>`` snapshot and ``cart.updated`` events."""
 
@@ -209,3 +217,148 @@ class CartOutputSerializer(serializers.Serializer):
     item_count = serializers.IntegerField()
     version = serializers.IntegerField()
     updated_at = serializers.DateTimeField()
+    reservation = CartReservationSerializer(allow_null=True, help_text="The active checkout holding stock, or null")
+
+
+# --- Checkout, orders, payments, wallet -----------------------------------------------------
+
+
+class CheckoutInputSerializer(serializers.Serializer):
+    shipping_address_id = serializers.UUIDField(required=False, allow_null=True,
+                                                help_text="Default: your default shipping address")
+    billing_address_id = serializers.UUIDField(required=False, allow_null=True,
+                                               help_text="Default: your default billing address, else the shipping one")
+
+
+class OrderLineOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    product_id = serializers.UUIDField(allow_null=True)
+    product_name = serializers.CharField()
+    sku = serializers.CharField()
+    vendor_name = serializers.CharField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="Price per unit at purchase")
+    quantity = serializers.IntegerField()
+    line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class OrderVendorSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    """An order (``commerce.orders.order_data``); ``allowed_transitions`` is for the viewer."""
+
+    id = serializers.UUIDField()
+    number = serializers.CharField()
+    checkout_id = serializers.UUIDField(allow_null=True)
+    status = serializers.CharField()
+    source = serializers.CharField()
+    buyer_id = serializers.UUIDField()
+    vendor = OrderVendorSerializer()
+    currency = serializers.CharField()
+    subtotal = serializers.DecimalField(max_digits=14, decimal_places=2)
+    shipping_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    refunded_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    lines = OrderLineOutputSerializer(many=True)
+    shipping_address = serializers.JSONField()
+    billing_address = serializers.JSONField()
+    reservation_expires_at = serializers.DateTimeField(allow_null=True)
+    cancel_reason = serializers.CharField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    allowed_transitions = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class CheckoutOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    currency = serializers.CharField()
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    expires_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+    orders = OrderOutputSerializer(many=True)
+
+
+class OrderStatusInputSerializer(serializers.Serializer):
+    status = serializers.CharField(max_length=32)
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class OrderCancelInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class PaymentInputSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=["card", "wallet"])
+    card_token = serializers.CharField(max_length=64, required=False, allow_blank=True, default="",
+                                       help_text="Test gateway: tok_visa, tok_pending, tok_decline, tok_insufficient")
+
+
+class PaymentOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    order_id = serializers.UUIDField()
+    method = serializers.CharField()
+    gateway = serializers.CharField()
+    status = serializers.ChoiceField(choices=["pending", "succeeded", "failed"])
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField()
+    failure_code = serializers.CharField()
+    refunded_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    created_at = serializers.DateTimeField()
+    succeeded_at = serializers.DateTimeField(allow_null=True)
+
+
+class RefundInputSerializer(serializers.Serializer):
+    amount = serializers.CharField(required=False, allow_null=True, help_text="Decimal string; default: all that is left")
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class RefundOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    payment_id = serializers.UUIDField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    order = OrderOutputSerializer()
+
+
+class WalletEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Signed change of balance")
+    held_amount = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Signed change of held_balance")
+    balance_after = serializers.DecimalField(max_digits=14, decimal_places=2)
+    held_after = serializers.DecimalField(max_digits=14, decimal_places=2)
+    reference = serializers.CharField()
+    memo = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class WalletOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    currency = serializers.CharField()
+    balance = serializers.DecimalField(max_digits=14, decimal_places=2)
+    held_balance = serializers.DecimalField(max_digits=14, decimal_places=2)
+    available = serializers.DecimalField(max_digits=14, decimal_places=2)
+    version = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+    ledger = WalletEntrySerializer(many=True, help_text="The latest 50 entries, newest first")
+
+
+class DepositInputSerializer(serializers.Serializer):
+    amount = serializers.CharField(help_text="Decimal string with at most two decimals, e.g. \"50.00\"")
+    currency = serializers.CharField(max_length=3, required=False, default="EUR")
+    card_token = serializers.CharField(max_length=64)
+
+
+class DepositOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField()
+    status = serializers.CharField()
+    failure_code = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    wallet = WalletOutputSerializer()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from commerce import api
+from commerce import api, api_orders
 
 urlpatterns = [
     path("vendors/", api.VendorListCreateApi.as_view(), name="vendor-list"),
@@ -16,4 +16,18 @@ urlpatterns = [
     path("cart/", api.CartApi.as_view(), name="cart"),
     path("cart/items/", api.CartItemsApi.as_view(), name="cart-items"),
     path("cart/items/<uuid:item_id>/", api.CartItemDetailApi.as_view(), name="cart-item-detail"),
+    path("checkout/", api_orders.CheckoutApi.as_view(), name="checkout"),
+    path("checkouts/<uuid:checkout_id>/", api_orders.CheckoutDetailApi.as_view(), name="checkout-detail"),
+    path("checkouts/<uuid:checkout_id>/cancel/", api_orders.CheckoutCancelApi.as_view(), name="checkout-cancel"),
+    path("orders/", api_orders.OrderListApi.as_view(), name="order-list"),
+    path("vendor/orders/", api_orders.VendorOrderListApi.as_view(), name="vendor-order-list"),
+    path("orders/<uuid:order_id>/", api_orders.OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<uuid:order_id>/status/", api_orders.OrderStatusApi.as_view(), name="order-status"),
+    path("orders/<uuid:order_id>/cancel/", api_orders.OrderCancelApi.as_view(), name="order-cancel"),
+    path("orders/<uuid:order_id>/payments/", api_orders.OrderPaymentsApi.as_view(), name="order-payments"),
+    path("orders/<uuid:order_id>/refunds/", api_orders.OrderRefundsApi.as_view(), name="order-refunds"),
+    path("payments/webhooks/<slug:gateway>/", api_orders.PaymentWebhookApi.as_view(), name="payment-webhook"),
+    path("wallet/", api_orders.WalletApi.as_view(), name="wallet"),
+    path("wallet/ledger/", api_orders.WalletLedgerApi.as_view(), name="wallet-ledger"),
+    path("wallet/deposits/", api_orders.WalletDepositApi.as_view(), name="wallet-deposits"),
 ]

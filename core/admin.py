@@ -16,7 +16,7 @@ from django.http import HttpRequest
 
 from core import services
 from core.exceptions import ApplicationError
-from core.models import Address, Role, User
+from core.models import Address, IdempotencyKey, Role, User
 
 
 def _roles_field() -> forms.MultipleChoiceField:
@@ -162,3 +162,19 @@ class AddressAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user",)
     readonly_fields = ("id", "created_at")
     list_select_related = ("user",)
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin):
+    """Read-only view of stored idempotency keys (for support: "did my payment go through?")."""
+
+    list_display = ("key", "scope", "user", "status", "response_status", "created_at")
+    list_filter = ("scope", "status")
+    search_fields = ("key", "user__email")
+    readonly_fields = [f.name for f in IdempotencyKey._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

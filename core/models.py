@@ -122,3 +122,32 @@ class Address(models.Model):
 
     def __str__(self) -> str:
         return f"{self.full_name}, {self.line1}, {self.city}"
+
+
+class IdempotencyKey(models.Model):
+    """One ``Idempotency-Key`` a user sent for a ``scope`` (``checkout``, ``order_payment``...):
+    the request's ``fingerprint`` (sha256 of method, path and canonical body) and, once the
+    request finished, the response to replay (status and JSON body). Kept
+    ``IDEMPOTENCY_KEY_TTL_SECONDS`` (24 h); ``core.tasks.purge_idempotency_keys`` removes older
+    rows. See :mod:`core.idempotency`."""
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="idempotency_keys")
+    scope = models.CharField(max_length=40)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "scope", "key"], name="core_idempotency_key_unique")]
+        indexes = [models.Index(fields=["created_at"], name="core_idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key} ({self.status})"

@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import CursorPagination
+from core.pagination import NewestFirstCursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,13 +31,7 @@ NOT_FOUND = OpenApiResponse(NotificationsErrorSerializer, description="Unknown i
 ID_PARAM = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Notification id.")
 
 
-class NotificationCursorPagination(CursorPagination):
-    """Newest first; ``?cursor=`` from ``next``/``previous``; ``?page_size=`` up to 100."""
-
-    ordering = ("-created_at", "-id")
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
+NotificationCursorPagination = NewestFirstCursorPagination
 
 
 class NotificationListApi(ListAPIView):

@@ -1,0 +1,392 @@
+"""Orders: the status pipeline, who may move an order, cancellation, and the order payloads.
+
+Status pipeline (django-oscar style, :data:`commerce.models.ORDER_TRANSITIONS`)::
+
+    pending_payment -> paid -> processing -> ready_for_pickup -> out_for_delivery -> delivered
+    pending_payment|paid|processing|ready_for_pickup -> cancelled
+    paid|processing|ready_for_pickup|delivered -> refunded      (a full refund, commerce.payments)
+
+A move the map does not allow raises ``Conflict`` ``invalid_transition`` (409). Who may ask for a
+move (checked per object, :func:`allowed_transitions_for`): ``paid`` only through a payment and
+``refunded`` only through a refund (the system); the vendor's staff (an active store) move
+``processing -> ready_for_pickup -> out_for_delivery -> delivered`` and may cancel until the
+order leaves the store; the buyer may cancel while ``pending_payment`` or ``paid``; an admin may
+make any allowed move. Others get ``Forbidden`` ``transition_not_allowed`` (403); a user who
+may not see the order gets ``NotFound`` ``order_not_found`` (404), never a hint it exists.
+
+Every move writes an :class:`OrderStatusChange` (who, when, from, to, reason), publishes
+``order.status_changed`` to ``user:<buyer_id>`` and ``vendor:<vendor_id>`` after commit, and
+notifies the buyer (kind ``order.status_changed``). A paid order also gives the vendor
+``order.created`` on ``vendor:<vendor_id>`` and a notification to its staff.
+
+Lock order (whole project): **checkout -> orders (pk) -> vendor -> products (pk) -> carts (pk) ->
+wallets (pk)**. Preconditions are re-checked under the lock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any, Iterable
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from core.exceptions import Conflict, Forbidden, NotFound
+from core.models import Role
+from core.utils import parse_uuid
+from notifications.kinds import IN_APP, ORDER_STATUS_CHANGED, register_kind
+from notifications.services import notify
+from realtime.jsonutil import to_jsonable
+from realtime.outbox import publish
+
+from commerce.signals import order_status_changed
+from commerce.models import (
+    ORDER_TRANSITIONS,
+    Order,
+    OrderStatus,
+    OrderStatusChange,
+    ReservationStatus,
+    StockReservation,
+    VendorStaff,
+    VendorStatus,
+)
+
+ORDER_STATUS_CHANGED_EVENT = "order.status_changed"
+ORDER_CREATED_EVENT = "order.created"
+
+ORDER_RECEIVED = register_kind(
+    "order.received",
+    description="A new paid order arrived for a store you work for.",
+    default_channels=(IN_APP,),
+)
+
+#: moves a store's staff may ask for
+VENDOR_MOVES = frozenset(
+    {OrderStatus.PROCESSING, OrderStatus.READY_FOR_PICKUP, OrderStatus.OUT_FOR_DELIVERY,
+     OrderStatus.DELIVERED, OrderStatus.CANCELLED}
+)
+#: statuses from which the buyer may cancel
+BUYER_CANCELLABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.PAID})
+#: moves only the system makes (payments and refunds)
+SYSTEM_ONLY = frozenset({OrderStatus.PAID, OrderStatus.REFUNDED})
+
+
+def _is_admin(user) -> bool:
+    return bool(getattr(user, "is_staff", False) or Role.ADMIN in (getattr(user, "roles", None) or []))
+
+
+def order_visible_to(*, user, order: Order) -> bool:
+    """Whether ``user`` may see ``order``: its buyer, staff of its vendor, or an admin."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if order.buyer_id == user.pk or _is_admin(user):
+        return True
+    return VendorStaff.objects.filter(vendor_id=order.vendor_id, user=user).exists()
+
+
+def _is_vendor_staff(user, order: Order, *, active_only: bool = True) -> bool:
+    qs = VendorStaff.objects.filter(vendor_id=order.vendor_id, user=user)
+    if active_only:
+        qs = qs.filter(vendor__status=VendorStatus.ACTIVE)
+    return qs.exists()
+
+
+def allowed_transitions_for(*, user, order: Order) -> list[str]:
+    """The statuses ``user`` may move ``order`` to now (map ∩ role), sorted. Empty for system
+    moves and for people with no say."""
+    legal = ORDER_TRANSITIONS.get(order.status, frozenset()) - SYSTEM_ONLY
+    if _is_admin(user):
+        return sorted(legal)
+    allowed: set[str] = set()
+    if _is_vendor_staff(user, order):
+        allowed |= legal & VENDOR_MOVES
+    if order.buyer_id == getattr(user, "pk", None) and order.status in BUYER_CANCELLABLE:
+        allowed |= legal & {OrderStatus.CANCELLED}
+    return sorted(allowed)
+
+
+def money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def order_data(order: Order, *, lines: Iterable | None = None) -> dict[str, Any]:
+    """The order payload (REST body and event data), JSON-ready::
+
+        {"id", "number", "checkout_id", "status", "source", "buyer_id",
+         "vendor": {"id", "name"}, "currency", "subtotal", "shipping_total", "total",
+         "refunded_total", "lines": [{"id", "product_id", "product_name", "sku", "vendor_name",
+         "unit_price", "quantity", "line_total"}], "shipping_address", "billing_address",
+         "reservation_expires_at", "cancel_reason", "paid_at", "created_at", "updated_at"}
+
+    Money as ``"12.50"`` strings in ``currency``; times ISO 8601 UTC."""
+    lines = list(order.lines.all()) if lines is None else list(lines)
+    return to_jsonable(
+        {
+            "id": order.id,
+            "number": order.number,
+            "checkout_id": order.checkout_id,
+            "status": order.status,
+            "source": order.source,
+            "buyer_id": order.buyer_id,
+            "vendor": {"id": order.vendor_id, "name": order.vendor.name},
+            "currency": order.currency,
+            "subtotal": money(order.subtotal),
+            "shipping_total": money(order.shipping_total),
+            "total": money(order.total),
+            "refunded_total": money(order.refunded_total),
+            "lines": [
+                {
+                    "id": line.id,
+                    "product_id": line.product_id,
+                    "product_name": line.product_name,
+                    "sku": line.sku,
+                    "vendor_name": line.vendor_name,
+                    "unit_price": money(line.unit_price),
+                    "quantity": line.quantity,
+                    "line_total": money(line.line_total),
+                }
+                for line in lines
+            ],
+            "shipping_address": order.shipping_address,
+            "billing_address": order.billing_address,
+            "reservation_expires_at": order.reservation_expires_at,
+            "cancel_reason": order.cancel_reason,
+            "paid_at": order.paid_at,
+            "created_at": order.created_at,
+            "updated_at": order.updated_at,
+        }
+    )
+
+
+def order_summary(order: Order) -> dict[str, Any]:
+    """A short order payload for lists and events: ``{"id", "number", "status", "buyer_id",
+    "vendor_id", "currency", "total", "item_count", "created_at", "updated_at"}``."""
+    return to_jsonable(
+        {
+            "id": order.id,
+            "number": order.number,
+            "status": order.status,
+            "buyer_id": order.buyer_id,
+            "vendor_id": order.vendor_id,
+            "currency": order.currency,
+            "total": money(order.total),
+            "created_at": order.created_at,
+            "updated_at": order.updated_at,
+        }
+    )
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+def orders_for_buyer(*, user) -> QuerySet[Order]:
+    """The user's orders as a buyer, newest first, with vendor and lines prefetched."""
+    return Order.objects.filter(buyer=user).select_related("vendor").prefetch_related("lines").order_by("-created_at", "id")
+
+
+def orders_for_vendor_staff(*, user, vendor_id: uuid.UUID | None = None) -> QuerySet[Order]:
+    """Orders of the stores ``user`` is staff of (one store with ``vendor_id``), newest first.
+    A vendor id the user is not staff of gives an empty queryset (never another store's)."""
+    from commerce.selectors import vendor_ids_for_user
+
+    ids = vendor_ids_for_user(user)
+    if vendor_id is not None:
+        ids = [v for v in ids if v == vendor_id]
+    return (
+        Order.objects.filter(vendor_id__in=ids).select_related("vendor").prefetch_related("lines")
+        .order_by("-created_at", "id")
+    )
+
+
+def order_get_visible(*, user, order_id: Any) -> Order:
+    """The order ``order_id`` if ``user`` may see it (buyer, vendor staff, admin). Raises
+    ``NotFound`` ``order_not_found`` otherwise (also for a malformed id)."""
+    oid = parse_uuid(order_id)
+    order = Order.objects.select_related("vendor").filter(pk=oid).first() if oid else None
+    if order is None or not order_visible_to(user=user, order=order):
+        raise NotFound("Order not found.", code="order_not_found")
+    return order
+
+
+# --- writes --------------------------------------------------------------------------------
+
+
+def lock_order(order_id: uuid.UUID) -> Order:
+    """``SELECT ... FOR UPDATE`` the order (vendor joined). Raises ``NotFound`` ``order_not_found``."""
+    order = Order.objects.select_for_update(of=("self",)).select_related("vendor").filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("Order not found.", code="order_not_found")
+    return order
+
+
+def _record(order: Order, *, to_status: str, actor, reason: str) -> None:
+    """Apply a move on a locked order: status, audit row, events and notifications."""
+    from_status = order.status
+    order.status = to_status
+    order.updated_at = timezone.now()
+    if to_status == OrderStatus.PAID and order.paid_at is None:
+        order.paid_at = order.updated_at
+    if to_status == OrderStatus.CANCELLED:
+        order.cancel_reason = (reason or "cancelled")[:64]
+    order.save(update_fields=["status", "updated_at", "paid_at", "cancel_reason"])
+    OrderStatusChange.objects.create(
+        order=order, from_status=from_status, to_status=to_status,
+        actor=actor if getattr(actor, "pk", None) else None, reason=(reason or "")[:200],
+    )
+    event = {
+        "order": order_summary(order),
+        "from": from_status,
+        "to": to_status,
+        "reason": reason or "",
+        "changed_at": order.updated_at,
+    }
+    publish(topic=f"user:{order.buyer_id}", type=ORDER_STATUS_CHANGED_EVENT, data=event)
+    publish(topic=f"vendor:{order.vendor_id}", type=ORDER_STATUS_CHANGED_EVENT, data=event)
+    label = OrderStatus(to_status).label.lower()
+    notify(
+        recipients=[order.buyer_id],
+        kind=ORDER_STATUS_CHANGED.name,
+        title=f"Order {order.number}: {label}",
+        body=f"Your order {order.number} from {order.vendor.name} is now {label}."
+        + (f" Reason: {reason.replace('_', ' ')}." if reason and to_status == OrderStatus.CANCELLED else ""),
+        data={"order_id": str(order.id), "number": order.number, "status": to_status, "url": f"/orders/{order.id}"},
+        target=order,
+    )
+    order_status_changed.send(sender=Order, order=order, from_status=from_status, to_status=to_status,
+                              actor=actor if getattr(actor, "pk", None) else None, reason=reason or "")
+    if to_status == OrderStatus.PAID:
+        publish(topic=f"vendor:{order.vendor_id}", type=ORDER_CREATED_EVENT, data={"order": order_data(order)})
+        staff = list(VendorStaff.objects.filter(vendor_id=order.vendor_id).values_list("user_id", flat=True))
+        if staff:
+            notify(
+                recipients=staff,
+                kind=ORDER_RECEIVED.name,
+                title=f"New order {order.number}",
+                body=f"A paid order of {order.total:.2f} {order.currency} for {order.vendor.name}.",
+                data={"order_id": str(order.id), "number": order.number, "vendor_id": str(order.vendor_id)},
+                target=order,
+            )
+
+
+def order_apply_transition(*, order: Order, to_status: str, actor=None, reason: str = "") -> Order:
+    """Move a *locked* order to ``to_status`` for the system (payments, refunds, expiry,
+    delivery): checks only the transitions map, not who asks. Raises ``Conflict``
+    ``invalid_transition``. Side effects of the move (stock, money) are the caller's."""
+    if not order.can_transition_to(to_status):
+        raise Conflict(
+            f"An order cannot go from {order.status} to {to_status}.",
+            code="invalid_transition",
+            extra={"from": order.status, "to": to_status},
+        )
+    _record(order, to_status=to_status, actor=actor, reason=reason)
+    return order
+
+
+def release_reservations(*, orders: Iterable[Order], actor=None, reason: str) -> int:
+    """Give the units of the orders' active reservations back to stock (one stock change per
+    product, carts refreshed) and mark them released. Call with the orders locked. Returns the
+    number of reservations released."""
+    from commerce.services import products_adjust_stock
+
+    reservations = list(
+        StockReservation.objects.select_for_update()
+        .filter(order__in=[o.pk for o in orders], status=ReservationStatus.ACTIVE)
+        .order_by("pk")
+    )
+    if not reservations:
+        return 0
+    changes: dict[uuid.UUID, int] = {}
+    for r in reservations:
+        changes[r.product_id] = changes.get(r.product_id, 0) + r.quantity
+    StockReservation.objects.filter(pk__in=[r.pk for r in reservations]).update(status=ReservationStatus.RELEASED)
+    products_adjust_stock(changes=changes, reason=reason[:64], actor=actor if getattr(actor, "pk", None) else None)
+    return len(reservations)
+
+
+def return_sold_stock(*, order: Order, actor=None, reason: str) -> None:
+    """Put the units of a paid (sold) order back in stock, e.g. when it is cancelled."""
+    from commerce.services import products_adjust_stock
+
+    changes: dict[uuid.UUID, int] = {}
+    for line in order.lines.all():
+        if line.product_id:
+            changes[line.product_id] = changes.get(line.product_id, 0) + line.quantity
+    if changes:
+        products_adjust_stock(changes=changes, reason=reason[:64], actor=actor if getattr(actor, "pk", None) else None)
+
+
+def order_transition(*, user, order_id: Any, to_status: str, reason: str = "") -> Order:
+    """``user`` moves order ``order_id`` to ``to_status`` (REST ``POST /orders/{id}/status/``).
+
+    Checks, under the order's row lock: visibility (``NotFound`` ``order_not_found``), the
+    transitions map (``Conflict`` ``invalid_transition``), then the role
+    (``Forbidden`` ``transition_not_allowed``). Cancelling releases reserved stock (pending
+    payment) or returns sold stock and refunds the payment in full (paid and later).
+    """
+    if to_status not in OrderStatus.values:
+        raise Conflict(f"Unknown order status {to_status!r}.", code="invalid_transition",
+                       extra={"to": str(to_status)[:40]})
+    oid = parse_uuid(order_id)
+    if oid is None:
+        raise NotFound("Order not found.", code="order_not_found")
+    with transaction.atomic():
+        order = lock_order(oid)
+        if not order_visible_to(user=user, order=order):
+            raise NotFound("Order not found.", code="order_not_found")
+        if not order.can_transition_to(to_status):
+            raise Conflict(
+                f"An order cannot go from {order.status} to {to_status}.",
+                code="invalid_transition",
+                extra={"from": order.status, "to": to_status},
+            )
+        if to_status not in allowed_transitions_for(user=user, order=order):
+            raise Forbidden(f"You may not move this order to {to_status}.", code="transition_not_allowed")
+        return _move_locked(order=order, to_status=to_status, actor=user, reason=reason)
+
+
+def _move_locked(*, order: Order, to_status: str, actor, reason: str) -> Order:
+    """A locked order's move with its side effects: cancel (stock, refund), delivered (escrow)."""
+    if to_status == OrderStatus.CANCELLED:
+        return order_cancel_locked(order=order, actor=actor, reason=reason or "cancelled")
+    order_apply_transition(order=order, to_status=to_status, actor=actor, reason=reason)
+    if to_status == OrderStatus.DELIVERED:
+        from commerce.payments import escrow_release
+
+        escrow_release(order=order)
+    return order
+
+
+def order_cancel_locked(*, order: Order, actor=None, reason: str) -> Order:
+    """Cancel a locked order with its side effects: reserved stock released (pending payment),
+    or sold stock returned and the payment refunded in full (paid and later, before it left the
+    store). Raises ``Conflict`` ``invalid_transition`` when it cannot be cancelled."""
+    if not order.can_transition_to(OrderStatus.CANCELLED):
+        raise Conflict(
+            f"An order cannot go from {order.status} to cancelled.",
+            code="invalid_transition",
+            extra={"from": order.status, "to": OrderStatus.CANCELLED},
+        )
+    was = order.status
+    if was == OrderStatus.PENDING_PAYMENT:
+        release_reservations(orders=[order], actor=actor, reason="order_cancelled")
+    else:
+        from commerce.payments import refund_locked
+
+        remaining = order.total - order.refunded_total
+        if remaining > 0:
+            refund_locked(order=order, amount=remaining, actor=actor, reason=reason, set_status=False)
+        return_sold_stock(order=order, actor=actor, reason="order_cancelled")
+    order_apply_transition(order=order, to_status=OrderStatus.CANCELLED, actor=actor, reason=reason)
+    return order
+
+
+def order_system_transition(*, order_id: uuid.UUID, to_status: str, actor=None, reason: str = "") -> Order:
+    """Move order ``order_id`` for another app acting as the system (delivery: a courier picked
+    it up or delivered it): locks the order, checks only the transitions map (``Conflict``
+    ``invalid_transition``), records ``actor`` in the audit row. ``delivered`` releases the
+    escrow to the vendor; ``cancelled`` has the side effects of :func:`order_cancel_locked`.
+    The caller checks that ``actor`` may do this (e.g. is the assigned courier)."""
+    with transaction.atomic():
+        return _move_locked(order=lock_order(order_id), to_status=to_status, actor=actor, reason=reason)

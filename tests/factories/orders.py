@@ -1,0 +1,39 @@
+"""Factories and helpers for checkout, orders, payments and wallets.
+
+``buyer_with_cart(products={product: qty})`` gives a buyer with a default address and those cart
+lines; ``funded_wallet(user, amount)`` credits a wallet through the real service (ledger entry
+included), so ledger sums stay true in every test."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from commerce import wallet as wallets
+from commerce.models import CartItem, LedgerKind
+from commerce.services import cart_add_item
+from tests.factories.core import AddressFactory, UserFactory
+
+
+def buyer_with_cart(products: dict, *, buyer=None):
+    """A buyer (new unless given) with a default shipping address and ``products`` {Product:
+    quantity} in the cart (added through ``cart_add_item``)."""
+    buyer = buyer or UserFactory()
+    if not buyer.addresses.filter(is_default_shipping=True).exists():
+        AddressFactory(user=buyer, is_default_shipping=True, line1="Main Street 1")
+    for product, qty in products.items():
+        cart_add_item(user=buyer, product_id=product.pk, quantity=qty)
+    return buyer
+
+
+def add_cart_line_unchecked(buyer, product, quantity: int) -> None:
+    """Put a cart line in place without the stock check (for oversell races)."""
+    from commerce.models import Cart
+
+    cart, _ = Cart.objects.get_or_create(user=buyer)
+    CartItem.objects.update_or_create(cart=cart, product=product, defaults={"quantity": quantity})
+
+
+def funded_wallet(user, amount: str | Decimal, currency: str = "EUR"):
+    """Credit ``amount`` to ``user``'s wallet as a deposit; returns the wallet."""
+    return wallets.wallet_credit(user=user, amount=Decimal(str(amount)), currency=currency,
+                                 kind=LedgerKind.DEPOSIT, reference="test:deposit")
