@@ -1,0 +1,146 @@
+"""REST views of auctions (thin: validate, call a service or selector, return its payload)."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from commerce.api import _errors
+from commerce.orders import order_data
+from core.exceptions import NotFound
+from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from core.pagination import LimitOffsetPagination
+from core.utils import parse_uuid
+
+from auctions import selectors, services
+from auctions.models import Auction
+from auctions.realtime import bid_reply
+from auctions.serializers import (
+    AuctionCreateInputSerializer,
+    AuctionOutputSerializer,
+    BidInputSerializer,
+    BidOutputSerializer,
+)
+
+
+def _valid(cls, data) -> dict:
+    s = cls(data=data)
+    s.is_valid(raise_exception=True)
+    return dict(s.validated_data)
+
+
+def _get(request, auction_id) -> Auction:
+    auction = Auction.objects.select_related("vendor").filter(pk=parse_uuid(auction_id)).first()
+    if auction is None or not _all_statuses_visible(request.user, auction):
+        raise NotFound("Auction not found.", code="auction_not_found")
+    return auction
+
+
+def _all_statuses_visible(user, auction) -> bool:
+    from auctions.models import AuctionStatus
+    from commerce.selectors import vendor_ids_for_user
+
+    return (auction.status not in (AuctionStatus.PENDING_APPROVAL, AuctionStatus.CANCELLED)
+            or getattr(user, "is_staff", False) or auction.vendor_id in vendor_ids_for_user(user))
+
+
+class AuctionListCreateApi(generics.GenericAPIView):
+    permission_classes = [IsAuthenticated]
+    pagination_class = LimitOffsetPagination
+    serializer_class = AuctionOutputSerializer
+
+    @extend_schema(
+        summary="List auctions",
+        description="Default: live and scheduled, soonest end first. `status`, `ending_soon=1` (live, ending within the "
+        "hour), `vendor=<id>`, `mine=bids` (you bid), `won=1` (you won).",
+        parameters=[OpenApiParameter(n, OpenApiTypes.STR) for n in ("status", "ending_soon", "vendor", "mine", "won")],
+        tags=["auctions"],
+    )
+    def get(self, request: Request) -> Response:
+        params = {k: request.query_params.get(k, "") for k in ("status", "ending_soon", "vendor", "mine", "won")}
+        if params["vendor"] and parse_uuid(params["vendor"]) is None:
+            params["vendor"] = "00000000-0000-0000-0000-000000000000"
+        page = self.paginate_queryset(selectors.auction_list(viewer=request.user, params=params))
+        return self.get_paginated_response([selectors.auction_data(a, viewer=request.user) for a in page])
+
+    @extend_schema(summary="List an auction (store staff)", request=AuctionCreateInputSerializer,
+                   description="Created `pending_approval`; an admin approves it.",
+                   responses={201: AuctionOutputSerializer, **_errors(400, 401, 403, 404)}, tags=["auctions"])
+    def post(self, request: Request) -> Response:
+        data = _valid(AuctionCreateInputSerializer, request.data)
+        auction = services.auction_create(user=request.user, **data)
+        return Response(selectors.auction_data(auction, viewer=request.user), status=status.HTTP_201_CREATED)
+
+
+class AuctionDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="An auction", responses={200: AuctionOutputSerializer, **_errors(401, 404)}, tags=["auctions"])
+    def get(self, request: Request, auction_id) -> Response:
+        return Response(selectors.auction_data(_get(request, auction_id), viewer=request.user))
+
+
+class AuctionApproveApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="Approve an auction (admin)", request=None,
+                   responses={200: AuctionOutputSerializer, **_errors(401, 403, 404, 409)}, tags=["auctions"])
+    def post(self, request: Request, auction_id) -> Response:
+        auction = services.auction_approve(user=request.user, auction_id=auction_id)
+        return Response(selectors.auction_data(auction, viewer=request.user))
+
+
+class AuctionCancelApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="Cancel an auction", request=None, description="The store before the first bid; an admin any time before the end.",
+                   responses={200: AuctionOutputSerializer, **_errors(401, 403, 404, 409)}, tags=["auctions"])
+    def post(self, request: Request, auction_id) -> Response:
+        auction = services.auction_cancel(user=request.user, auction_id=auction_id)
+        return Response(selectors.auction_data(auction, viewer=request.user))
+
+
+class AuctionBidApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Bid (your maximum; proxy bidding)",
+        description="Same service as the socket command `bid`. 400 `bid_too_low` (body: `minimum_bid`) or "
+        "`invalid_amount`; 403 `own_auction`; 409 `auction_not_live`, `auction_ended`, `insufficient_funds`.",
+        request=BidInputSerializer, responses={201: BidOutputSerializer, **_errors(400, 401, 403, 404, 409)},
+        tags=["auctions"],
+    )
+    def post(self, request: Request, auction_id) -> Response:
+        data = _valid(BidInputSerializer, request.data)
+        result = services.auction_place_bid(auction_id=auction_id, bidder=request.user, max_amount=data["max_amount"])
+        return Response(bid_reply(result), status=status.HTTP_201_CREATED)
+
+
+class AuctionBuyNowApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="Buy it now", request=None, parameters=[IDEMPOTENCY_KEY_PARAMETER],
+                   description="Before the first bid only (409 `buy_now_unavailable`); ends the auction sold and returns "
+                   "the order (paid from your wallet).",
+                   responses={201: OpenApiTypes.OBJECT, **_errors(400, 401, 403, 404, 409)}, tags=["auctions"])
+    @idempotent(scope="auction_buy_now")
+    def post(self, request: Request, auction_id) -> Response:
+        order = services.auction_buy_now(auction_id=auction_id, buyer=request.user)
+        return Response(order_data(order), status=status.HTTP_201_CREATED)
+
+
+class AuctionWatchApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="Watch an auction", request=None, responses={200: OpenApiTypes.OBJECT}, tags=["auctions"])
+    def post(self, request: Request, auction_id) -> Response:
+        return Response({"watching": services.auction_watch(user=request.user, auction_id=auction_id)})
+
+    @extend_schema(summary="Stop watching", responses={200: OpenApiTypes.OBJECT}, tags=["auctions"])
+    def delete(self, request: Request, auction_id) -> Response:
+        return Response({"watching": services.auction_watch(user=request.user, auction_id=auction_id, watch=False)})

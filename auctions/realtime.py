@@ -1,0 +1,78 @@
+"""The ``auction:<auction_id>`` topic: any signed-in user may watch a listed auction.
+
+Snapshot: ``auctions.selectors.auction_data`` for the subscriber (the public payload plus their
+own ``my_max_amount`` and ``leading``). Events: ``auction.started``, ``auction.bid_placed`` (the
+public payload after the bid), ``auction.extended`` (``{auction_id, ends_at, previous_ends_at,
+hard_end, version}``), ``auction.reserve_met``, ``auction.closed`` (public payload with
+``result`` and ``final_price``), ``auction.cancelled``.
+
+Command ``bid`` ``{"max_amount": "12.50"}`` runs the same service as ``POST
+/api/v1/auctions/{id}/bids/`` and replies ``{current_price, leading, minimum_bid, ends_at,
+reserve_met, bid_count, version}``; refusals carry the REST codes (``bid_too_low``,
+``auction_not_live``, ``auction_ended``, ``own_auction``, ``insufficient_funds``,
+``invalid_amount``). Bucket ``bid``: 10 burst, 120 per minute per connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from core.exceptions import Forbidden
+from core.utils import parse_uuid
+from realtime.registry import Topic, command, register
+
+
+def _visible(key: str):
+    from auctions.models import Auction, AuctionStatus
+
+    aid = parse_uuid(key)
+    if aid is None:
+        return None
+    return Auction.objects.select_related("vendor").filter(
+        pk=aid, status__in=[AuctionStatus.SCHEDULED, AuctionStatus.LIVE, AuctionStatus.ENDED, AuctionStatus.CANCELLED]
+    ).first()
+
+
+@register
+class AuctionTopic(Topic):
+    kind = "auction"
+    #: per-connection bid limit (burst, per minute): ``AUCTION_BID_BUCKET``, default (10, 120)
+    buckets = {"bid": tuple(getattr(settings, "AUCTION_BID_BUCKET", (10, 120)))}
+
+    def authorize(self, *, user, key: str) -> bool:
+        return getattr(user, "is_authenticated", False) and _visible(key) is not None
+
+    def snapshot(self, *, user, key: str) -> dict[str, Any]:
+        from auctions.selectors import auction_data
+
+        auction = _visible(key)
+        if auction is None:
+            raise Forbidden(f"You may not use auction:{key}.", code="forbidden")
+        return auction_data(auction, viewer=user)
+
+    @command("bid", bucket="bid")
+    def bid(self, *, user, key: str, data: dict) -> dict[str, Any]:
+        from auctions.services import auction_place_bid
+
+        payload = data if isinstance(data, dict) else {}
+        result = auction_place_bid(auction_id=key, bidder=user, max_amount=payload.get("max_amount"))
+        return bid_reply(result)
+
+
+def bid_reply(result) -> dict[str, Any]:
+    """The answer to an accepted bid (REST 201 body and socket reply)."""
+    from auctions.selectors import auction_public_data
+
+    public = auction_public_data(result.auction)
+    return {
+        "bid_id": result.bid.pk,
+        "current_price": public["current_price"],
+        "leading": result.leading,
+        "minimum_bid": public["minimum_bid"],
+        "ends_at": public["ends_at"],
+        "reserve_met": public["reserve_met"],
+        "bid_count": public["bid_count"],
+        "version": public["version"],
+    }

@@ -1,0 +1,114 @@
+"""Reads of auctions: the public payload (topic snapshot and events), the viewer's payload (REST
+detail: adds ``my_max_amount`` and ``leading`` for a signed-in bidder, ``order_id`` for the
+winner and the store), and the lists."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from realtime.jsonutil import to_jsonable
+
+from auctions import rules
+from auctions.models import Auction, AuctionParticipant, AuctionStatus
+
+
+def pseudonym_of(auction: Auction, user_id) -> str | None:
+    """``"Bidder <n>"`` of ``user_id`` in ``auction`` (None when they never bid)."""
+    if user_id is None:
+        return None
+    number = AuctionParticipant.objects.filter(auction=auction, user_id=user_id).values_list("number", flat=True).first()
+    return f"Bidder {number}" if number else None
+
+
+def _money(v) -> str | None:
+    return None if v is None else f"{v:.2f}"
+
+
+def auction_public_data(auction: Auction, *, now: datetime | None = None) -> dict[str, Any]:
+    """What everyone may see (the ``auction:<id>`` snapshot and event data)::
+
+        {"id", "title", "description", "vendor": {"id", "name"}, "product_id", "status", "result",
+         "currency", "start_price", "current_price", "minimum_bid", "bid_count", "leader",
+         "reserve_met", "buy_now_price", "buy_now_available", "starts_at", "ends_at", "hard_end",
+         "soft_close_window_seconds", "soft_close_extension_seconds", "final_price", "version",
+         "server_time"}
+
+    ``leader`` is a pseudonym ("Bidder 3"); ``reserve_met`` is null without a reserve; money as
+    ``"12.50"`` strings; times ISO 8601 UTC; ``server_time`` lets clients run countdowns on the
+    server's clock."""
+    standing = rules.Standing(auction.leader_max, auction.second_max)
+    live = auction.status == AuctionStatus.LIVE
+    return to_jsonable({
+        "id": auction.pk,
+        "title": auction.title,
+        "description": auction.description,
+        "vendor": {"id": auction.vendor_id, "name": auction.vendor.name},
+        "product_id": auction.product_id,
+        "status": auction.status,
+        "result": auction.result or None,
+        "currency": auction.currency,
+        "start_price": _money(auction.start_price),
+        "current_price": _money(auction.current_price),
+        "minimum_bid": _money(rules.minimum_bid(auction.current_price, start_price=auction.start_price)) if live or auction.status == AuctionStatus.SCHEDULED else None,
+        "bid_count": auction.bid_count,
+        "leader": getattr(auction, "leader_pseudonym", None) or pseudonym_of(auction, auction.leader_id),
+        "reserve_met": rules.reserve_met(standing, auction.reserve_price),
+        "buy_now_price": _money(auction.buy_now_price),
+        "buy_now_available": bool(auction.buy_now_price is not None and auction.bid_count == 0 and
+                                  auction.status in (AuctionStatus.LIVE, AuctionStatus.SCHEDULED)),
+        "starts_at": auction.starts_at,
+        "ends_at": auction.ends_at,
+        "hard_end": auction.hard_end,
+        "soft_close_window_seconds": auction.soft_close_window_seconds,
+        "soft_close_extension_seconds": auction.soft_close_extension_seconds,
+        "final_price": _money(auction.final_price),
+        "version": auction.version,
+        "server_time": now or timezone.now(),
+    })
+
+
+def auction_data(auction: Auction, *, viewer=None, now: datetime | None = None) -> dict[str, Any]:
+    """:func:`auction_public_data` plus, for a signed-in viewer who bid, ``my_max_amount`` and
+    ``leading``; for the winner and the store's staff of an ended auction, ``order_id``."""
+    from commerce.selectors import vendor_ids_for_user
+
+    data = auction_public_data(auction, now=now)
+    if viewer is not None and getattr(viewer, "is_authenticated", False):
+        mine = AuctionParticipant.objects.filter(auction=auction, user=viewer).values_list("max_amount", flat=True).first()
+        data["my_max_amount"] = _money(mine)
+        data["leading"] = auction.leader_id == viewer.pk if mine is not None else False
+        if auction.order_id and (auction.leader_id == viewer.pk or auction.vendor_id in vendor_ids_for_user(viewer)):
+            data["order_id"] = str(auction.order_id)
+    return data
+
+
+def auction_list(*, viewer, params: dict[str, str]) -> QuerySet[Auction]:
+    """Auctions for lists. ``status`` (default: live and scheduled), ``ending_soon=1`` (live,
+    ending within the hour, soonest first), ``vendor=<id>``, ``mine=bids`` (auctions the viewer bid
+    on), ``won=1`` (auctions the viewer won). Pending and cancelled ones are visible only to
+    their store's staff and admins."""
+    from commerce.selectors import vendor_ids_for_user
+
+    qs = Auction.objects.select_related("vendor")
+    staff_of = vendor_ids_for_user(viewer)
+    public = Q(status__in=[AuctionStatus.SCHEDULED, AuctionStatus.LIVE, AuctionStatus.ENDED])
+    if not getattr(viewer, "is_staff", False):
+        qs = qs.filter(public | Q(vendor_id__in=staff_of))
+    status = params.get("status")
+    if status:
+        qs = qs.filter(status=status)
+    elif not params.get("won") and not params.get("mine") and not params.get("vendor"):
+        qs = qs.filter(status__in=[AuctionStatus.LIVE, AuctionStatus.SCHEDULED])
+    if params.get("ending_soon"):
+        qs = qs.filter(status=AuctionStatus.LIVE, ends_at__lte=timezone.now() + timedelta(hours=1))
+    if params.get("vendor"):
+        qs = qs.filter(vendor_id=params["vendor"])
+    if params.get("mine") == "bids":
+        qs = qs.filter(participants__user=viewer)
+    if params.get("won"):
+        qs = qs.filter(status=AuctionStatus.ENDED, result="sold", leader=viewer)
+    return qs.order_by("ends_at", "id")

@@ -1,0 +1,516 @@
+"""Auction services: listing, approval, bidding (proxy bids, increments, reserve, soft close,
+wallet holds), buy-it-now, closing, and the periodic jobs.
+
+Every write locks the auction row first (``SELECT … FOR UPDATE``) and re-checks its state under
+the lock; then orders, products, carts and wallets follow the project's lock order (wallets in
+primary-key order, see ``commerce.wallet.lock_wallets``). Events go to ``auction:<id>`` through
+the outbox (after commit): ``auction.started``, ``auction.bid_placed``, ``auction.extended``,
+``auction.reserve_met``, ``auction.closed``, ``auction.cancelled``.
+
+Funds (``AUCTION_HOLD_FUNDS``, default on): the leader's maximum is held in their wallet
+(reference ``auction:<id>``); losing the lead releases it; a sale captures the final price from
+the hold and releases the rest. Every bidder must have the maximum available when bidding.
+
+Stock: an auction of a catalogue ``product`` takes one unit when it is approved (reason
+``auction_listing``) and gives it back when it ends unsold or is cancelled.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from core.models import Role
+from core.utils import parse_uuid
+from notifications.kinds import AUCTION_ENDING_SOON, AUCTION_OUTBID, AUCTION_WON, IN_APP, EMAIL, register_kind
+from notifications.services import notify
+from realtime.outbox import publish
+
+from auctions import rules
+from auctions.models import (
+    AUCTION_TRANSITIONS,
+    Auction,
+    AuctionParticipant,
+    AuctionResult,
+    AuctionStatus,
+    AuctionWatch,
+    Bid,
+)
+from auctions.selectors import auction_public_data, pseudonym_of
+
+logger = logging.getLogger(__name__)
+
+AUCTION_ENDED_FOR_VENDOR = register_kind(
+    "auction.ended",
+    description="An auction of your store ended (sold with an order, or unsold).",
+    default_channels=(IN_APP, EMAIL),
+)
+
+CENT = Decimal("0.01")
+
+
+def holds_enabled() -> bool:
+    return bool(getattr(settings, "AUCTION_HOLD_FUNDS", True))
+
+
+def hold_reference(auction_id: Any) -> str:
+    return f"auction:{auction_id}"
+
+
+def _is_admin(user) -> bool:
+    return bool(getattr(user, "is_staff", False) or Role.ADMIN in (getattr(user, "roles", None) or []))
+
+
+def parse_amount(value: Any, *, field: str = "max_amount") -> Decimal:
+    """A positive money amount with at most two decimals (string or int; floats refused).
+    Raises ``ApplicationError`` ``invalid_amount`` (400) naming ``field``."""
+    from commerce.wallet import validate_amount
+
+    return validate_amount(value, field=field)
+
+
+def _lock(auction_id: Any) -> Auction:
+    aid = parse_uuid(auction_id)
+    auction = Auction.objects.select_for_update(of=("self",)).select_related("vendor").filter(pk=aid).first() if aid else None
+    if auction is None:
+        raise NotFound("Auction not found.", code="auction_not_found")
+    return auction
+
+
+def _move(auction: Auction, status: str) -> None:
+    if status not in AUCTION_TRANSITIONS.get(auction.status, frozenset()):
+        raise Conflict(f"An auction cannot go from {auction.status} to {status}.", code="invalid_transition",
+                       extra={"from": auction.status, "to": status})
+    auction.status = status
+
+
+def _save(auction: Auction, *fields: str) -> None:
+    auction.version += 1
+    auction.save(update_fields=["version", "updated_at", *fields])
+
+
+def _schedule(task_name: str, auction_id: uuid.UUID, eta: datetime) -> None:
+    def send() -> None:
+        from auctions import tasks
+
+        try:
+            getattr(tasks, task_name).apply_async(args=[str(auction_id)], eta=eta)
+        except Exception:  # noqa: BLE001 - the beat sweep does it anyway
+            logger.warning("could not schedule %s for auction %s", task_name, auction_id, exc_info=True)
+
+    transaction.on_commit(send, robust=True)
+
+
+# --- listing ---------------------------------------------------------------------------------
+
+
+def auction_create(
+    *,
+    user,
+    title: str,
+    start_price: Any,
+    ends_at: datetime,
+    vendor_id: Any = None,
+    product_id: Any = None,
+    description: str = "",
+    currency: str | None = None,
+    reserve_price: Any = None,
+    buy_now_price: Any = None,
+    starts_at: datetime | None = None,
+    hard_end: datetime | None = None,
+    soft_close_window_seconds: int = 120,
+    soft_close_extension_seconds: int = 120,
+    now: datetime | None = None,
+) -> Auction:
+    """A vendor lists an auction (status ``pending_approval``). ``starts_at`` defaults to now,
+    ``hard_end`` to ``ends_at`` + 1 hour. Raises ``Forbidden`` ``not_vendor`` (no active store of
+    the user), ``NotFound`` ``product_not_found``, ``ApplicationError`` ``invalid`` (times,
+    prices: reserve ≥ start, buy-it-now > start, end after start and in the future, hard end ≥
+    end, soft-close seconds ≥ 1) and ``invalid_amount``."""
+    from commerce.models import Product
+    from commerce.selectors import vendor_ids_for_user
+
+    now = now or timezone.now()
+    vendors = vendor_ids_for_user(user, active_only=True)
+    vid = parse_uuid(vendor_id) if vendor_id else (vendors[0] if vendors else None)
+    if vid is None or vid not in vendors:
+        raise Forbidden("Only staff of an active store may list auctions.", code="not_vendor")
+    product = None
+    if product_id:
+        pid = parse_uuid(product_id)
+        product = Product.objects.alive().filter(pk=pid, vendor_id=vid).first() if pid else None
+        if product is None:
+            raise NotFound("Product not found.", code="product_not_found")
+    start = parse_amount(start_price, field="start_price")
+    reserve = parse_amount(reserve_price, field="reserve_price") if reserve_price not in (None, "") else None
+    buy_now = parse_amount(buy_now_price, field="buy_now_price") if buy_now_price not in (None, "") else None
+    starts_at = starts_at or now
+    hard_end = hard_end or ends_at + timedelta(hours=1)
+
+    def bad(field: str, msg: str) -> ApplicationError:
+        return ApplicationError(msg, code="invalid", fields={field: [msg]})
+
+    if reserve is not None and reserve < start:
+        raise bad("reserve_price", "The reserve price cannot be below the start price.")
+    if buy_now is not None and buy_now <= start:
+        raise bad("buy_now_price", "Buy-it-now must be above the start price.")
+    if ends_at <= starts_at or ends_at <= now:
+        raise bad("ends_at", "The end must be after the start and in the future.")
+    if hard_end < ends_at:
+        raise bad("hard_end", "The hard end cannot be before the end.")
+    for field, value in (("soft_close_window_seconds", soft_close_window_seconds),
+                         ("soft_close_extension_seconds", soft_close_extension_seconds)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 86400:
+            raise bad(field, "Must be a whole number of seconds between 1 and 86400.")
+    return Auction.objects.create(
+        vendor_id=vid, product=product, created_by=user, title=title.strip()[:200], description=description,
+        currency=currency or (product.currency if product else "EUR"), start_price=start, reserve_price=reserve,
+        buy_now_price=buy_now, starts_at=starts_at, ends_at=ends_at, scheduled_end=ends_at, hard_end=hard_end,
+        soft_close_window_seconds=soft_close_window_seconds, soft_close_extension_seconds=soft_close_extension_seconds,
+    )
+
+
+def _start_locked(auction: Auction, now: datetime) -> None:
+    _move(auction, AuctionStatus.LIVE)
+    _save(auction, "status")
+    publish(topic=auction.topic, type="auction.started", data=auction_public_data(auction, now=now))
+
+
+def auction_approve(*, user, auction_id: Any, now: datetime | None = None) -> Auction:
+    """An admin approves a pending auction: ``scheduled``, or ``live`` when ``starts_at`` has
+    passed; the product's unit is taken from stock. Raises ``Forbidden`` ``admin_only``,
+    ``Conflict`` ``invalid_transition`` / ``insufficient_stock``."""
+    from commerce.services import products_adjust_stock
+
+    if not _is_admin(user):
+        raise Forbidden("Only an admin may approve auctions.", code="admin_only")
+    now = now or timezone.now()
+    with transaction.atomic():
+        auction = _lock(auction_id)
+        if auction.status != AuctionStatus.PENDING_APPROVAL:
+            raise Conflict(f"The auction is {auction.status}.", code="invalid_transition",
+                           extra={"from": auction.status, "to": AuctionStatus.SCHEDULED})
+        if auction.ends_at <= now:
+            raise Conflict("The auction's end has passed; list it again.", code="invalid_transition",
+                           extra={"from": auction.status, "to": AuctionStatus.SCHEDULED})
+        if auction.product_id:
+            products_adjust_stock(changes={auction.product_id: -1}, reason="auction_listing", actor=user)
+        auction.approved_at = now
+        if auction.starts_at <= now:
+            auction.save(update_fields=["approved_at"])
+            _start_locked(auction, now)
+        else:
+            _move(auction, AuctionStatus.SCHEDULED)
+            _save(auction, "status", "approved_at")
+            _schedule("start_auction", auction.pk, auction.starts_at)
+        _schedule("close_auction", auction.pk, auction.ends_at)
+        return auction
+
+
+def auction_cancel(*, user, auction_id: Any, now: datetime | None = None) -> Auction:
+    """Cancel an auction: its vendor's staff before the first bid, an admin any time before it
+    ended. Holds are released and the product's unit returned. Raises ``NotFound``,
+    ``Forbidden`` ``not_allowed``, ``Conflict`` ``has_bids`` / ``invalid_transition``."""
+    from commerce.selectors import vendor_ids_for_user
+    from commerce.services import products_adjust_stock
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        auction = _lock(auction_id)
+        admin = _is_admin(user)
+        if not admin and auction.vendor_id not in vendor_ids_for_user(user):
+            raise NotFound("Auction not found.", code="auction_not_found")
+        if not admin and auction.bid_count:
+            raise Conflict("An auction with bids can only be cancelled by an admin.", code="has_bids")
+        was_listed = auction.status in (AuctionStatus.SCHEDULED, AuctionStatus.LIVE)
+        _move(auction, AuctionStatus.CANCELLED)
+        auction.closed_at = now
+        _save(auction, "status", "closed_at")
+        _release_leader_hold(auction)
+        if was_listed and auction.product_id:
+            products_adjust_stock(changes={auction.product_id: 1}, reason="auction_cancelled", actor=user)
+        publish(topic=auction.topic, type="auction.cancelled", data=auction_public_data(auction, now=now))
+        return auction
+
+
+def _release_leader_hold(auction: Auction) -> None:
+    if holds_enabled() and auction.leader_id:
+        from commerce.wallet import wallet_release_hold
+
+        wallet_release_hold(user=auction.leader_id, currency=auction.currency, reference=hold_reference(auction.pk))
+
+
+# --- bidding ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BidResult:
+    """An accepted bid: the locked-and-updated ``auction``, the stored ``bid`` and whether the
+    bidder ``leading`` now."""
+
+    auction: Auction
+    bid: Bid
+    leading: bool
+
+
+def _check_live(auction: Auction, now: datetime) -> None:
+    if auction.status == AuctionStatus.SCHEDULED and auction.starts_at <= now:
+        _start_locked(auction, now)  # starting is due: do it now rather than refuse
+    if auction.status == AuctionStatus.ENDED or (auction.status == AuctionStatus.LIVE and now >= auction.ends_at):
+        raise Conflict("The auction has ended.", code="auction_ended", extra={"ends_at": auction.ends_at.isoformat()})
+    if auction.status != AuctionStatus.LIVE:
+        raise Conflict(f"The auction is not live ({auction.status}).", code="auction_not_live",
+                       extra={"status": auction.status})
+
+
+def auction_place_bid(*, auction_id: Any, bidder, max_amount: Any, now: datetime | None = None) -> BidResult:
+    """``bidder`` offers a maximum of ``max_amount`` (proxy bid; DESIGN.md §4).
+
+    Under the auction's row lock: the auction must be live and before its end (``Conflict``
+    ``auction_not_live`` / ``auction_ended`` — a bid after ``ends_at`` is refused even if the
+    closer has not run); not the vendor's own (``Forbidden`` ``own_auction``); at least
+    ``minimum_bid`` (``ApplicationError`` ``bid_too_low``, 400, body has ``minimum_bid``) — the
+    leader raising their own maximum must go above it; the maximum available in the wallet
+    (``Conflict`` ``insufficient_funds``). Then the standing, the price, the soft-close end and
+    the holds change, a :class:`Bid` row is stored, and events and notifications follow.
+    """
+    from commerce.selectors import vendor_ids_for_user
+    from commerce.wallet import lock_wallets, wallet_set_hold
+
+    amount = parse_amount(max_amount)
+    with transaction.atomic():
+        auction = _lock(auction_id)
+        now = now or timezone.now()
+        _check_live(auction, now)
+        if auction.vendor_id in vendor_ids_for_user(bidder):
+            raise Forbidden("You cannot bid on your own store's auction.", code="own_auction")
+        is_leader = auction.leader_id == bidder.pk
+        standing = rules.Standing(auction.leader_max, auction.second_max)
+        minimum = rules.minimum_bid(auction.current_price, start_price=auction.start_price)
+        if is_leader:
+            if amount <= auction.leader_max:
+                raise ApplicationError(f"You lead with a higher maximum already; raise above {auction.leader_max:.2f}.",
+                                       code="bid_too_low", extra={"minimum_bid": f"{auction.leader_max + CENT:.2f}"})
+        elif amount < minimum:
+            raise ApplicationError(f"The minimum bid is {minimum:.2f} {auction.currency}.", code="bid_too_low",
+                                   extra={"minimum_bid": f"{minimum:.2f}"})
+        reference = hold_reference(auction.pk)
+        previous_leader = auction.leader_id
+        wallets = {}
+        if holds_enabled():
+            # lock the bidder's (and the outbid leader's) wallet once, in pk order; the leader's
+            # active hold on this auction is exactly their maximum (an invariant of this service)
+            users = [bidder.pk] + ([previous_leader] if previous_leader and previous_leader != bidder.pk else [])
+            wallets = lock_wallets(keys=[(u, auction.currency) for u in users])
+            mine = wallets[(bidder.pk, auction.currency)]
+            if mine.available + (auction.leader_max if is_leader else Decimal("0")) < amount:
+                raise Conflict(f"You need {amount:.2f} {auction.currency} available in your wallet to bid that much.",
+                               code="insufficient_funds")
+        was_met = rules.reserve_met(standing, auction.reserve_price)
+        new_standing, leads = rules.apply_bid(standing, is_leader=is_leader, max_amount=amount)
+        if holds_enabled() and leads:
+            if previous_leader and previous_leader != bidder.pk:
+                wallet_set_hold(user=previous_leader, currency=auction.currency, reference=reference,
+                                amount=Decimal("0"), wallet=wallets[(previous_leader, auction.currency)])
+            wallet_set_hold(user=bidder.pk, currency=auction.currency, reference=reference,
+                            amount=new_standing.leader_max, wallet=wallets[(bidder.pk, auction.currency)])
+        participant = AuctionParticipant.objects.filter(auction=auction, user=bidder).first()
+        if participant is None:
+            number = AuctionParticipant.objects.filter(auction=auction).count() + 1
+            participant = AuctionParticipant.objects.create(auction=auction, user=bidder, number=number, max_amount=amount)
+            AuctionWatch.objects.get_or_create(auction=auction, user=bidder)  # bidders watch what they bid on
+        elif amount > participant.max_amount:
+            participant.max_amount = amount
+            participant.save(update_fields=["max_amount"])
+        auction.leader_max, auction.second_max = new_standing.leader_max, new_standing.second_max
+        if leads:
+            auction.leader_id = bidder.pk
+            auction.leader_pseudonym = participant.pseudonym  # saves a lookup in the payloads below
+        auction.current_price = rules.current_price(new_standing, start_price=auction.start_price,
+                                                    reserve=auction.reserve_price)
+        auction.bid_count += 1
+        previous_end = auction.ends_at
+        auction.ends_at = rules.soft_close_end(
+            ends_at=auction.ends_at, hard_end=auction.hard_end, bid_at=now,
+            window_s=auction.soft_close_window_seconds, extension_s=auction.soft_close_extension_seconds,
+        )
+        _save(auction, "leader_max", "second_max", "leader", "current_price", "bid_count", "ends_at")
+        bid = Bid.objects.create(auction=auction, bidder=bidder, max_amount=amount, price_after=auction.current_price,
+                                 leading_after=leads, version=auction.version, created_at=now)
+        data = auction_public_data(auction, now=now)
+        publish(topic=auction.topic, type="auction.bid_placed", data=data)
+        if auction.ends_at != previous_end:
+            publish(topic=auction.topic, type="auction.extended",
+                    data={"auction_id": str(auction.pk), "ends_at": auction.ends_at, "previous_ends_at": previous_end,
+                          "hard_end": auction.hard_end, "version": auction.version})
+            _schedule("close_auction", auction.pk, auction.ends_at)
+        if not was_met and rules.reserve_met(new_standing, auction.reserve_price):
+            publish(topic=auction.topic, type="auction.reserve_met",
+                    data={"auction_id": str(auction.pk), "current_price": auction.current_price, "version": auction.version})
+        if leads and previous_leader and previous_leader != bidder.pk:
+            notify(recipients=[previous_leader], kind=AUCTION_OUTBID.name, title=f"Outbid on {auction.title}",
+                   body=f"Someone bid more than your maximum. The price is now {auction.current_price:.2f} {auction.currency}.",
+                   data={"auction_id": str(auction.pk), "current_price": f"{auction.current_price:.2f}",
+                         "minimum_bid": data["minimum_bid"], "url": f"/auctions/{auction.pk}"}, target=auction)
+        return BidResult(auction=auction, bid=bid, leading=leads)
+
+
+def auction_buy_now(*, auction_id: Any, buyer, now: datetime | None = None):
+    """Buy a live auction at its buy-it-now price before the first bid: the auction ends
+    ``sold`` and an order is created for ``buyer`` (paid from the wallet when holds are on).
+    Returns the order. Raises ``Conflict`` ``buy_now_unavailable`` (no price, or bids exist),
+    ``auction_not_live`` / ``auction_ended``, ``insufficient_funds``; ``Forbidden``
+    ``own_auction``."""
+    from commerce.selectors import vendor_ids_for_user
+    from commerce.wallet import wallet_set_hold
+
+    with transaction.atomic():
+        auction = _lock(auction_id)
+        now = now or timezone.now()
+        _check_live(auction, now)
+        if auction.vendor_id in vendor_ids_for_user(buyer):
+            raise Forbidden("You cannot buy from your own store's auction.", code="own_auction")
+        if auction.buy_now_price is None or auction.bid_count:
+            raise Conflict("Buy-it-now is not available on this auction.", code="buy_now_unavailable")
+        reference = hold_reference(auction.pk)
+        if holds_enabled():
+            wallet_set_hold(user=buyer.pk, currency=auction.currency, reference=reference, amount=auction.buy_now_price)
+        auction.leader_id = buyer.pk
+        auction.current_price = auction.buy_now_price
+        return _finish_sold(auction, winner_id=buyer.pk, price=auction.buy_now_price, now=now, via="buy_now")
+
+
+def _finish_sold(auction: Auction, *, winner_id, price: Decimal, now: datetime, via: str):
+    from commerce.payments import order_create_for_auction
+    from core.models import User
+
+    winner = User.objects.get(pk=winner_id)
+    order = order_create_for_auction(
+        buyer=winner, vendor=auction.vendor, title=auction.title, sku=f"AUCTION-{str(auction.pk)[:8].upper()}",
+        amount=price, currency=auction.currency, product=auction.product,
+        hold_reference=hold_reference(auction.pk) if holds_enabled() else None,
+    )
+    _move(auction, AuctionStatus.ENDED)
+    auction.result, auction.final_price, auction.order, auction.closed_at = AuctionResult.SOLD, price, order, now
+    _save(auction, "status", "result", "final_price", "order", "closed_at", "leader", "current_price")
+    publish(topic=auction.topic, type="auction.closed", data=auction_public_data(auction, now=now) | {"via": via})
+    notify(recipients=[winner_id], kind=AUCTION_WON.name, title=f"You won {auction.title}",
+           body=f"You won at {price:.2f} {auction.currency}. Order {order.number} was created.",
+           data={"auction_id": str(auction.pk), "order_id": str(order.pk), "url": f"/orders/{order.pk}"}, target=auction)
+    _notify_vendor(auction, f"{auction.title} sold for {price:.2f} {auction.currency} (order {order.number}).")
+    return order
+
+
+def _notify_vendor(auction: Auction, body: str) -> None:
+    from commerce.models import VendorStaff
+
+    staff = list(VendorStaff.objects.filter(vendor_id=auction.vendor_id).values_list("user_id", flat=True))
+    if staff:
+        notify(recipients=staff, kind=AUCTION_ENDED_FOR_VENDOR.name, title=f"Auction ended: {auction.title}",
+               body=body, data={"auction_id": str(auction.pk), "result": auction.result}, target=auction)
+
+
+# --- closing and periodic jobs -----------------------------------------------------------------
+
+
+def auction_close(*, auction_id: Any, now: datetime | None = None) -> bool:
+    """Close a live auction whose effective end has passed (idempotent: False when there is
+    nothing to do — not live, already ended, or not due). Sold when there is a leader and the
+    reserve (if any) is met: an order at the final price, paid from the winner's hold; otherwise
+    unsold and the product's unit goes back to stock. All holds are released."""
+    from commerce.services import products_adjust_stock
+
+    with transaction.atomic():
+        aid = parse_uuid(auction_id)
+        auction = Auction.objects.select_for_update(of=("self",)).select_related("vendor").filter(pk=aid).first() if aid else None
+        now = now or timezone.now()
+        if auction is None or auction.status != AuctionStatus.LIVE or now < auction.ends_at:
+            return False
+        met = auction.reserve_price is None or (auction.leader_max or Decimal("0")) >= auction.reserve_price
+        if auction.leader_id and met:
+            _finish_sold(auction, winner_id=auction.leader_id, price=auction.current_price, now=now, via="bidding")
+            return True
+        _release_leader_hold(auction)
+        _move(auction, AuctionStatus.ENDED)
+        auction.result, auction.closed_at = AuctionResult.UNSOLD, now
+        _save(auction, "status", "result", "closed_at")
+        if auction.product_id:
+            products_adjust_stock(changes={auction.product_id: 1}, reason="auction_unsold")
+        publish(topic=auction.topic, type="auction.closed", data=auction_public_data(auction, now=now) | {"via": "bidding"})
+        _notify_vendor(auction, f"{auction.title} ended unsold" + (" (reserve not met)." if auction.leader_id else "."))
+        return True
+
+
+def auctions_close_due(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Close every live auction past its end (the beat sweep, every second). Returns how many."""
+    now = now or timezone.now()
+    ids = list(Auction.objects.filter(status=AuctionStatus.LIVE, ends_at__lte=now)
+               .order_by("ends_at").values_list("pk", flat=True)[:limit])
+    return sum(1 for aid in ids if auction_close(auction_id=aid, now=now))
+
+
+def auction_start(*, auction_id: Any, now: datetime | None = None) -> bool:
+    """Start a scheduled auction whose ``starts_at`` has passed (idempotent)."""
+    with transaction.atomic():
+        aid = parse_uuid(auction_id)
+        auction = Auction.objects.select_for_update(of=("self",)).filter(pk=aid).first() if aid else None
+        now = now or timezone.now()
+        if auction is None or auction.status != AuctionStatus.SCHEDULED or auction.starts_at > now:
+            return False
+        _start_locked(auction, now)
+        return True
+
+
+def auctions_start_due(*, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    ids = list(Auction.objects.filter(status=AuctionStatus.SCHEDULED, starts_at__lte=now).values_list("pk", flat=True)[:200])
+    return sum(1 for aid in ids if auction_start(auction_id=aid, now=now))
+
+
+def auctions_notify_ending_soon(*, now: datetime | None = None) -> int:
+    """Tell watchers (bidders are watchers) once when a live auction ends within
+    ``AUCTION_ENDING_SOON_SECONDS`` (default 300). Returns how many auctions were announced."""
+    now = now or timezone.now()
+    horizon = now + timedelta(seconds=int(getattr(settings, "AUCTION_ENDING_SOON_SECONDS", 300)))
+    done = 0
+    for aid in Auction.objects.filter(status=AuctionStatus.LIVE, ending_soon_sent=False, ends_at__lte=horizon).values_list("pk", flat=True)[:200]:
+        with transaction.atomic():
+            auction = Auction.objects.select_for_update().filter(pk=aid, ending_soon_sent=False).first()
+            if auction is None:
+                continue
+            auction.ending_soon_sent = True
+            auction.save(update_fields=["ending_soon_sent"])
+            watchers = list(AuctionWatch.objects.filter(auction=auction).values_list("user_id", flat=True))
+            if watchers:
+                notify(recipients=watchers, kind=AUCTION_ENDING_SOON.name, title=f"Ending soon: {auction.title}",
+                       body=f"The price is {auction.current_price or auction.start_price:.2f} {auction.currency}.",
+                       data={"auction_id": str(auction.pk), "ends_at": auction.ends_at.isoformat()}, target=auction)
+            done += 1
+    return done
+
+
+def auction_watch(*, user, auction_id: Any, watch: bool = True) -> bool:
+    """Watch (or stop watching) an auction; returns whether the user watches it now."""
+    aid = parse_uuid(auction_id)
+    if aid is None or not Auction.objects.filter(pk=aid).exists():
+        raise NotFound("Auction not found.", code="auction_not_found")
+    if watch:
+        AuctionWatch.objects.get_or_create(auction_id=aid, user=user)
+    else:
+        AuctionWatch.objects.filter(auction_id=aid, user=user).delete()
+    return watch
+
+
+__all__ = [
+    "BidResult", "auction_approve", "auction_buy_now", "auction_cancel", "auction_close", "auction_create",
+    "auction_place_bid", "auctions_close_due", "auctions_notify_ending_soon", "auctions_start_due", "pseudonym_of",
+]
