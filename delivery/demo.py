@@ -1,0 +1,51 @@
+"""Demo delivery: pickup points for the demo stores, and buyer1's order from the first store on
+its way — ready for pickup, claimed by courier1, picked up, a few positions along the route — so
+``manage.py simulate_courier <delivery>`` (or ``simulate --couriers``) can drive it while the
+console watches. Idempotent: nothing is added once buyer1 has a delivery."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+#: store pickup points (lat, lon): Berlin
+PICKUPS = {"vendor1": (52.5065, 13.3905), "vendor2": (52.5300, 13.4200), "vendor3": (52.4900, 13.4300)}
+
+
+def seed(ctx) -> None:
+    from commerce import checkout, orders, payments
+    from commerce.models import Product
+    from commerce.services import cart_add_item, cart_clear
+    from delivery import geo, services
+    from delivery.models import Delivery, PickupPoint
+
+    for short, (lat, lon) in PICKUPS.items():
+        vendor = ctx.vendors.get(short)
+        if vendor:
+            PickupPoint.objects.get_or_create(vendor=vendor, defaults={"latitude": lat, "longitude": lon})
+    buyer, courier, vendor = ctx.users.get("buyer1"), ctx.users.get("courier1"), ctx.vendors.get("vendor1")
+    if not (buyer and courier and vendor) or Delivery.objects.filter(order__buyer=buyer).exists():
+        return
+    product = Product.objects.public().filter(vendor=vendor, stock__gte=5).order_by("-sku").first()
+    if product is None:
+        return
+    cart_clear(user=buyer)
+    cart_add_item(user=buyer, product_id=product.pk, quantity=1)
+    order = checkout.checkout_create(buyer=buyer).orders.get()
+    payments.payment_create(user=buyer, order_id=order.id, method="wallet")
+    for status in ("processing", "ready_for_pickup"):
+        orders.order_transition(user=vendor.owner, order_id=order.id, to_status=status)
+    delivery = Delivery.objects.get(order=order)
+    services.delivery_claim(courier=courier, delivery_id=delivery.pk)
+    services.delivery_set_status(courier=courier, delivery_id=delivery.pk, status="picked_up")
+    now = timezone.now()
+    points = []
+    for i in range(5):
+        lat, lon = geo.interpolate(delivery.pickup_lat, delivery.pickup_lon, delivery.dropoff_lat, delivery.dropoff_lon, i * 0.05)
+        points.append({"ts": (now - timedelta(seconds=(5 - i) * 4)).isoformat(), "lat": lat, "lon": lon,
+                       "accuracy_m": 8.0, "speed_mps": 5.0, "heading_deg": 0.0})
+    services.delivery_ingest_locations(courier=courier, delivery_id=delivery.pk, points=points)
+    ctx.count("deliveries", 1)
+    ctx.summary.append(f"Delivery in progress (courier1 → buyer1, PIN {delivery.pin}): delivery:{delivery.pk}; "
+                       f"drive it with: manage.py simulate_courier {delivery.pk}")

@@ -1,0 +1,583 @@
+"""Delivery services: creation from orders, claiming, the status flow, the location stream with
+its filters and throttle, proof of delivery, stale detection and retention.
+
+Location filters (Traccar's filter settings; every threshold is a setting), applied per point in
+device-time order:
+
+* coordinates outside −90..90 / −180..180, accuracy < 0, speed < 0 → refused (``invalid``);
+* ``ts`` more than ``DELIVERY_MAX_FUTURE_SECONDS`` (30) ahead of the server → refused (``future_timestamp``);
+* a ``ts`` already stored for the delivery → dropped (duplicate; batches may arrive twice);
+* accuracy worse than ``DELIVERY_MAX_ACCURACY_M`` (100) → stored, not broadcast;
+* implied speed from the last kept point above ``DELIVERY_MAX_SPEED_MPS`` (70 m/s, 252 km/h) →
+  stored as rejected (``jump``), not part of the path, not broadcast.
+
+Watchers get ``delivery.location`` at most once per ``DELIVERY_BROADCAST_INTERVAL_S`` (2 s) per
+delivery, the newest point winning: a point inside the window is kept and a flush (an ETA task,
+plus the beat tick) sends the newest one when the window opens. Within
+``DELIVERY_ARRIVING_RADIUS_M`` (300 m) of the drop-off the status becomes ``arriving`` by
+itself and the buyer is notified. No point for ``DELIVERY_STALE_AFTER_S`` (60 s) →
+``delivery.courier_stale``; the next good point → ``delivery.courier_live``.
+
+Lock order: the delivery row (then the order, through ``commerce.orders.order_system_transition``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from typing import Any, Iterable
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from core.models import Role
+from core.utils import parse_uuid
+from notifications.kinds import DELIVERY_ARRIVING, IN_APP, register_kind
+from notifications.services import notify
+from realtime.outbox import publish
+
+from delivery import geo
+from delivery.models import (
+    ACTIVE_STATUSES,
+    DELIVERY_TRANSITIONS,
+    ENDED_STATUSES,
+    CourierProfile,
+    Delivery,
+    DeliveryStatus,
+    LocationPoint,
+    PickupPoint,
+)
+
+DELIVERY_STATUS_CHANGED = register_kind(
+    "delivery.status_changed",
+    description="Your delivery changed status (courier assigned, picked up, delivered, failed).",
+    default_channels=(IN_APP,),
+)
+QR_SALT = "delivery.qr"
+
+
+def cfg(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+def _is_staff(user) -> bool:
+    return bool(getattr(user, "is_staff", False) or Role.ADMIN in (getattr(user, "roles", None) or []))
+
+
+def _is_courier(user) -> bool:
+    return Role.COURIER in (getattr(user, "roles", None) or [])
+
+
+# --- creation --------------------------------------------------------------------------------
+
+
+def _pickup_for(vendor_id) -> tuple[float, float]:
+    point = PickupPoint.objects.filter(vendor_id=vendor_id).first()
+    if point:
+        return point.latitude, point.longitude
+    lat, lon = getattr(settings, "DELIVERY_DEFAULT_PICKUP", (52.520008, 13.404954))
+    return float(lat), float(lon)
+
+
+def delivery_create_for_order(*, order) -> Delivery:
+    """The delivery of a locked ``order`` that became ``ready_for_pickup`` (idempotent): pickup at
+    the store's :class:`PickupPoint` (fallback ``DELIVERY_DEFAULT_PICKUP``, Berlin Mitte),
+    drop-off at the order's shipping address coordinates (fallback: the pickup point, so the
+    courier flow still works for an address without coordinates), a random 4-digit PIN."""
+    existing = Delivery.objects.filter(order=order).first()
+    if existing:
+        return existing
+    plat, plon = _pickup_for(order.vendor_id)
+    addr = order.shipping_address or {}
+    try:
+        dlat, dlon = float(addr.get("latitude")), float(addr.get("longitude"))
+    except (TypeError, ValueError):
+        dlat, dlon = plat, plon
+    delivery = Delivery.objects.create(order=order, pickup_lat=plat, pickup_lon=plon, dropoff_lat=dlat, dropoff_lon=dlon,
+                                       pin=f"{secrets.randbelow(10_000):04d}")
+    return delivery
+
+
+def on_order_status_changed(sender=None, *, order, to_status, **kwargs) -> None:
+    """Receiver of ``commerce.signals.order_status_changed``: create the delivery when the store
+    marks the order ready for pickup."""
+    if to_status == "ready_for_pickup":
+        delivery_create_for_order(order=order)
+
+
+# --- payloads --------------------------------------------------------------------------------
+
+
+def _iso(dt: datetime | None) -> str | None:
+    """ISO 8601 UTC with milliseconds (``2026-11-23T10:00:00.123Z``), as phones send ``ts``."""
+    if dt is None:
+        return None
+    return dt.astimezone(dt_timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def position_data(delivery: Delivery) -> dict[str, Any] | None:
+    """``{lat, lon, ts, speed_mps, heading_deg, distance_m, eta_seconds}`` of the last kept point."""
+    if delivery.last_lat is None:
+        return None
+    distance = geo.haversine_m(delivery.last_lat, delivery.last_lon, delivery.dropoff_lat, delivery.dropoff_lon)
+    speeds = list(LocationPoint.objects.filter(delivery=delivery, kept=True, speed_mps__isnull=False)
+                  .order_by("-ts").values_list("speed_mps", flat=True)[:5])
+    return {
+        "lat": delivery.last_lat, "lon": delivery.last_lon, "ts": _iso(delivery.last_ts),
+        "speed_mps": delivery.last_speed_mps, "heading_deg": delivery.last_heading_deg,
+        "distance_m": round(distance, 1),
+        "eta_seconds": geo.eta_seconds(distance, speeds, fallback_mps=cfg("DELIVERY_FALLBACK_SPEED_MPS", 5.0)),
+    }
+
+
+def delivery_data(delivery: Delivery, *, viewer=None, with_path: bool = False) -> dict[str, Any]:
+    """The delivery payload (REST and topic snapshot)::
+
+        {"id", "order_id", "order_number", "status", "courier": {"id", "name"} | null,
+         "pickup": {"lat", "lon"}, "dropoff": {"lat", "lon"}, "last_position": {...} | null,
+         "eta_seconds", "distance_m", "stale", "tracking_ended", "failure_reason", "path"?: [{"lat", "lon", "ts"}],
+         "pin"?: "1234" (the buyer only, until delivered)}
+
+    After ``delivered`` / ``failed`` the buyer sees no position or path (tracking ended)."""
+    order = delivery.order
+    is_buyer = viewer is not None and order.buyer_id == getattr(viewer, "pk", None)
+    hide = delivery.tracking_ended and is_buyer
+    pos = None if hide else position_data(delivery)
+    data: dict[str, Any] = {
+        "id": str(delivery.pk), "order_id": str(order.pk), "order_number": order.number, "status": delivery.status,
+        "courier": ({"id": str(delivery.courier_id), "name": delivery.courier.display_name or "Courier"}
+                    if delivery.courier_id else None),
+        "pickup": {"lat": delivery.pickup_lat, "lon": delivery.pickup_lon},
+        "dropoff": {"lat": delivery.dropoff_lat, "lon": delivery.dropoff_lon},
+        "last_position": pos, "eta_seconds": pos["eta_seconds"] if pos else None,
+        "distance_m": pos["distance_m"] if pos else None, "stale": delivery.stale,
+        "tracking_ended": delivery.tracking_ended, "failure_reason": delivery.failure_reason,
+        "delivered_at": _iso(delivery.delivered_at),
+    }
+    if with_path and not hide:
+        data["path"] = [{"lat": p.lat, "lon": p.lon, "ts": _iso(p.ts)} for p in
+                        LocationPoint.objects.filter(delivery=delivery, kept=True).order_by("ts")]
+    if is_buyer and not delivery.tracking_ended:
+        data["pin"] = delivery.pin
+        data["qr_token"] = qr_token(delivery)
+    return data
+
+
+# --- access ----------------------------------------------------------------------------------
+
+
+def can_watch(*, user, delivery: Delivery) -> bool:
+    """The order's buyer, the assigned courier, the order's store staff, or staff. (After the end
+    the buyer may still read the delivery, but positions are withheld.)"""
+    from commerce.selectors import vendor_ids_for_user
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if _is_staff(user) or delivery.courier_id == user.pk or delivery.order.buyer_id == user.pk:
+        return True
+    return delivery.order.vendor_id in vendor_ids_for_user(user)
+
+
+def delivery_get_visible(*, user, delivery_id: Any) -> Delivery:
+    """The delivery if ``user`` may see it (or, while unclaimed, any courier). Raises ``NotFound``
+    ``delivery_not_found`` otherwise — another buyer learns nothing."""
+    did = parse_uuid(delivery_id)
+    delivery = Delivery.objects.select_related("order", "courier").filter(pk=did).first() if did else None
+    if delivery is None:
+        raise NotFound("Delivery not found.", code="delivery_not_found")
+    if can_watch(user=user, delivery=delivery):
+        return delivery
+    if delivery.status == DeliveryStatus.PENDING and _is_courier(user):
+        return delivery
+    raise NotFound("Delivery not found.", code="delivery_not_found")
+
+
+def _check_assigned(delivery: Delivery, user) -> None:
+    """Only the assigned courier acts on a delivery. People who may not even see it get
+    ``NotFound`` (nothing to learn from the id); the buyer and the store get ``Forbidden``
+    ``not_assigned``."""
+    if delivery.courier_id == getattr(user, "pk", None):
+        return
+    if not can_watch(user=user, delivery=delivery):
+        raise NotFound("Delivery not found.", code="delivery_not_found")
+    raise Forbidden("You are not this delivery's courier.", code="not_assigned")
+
+
+def _lock(delivery_id: Any) -> Delivery:
+    did = parse_uuid(delivery_id)
+    delivery = (Delivery.objects.select_for_update(of=("self",)).select_related("order", "courier")
+                .filter(pk=did).first() if did else None)
+    if delivery is None:
+        raise NotFound("Delivery not found.", code="delivery_not_found")
+    return delivery
+
+
+# --- couriers --------------------------------------------------------------------------------
+
+
+def courier_set_profile(*, user, online: bool | None = None, vehicle_type: str | None = None) -> CourierProfile:
+    """Set the courier's online flag and vehicle. Raises ``Forbidden`` ``not_courier``."""
+    if not _is_courier(user):
+        raise Forbidden("Only couriers have a courier profile.", code="not_courier")
+    profile, _ = CourierProfile.objects.get_or_create(user=user)
+    if online is not None:
+        profile.online = bool(online)
+    if vehicle_type is not None:
+        profile.vehicle_type = vehicle_type
+    profile.save()
+    return profile
+
+
+def deliveries_open(*, user, lat: float | None = None, lon: float | None = None) -> list[Delivery]:
+    """Unclaimed deliveries for a courier, nearest pickup first when the courier's position is
+    given (else oldest first). Raises ``Forbidden`` ``not_courier``."""
+    if not _is_courier(user):
+        raise Forbidden("Only couriers see open deliveries.", code="not_courier")
+    items = list(Delivery.objects.select_related("order", "courier").filter(status=DeliveryStatus.PENDING)
+                 .order_by("created_at")[:200])
+    if lat is not None and lon is not None:
+        items.sort(key=lambda d: geo.haversine_m(lat, lon, d.pickup_lat, d.pickup_lon))
+    return items
+
+
+def delivery_claim(*, courier, delivery_id: Any, now: datetime | None = None) -> Delivery:
+    """A courier claims an open delivery. Under the delivery's row lock: another courier's claim
+    → ``Conflict`` ``already_claimed``; at most ``DELIVERY_MAX_ACTIVE_PER_COURIER`` (5) active →
+    ``Conflict`` ``too_many_active`` (checked under a lock on the courier's profile row, so two
+    parallel claims cannot both pass); not a courier → ``Forbidden`` ``not_courier``."""
+    if not _is_courier(courier):
+        raise Forbidden("Only couriers may claim deliveries.", code="not_courier")
+    now = now or timezone.now()
+    with transaction.atomic():
+        CourierProfile.objects.get_or_create(user=courier)
+        CourierProfile.objects.select_for_update().get(user=courier)  # serialises this courier's claims
+        delivery = _lock(delivery_id)
+        if delivery.status != DeliveryStatus.PENDING:
+            raise Conflict("Another courier has this delivery.", code="already_claimed")
+        active = Delivery.objects.filter(courier=courier, status__in=ACTIVE_STATUSES).count()
+        if active >= int(cfg("DELIVERY_MAX_ACTIVE_PER_COURIER", 5)):
+            raise Conflict(f"You have {active} active deliveries; finish one first.", code="too_many_active")
+        delivery.courier = courier
+        delivery.claimed_at = now
+        _set_status(delivery, DeliveryStatus.ASSIGNED, actor=courier)
+        return delivery
+
+
+def _set_status(delivery: Delivery, status: str, *, actor=None, reason: str = "") -> None:
+    """Move a locked delivery along the map, publish ``delivery.status_changed``, notify the
+    buyer, and move the order (picked_up → out_for_delivery, delivered → delivered)."""
+    from commerce.orders import order_system_transition
+
+    if status not in DELIVERY_TRANSITIONS.get(delivery.status, frozenset()):
+        raise Conflict(f"A delivery cannot go from {delivery.status} to {status}.", code="invalid_transition",
+                       extra={"from": delivery.status, "to": status})
+    previous = delivery.status
+    delivery.status = status
+    if status == DeliveryStatus.FAILED:
+        delivery.failure_reason = reason[:200]
+    delivery.save()
+    publish(topic=delivery.topic, type="delivery.status_changed",
+            data={"id": str(delivery.pk), "from": previous, "to": status, "reason": reason,
+                  "courier": {"id": str(delivery.courier_id)} if delivery.courier_id else None,
+                  "tracking_ended": delivery.tracking_ended})
+    if status == DeliveryStatus.PICKED_UP:
+        order_system_transition(order_id=delivery.order_id, to_status="out_for_delivery", actor=actor, reason="picked_up")
+    elif status == DeliveryStatus.DELIVERED:
+        order_system_transition(order_id=delivery.order_id, to_status="delivered", actor=actor, reason=delivery.proof)
+    if status == DeliveryStatus.ARRIVING:
+        notify(recipients=[delivery.order.buyer_id], kind=DELIVERY_ARRIVING.name,
+               title=f"Your courier is arriving (order {delivery.order.number})",
+               body="Have your PIN ready.", data={"delivery_id": str(delivery.pk)}, target=delivery)
+    elif status != DeliveryStatus.DELIVERED:  # delivered: the order's own notification says it
+        notify(recipients=[delivery.order.buyer_id], kind=DELIVERY_STATUS_CHANGED.name,
+               title=f"Delivery of order {delivery.order.number}: {DeliveryStatus(status).label.lower()}",
+               body=reason, data={"delivery_id": str(delivery.pk), "status": status}, target=delivery)
+    if status in ENDED_STATUSES:
+        from realtime.outbox import revoke_subscription
+
+        revoke_subscription(user_id=delivery.order.buyer_id, topic=delivery.topic, reason="tracking_ended")
+
+
+def delivery_set_status(*, courier, delivery_id: Any, status: str, reason: str = "") -> Delivery:
+    """The assigned courier reports ``picked_up``, ``en_route``, ``arriving`` or ``failed`` (with a
+    reason). ``delivered`` needs proof: :func:`delivery_complete`. Raises ``NotFound``,
+    ``Forbidden`` ``not_assigned``, ``Conflict`` ``invalid_transition``, ``ApplicationError``
+    ``invalid`` (a failure without a reason)."""
+    with transaction.atomic():
+        delivery = _lock(delivery_id)
+        _check_assigned(delivery, courier)
+        if status == DeliveryStatus.DELIVERED:
+            raise Conflict("Complete a delivery with the buyer's PIN or QR code.", code="proof_required")
+        if status == DeliveryStatus.FAILED and not reason.strip():
+            raise ApplicationError("Say why the delivery failed.", code="invalid", fields={"reason": ["Required."]})
+        _set_status(delivery, status, actor=courier, reason=reason.strip())
+        return delivery
+
+
+def qr_token(delivery: Delivery) -> str:
+    """The buyer's single-use QR proof: a signed (``django.core.signing``) token naming the
+    delivery."""
+    return signing.dumps({"d": str(delivery.pk)}, salt=QR_SALT)
+
+
+def delivery_complete(*, courier, delivery_id: Any, pin: str | None = None, qr: str | None = None,
+                      now: datetime | None = None) -> Delivery:
+    """Proof of delivery by the assigned courier: the buyer's 4-digit ``pin`` or their signed
+    ``qr`` token (single use). A wrong PIN is counted (committed) before it is refused; after
+    ``DELIVERY_PIN_MAX_ATTEMPTS`` (5) the PIN is locked (``Conflict`` ``pin_locked``) until staff
+    reset it. Raises ``Conflict`` ``wrong_pin`` (with ``attempts_left``), ``invalid_qr``,
+    ``invalid_transition``; ``Forbidden`` ``not_assigned``."""
+    now = now or timezone.now()
+    refusal: ApplicationError | None = None
+    with transaction.atomic():
+        delivery = _lock(delivery_id)
+        _check_assigned(delivery, courier)
+        if delivery.status not in (DeliveryStatus.PICKED_UP, DeliveryStatus.EN_ROUTE, DeliveryStatus.ARRIVING):
+            raise Conflict(f"A delivery cannot be completed while {delivery.status}.", code="invalid_transition",
+                           extra={"from": delivery.status, "to": DeliveryStatus.DELIVERED})
+        if qr:
+            try:
+                payload = signing.loads(qr, salt=QR_SALT, max_age=7 * 24 * 3600)
+            except signing.BadSignature:
+                payload = None
+            if not isinstance(payload, dict) or payload.get("d") != str(delivery.pk) or delivery.qr_used:
+                raise Conflict("This QR code is not valid for this delivery.", code="invalid_qr")
+            delivery.qr_used, delivery.proof = True, "qr"
+        elif delivery.pin_locked:
+            raise Conflict("Too many wrong PINs; support must reset it.", code="pin_locked")
+        elif not isinstance(pin, str) or not secrets.compare_digest(pin.encode(), delivery.pin.encode()):
+            delivery.pin_attempts += 1
+            limit = int(cfg("DELIVERY_PIN_MAX_ATTEMPTS", 5))
+            delivery.pin_locked = delivery.pin_attempts >= limit
+            delivery.save(update_fields=["pin_attempts", "pin_locked", "updated_at"])
+            refusal = (Conflict("Too many wrong PINs; support must reset it.", code="pin_locked") if delivery.pin_locked
+                       else Conflict("Wrong PIN.", code="wrong_pin", extra={"attempts_left": limit - delivery.pin_attempts}))
+        else:
+            delivery.proof = "pin"
+        if refusal is None:
+            delivery.delivered_at = now
+            _set_status(delivery, DeliveryStatus.DELIVERED, actor=courier)
+    if refusal is not None:
+        raise refusal  # after the commit: the attempt counts
+    return delivery
+
+
+def delivery_reset_pin(*, user, delivery_id: Any) -> Delivery:
+    """Staff unlock a delivery's PIN (attempts back to 0). Raises ``Forbidden`` ``staff_only``."""
+    if not _is_staff(user):
+        raise Forbidden("Only staff may reset a PIN.", code="staff_only")
+    with transaction.atomic():
+        delivery = _lock(delivery_id)
+        delivery.pin_attempts, delivery.pin_locked = 0, False
+        delivery.save(update_fields=["pin_attempts", "pin_locked", "updated_at"])
+        return delivery
+
+
+# --- location stream -------------------------------------------------------------------------
+
+
+@dataclass
+class IngestResult:
+    """What a batch did: points ``kept`` (path), ``rejected`` (jumps), ``dropped`` (duplicates),
+    ``hidden`` (inaccurate: kept, not broadcast), and whether a broadcast was sent or deferred."""
+
+    kept: int = 0
+    rejected: int = 0
+    dropped: int = 0
+    hidden: int = 0
+    broadcast: bool = False
+    deferred: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _invalid(msg: str, field: str) -> ApplicationError:
+    return ApplicationError(msg, code="invalid", fields={field: [msg]})
+
+
+def _clean_point(raw: Any, *, now: datetime) -> dict[str, Any]:
+    """Validate one point ``{ts, lat, lon, accuracy_m, speed_mps?, heading_deg?}``."""
+    if not isinstance(raw, dict):
+        raise _invalid("Each point must be an object.", "points")
+
+    def num(name: str, lo: float, hi: float, required: bool = True) -> float | None:
+        v = raw.get(name)
+        if v is None and not required:
+            return None
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or not lo <= v <= hi:
+            raise _invalid(f"{name} must be a number between {lo} and {hi}.", name)
+        return float(v)
+
+    ts = parse_datetime(raw["ts"]) if isinstance(raw.get("ts"), str) else None
+    if ts is None or ts.tzinfo is None:
+        raise _invalid("ts must be an ISO 8601 time with a zone, e.g. 2026-11-23T10:00:00Z.", "ts")
+    if ts > now + timedelta(seconds=cfg("DELIVERY_MAX_FUTURE_SECONDS", 30)):
+        raise ApplicationError("ts is in the future; check the phone's clock.", code="future_timestamp",
+                               fields={"ts": ["More than 30 s ahead of the server."]})
+    return {
+        "ts": ts, "lat": num("lat", -90, 90), "lon": num("lon", -180, 180),
+        "accuracy_m": num("accuracy_m", 0, 100_000), "speed_mps": num("speed_mps", 0, 1000, required=False),
+        "heading_deg": num("heading_deg", 0, 360, required=False),
+    }
+
+
+def delivery_ingest_locations(*, courier, delivery_id: Any, points: Iterable[Any], now: datetime | None = None) -> IngestResult:
+    """Store a batch of positions from the assigned courier (socket ``location`` sends one, the
+    REST upload many; out of order and repeated batches are fine) and update what watchers see.
+    Positions are accepted from ``assigned`` on. Raises ``NotFound``, ``Forbidden``
+    ``not_assigned``, ``Conflict`` ``tracking_ended`` (after delivered/failed), ``ApplicationError``
+    ``invalid`` / ``future_timestamp`` (the whole batch is refused, nothing stored)."""
+    now = now or timezone.now()
+    points = list(points)
+    if not points or len(points) > 500:
+        raise _invalid("Send 1 to 500 points.", "points")
+    cleaned = sorted((_clean_point(p, now=now) for p in points), key=lambda p: p["ts"])
+    result = IngestResult()
+    with transaction.atomic():
+        delivery = _lock(delivery_id)
+        _check_assigned(delivery, courier)
+        if delivery.tracking_ended:
+            raise Conflict("Tracking of this delivery has ended.", code="tracking_ended")
+        existing = set(LocationPoint.objects.filter(delivery=delivery, ts__in=[p["ts"] for p in cleaned])
+                       .values_list("ts", flat=True))
+        last = (LocationPoint.objects.filter(delivery=delivery, kept=True, ts__lt=cleaned[0]["ts"]).order_by("-ts").first())
+        rows = []
+        newest = None
+        max_speed = cfg("DELIVERY_MAX_SPEED_MPS", 70.0)
+        max_acc = cfg("DELIVERY_MAX_ACCURACY_M", 100.0)
+        seen = set()
+        for p in cleaned:
+            if p["ts"] in existing or p["ts"] in seen:
+                result.dropped += 1
+                continue
+            seen.add(p["ts"])
+            row = LocationPoint(delivery=delivery, received_at=now, **p)
+            if last is not None:
+                dt = (p["ts"] - last.ts).total_seconds()
+                dist = geo.haversine_m(last.lat, last.lon, p["lat"], p["lon"])
+                if dt > 0 and dist / dt > max_speed:
+                    row.kept, row.broadcastable, row.reject_reason = False, False, "jump"
+            if row.kept:
+                if p["accuracy_m"] > max_acc:
+                    row.broadcastable = False
+                    result.hidden += 1
+                last = row
+                result.kept += 1
+                if delivery.last_ts is None or row.ts > delivery.last_ts:
+                    newest = row
+            else:
+                result.rejected += 1
+            rows.append(row)
+        LocationPoint.objects.bulk_create(rows)
+        if newest is not None:
+            delivery.last_lat, delivery.last_lon, delivery.last_ts = newest.lat, newest.lon, newest.ts
+            delivery.last_speed_mps, delivery.last_heading_deg = newest.speed_mps, newest.heading_deg
+            delivery.last_received_at = now
+            if delivery.stale:
+                delivery.stale = False
+                publish(topic=delivery.topic, type="delivery.courier_live", data={"id": str(delivery.pk), "ts": _iso(newest.ts)})
+            delivery.save()
+            if newest.broadcastable:
+                if _window_open(delivery, now):
+                    _broadcast(delivery, now)
+                    result.broadcast = True
+                else:
+                    result.deferred = True
+                    _schedule_flush(delivery, now)
+            radius = cfg("DELIVERY_ARRIVING_RADIUS_M", 300.0)
+            near = geo.haversine_m(newest.lat, newest.lon, delivery.dropoff_lat, delivery.dropoff_lon) <= radius
+            if near and delivery.status in (DeliveryStatus.PICKED_UP, DeliveryStatus.EN_ROUTE):
+                _set_status(delivery, DeliveryStatus.ARRIVING, actor=courier, reason="within_radius")
+        return result
+
+
+def _window_open(delivery: Delivery, now: datetime) -> bool:
+    interval = cfg("DELIVERY_BROADCAST_INTERVAL_S", 2.0)
+    return delivery.broadcast_at is None or (now - delivery.broadcast_at).total_seconds() >= interval
+
+
+def _broadcast(delivery: Delivery, now: datetime) -> None:
+    """Publish the newest broadcastable kept point as ``delivery.location``."""
+    point = (LocationPoint.objects.filter(delivery=delivery, kept=True, broadcastable=True)
+             .order_by("-ts").first())
+    if point is None or (delivery.broadcast_ts and point.ts <= delivery.broadcast_ts):
+        return
+    distance = geo.haversine_m(point.lat, point.lon, delivery.dropoff_lat, delivery.dropoff_lon)
+    pos = position_data(delivery) or {}
+    publish(topic=delivery.topic, type="delivery.location", data={
+        "id": str(delivery.pk), "lat": point.lat, "lon": point.lon, "heading_deg": point.heading_deg,
+        "speed_mps": point.speed_mps, "ts": _iso(point.ts), "distance_m": round(distance, 1),
+        "eta_seconds": pos.get("eta_seconds") if point.ts == delivery.last_ts else geo.eta_seconds(
+            distance, [point.speed_mps or 0], fallback_mps=cfg("DELIVERY_FALLBACK_SPEED_MPS", 5.0)),
+    })
+    delivery.broadcast_at, delivery.broadcast_ts = now, point.ts
+    delivery.save(update_fields=["broadcast_at", "broadcast_ts", "updated_at"])
+
+
+def _schedule_flush(delivery: Delivery, now: datetime) -> None:
+    eta = (delivery.broadcast_at or now) + timedelta(seconds=cfg("DELIVERY_BROADCAST_INTERVAL_S", 2.0))
+    did = str(delivery.pk)
+
+    def send() -> None:
+        from delivery.tasks import flush_location
+
+        try:
+            flush_location.apply_async(args=[did], eta=eta)
+        except Exception:  # noqa: BLE001 - the beat tick flushes anyway
+            pass
+
+    transaction.on_commit(send, robust=True)
+
+
+def delivery_flush_location(*, delivery_id: Any, now: datetime | None = None) -> bool:
+    """Send the newest point held back by the throttle once the window is open (idempotent)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        delivery = _lock(delivery_id)
+        if delivery.tracking_ended or not _window_open(delivery, now):
+            return False
+        before = delivery.broadcast_ts
+        _broadcast(delivery, now)
+        return delivery.broadcast_ts != before
+
+
+def deliveries_tick(*, now: datetime | None = None) -> dict[str, int]:
+    """Beat, every second: flush held-back points; mark couriers silent for
+    ``DELIVERY_STALE_AFTER_S`` (60 s) stale (``delivery.courier_stale``)."""
+    now = now or timezone.now()
+    flushed = stale = 0
+    interval = timedelta(seconds=cfg("DELIVERY_BROADCAST_INTERVAL_S", 2.0))
+    pending = Delivery.objects.filter(status__in=ACTIVE_STATUSES, last_ts__isnull=False).filter(
+        Q(broadcast_ts__isnull=True) | Q(broadcast_ts__lt=F("last_ts")), broadcast_at__lte=now - interval
+    ).values_list("pk", flat=True)
+    for did in list(pending)[:500]:
+        flushed += int(delivery_flush_location(delivery_id=did, now=now))
+    cutoff = now - timedelta(seconds=cfg("DELIVERY_STALE_AFTER_S", 60.0))
+    for did in list(Delivery.objects.filter(status__in=ACTIVE_STATUSES, stale=False, last_received_at__lt=cutoff)
+                    .values_list("pk", flat=True)[:500]):
+        with transaction.atomic():
+            d = _lock(did)
+            if d.stale or d.last_received_at is None or d.last_received_at >= cutoff or d.tracking_ended:
+                continue
+            d.stale = True
+            d.save(update_fields=["stale", "updated_at"])
+            publish(topic=d.topic, type="delivery.courier_stale",
+                    data={"id": str(d.pk), "last_ts": _iso(d.last_ts), "silent_seconds": int((now - d.last_received_at).total_seconds())})
+            stale += 1
+    return {"flushed": flushed, "stale": stale}
+
+
+def positions_purge(*, now: datetime | None = None) -> int:
+    """Delete positions older than ``DELIVERY_POSITION_RETENTION_DAYS`` (60). Returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=cfg("DELIVERY_POSITION_RETENTION_DAYS", 60))
+    deleted, _ = LocationPoint.objects.filter(received_at__lt=cutoff).delete()
+    return deleted
