@@ -21,10 +21,11 @@ run: install
 	PORT=$(PORT) $(BIN)/python scripts/run.py
 
 test: install
+	@$(BIN)/python scripts/ensure_browser.py
 	$(BIN)/python scripts/run_tests.py $(ARGS)
 
 bench: install
-	$(BIN)/python bench/channel_layers.py
+	$(BIN)/python bench/gateway.py
 
 services: install
 	$(BIN)/python -m core.embedded up

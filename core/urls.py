@@ -16,6 +16,8 @@ api_v1 = [
     path("", include("commerce.urls")),
     path("", include("notifications.urls")),
     path("", include("chat.urls")),
+    path("", include("auctions.urls")),
+    path("", include("delivery.urls")),
 ]
 
 urlpatterns = [
@@ -24,6 +26,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("console/", include("realtime.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
