@@ -55,7 +55,8 @@ def test_buyer_opens_one_conversation_per_vendor_and_context():
         ("unknown_product", 404, "context_not_found"),
         ("pending_vendor", 404, "vendor_not_found"),
         ("own_store", 400, "own_vendor"),
-        ("order_app_missing", 400, "context_type_unavailable"),
+        ("unknown_order", 404, "context_not_found"),
+        ("someone_elses_order", 404, "context_not_found"),
         ("bad_type", 400, "invalid"),
         ("bad_uuid", 400, "invalid"),
     ],
@@ -73,14 +74,33 @@ def test_opening_a_conversation_is_refused_with_a_code(case, status, code):
         vendor_id, ctx["id"] = str(vendor.pk), str(ProductFactory(vendor=vendor).pk)
     elif case == "own_store":
         buyer = product.vendor.owner
-    elif case == "order_app_missing":
+    elif case == "unknown_order":
         ctx = {"type": "order", "id": str(uuid.uuid4())}
+    elif case == "someone_elses_order":
+        from commerce.checkout import checkout_create
+        from tests.factories.orders import buyer_with_cart
+
+        order = checkout_create(buyer=buyer_with_cart({product: 1})).orders.get()
+        ctx = {"type": "order", "id": str(order.pk)}
     elif case == "bad_type":
         ctx["type"] = "car"
     elif case == "bad_uuid":
         vendor_id = "nope"
     r = client_for(buyer).post("/api/v1/chat/conversations/", {"vendor_id": vendor_id, "context": ctx}, format="json")
     assert (r.status_code, r.json()["code"]) == (status, code), r.content
+
+
+def test_a_buyer_opens_a_conversation_about_their_order():
+    from commerce.checkout import checkout_create
+    from tests.factories.orders import buyer_with_cart
+
+    product = ProductFactory(stock=3)
+    buyer = buyer_with_cart({product: 1})
+    order = checkout_create(buyer=buyer).orders.get()
+    r = client_for(buyer).post("/api/v1/chat/conversations/", {"vendor_id": str(product.vendor_id),
+                               "context": {"type": "order", "id": str(order.pk)}}, format="json")
+    assert r.status_code == 201, r.content
+    assert r.json()["context"]["type"] == "order" and r.json()["context"]["id"] == str(order.pk)
 
 
 def test_list_is_ordered_by_last_message_with_preview_and_unread(chat):
