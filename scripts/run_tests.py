@@ -4,8 +4,14 @@
 Starts the embedded services when ``DATABASE_URL`` / ``REDIS_URL`` are unset (and stops them
 afterwards if this run started them), then runs pytest with any extra arguments. pytest's exit
 code 5 ("no tests collected") is reported as a failure: a green run must have run tests.
+
+Several runs at once on one machine (two terminals, CI and a benchmark) stay apart: unless
+``TEST_DB_SUFFIX`` / ``TEST_REDIS_DB`` are set, each run takes the first free *slot* 1..15 (an
+exclusive ``flock`` on ``.data/test-slots/<n>.lock`` held for the run) and uses the database
+``test_marketplace_s<n>`` and Redis DB ``<n>``. DB 0 stays for ``make run``.
 """
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -15,9 +21,44 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def take_slot():
+    """Lock the first free slot; returns ``(n, open lock file)`` (keep the file open)."""
+    folder = ROOT / ".data" / "test-slots"
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 16):
+        handle = open(folder / f"{n}.lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        return n, handle
+    raise SystemExit("run_tests: all 15 test slots are busy")
+
+
+def other_runs_active(own) -> bool:
+    """True when another run holds a slot (then the shared embedded services must stay up)."""
+    folder = ROOT / ".data" / "test-slots"
+    for path in folder.glob("*.lock"):
+        if own is not None and Path(own.name) == path:
+            continue
+        with open(path, "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
 def main() -> int:
     started = False
     env = dict(os.environ)
+    slot_lock = None
+    if not env.get("TEST_DB_SUFFIX") and not env.get("TEST_REDIS_DB"):
+        slot, slot_lock = take_slot()
+        env["TEST_DB_SUFFIX"] = f"_s{slot}"
+        env["TEST_REDIS_DB"] = str(slot)
     if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
         from core import embedded
 
@@ -28,7 +69,7 @@ def main() -> int:
     try:
         code = subprocess.call([sys.executable, "-m", "pytest", *sys.argv[1:]], cwd=ROOT, env=env)
     finally:
-        if started and not env.get("KEEP_SERVICES"):
+        if started and not env.get("KEEP_SERVICES") and not other_runs_active(slot_lock):
             from core import embedded
 
             embedded.stop_services()
