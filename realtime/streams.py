@@ -160,7 +160,14 @@ def append_many(events: list[tuple[str, str, str, str]]) -> list[Appended]:
 
 
 class AsyncHistory:
-    """Async reads of topic history for the gateway (one Redis client per event loop)."""
+    """Async reads of topic history for the gateway (one Redis client per event loop).
+
+    The client's pool is bounded (``REALTIME["REDIS_POOL_SIZE"]``, default 32): an unbounded
+    pool opened one Redis connection per socket during a subscribe burst and kept it, so 5,000
+    sockets held ~5,000 Redis connections (Redis' default ``maxclients`` is 10,000) and their
+    buffers. Callers wait for a free connection instead; raises ``redis.ConnectionError`` after
+    ``REDIS_POOL_TIMEOUT`` seconds without one.
+    """
 
     def __init__(self) -> None:
         self._clients: dict[int, aredis.Redis] = {}
@@ -174,7 +181,11 @@ class AsyncHistory:
         if client is None:
             if len(self._clients) > 16:  # loops of finished tests; Daphne has one
                 self._clients.clear()
-            client = self._clients[id(loop)] = aredis.Redis.from_url(settings.REDIS_URL)
+            cfg = settings.REALTIME
+            pool = aredis.BlockingConnectionPool.from_url(
+                settings.REDIS_URL, max_connections=cfg["REDIS_POOL_SIZE"], timeout=cfg["REDIS_POOL_TIMEOUT"]
+            )
+            client = self._clients[id(loop)] = aredis.Redis(connection_pool=pool)
         return client
 
     async def last_seq(self, topic: str) -> int:

@@ -395,3 +395,33 @@ def test_idle_socket_survives_past_redis_client_timeouts_and_still_receives(live
     publish_committed(topic, "test.after_idle", {})
     assert client.next_event(topic)["type"] == "test.after_idle"
     assert "Traceback" not in live.log()
+
+
+# --- resources -------------------------------------------------------------------------------
+
+def _redis_clients_on_test_db() -> int:
+    """Connections to the test Redis that selected this run's database (the Daphne process's,
+    this process's), from ``CLIENT LIST``."""
+    from django.conf import settings
+
+    db = int(settings.REDIS_URL.rsplit("/", 1)[1] or 0)
+    return sum(1 for c in streams.sync_client().client_list() if int(c.get("db", -1)) == db)
+
+
+def test_sockets_share_the_server_processs_redis_connections(live):
+    """Each socket used to open its own Redis connection (the token-denylist check through a
+    per-task Django cache object), so Redis' ``maxclients`` capped the sockets per deployment."""
+    first = UserFactory()
+    warm = signed_in(live, first)  # the process's pools exist before counting
+    assert warm.request("subscribe", topic=f"user:{first.pk}")["status"] == "ok"
+    before = _redis_clients_on_test_db()
+    clients = []
+    for _ in range(40):
+        user = UserFactory()
+        client = signed_in(live, user)
+        assert client.request("subscribe", topic=f"user:{user.pk}")["status"] == "ok"
+        clients.append(client)
+    after = _redis_clients_on_test_db()
+    assert after - before <= 8, f"{after - before} new Redis connections for 40 sockets"
+    for client in clients + [warm]:
+        client.close()
