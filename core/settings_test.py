@@ -22,3 +22,10 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"auth": "1000/min", "password_reset": "1000/min"}  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+
+# The pytest process connects without the pool (one connection per thread, closed by the tests):
+# tests start up to 200 threads that each hold a connection at once, more than a pool holds, and
+# pytest-django swaps the database name under it. Processes the tests start (Daphne in
+# tests/live.py, the Celery worker) set TEST_SERVER_PROCESS=1 and keep the production pool.
+if os.environ.get("TEST_SERVER_PROCESS") != "1":
+    DATABASES["default"]["OPTIONS"].pop("pool", None)  # noqa: F405

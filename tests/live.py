@@ -55,6 +55,7 @@ def subprocess_env(**extra: str) -> dict[str, str]:
         REDIS_URL=settings.REDIS_URL,
         TEST_REDIS_URL=settings.REDIS_URL,
         PYTHONUNBUFFERED="1",
+        TEST_SERVER_PROCESS="1",  # the connection pool of production (core.settings_test)
     )
     env.update(extra)
     return env
@@ -70,7 +71,7 @@ class LiveServer:
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "realtime.daphne", "-b", "127.0.0.1", "-p", str(self.port),
+            [sys.executable, "-m", "tests.live_daphne", "-b", "127.0.0.1", "-p", str(self.port),
              "--ping-interval", str(ping_interval), "--ping-timeout", str(ping_timeout), "--websocket-max-message-size", "65536",
              "core.asgi:application"],
             cwd=ROOT, env=subprocess_env(**env), stdout=self._log, stderr=subprocess.STDOUT,
