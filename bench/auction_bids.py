@@ -7,7 +7,7 @@ and the latency from a bid's send to the ``auction.bid_placed`` event on a watch
     .venv/bin/python bench/auction_bids.py --quick    # smoke test
 
 Like ``bench/chat_socket.py``: a throw-away database (``test_marketplace_bidbench``) on the
-embedded PostgreSQL, Redis DB 10 (flushed), one real Daphne process with production WebSocket
+embedded PostgreSQL, Redis DB 14 (flushed), one real Daphne process with production WebSocket
 flags and the per-connection bid limit raised (the benchmark measures the path, not the limiter).
 B bidders (own socket each, funded wallets, holds on) and W watchers subscribe to one live
 auction. Phases — *paced*: the bidders together send a fixed rate; *saturated*: every bidder sends
@@ -32,9 +32,9 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-RESULTS_DIR = BASE_DIR / "bench" / "results"
-sys.path.insert(0, str(BASE_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import RESULTS_DIR, bench_database, percentile, setup_django, start_daphne  # noqa: E402
 
 SETTINGS = """
 from core.settings_test import *  # noqa
@@ -46,23 +46,8 @@ LOGGING["root"]["level"] = "ERROR"
 
 
 def pct(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return round(ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo), 1)
-
-
-def setup_django(tmp: Path) -> None:
-    (tmp / "bid_bench_settings.py").write_text(SETTINGS)
-    sys.path.insert(0, str(tmp))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bid_bench_settings"
-    os.environ["TEST_DB_SUFFIX"] = "_bidbench"
-    os.environ["TEST_REDIS_DB"] = "10"
-    import django
-
-    django.setup()
+    x = percentile(values, p)
+    return None if x is None else round(x, 1)
 
 
 def make_auction(bidders: int, watchers: int) -> dict:
@@ -228,30 +213,18 @@ def main() -> None:
     paced_s, sat_s = (5.0, 5.0) if args.quick else (15.0, 20.0)
     wall = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="bidbench-"))
-    setup_django(tmp)
-    from django.conf import settings
-    from django.db import connection
-    from django.test.utils import setup_databases, teardown_databases
-
-    from realtime.streams import sync_client
-    from tests.live import LiveServer
-
-    assert settings.REDIS_URL.endswith("/10"), settings.REDIS_URL
-    sync_client().flushdb()
+    settings_module = setup_django(tmp, name="bids", settings_text=SETTINGS)
     load_start = os.getloadavg()
-    old = setup_databases(verbosity=0, interactive=False)
     server = None
-    try:
-        auction = make_auction(args.bidders, args.watchers)
-        connection.close()
-        server = LiveServer(tmp / "daphne.log", DJANGO_SETTINGS_MODULE="bid_bench_settings", PYTHONPATH=f"{tmp}:{BASE_DIR}")
-        print(f"daphne on {server.ws_url}; {args.bidders} bidders, {args.watchers} watchers", flush=True)
-        result = asyncio.run(run(server.ws_url, auction, paced_rate=args.paced_rate, paced_s=paced_s, saturated_s=sat_s))
-    finally:
-        if server is not None:
-            server.stop()
-        connection.close()
-        teardown_databases(old, verbosity=0)
+    with bench_database("bids"):
+        try:
+            auction = make_auction(args.bidders, args.watchers)
+            server = start_daphne(tmp, settings_module)
+            print(f"daphne on {server.ws_url}; {args.bidders} bidders, {args.watchers} watchers", flush=True)
+            result = asyncio.run(run(server.ws_url, auction, paced_rate=args.paced_rate, paced_s=paced_s, saturated_s=sat_s))
+        finally:
+            if server is not None:
+                server.stop()
     result.update({
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": args.quick,
         "bidders": args.bidders, "watchers": args.watchers,

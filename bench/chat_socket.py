@@ -10,7 +10,7 @@ Run from the project root (about a minute on 2 cores):
 What it does:
 
 1. creates a throw-away PostgreSQL database (``test_marketplace_chatbench``, migrated, dropped at
-   the end) on the project's embedded server and uses Redis DB 9 (flushed first);
+   the end) on the project's embedded server and uses Redis DB 13 (flushed first; see ``bench/common.py``);
 2. starts one real Daphne process (``tests.live.LiveServer``, production WebSocket flags) with
    the test settings plus raised chat limits (no per-user or per-connection send limit: the
    benchmark measures the path, not the limiter);
@@ -43,9 +43,9 @@ import tempfile
 import time
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-RESULTS_DIR = BASE_DIR / "bench" / "results"
-sys.path.insert(0, str(BASE_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import RESULTS_DIR, bench_database, percentile, setup_django, start_daphne  # noqa: E402
 
 SETTINGS = """
 from core.settings_test import *  # noqa
@@ -57,24 +57,6 @@ LOGGING["root"]["level"] = "ERROR"
 """
 
 
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-def setup_django(tmp: Path) -> None:
-    (tmp / "chat_bench_settings.py").write_text(SETTINGS)
-    sys.path.insert(0, str(tmp))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "chat_bench_settings"
-    os.environ["TEST_DB_SUFFIX"] = "_chatbench"
-    os.environ["TEST_REDIS_DB"] = "9"
-    import django
-
-    django.setup()
 
 
 def make_conversations(n: int) -> list[dict]:
@@ -187,6 +169,9 @@ async def run_phases(ws_url: str, convs: list[dict], *, paced_rate: float, paced
         while time.perf_counter() < deadline and any(i not in received for i in ids):
             await asyncio.sleep(0.02)
 
+    def r1(x: float | None) -> float | None:
+        return None if x is None else round(x, 1)
+
     def summary(phase: str, started: float) -> dict:
         ids = [i for i in sent if i.startswith(phase + "-")]
         lat = [(received[i] - sent[i]) * 1000 for i in ids if i in received]
@@ -195,8 +180,8 @@ async def run_phases(ws_url: str, convs: list[dict], *, paced_rate: float, paced
         return {
             "sent": len(ids), "delivered": len(lat), "lost": len(ids) - len(lat),
             "messages_per_s": round(len(lat) / elapsed, 1) if elapsed > 0 else None,
-            "p50_ms": round(percentile(lat, 50), 1), "p90_ms": round(percentile(lat, 90), 1),
-            "p99_ms": round(percentile(lat, 99), 1), "max_ms": round(max(lat), 1) if lat else None,
+            "p50_ms": r1(percentile(lat, 50)), "p90_ms": r1(percentile(lat, 90)),
+            "p99_ms": r1(percentile(lat, 99)), "max_ms": round(max(lat), 1) if lat else None,
             "elapsed_s": round(elapsed, 2),
         }
 
@@ -246,33 +231,20 @@ def main() -> None:
 
     wall = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="chatbench-"))
-    setup_django(tmp)
-    from django.conf import settings
-    from django.db import connection
-    from django.test.utils import setup_databases, teardown_databases
-
-    from realtime.streams import sync_client
-    from tests.live import LiveServer
-
-    assert settings.REDIS_URL.endswith("/9"), settings.REDIS_URL
-    sync_client().flushdb()
+    settings_module = setup_django(tmp, name="chat", settings_text=SETTINGS)
     load_start = os.getloadavg()
     print("creating the benchmark database…", flush=True)
-    old = setup_databases(verbosity=0, interactive=False)
     server = None
-    try:
-        convs = make_conversations(args.conversations)
-        connection.close()
-        server = LiveServer(tmp / "daphne.log", DJANGO_SETTINGS_MODULE="chat_bench_settings",
-                            PYTHONPATH=f"{tmp}:{BASE_DIR}")
-        print(f"daphne on {server.ws_url}; {len(convs)} conversations; running phases…", flush=True)
-        result = asyncio.run(run_phases(server.ws_url, convs, paced_rate=args.paced_rate,
-                                        paced_seconds=paced_seconds, saturated_seconds=saturated_seconds))
-    finally:
-        if server is not None:
-            server.stop()
-        connection.close()
-        teardown_databases(old, verbosity=0)
+    with bench_database("chat"):
+        try:
+            convs = make_conversations(args.conversations)
+            server = start_daphne(tmp, settings_module)
+            print(f"daphne on {server.ws_url}; {len(convs)} conversations; running phases…", flush=True)
+            result = asyncio.run(run_phases(server.ws_url, convs, paced_rate=args.paced_rate,
+                                            paced_seconds=paced_seconds, saturated_seconds=saturated_seconds))
+        finally:
+            if server is not None:
+                server.stop()
     result.update({
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},

@@ -6,9 +6,10 @@ afterwards if this run started them), then runs pytest with any extra arguments.
 code 5 ("no tests collected") is reported as a failure: a green run must have run tests.
 
 Several runs at once on one machine (two terminals, CI and a benchmark) stay apart: unless
-``TEST_DB_SUFFIX`` / ``TEST_REDIS_DB`` are set, each run takes the first free *slot* 1..15 (an
+``TEST_DB_SUFFIX`` / ``TEST_REDIS_DB`` are set, each run takes the first free *slot* 1..12 (an
 exclusive ``flock`` on ``.data/test-slots/<n>.lock`` held for the run) and uses the database
-``test_marketplace_s<n>`` and Redis DB ``<n>``. DB 0 stays for ``make run``.
+``test_marketplace_s<n>`` and Redis DB ``<n>``. DB 0 stays for ``make run``, 13 and 14 for the
+socket benchmarks (``bench/common.py``).
 """
 
 import fcntl
@@ -25,7 +26,7 @@ def take_slot():
     """Lock the first free slot; returns ``(n, open lock file)`` (keep the file open)."""
     folder = ROOT / ".data" / "test-slots"
     folder.mkdir(parents=True, exist_ok=True)
-    for n in range(1, 16):
+    for n in range(1, 13):
         handle = open(folder / f"{n}.lock", "w")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -33,7 +34,7 @@ def take_slot():
             handle.close()
             continue
         return n, handle
-    raise SystemExit("run_tests: all 15 test slots are busy")
+    raise SystemExit("run_tests: all 12 test slots are busy")
 
 
 def other_runs_active(own) -> bool:

@@ -64,14 +64,18 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 class LiveServer:
     """A Daphne subprocess. ``url`` is its http base, ``ws_url`` its gateway endpoint."""
 
-    def __init__(self, log_path: Path, *, ping_interval: int = 25, ping_timeout: int = 30, **env: str) -> None:
+    def __init__(self, log_path: Path, *, ping_interval: int = 25, ping_timeout: int = 30,
+                 launcher: str = "tests.live_daphne", **env: str) -> None:
+        """``launcher``: the module run with ``python -m``; the test suite's (default) re-reads
+        content types on every lookup (see ``tests/live_daphne.py``), benchmarks pass the
+        production ``realtime.daphne``."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws/"
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.live_daphne", "-b", "127.0.0.1", "-p", str(self.port),
+            [sys.executable, "-m", launcher, "-b", "127.0.0.1", "-p", str(self.port),
              "--ping-interval", str(ping_interval), "--ping-timeout", str(ping_timeout), "--websocket-max-message-size", "65536",
              "core.asgi:application"],
             cwd=ROOT, env=subprocess_env(**env), stdout=self._log, stderr=subprocess.STDOUT,
@@ -86,6 +90,7 @@ class LiveServer:
                         return
             except OSError:
                 time.sleep(0.1)
+        self.stop()  # never leave an unhealthy server running behind a failed test
         raise RuntimeError(f"daphne did not become healthy: {log_path.read_text()[-3000:]}")
 
     def log(self) -> str:
