@@ -1,4 +1,4 @@
-"""The Daphne entry point's garbage-collector tuning (``WS_GC_THRESHOLD``)."""
+"""The Daphne entry point: garbage-collector tuning (``WS_GC_THRESHOLD``) and autobahn log text."""
 
 import gc
 
@@ -34,3 +34,23 @@ def test_malformed_value_is_refused_before_anything_changes(restore_gc, spec):
     with pytest.raises(ValueError):
         tune_gc(spec)
     assert gc.get_threshold() == before
+
+
+def test_autobahn_builds_debug_log_text_only_when_a_line_is_written(monkeypatch):
+    """The launcher defers autobahn's per-frame ``hltype``/``hlval`` (click styling) until a log
+    line is formatted; the text is the same as autobahn's own."""
+    import autobahn.twisted.websocket as tw
+    import autobahn.websocket.protocol as proto
+    from autobahn import util
+
+    import realtime.daphne  # noqa: F401 - applies the change on import
+
+    expected_type, expected_val = util.hltype(proto.WebSocketProtocol.sendData), util.hlval(1234)
+    calls = []
+    real_hl = util.hl
+    monkeypatch.setattr(util, "hl", lambda *a, **k: calls.append(a) or real_hl(*a, **k))
+    deferred = [proto.hltype(proto.WebSocketProtocol.sendData), proto.hlval(1234), tw.hlval("peer")]
+    assert calls == []  # nothing styled while the arguments are built
+    assert f"{deferred[0]}" == expected_type and str(deferred[1]) == expected_val
+    assert "{x:>10}".format(x=deferred[2]).endswith(real_hl("peer", color="white", bold=True))
+    assert calls  # styled once formatted
