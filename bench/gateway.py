@@ -47,6 +47,9 @@ warnings.filterwarnings("ignore", category=DeprecationWarning, module=__name__)
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = BASE_DIR / "bench" / "results"
 sys.path.insert(0, str(BASE_DIR))
+
+from bench.common import percentile as _percentile  # noqa: E402
+
 PY = sys.executable
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -69,12 +72,9 @@ TARGETS = {
 
 # ------------------------------------------------------------------------------------------ utils
 def percentile(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return round(ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo), 2)
+    """:func:`bench.common.percentile` rounded to 2 decimals (None when empty)."""
+    x = _percentile(values, p)
+    return None if x is None else round(x, 2)
 
 
 def free_port() -> int:
