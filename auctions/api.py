@@ -15,7 +15,7 @@ from commerce.orders import order_data
 from core.exceptions import NotFound
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from core.pagination import LimitOffsetPagination
-from core.utils import parse_uuid
+from core.utils import parse_uuid, validated
 
 from auctions import selectors, services
 from auctions.models import Auction
@@ -26,12 +26,6 @@ from auctions.serializers import (
     BidInputSerializer,
     BidOutputSerializer,
 )
-
-
-def _valid(cls, data) -> dict:
-    s = cls(data=data)
-    s.is_valid(raise_exception=True)
-    return dict(s.validated_data)
 
 
 def _get(request, auction_id) -> Auction:
@@ -72,7 +66,7 @@ class AuctionListCreateApi(generics.GenericAPIView):
                    description="Created `pending_approval`; an admin approves it.",
                    responses={201: AuctionOutputSerializer, **_errors(400, 401, 403, 404)}, tags=["auctions"])
     def post(self, request: Request) -> Response:
-        data = _valid(AuctionCreateInputSerializer, request.data)
+        data = validated(AuctionCreateInputSerializer, request.data)
         auction = services.auction_create(user=request.user, **data)
         return Response(selectors.auction_data(auction, viewer=request.user), status=status.HTTP_201_CREATED)
 
@@ -116,7 +110,7 @@ class AuctionBidApi(APIView):
         tags=["auctions"],
     )
     def post(self, request: Request, auction_id) -> Response:
-        data = _valid(BidInputSerializer, request.data)
+        data = validated(BidInputSerializer, request.data)
         result = services.auction_place_bid(auction_id=auction_id, bidder=request.user, max_amount=data["max_amount"])
         return Response(bid_reply(result), status=status.HTTP_201_CREATED)
 

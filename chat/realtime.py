@@ -38,13 +38,8 @@ from chat.serializers import (
     TypingInputSerializer,
 )
 from core.realtime import add_snapshot_provider
+from core.utils import validated_command
 from realtime.registry import Topic, command, register
-
-
-def _validated(serializer_cls, data: Any) -> dict[str, Any]:
-    serializer = serializer_cls(data=data if isinstance(data, dict) else {})
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 @register
@@ -66,26 +61,26 @@ class ChatTopic(Topic):
 
     @command("send", bucket="send")
     def send(self, *, user, key: str, data: dict) -> dict[str, Any]:
-        result = services.message_send(user=user, conversation_id=key, **_validated(MessageSendInputSerializer, data))
+        result = services.message_send(user=user, conversation_id=key, **validated_command(MessageSendInputSerializer, data))
         return {"message": selectors.message_data(result.message), "created": result.created}
 
     @command("edit")
     def edit(self, *, user, key: str, data: dict) -> dict[str, Any]:
-        message = services.message_edit(user=user, conversation_id=key, **_validated(EditCommandSerializer, data))
+        message = services.message_edit(user=user, conversation_id=key, **validated_command(EditCommandSerializer, data))
         return {"message": selectors.message_data(message)}
 
     @command("delete")
     def delete(self, *, user, key: str, data: dict) -> dict[str, Any]:
-        message = services.message_delete(user=user, conversation_id=key, **_validated(SeqCommandSerializer, data))
+        message = services.message_delete(user=user, conversation_id=key, **validated_command(SeqCommandSerializer, data))
         return {"message": selectors.message_data(message)}
 
     @command("typing", bucket="typing")
     def typing(self, *, user, key: str, data: dict) -> dict[str, Any]:
-        return services.typing_signal(user=user, conversation_id=key, **_validated(TypingInputSerializer, data))
+        return services.typing_signal(user=user, conversation_id=key, **validated_command(TypingInputSerializer, data))
 
     @command("read")
     def read(self, *, user, key: str, data: dict) -> dict[str, Any]:
-        return services.conversation_mark_read(user=user, conversation_id=key, **_validated(ReadInputSerializer, data))
+        return services.conversation_mark_read(user=user, conversation_id=key, **validated_command(ReadInputSerializer, data))
 
 
 @add_snapshot_provider

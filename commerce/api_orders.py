@@ -10,7 +10,7 @@ from typing import Any
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from core.exceptions import NotFound
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from core.pagination import NewestFirstCursorPagination
-from core.utils import parse_uuid
+from core.utils import parse_uuid, validated
 
 from commerce import checkout as checkouts
 from commerce import orders, payments
@@ -42,12 +42,6 @@ from commerce.serializers import (
     WalletEntrySerializer,
     WalletOutputSerializer,
 )
-
-
-def _valid(serializer_cls, data: Any) -> dict[str, Any]:
-    s = serializer_cls(data=data)
-    s.is_valid(raise_exception=True)
-    return dict(s.validated_data)
 
 
 def _order_for(user, order) -> dict[str, Any]:
@@ -77,7 +71,7 @@ class CheckoutApi(APIView):
     )
     @idempotent(scope="checkout")
     def post(self, request: Request) -> Response:
-        data = _valid(CheckoutInputSerializer, request.data)
+        data = validated(CheckoutInputSerializer, request.data)
         checkout = checkouts.checkout_create(buyer=request.user, **data)
         return Response(checkouts.checkout_data(checkout), status=status.HTTP_201_CREATED)
 
@@ -179,7 +173,7 @@ class OrderStatusApi(APIView):
         tags=["orders"],
     )
     def post(self, request: Request, order_id) -> Response:
-        data = _valid(OrderStatusInputSerializer, request.data)
+        data = validated(OrderStatusInputSerializer, request.data)
         order = orders.order_transition(user=request.user, order_id=order_id, to_status=data["status"],
                                         reason=data["reason"])
         return Response(_order_for(request.user, order))
@@ -193,7 +187,7 @@ class OrderCancelApi(APIView):
                    responses={200: OrderOutputSerializer, **_errors(400, 401, 403, 404, 409)}, tags=["orders"])
     @idempotent(scope="order_cancel")
     def post(self, request: Request, order_id) -> Response:
-        data = _valid(OrderCancelInputSerializer, request.data)
+        data = validated(OrderCancelInputSerializer, request.data)
         order = orders.order_transition(user=request.user, order_id=order_id, to_status=OrderStatus.CANCELLED,
                                         reason=data["reason"] or "cancelled")
         return Response(_order_for(request.user, order))
@@ -221,7 +215,7 @@ class OrderPaymentsApi(APIView):
     )
     @idempotent(scope="order_payment")
     def post(self, request: Request, order_id) -> Response:
-        data = _valid(PaymentInputSerializer, request.data)
+        data = validated(PaymentInputSerializer, request.data)
         payment = payments.payment_create(user=request.user, order_id=order_id, method=data["method"],
                                           card_token=data["card_token"])
         return Response(payments.payment_data(payment), status=status.HTTP_201_CREATED)
@@ -241,7 +235,7 @@ class OrderRefundsApi(APIView):
     )
     @idempotent(scope="order_refund")
     def post(self, request: Request, order_id) -> Response:
-        data = _valid(RefundInputSerializer, request.data)
+        data = validated(RefundInputSerializer, request.data)
         refund = payments.refund_create(user=request.user, order_id=order_id, amount=data.get("amount"),
                                         reason=data["reason"])
         order = orders.order_get_visible(user=request.user, order_id=order_id)
@@ -324,7 +318,7 @@ class WalletDepositApi(APIView):
                    responses={201: DepositOutputSerializer, **_errors(400, 401)}, tags=["wallet"])
     @idempotent(scope="wallet_deposit")
     def post(self, request: Request) -> Response:
-        data = _valid(DepositInputSerializer, request.data)
+        data = validated(DepositInputSerializer, request.data)
         deposit: WalletDeposit = payments.deposit_create(user=request.user, amount=data["amount"],
                                                          card_token=data["card_token"], currency=data["currency"])
         wallet = wallets.wallet_get(user=request.user, currency=deposit.currency)

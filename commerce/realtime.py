@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.exceptions import Forbidden
+from core.utils import validated_command
 from realtime.registry import Topic, command, register
 
 from commerce import services
@@ -29,12 +30,6 @@ from commerce.serializers import (
     CartRemoveItemCommandSerializer,
     CartSetQuantityCommandSerializer,
 )
-
-
-def _validated(serializer_cls, data: Any) -> dict[str, Any]:
-    serializer = serializer_cls(data=data if isinstance(data, dict) else {})
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 @register
@@ -57,17 +52,17 @@ class CartTopic(Topic):
     @command("add_item")
     def add_item(self, *, user, key: str, data: dict) -> dict[str, Any]:
         self._check(user, key)
-        return services.cart_add_item(user=user, **_validated(CartItemAddInputSerializer, data)).data
+        return services.cart_add_item(user=user, **validated_command(CartItemAddInputSerializer, data)).data
 
     @command("set_quantity")
     def set_quantity(self, *, user, key: str, data: dict) -> dict[str, Any]:
         self._check(user, key)
-        return services.cart_set_quantity(user=user, **_validated(CartSetQuantityCommandSerializer, data)).data
+        return services.cart_set_quantity(user=user, **validated_command(CartSetQuantityCommandSerializer, data)).data
 
     @command("remove_item")
     def remove_item(self, *, user, key: str, data: dict) -> dict[str, Any]:
         self._check(user, key)
-        return services.cart_remove_item(user=user, **_validated(CartRemoveItemCommandSerializer, data)).data
+        return services.cart_remove_item(user=user, **validated_command(CartRemoveItemCommandSerializer, data)).data
 
     @command("clear")
     def clear(self, *, user, key: str, data: dict) -> dict[str, Any]:

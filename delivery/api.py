@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from commerce.api import _errors
 from core.exceptions import ApplicationError
+from core.utils import validated
 
 from delivery import services
 from delivery.models import Delivery
@@ -22,12 +23,6 @@ from delivery.serializers import (
     LocationsInputSerializer,
     StatusInputSerializer,
 )
-
-
-def _valid(cls, data) -> dict:
-    s = cls(data=data)
-    s.is_valid(raise_exception=True)
-    return dict(s.validated_data)
 
 
 def _float(request, name):
@@ -92,7 +87,7 @@ class DeliveryStatusApi(APIView):
                    "`delivered` needs proof: POST complete/.",
                    responses={200: DeliveryOutputSerializer, **_errors(400, 401, 403, 404, 409)}, tags=["delivery"])
     def post(self, request: Request, delivery_id) -> Response:
-        data = _valid(StatusInputSerializer, request.data)
+        data = validated(StatusInputSerializer, request.data)
         delivery = services.delivery_set_status(courier=request.user, delivery_id=delivery_id, **data)
         return Response(services.delivery_data(delivery, viewer=request.user))
 
@@ -105,7 +100,7 @@ class DeliveryCompleteApi(APIView):
                    "`pin_locked` after 5 wrong PINs (staff reset it), `invalid_qr`.",
                    responses={200: DeliveryOutputSerializer, **_errors(400, 401, 403, 404, 409)}, tags=["delivery"])
     def post(self, request: Request, delivery_id) -> Response:
-        data = _valid(CompleteInputSerializer, request.data)
+        data = validated(CompleteInputSerializer, request.data)
         delivery = services.delivery_complete(courier=request.user, delivery_id=delivery_id,
                                               pin=data.get("pin") or None, qr=data.get("qr_token") or None)
         return Response(services.delivery_data(delivery, viewer=request.user))
@@ -129,7 +124,7 @@ class DeliveryLocationsApi(APIView):
                    "out of order and repeated batches give one ordered path. 409 `tracking_ended` after delivery.",
                    responses={201: OpenApiTypes.OBJECT, **_errors(400, 401, 403, 404, 409)}, tags=["delivery"])
     def post(self, request: Request, delivery_id) -> Response:
-        data = _valid(LocationsInputSerializer, request.data)
+        data = validated(LocationsInputSerializer, request.data)
         result = services.delivery_ingest_locations(courier=request.user, delivery_id=delivery_id, points=data["points"])
         return Response(result.as_dict(), status=status.HTTP_201_CREATED)
 
@@ -140,6 +135,6 @@ class CourierProfileApi(APIView):
     @extend_schema(summary="Your courier profile (online, vehicle)", request=CourierProfileInputSerializer,
                    responses={200: OpenApiTypes.OBJECT, **_errors(400, 401, 403)}, tags=["delivery"])
     def patch(self, request: Request) -> Response:
-        data = _valid(CourierProfileInputSerializer, request.data)
+        data = validated(CourierProfileInputSerializer, request.data)
         p = services.courier_set_profile(user=request.user, **data)
         return Response({"online": p.online, "vehicle_type": p.vehicle_type})
