@@ -29,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
-from core.models import Role
+from core.models import is_staff_or_admin
 from core.utils import parse_uuid
 from notifications.kinds import AUCTION_ENDING_SOON, AUCTION_OUTBID, AUCTION_WON, IN_APP, EMAIL, register_kind
 from notifications.services import notify
@@ -64,10 +64,6 @@ def holds_enabled() -> bool:
 
 def hold_reference(auction_id: Any) -> str:
     return f"auction:{auction_id}"
-
-
-def _is_admin(user) -> bool:
-    return bool(getattr(user, "is_staff", False) or Role.ADMIN in (getattr(user, "roles", None) or []))
 
 
 def parse_amount(value: Any, *, field: str = "max_amount") -> Decimal:
@@ -191,7 +187,7 @@ def auction_approve(*, user, auction_id: Any, now: datetime | None = None) -> Au
     ``Conflict`` ``invalid_transition`` / ``insufficient_stock``."""
     from commerce.services import products_adjust_stock
 
-    if not _is_admin(user):
+    if not is_staff_or_admin(user):
         raise Forbidden("Only an admin may approve auctions.", code="admin_only")
     now = now or timezone.now()
     with transaction.atomic():
@@ -226,7 +222,7 @@ def auction_cancel(*, user, auction_id: Any, now: datetime | None = None) -> Auc
     now = now or timezone.now()
     with transaction.atomic():
         auction = _lock(auction_id)
-        admin = _is_admin(user)
+        admin = is_staff_or_admin(user)
         if not admin and auction.vendor_id not in vendor_ids_for_user(user):
             raise NotFound("Auction not found.", code="auction_not_found")
         if not admin and auction.bid_count:

@@ -34,7 +34,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.exceptions import Conflict, Forbidden, NotFound
-from core.models import Role
+from core.models import is_staff_or_admin
 from core.utils import parse_uuid
 from notifications.kinds import IN_APP, ORDER_STATUS_CHANGED, register_kind
 from notifications.services import notify
@@ -73,15 +73,11 @@ BUYER_CANCELLABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.PAID})
 SYSTEM_ONLY = frozenset({OrderStatus.PAID, OrderStatus.REFUNDED})
 
 
-def _is_admin(user) -> bool:
-    return bool(getattr(user, "is_staff", False) or Role.ADMIN in (getattr(user, "roles", None) or []))
-
-
 def order_visible_to(*, user, order: Order) -> bool:
     """Whether ``user`` may see ``order``: its buyer, staff of its vendor, or an admin."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    if order.buyer_id == user.pk or _is_admin(user):
+    if order.buyer_id == user.pk or is_staff_or_admin(user):
         return True
     return VendorStaff.objects.filter(vendor_id=order.vendor_id, user=user).exists()
 
@@ -97,7 +93,7 @@ def allowed_transitions_for(*, user, order: Order) -> list[str]:
     """The statuses ``user`` may move ``order`` to now (map ∩ role), sorted. Empty for system
     moves and for people with no say."""
     legal = ORDER_TRANSITIONS.get(order.status, frozenset()) - SYSTEM_ONLY
-    if _is_admin(user):
+    if is_staff_or_admin(user):
         return sorted(legal)
     allowed: set[str] = set()
     if _is_vendor_staff(user, order):

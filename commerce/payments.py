@@ -34,6 +34,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from core.models import is_staff_or_admin
 from core.utils import parse_uuid
 from notifications.kinds import PAYMENT_FAILED, PAYMENT_REFUNDED, PAYMENT_SUCCEEDED
 from notifications.services import notify
@@ -57,10 +58,10 @@ from commerce.models import (
     StockReservation,
     WalletDeposit,
 )
-from commerce.orders import _is_admin, _is_vendor_staff, lock_order, order_apply_transition, order_visible_to
+from commerce.orders import _is_vendor_staff, lock_order, order_apply_transition, order_visible_to
+from commerce.selectors import CENT
 
 logger = logging.getLogger(__name__)
-CENT = Decimal("0.01")
 
 
 def payment_data(payment: Payment) -> dict[str, Any]:
@@ -365,7 +366,7 @@ def refund_create(*, user, order_id: Any, amount: Any = None, reason: str = "") 
         order = _lock_checkout_then_order(oid)
         if not order_visible_to(user=user, order=order):
             raise NotFound("Order not found.", code="order_not_found")
-        if not (_is_admin(user) or _is_vendor_staff(user, order, active_only=False)):
+        if not (is_staff_or_admin(user) or _is_vendor_staff(user, order, active_only=False)):
             raise Forbidden("Only the store or an admin can refund an order.", code="refund_not_allowed")
         if amount is None:
             amount = order.total - order.refunded_total

@@ -87,6 +87,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.has_role(Role.ADMIN)
 
 
+def is_staff_or_admin(user) -> bool:
+    """True for Django staff (``is_staff``) or a holder of the ``admin`` role; False for an
+    anonymous user. Who may act on any order, auction or delivery."""
+    return bool(getattr(user, "is_staff", False) or Role.ADMIN in (getattr(user, "roles", None) or []))
+
+
 class Address(models.Model):
     """A saved postal address. At most one default shipping and one default billing per user
     (enforced by partial unique constraints). ``latitude``/``longitude`` in decimal degrees

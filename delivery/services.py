@@ -37,7 +37,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
-from core.models import Role
+from core.models import Role, is_staff_or_admin
 from core.utils import parse_uuid
 from notifications.kinds import DELIVERY_ARRIVING, IN_APP, register_kind
 from notifications.services import notify
@@ -65,10 +65,6 @@ QR_SALT = "delivery.qr"
 
 def cfg(name: str, default: float) -> float:
     return float(getattr(settings, name, default))
-
-
-def _is_staff(user) -> bool:
-    return bool(getattr(user, "is_staff", False) or Role.ADMIN in (getattr(user, "roles", None) or []))
 
 
 def _is_courier(user) -> bool:
@@ -180,7 +176,7 @@ def can_watch(*, user, delivery: Delivery) -> bool:
 
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    if _is_staff(user) or delivery.courier_id == user.pk or delivery.order.buyer_id == user.pk:
+    if is_staff_or_admin(user) or delivery.courier_id == user.pk or delivery.order.buyer_id == user.pk:
         return True
     return delivery.order.vendor_id in vendor_ids_for_user(user)
 
@@ -371,7 +367,7 @@ def delivery_complete(*, courier, delivery_id: Any, pin: str | None = None, qr: 
 
 def delivery_reset_pin(*, user, delivery_id: Any) -> Delivery:
     """Staff unlock a delivery's PIN (attempts back to 0). Raises ``Forbidden`` ``staff_only``."""
-    if not _is_staff(user):
+    if not is_staff_or_admin(user):
         raise Forbidden("Only staff may reset a PIN.", code="staff_only")
     with transaction.atomic():
         delivery = _lock(delivery_id)
