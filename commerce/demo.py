@@ -180,11 +180,8 @@ def _seed_money_and_orders(ctx) -> None:
     """Every demo buyer gets 500.00 EUR in the wallet once; buyer2 gets one paid order from the
     first active store, moved to ``processing`` (through the real services: checkout, wallet
     payment, vendor transition), so the order screens and the vendor desk are not empty."""
-    from decimal import Decimal
-
-    from commerce import checkout, orders, payments, wallet
+    from commerce import orders, wallet
     from commerce.models import LedgerEntry, LedgerKind, Order
-    from commerce.services import cart_add_item, cart_clear
 
     for short in ("buyer1", "buyer2", "buyer3"):
         user = ctx.users.get(short)
@@ -200,10 +197,22 @@ def _seed_money_and_orders(ctx) -> None:
     product = Product.objects.public().filter(vendor=vendor, stock__gte=5).order_by("sku").first()
     if product is None:
         return
-    cart_clear(user=buyer)
-    cart_add_item(user=buyer, product_id=product.pk, quantity=1)
-    order = checkout.checkout_create(buyer=buyer).orders.get()
-    payments.payment_create(user=buyer, order_id=order.id, method="wallet")
+    order = paid_order(buyer=buyer, product=product)
     orders.order_transition(user=vendor.owner, order_id=order.id, to_status="processing")
     ctx.count("orders", 1)
     ctx.summary.append(f"Wallets: 500.00 EUR for each demo buyer; order {order.number} (buyer2, processing)")
+
+
+def paid_order(*, buyer, product: Product, method: str = "wallet", card_token: str = ""):
+    """Demo and simulation data: ``buyer`` buys one ``product`` the way the app does (their cart
+    is replaced by it, checkout, payment by ``method``: ``wallet``, or ``card`` with a test
+    gateway ``card_token``) and gets the paid :class:`commerce.models.Order`. Raises what the
+    services raise (``insufficient_stock``, ``insufficient_funds``, ``card_declined``...)."""
+    from commerce import checkout, payments
+    from commerce.services import cart_add_item, cart_clear
+
+    cart_clear(user=buyer)
+    cart_add_item(user=buyer, product_id=product.pk, quantity=1)
+    order = checkout.checkout_create(buyer=buyer).orders.get()
+    payments.payment_create(user=buyer, order_id=order.id, method=method, card_token=card_token)
+    return order

@@ -14,9 +14,9 @@ PICKUPS = {"vendor1": (52.5065, 13.3905), "vendor2": (52.5300, 13.4200), "vendor
 
 
 def seed(ctx) -> None:
-    from commerce import checkout, orders, payments
+    from commerce import orders
+    from commerce.demo import paid_order
     from commerce.models import Product
-    from commerce.services import cart_add_item, cart_clear
     from delivery import geo, services
     from delivery.models import Delivery, PickupPoint
 
@@ -30,10 +30,7 @@ def seed(ctx) -> None:
     product = Product.objects.public().filter(vendor=vendor, stock__gte=5).order_by("-sku").first()
     if product is None:
         return
-    cart_clear(user=buyer)
-    cart_add_item(user=buyer, product_id=product.pk, quantity=1)
-    order = checkout.checkout_create(buyer=buyer).orders.get()
-    payments.payment_create(user=buyer, order_id=order.id, method="wallet")
+    order = paid_order(buyer=buyer, product=product)
     for status in ("processing", "ready_for_pickup"):
         orders.order_transition(user=vendor.owner, order_id=order.id, to_status=status)
     delivery = Delivery.objects.get(order=order)

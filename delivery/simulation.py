@@ -14,7 +14,6 @@ import asyncio
 import random
 import time
 from datetime import datetime, timezone as dt_timezone
-from typing import Any
 
 from simulator.client import ProtocolError, SimClient, Stats
 from simulator.scenarios import Actor, _token, register, sim_store, sim_users
@@ -24,9 +23,9 @@ PICK = (52.5065, 13.3905)
 
 
 def setup_couriers(n: int) -> list[Actor]:
-    from commerce import checkout, orders, payments
+    from commerce import orders
+    from commerce.demo import paid_order
     from commerce.models import Product
-    from commerce.services import cart_add_item, cart_clear
     from core.models import Address, Role
     from delivery import services
     from delivery.models import Delivery, PickupPoint
@@ -43,10 +42,7 @@ def setup_couriers(n: int) -> list[Actor]:
         Address.objects.get_or_create(user=buyer, is_default_shipping=True, defaults={
             "full_name": buyer.display_name, "line1": f"Sim street {i}", "city": "Berlin", "postal_code": "10117",
             "country": "DE", "latitude": DROP[0] + (i % 10) * 0.001, "longitude": DROP[1] + (i // 10) * 0.001})
-        cart_clear(user=buyer)
-        cart_add_item(user=buyer, product_id=product.pk, quantity=1)
-        order = checkout.checkout_create(buyer=buyer).orders.get()
-        payments.payment_create(user=buyer, order_id=order.id, method="card", card_token="tok_visa")
+        order = paid_order(buyer=buyer, product=product, method="card", card_token="tok_visa")
         for status in ("processing", "ready_for_pickup"):
             orders.order_transition(user=vendor.owner, order_id=order.id, to_status=status)
         delivery = Delivery.objects.get(order=order)
