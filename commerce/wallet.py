@@ -34,9 +34,9 @@ from core.exceptions import ApplicationError, Conflict
 from realtime.outbox import publish
 
 from commerce.models import DEFAULT_CURRENCY, HoldStatus, LedgerEntry, LedgerKind, Wallet, WalletHold
+from commerce.selectors import CENT
 
 WALLET_UPDATED = "wallet.updated"
-CENT = Decimal("0.01")
 PLAIN_DECIMAL = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 MAX_AMOUNT = Decimal("999999999999.99")
 

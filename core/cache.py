@@ -28,13 +28,14 @@ class SharedPoolRedisCacheClient(RedisCacheClient):
 
     def _get_connection_pool(self, write):
         index = self._get_connection_pool_index(write)
-        key = (self._servers[index], repr(sorted(self._pool_options.items(), key=lambda kv: kv[0])))
-        pool = _POOLS.get(key)
+        pool = self._pools.get(index)  # this instance's memo of the shared pools
         if pool is None:
+            key = (self._servers[index], repr(sorted(self._pool_options.items(), key=lambda kv: kv[0])))
             with _LOCK:
                 pool = _POOLS.get(key)
                 if pool is None:
                     pool = _POOLS[key] = self._pool_class.from_url(self._servers[index], **self._pool_options)
+            self._pools[index] = pool
         return pool
 
 
