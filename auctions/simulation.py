@@ -15,7 +15,6 @@ import random
 import time
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 from simulator.client import ProtocolError, SimClient, Stats
 from simulator.scenarios import Actor, _token, register, sim_store, sim_users

@@ -11,7 +11,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from auctions import services
-from auctions.models import Auction, Bid
+from auctions.models import Auction
 from commerce.models import Order, Product, Wallet
 from core.exceptions import ApplicationError, Conflict, Forbidden
 from notifications.models import Notification

@@ -14,7 +14,6 @@ from commerce.models import (
     Checkout,
     CheckoutStatus,
     Order,
-    OrderStatus,
     Product,
     ProductStockChange,
     ReservationStatus,

@@ -10,7 +10,7 @@ import pytest
 
 from commerce import checkout as checkouts
 from commerce import orders, payments
-from commerce.models import ORDER_TRANSITIONS, Order, OrderStatus, Product
+from commerce.models import ORDER_TRANSITIONS, OrderStatus, Product
 from core.exceptions import Conflict, Forbidden, NotFound
 from notifications.models import Notification
 from realtime.models import OutboxEvent

@@ -15,7 +15,7 @@ from commerce import checkout as checkouts
 from commerce import orders, payments
 from commerce import wallet as wallets
 from commerce.gateways import GATEWAYS, GatewayError, WebhookSignatureError, sign
-from commerce.models import Checkout, Escrow, LedgerEntry, OrderStatus, Payment, PaymentWebhookEvent, Wallet
+from commerce.models import Checkout, Escrow, LedgerEntry, Payment, PaymentWebhookEvent, Wallet
 from core.exceptions import Conflict, Forbidden, NotFound
 from notifications.models import Notification
 from tests.factories.commerce import CategoryFactory, ProductFactory, VendorFactory

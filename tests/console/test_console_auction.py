@@ -22,7 +22,7 @@ def test_two_bidders_one_bids_the_other_sees_the_price_within_a_second(browser, 
     for user in (alice, bob):
         page = browser.page()
         sign_in(page, console, user.email, PASSWORD)
-        page.wait_for_selector(f"#panel-auction .price")  # the first live auction opens by itself
+        page.wait_for_selector("#panel-auction .price")  # the first live auction opens by itself
         page.wait_for_function(f"consoleApp.rt.topics().some((t) => t.topic === 'auction:{auction.pk}' && t.status === 'live')")
         page.wait_for_selector("#panel-auction .minimum:has-text('10.00')")
         pages.append(page)
