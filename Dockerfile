@@ -38,7 +38,7 @@ EXPOSE 8000
 # No --proxy-headers: Daphne would believe X-Forwarded-For from any client. The app trusts
 # forwarding headers only from TRUSTED_PROXIES (core/client_ip.py).
 # The image runs with DEBUG off: it refuses to start without SECRET_KEY, PAYMENT_WEBHOOK_SECRET,
-# ALLOWED_HOSTS and WS_ALLOWED_ORIGINS (docs/operations.md, "Production checklist").
+# ALLOWED_HOSTS and WS_ALLOWED_ORIGINS (docs/operations.md, "Production settings").
 ENV DEBUG=0
 CMD ["python", "-m", "realtime.daphne", "-b", "0.0.0.0", "-p", "8000", \
      "--ping-interval", "25", "--ping-timeout", "30", "--websocket-max-message-size", "65536", \

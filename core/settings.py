@@ -425,5 +425,5 @@ if not DEBUG:
     if _problems:
         raise ImproperlyConfigured(
             "Refusing to start with DEBUG off and unsafe settings (docs/operations.md, "
-            "\"Production checklist\"):\n  - " + "\n  - ".join(_problems)
+            "\"Production settings\"):\n  - " + "\n  - ".join(_problems)
         )
