@@ -3,7 +3,14 @@
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from urllib.error import URLError
+from urllib.request import Request, urlopen
 
 import pytest
 from axes.models import AccessAttempt
@@ -14,6 +21,8 @@ from rest_framework.test import APIClient
 from core.client_ip import parse_trusted_proxies, resolve_client_ip
 from realtime.streams import sync_client
 from tests.factories.core import PASSWORD, AdminFactory, UserFactory
+from tests.live import free_port, subprocess_env
+from tests.security.production import PRODUCTION_ENV, ROOT, child_env, without
 
 TOKEN = "/api/v1/auth/token/"
 RESET = "/api/v1/auth/password-reset/"
@@ -167,3 +176,63 @@ def test_api_sign_in_failures_neither_lock_nor_fill_the_admin_lockout_table():
     assert AccessAttempt.objects.count() == 0
     ok = APIClient(REMOTE_ADDR=ATTACKER).post(TOKEN, {"email": user.email, "password": PASSWORD}, format="json")
     assert ok.status_code == 200
+
+
+# --- Daphne as the image starts it ------------------------------------------------------------------
+
+
+def image_command() -> list[str]:
+    """The Dockerfile's CMD (a JSON array)."""
+    text = (ROOT / "Dockerfile").read_text()
+    return json.loads(re.search(r"^CMD (\[.*?\])", text, flags=re.MULTILINE | re.DOTALL).group(1).replace("\\\n", ""))
+
+
+@pytest.fixture(scope="module")
+def image_server(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Daphne started with exactly the Dockerfile's command line (bound to 127.0.0.1 and a free
+    port instead of 0.0.0.0:8000), production settings, no trusted proxy, plain HTTP, and a sign-in
+    budget of 3 per hour."""
+    argv = image_command()
+    port = free_port()
+    argv[argv.index("-b") + 1], argv[argv.index("-p") + 1] = "127.0.0.1", str(port)
+    assert argv[0] == "python"
+    services = subprocess_env()
+    env = child_env({**without(PRODUCTION_ENV, "TRUSTED_PROXIES"), "SECURE_SSL_REDIRECT": "0", "THROTTLE_AUTH": "3/hour",
+                     "ALLOWED_HOSTS": "127.0.0.1"},
+                    services={"DATABASE_URL": services["DATABASE_URL"], "REDIS_URL": services["REDIS_URL"]})
+    log = open(tmp_path_factory.mktemp("image") / "daphne.log", "wb")
+    proc = subprocess.Popen([sys.executable, *argv[1:]], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urlopen(url + "/health/", timeout=1):
+                break
+        except (URLError, OSError):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"daphne did not start: {argv}")
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+    log.close()
+
+
+@pytest.mark.live
+def test_daphne_as_the_image_runs_it_ignores_x_forwarded_for_from_clients(image_server, transactional_db):
+    """Row 7 end to end: the image used to run Daphne with --proxy-headers, which made every
+    client's own X-Forwarded-For its address, so a new header per sign-in attempt never hit the
+    throttle. Run as the Dockerfile says, the 4th attempt of a 3/hour budget gets 429 however
+    the header rotates."""
+    statuses = []
+    for i in range(5):
+        request = Request(image_server + "/api/v1/auth/token/", method="POST",
+                          data=json.dumps({"email": "nobody@example.com", "password": "guess"}).encode(),
+                          headers={"Content-Type": "application/json", "X-Forwarded-For": f"198.51.100.{i}"})
+        try:
+            with urlopen(request, timeout=10) as response:
+                statuses.append(response.status)
+        except Exception as exc:  # urllib raises HTTPError for 4xx
+            statuses.append(getattr(exc, "code", None))
+    assert statuses == [401, 401, 401, 429, 429], statuses
