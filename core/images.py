@@ -17,12 +17,15 @@ frame only.
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.exceptions import ApplicationError
+
+logger = logging.getLogger(__name__)
 
 #: Pillow format -> (content type, encoder options)
 FORMATS: dict[str, tuple[str, dict]] = {
@@ -89,17 +92,24 @@ def sanitize_image(
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ApplicationError("The image has too many pixels.", code="image_too_large",
                                fields={field: ["Too many pixels."]}) from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
+    except UnidentifiedImageError:
+        raise _invalid("The file is not a readable JPEG, PNG, GIF or WebP image.", field=field) from None
+    except Exception:  # noqa: BLE001 - decoders raise many kinds (struct.error, IndexError...) on crafted files
+        logger.info("image upload refused: the decoder failed", exc_info=True)
         raise _invalid("The file is not a readable JPEG, PNG, GIF or WebP image.", field=field) from None
     content_type, options = FORMATS[fmt]
-    clean = _without_metadata(upright, fmt)
     options = dict(options)
     if icc_profile and fmt in ("JPEG", "PNG", "WEBP"):
         options["icc_profile"] = icc_profile
-    if transparency is not None and fmt in ("PNG", "GIF") and clean.mode in ("P", "L", "RGB"):
-        options["transparency"] = transparency
     out = io.BytesIO()
-    clean.save(out, format=fmt, **options)
+    try:
+        clean = _without_metadata(upright, fmt)
+        if transparency is not None and fmt in ("PNG", "GIF") and clean.mode in ("P", "L", "RGB"):
+            options["transparency"] = transparency
+        clean.save(out, format=fmt, **options)
+    except Exception:  # noqa: BLE001 - an odd mode or palette of a decodable file: refuse it, not 500
+        logger.info("image upload refused: re-encoding failed", exc_info=True)
+        raise _invalid("The image could not be re-encoded; save it as an ordinary JPEG or PNG.", field=field) from None
     return SanitizedImage(data=out.getvalue(), content_type=content_type, width=clean.width, height=clean.height)
 
 
