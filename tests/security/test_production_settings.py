@@ -131,19 +131,20 @@ def test_console_lists_no_demo_accounts_with_debug_off(client, settings):
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", ["/console/", "/admin/login/", "/api/docs/", "/api/v1/"])
 def test_pages_carry_a_content_security_policy_without_inline_scripts(client, path):
-    """Row 11: a CSP on the console, the admin, Swagger UI and the API: scripts only from this
-    origin, no framing; and the HTML pages have no inline script that the policy would block
+    """Row 11: a CSP on the console, the admin, Swagger UI and the browsable API: scripts only from
+    this origin, no framing; and the pages have no inline script that the policy would block
     (tests/console/test_console_csp.py runs them in Chromium)."""
-    response = client.get(path)
+    response = client.get(path, HTTP_ACCEPT="text/html")  # /api/v1/ then renders DRF's browsable API
     assert response.status_code == 200, (path, response.status_code)
     policy = dict(d.strip().split(" ", 1) for d in response["Content-Security-Policy"].split(";") if d.strip())
     assert policy["script-src"] == "'self'"
     assert policy["frame-ancestors"] == "'none'" and policy["object-src"] == "'none'"
     assert response["X-Frame-Options"] == "DENY"
-    if response["Content-Type"].startswith("text/html"):
-        html = response.content.decode()
-        inline = [m for m in re.findall(r"<script\b([^>]*)>", html) if "src=" not in m and "application/json" not in m]
-        assert inline == [], (path, inline)
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    scripts = re.findall(r"<script\b([^>]*)>", html)
+    inline = [m for m in scripts if "src=" not in m and "application/json" not in m]
+    assert scripts and inline == [], (path, scripts)
 
 
 def test_compose_and_the_image_carry_no_secret_and_no_proxy_header_trust():
