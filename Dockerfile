@@ -23,7 +23,9 @@ COPY . .
 
 # Static files (admin, DRF) collected at build time. Settings start the embedded PostgreSQL/Redis
 # when DATABASE_URL/REDIS_URL are unset, so give them placeholders: collectstatic connects to neither.
-RUN DATABASE_URL=postgres://build@127.0.0.1:1/build REDIS_URL=redis://127.0.0.1:1/0 SECRET_KEY=build DEBUG=0 \
+# DEBUG=1 for this build step only (no server runs in it, and no secret is baked into the image):
+# with DEBUG off the settings refuse to load without real secrets (core/production.py).
+RUN DATABASE_URL=postgres://build@127.0.0.1:1/build REDIS_URL=redis://127.0.0.1:1/0 DEBUG=1 \
         python manage.py collectstatic --noinput \
     && mkdir -p /app/.data /app/media \
     && chown app:app /app/.data /app/media
@@ -33,6 +35,11 @@ USER app
 EXPOSE 8000
 
 # realtime.daphne is the daphne CLI, plus closing over-size WebSocket frames with code 1009.
+# No --proxy-headers: Daphne would believe X-Forwarded-For from any client. The app trusts
+# forwarding headers only from TRUSTED_PROXIES (core/client_ip.py).
+# The image runs with DEBUG off: it refuses to start without SECRET_KEY, PAYMENT_WEBHOOK_SECRET,
+# ALLOWED_HOSTS and WS_ALLOWED_ORIGINS (docs/operations.md, "Production settings").
+ENV DEBUG=0
 CMD ["python", "-m", "realtime.daphne", "-b", "0.0.0.0", "-p", "8000", \
      "--ping-interval", "25", "--ping-timeout", "30", "--websocket-max-message-size", "65536", \
-     "--proxy-headers", "core.asgi:application"]
+     "core.asgi:application"]

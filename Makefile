@@ -33,11 +33,12 @@ services: install
 services-down: install
 	$(BIN)/python -m core.embedded down
 
+# Development helpers on the development stack: DEBUG on unless the environment says otherwise.
 migrate: install
-	$(BIN)/python manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 
 seed: install
-	$(BIN)/python manage.py seed_demo
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo
 
 clean: services-down
 	rm -rf .data

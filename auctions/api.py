@@ -49,6 +49,7 @@ class AuctionListCreateApi(generics.GenericAPIView):
     serializer_class = AuctionOutputSerializer
 
     @extend_schema(
+        operation_id="auctions_list",
         summary="List auctions",
         description="Default: live and scheduled, soonest end first. `status`, `ending_soon=1` (live, ending within the "
         "hour), `vendor=<id>`, `mine=bids` (you bid), `won=1` (you won).",

@@ -3,6 +3,8 @@ build; money as decimal strings)."""
 
 from rest_framework import serializers
 
+from core.fields import MoneyField
+
 
 class AuctionCreateInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
@@ -10,9 +12,9 @@ class AuctionCreateInputSerializer(serializers.Serializer):
     vendor_id = serializers.UUIDField(required=False, allow_null=True, help_text="Default: your first active store")
     product_id = serializers.UUIDField(required=False, allow_null=True)
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False, allow_null=True)
-    start_price = serializers.CharField(help_text="Decimal string, e.g. \"10.00\"")
-    reserve_price = serializers.CharField(required=False, allow_null=True, help_text="Private; bidders only see reserve_met")
-    buy_now_price = serializers.CharField(required=False, allow_null=True)
+    start_price = MoneyField(help_text="Decimal string, e.g. \"10.00\"")
+    reserve_price = MoneyField(required=False, allow_null=True, help_text="Private; bidders only see reserve_met")
+    buy_now_price = MoneyField(required=False, allow_null=True)
     starts_at = serializers.DateTimeField(required=False, allow_null=True)
     ends_at = serializers.DateTimeField()
     hard_end = serializers.DateTimeField(required=False, allow_null=True, help_text="Default: ends_at + 1 hour")
@@ -21,7 +23,7 @@ class AuctionCreateInputSerializer(serializers.Serializer):
 
 
 class BidInputSerializer(serializers.Serializer):
-    max_amount = serializers.JSONField(help_text="Your maximum (proxy bid) as a decimal string, e.g. \"12.50\"")
+    max_amount = MoneyField(help_text="Your maximum (proxy bid) as a decimal string, e.g. \"12.50\"")
 
 
 class VendorRefSerializer(serializers.Serializer):

@@ -54,7 +54,9 @@ PY = sys.executable
 TICK = os.sysconf("SC_CLK_TCK")
 
 SETTINGS = """
+import os
 from datetime import timedelta
+os.environ.setdefault("DEBUG", "1")  # load with the development secrets (a local benchmark), then:
 from core.settings import *  # noqa
 DEBUG = False
 REALTIME["COMMAND_BURST"] = 1_000_000

@@ -38,6 +38,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import (
     BigIntegerField,
@@ -71,6 +72,7 @@ from chat.models import (
 from commerce.models import Product, Vendor, VendorStaff, VendorStatus
 from core.utils import parse_uuid
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from core.images import DEFAULT_MAX_PIXELS, sanitize_image
 from realtime import ephemeral, outbox
 from realtime.jsonutil import to_jsonable
 from realtime.models import OutboxEvent
@@ -676,9 +678,12 @@ def sniff_image_type(head: bytes) -> str | None:
 
 
 def attachment_upload(*, user, conversation_id: Any, file) -> ChatAttachment:
-    """Store an image for a later ``send`` with ``image_id`` (JPEG, PNG, GIF or WebP by content,
-    at most ``CHAT_MAX_IMAGE_BYTES``, default 5 MiB). Raises ``forbidden``, ``blocked``,
-    ``invalid_image`` (400), ``image_too_large`` (400), ``rate_limited`` (429)."""
+    """Store an image for a later ``send`` with ``image_id``: JPEG, PNG, GIF or WebP by content,
+    at most ``CHAT_MAX_IMAGE_BYTES`` (default 5 MiB) and ``CHAT_MAX_IMAGE_PIXELS`` (40 million),
+    **re-encoded** without EXIF/GPS or other metadata and turned upright first
+    (``core.images.sanitize_image``); what is stored and served is the re-encoded image. Raises
+    ``forbidden``, ``blocked``, ``invalid_image`` (400), ``image_too_large`` (400),
+    ``rate_limited`` (429)."""
     conversation, _side = selectors.conversation_for(
         user=user, conversation_id=conversation_id,
         queryset=Conversation.objects.annotate(
@@ -693,14 +698,16 @@ def attachment_upload(*, user, conversation_id: Any, file) -> ChatAttachment:
     size = getattr(file, "size", None) or 0
     if size > limit:
         raise _invalid("file", f"Images may be at most {limit} bytes.", code="image_too_large")
-    head = file.read(16)
-    file.seek(0)
-    content_type = sniff_image_type(head)
-    if content_type is None:
+    data = file.read(limit + 1)
+    if len(data) > limit:
+        raise _invalid("file", f"Images may be at most {limit} bytes.", code="image_too_large")
+    if sniff_image_type(data[:16]) is None:
         raise _invalid("file", "Only JPEG, PNG, GIF and WebP images are accepted.", code="invalid_image")
     moderation.check_rate(user_id=user.pk, scope="upload", limits=UPLOAD_LIMITS)
-    attachment = ChatAttachment(conversation=conversation, uploaded_by=user, content_type=content_type, size=size)
-    attachment.file.save("upload", file, save=False)
+    image = sanitize_image(data, max_pixels=int(getattr(settings, "CHAT_MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS)))
+    attachment = ChatAttachment(conversation=conversation, uploaded_by=user, content_type=image.content_type,
+                                size=len(image.data))
+    attachment.file.save("upload", ContentFile(image.data), save=False)
     attachment.save()
     return attachment
 

@@ -126,7 +126,7 @@ class _OrderListBase(generics.GenericAPIView):
 
 
 class OrderListApi(_OrderListBase):
-    @extend_schema(summary="Your orders (as a buyer)", parameters=[STATUS_PARAM], tags=["orders"])
+    @extend_schema(operation_id="orders_list", summary="Your orders (as a buyer)", parameters=[STATUS_PARAM], tags=["orders"])
     def get(self, request: Request) -> Response:
         return self._list(request, orders.orders_for_buyer(user=request.user))
 

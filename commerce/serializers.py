@@ -6,9 +6,9 @@ serializers describe the JSON the views return (and document it in the OpenAPI s
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from rest_framework import serializers
+
+from core.fields import MoneyField
 
 from commerce.models import MAX_LINE_QUANTITY, Brand, Category, Product, ProductImage, Vendor
 from commerce.services import MAX_STOCK
@@ -116,7 +116,7 @@ class _ProductWriteFields(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     sku = serializers.CharField(max_length=64)
     description = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
+    price = MoneyField(help_text="Decimal string with at most two decimals, e.g. \"19.99\"")
     stock = StrictIntegerField(min_value=0, max_value=MAX_STOCK)
     attributes = serializers.DictField(child=serializers.JSONField(), required=False)
     is_active = serializers.BooleanField(required=False)
@@ -312,7 +312,7 @@ class PaymentOutputSerializer(serializers.Serializer):
 
 
 class RefundInputSerializer(serializers.Serializer):
-    amount = serializers.CharField(required=False, allow_null=True, help_text="Decimal string; default: all that is left")
+    amount = MoneyField(required=False, allow_null=True, help_text="Decimal string; default: all that is left")
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
@@ -349,7 +349,7 @@ class WalletOutputSerializer(serializers.Serializer):
 
 
 class DepositInputSerializer(serializers.Serializer):
-    amount = serializers.CharField(help_text="Decimal string with at most two decimals, e.g. \"50.00\"")
+    amount = MoneyField(help_text="Decimal string with at most two decimals, e.g. \"50.00\"")
     currency = serializers.CharField(max_length=3, required=False, default="EUR")
     card_token = serializers.CharField(max_length=64)
 

@@ -237,6 +237,10 @@ def validate_attributes(value: Any) -> dict[str, Any]:
 
 
 def _validate_price(value: Any) -> Decimal:
+    """A product price: a decimal string (or an integer or Decimal), 0.00 to ``MAX_PRICE`` with at
+    most two decimals. JSON numbers with a fraction (floats) and booleans are refused (``invalid``)."""
+    if isinstance(value, (float, bool)):
+        raise _invalid("price", "Send the price as a decimal string such as \"19.99\", not a JSON number with a fraction.")
     try:
         price = Decimal(str(value))
     except (InvalidOperation, ValueError, TypeError):

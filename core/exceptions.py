@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
@@ -124,6 +125,12 @@ def to_application_error(exc: Exception) -> ApplicationError | None:
         return NotFound("Not found.")
     if isinstance(exc, DjangoPermissionDenied):
         return Forbidden("You do not have permission to perform this action.")
+    if isinstance(exc, RequestDataTooBig):
+        return ApplicationError("The request body is too large.", code="request_too_large", status=413)
+    if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        return ApplicationError("The request has too many fields or files.", code="too_many_fields")
+    if isinstance(exc, SuspiciousOperation):
+        return ApplicationError("Bad request.", code="bad_request")
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return ApplicationError(exc.messages[0] if exc.messages else "Invalid input.", fields=fields)

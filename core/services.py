@@ -5,10 +5,12 @@ Every function is keyword-only and refuses bad input with an :class:`~core.excep
 (or a subclass below) carrying a stable ``code``; the REST layer turns it into
 ``{"code", "detail", "fields"?}`` with the error's HTTP status.
 
-Token rules (``SIMPLE_JWT`` settings): a sign-in issues an access token and a refresh token; a
-refresh rotates the refresh token and blacklists the one presented (a second use of it is refused
-with ``token_blacklisted``); logout blacklists the refresh token, revokes the access token of the
-request (Redis denylist of ``core.tokens``) and closes the user's WebSockets with 4401.
+Token rules (``SIMPLE_JWT`` settings): a sign-in issues an access token and a refresh token and
+starts a session (``sid`` claim, see ``core.tokens``); a refresh rotates the refresh token within
+the session and blacklists the one presented (a second use of it is refused with
+``token_blacklisted``); logout blacklists the refresh token, revokes the session (every access
+token minted from it, REST and socket alike) and the access token of the request, and closes the
+user's WebSockets with 4401. A password reset and a ban revoke every session of the user.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import jwt as pyjwt
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
@@ -43,7 +46,7 @@ from core import selectors
 from core.exceptions import ApplicationError, Forbidden
 from core.models import Address, Role, User
 from core.signals import user_signed_in
-from core.tokens import revoke_access_token
+from core.tokens import SESSION_CLAIM, is_session_revoked, new_session_id, revoke_access_token, revoke_session
 from realtime.outbox import disconnect_user
 
 logger = logging.getLogger(__name__)
@@ -243,13 +246,28 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
 
 
 def user_revoke_refresh_tokens(*, user: User) -> int:
-    """Blacklist every unexpired outstanding refresh token of ``user`` (sign out everywhere on the
-    next refresh). Returns how many were newly blacklisted. Access tokens already issued stay valid
-    until they expire unless the user is deactivated (authentication checks ``is_active``)."""
-    pending = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True)
+    """Sign ``user`` out everywhere: blacklist every unexpired outstanding refresh token and revoke
+    the session (``sid``) each belongs to, so the access tokens of those sessions stop working at
+    once too. Returns how many refresh tokens were newly blacklisted."""
+    pending = list(
+        OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True)
+    )
     rows = [BlacklistedToken(token=t) for t in pending]
     BlacklistedToken.objects.bulk_create(rows, ignore_conflicts=True)
+    for outstanding in pending:
+        revoke_session(_stored_session_id(outstanding))
     return len(rows)
+
+
+def _stored_session_id(outstanding: OutstandingToken) -> str | None:
+    """The ``sid`` claim of a refresh token as we stored it at issue (our own database row, so
+    the signature is not checked again); None for tokens without one."""
+    try:
+        claims = pyjwt.decode(outstanding.token, options={"verify_signature": False})
+    except pyjwt.PyJWTError:
+        return None
+    sid = claims.get(SESSION_CLAIM)
+    return sid if isinstance(sid, str) else None
 
 
 @transaction.atomic
@@ -336,8 +354,13 @@ def _locked_outstanding(token: RefreshToken, user: User) -> OutstandingToken:
     return OutstandingToken.objects.select_for_update().get(pk=outstanding.pk)
 
 
-def _issue_pair(user: User) -> TokenPair:
+def _issue_pair(user: User, *, sid: str | None = None) -> TokenPair:
+    """A new refresh token (and its access token) in session ``sid``, or in a new session."""
     refresh = RefreshToken.for_user(user)  # also stored as an OutstandingToken
+    refresh[SESSION_CLAIM] = sid or new_session_id()
+    # for_user stored the token before the sid was added; keep the stored copy exact, it is how a
+    # password reset or a ban finds the sessions to revoke (user_revoke_refresh_tokens).
+    OutstandingToken.objects.filter(jti=refresh[jwt_settings.JTI_CLAIM]).update(token=str(refresh))
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
 
 
@@ -374,6 +397,9 @@ def auth_refresh(*, refresh: str) -> TokenPair:
     non-refresh token, or when its user is unknown or inactive.
     """
     token = _decode_refresh(refresh)
+    sid = token.get(SESSION_CLAIM)
+    if is_session_revoked(sid):
+        raise TokenBlacklisted("Token is blacklisted: its session was logged out.")
     user = selectors.user_get(user_id=token.get(jwt_settings.USER_ID_CLAIM))
     if user is None or not user.is_active:
         raise TokenInvalid("Token refused: unknown or inactive user.")
@@ -385,15 +411,17 @@ def auth_refresh(*, refresh: str) -> TokenPair:
             raise TokenBlacklisted("Token is blacklisted: it was already used or logged out.")
         if jwt_settings.BLACKLIST_AFTER_ROTATION:
             BlacklistedToken.objects.create(token=outstanding)
-        pair = _issue_pair(user)
+        pair = _issue_pair(user, sid=sid if isinstance(sid, str) else None)
     # last_login is not touched here: it is part of password-reset tokens, and a background refresh
     # must not void a reset link the user is about to open.
     return pair
 
 
 def auth_logout(*, user: User, refresh: str, access_token: Token | None = None) -> None:
-    """Sign ``user`` out: blacklist ``refresh``, revoke ``access_token`` (the token of the request)
-    and, after commit, close the user's WebSockets with 4401 (reason ``logged_out``).
+    """Sign ``user`` out of the session of ``refresh``: blacklist ``refresh``, revoke its session
+    (every access token minted in that refresh-token family, even before the last refresh; see
+    ``core.tokens``), revoke ``access_token`` (the token of the request) and, after commit, close
+    the user's WebSockets with 4401 (reason ``logged_out``).
 
     A refresh token that is already blacklisted is accepted (logout is idempotent). Raises
     :class:`TokenInvalid` with status 400 (``token_not_valid``) for a malformed, forged, expired or
@@ -402,12 +430,15 @@ def auth_logout(*, user: User, refresh: str, access_token: Token | None = None) 
     token = _decode_refresh(refresh, allow_blacklisted=True, status=http.HTTP_400_BAD_REQUEST)
     if str(token.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
         raise TokenNotOwned("This refresh token belongs to another user.")
+    # Revoke first: the sockets closed on commit must not re-authenticate with a token of this session.
+    sid = token.get(SESSION_CLAIM)
+    revoke_session(sid if isinstance(sid, str) else None)
+    if access_token is not None:
+        revoke_access_token(access_token)
     with transaction.atomic():
         outstanding = _locked_outstanding(token, user)
         BlacklistedToken.objects.get_or_create(token=outstanding)
         disconnect_user(user.pk, code=4401, reason="logged_out")
-    if access_token is not None:
-        revoke_access_token(access_token)
 
 
 # --- password reset -----------------------------------------------------------------------------

@@ -2,9 +2,15 @@
 
 Variables: ``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY``, ``ALLOWED_HOSTS``,
 ``WS_ALLOWED_ORIGINS``, ``DEBUG``, ``PORT``, ``JWT_ACCESS_MINUTES``, ``JWT_REFRESH_DAYS``,
-``DEMO_PASSWORD``, ``EMAIL_URL``, ``CHANNEL_LAYER`` (``core`` or ``pubsub``). When
-``DATABASE_URL`` or ``REDIS_URL`` is unset, an embedded PostgreSQL / Redis is started (see
-``core.embedded``); never SQLite or a fake Redis.
+``DEMO_PASSWORD``, ``EMAIL_URL``, ``CHANNEL_LAYER`` (``core`` or ``pubsub``), ``TRUSTED_PROXIES``,
+``PAYMENT_GATEWAY``, ``ALLOW_TEST_PAYMENTS``, ``PAYMENT_WEBHOOK_SECRET``, the ``SECURE_*`` /
+``AXES_*`` ones below; the README's configuration table lists them all. When ``DATABASE_URL`` or
+``REDIS_URL`` is unset, an embedded PostgreSQL / Redis is started (see ``core.embedded``); never
+SQLite or a fake Redis.
+
+``DEBUG`` is off unless the environment turns it on (``make run`` and ``make test`` do). With it
+off, loading these settings fails with ``ImproperlyConfigured`` while a secret is missing or a
+development default (``core.production``), so no process serves with a forgeable key.
 """
 
 from __future__ import annotations
@@ -16,14 +22,19 @@ from urllib.parse import unquote
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+from core.client_ip import parse_trusted_proxies
+from core.production import DEV_SECRET_KEY, DEV_WEBHOOK_SECRET, unsafe_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
-DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-in-production-0123456789")
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env("SECRET_KEY", default=DEV_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 PORT = env.int("PORT", default=8000)
 
@@ -76,6 +87,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
@@ -89,7 +101,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Decides the client address from TRUSTED_PROXIES and drops forwarding headers from anyone else.
+    "core.client_ip.TrustedProxyMiddleware",
+    # Answers /health/ before the host check and the HTTPS redirect (load-balancer probes).
+    "core.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -97,6 +114,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns an admin-login lockout into its 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# Admin sign-in lockout (django-axes), checked before the model backend.
+AUTHENTICATION_BACKENDS = [
+    "core.axes.AdminLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "core.urls"
@@ -292,8 +317,11 @@ CHAT_MEDIA_ROOT = env("CHAT_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "chat-
 CHECKOUT_RESERVATION_MINUTES = env.int("CHECKOUT_RESERVATION_MINUTES", default=15)
 #: provider behind card payments (commerce.gateways.GATEWAYS)
 PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="test")
+#: with DEBUG off the ``test`` gateway is refused unless this is set (a staging stack; logged as a
+#: warning at start-up by core.apps)
+ALLOW_TEST_PAYMENTS = env.bool("ALLOW_TEST_PAYMENTS", default=False)
 #: HMAC secret of gateway webhooks and the replay window in seconds
-PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default="whsec_dev_only_change_me")
+PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default=DEV_WEBHOOK_SECRET)
 PAYMENT_WEBHOOK_TOLERANCE_SECONDS = env.int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", default=300)
 #: the marketplace's share of an order, taken when escrow is released to the vendor
 MARKETPLACE_COMMISSION_RATE = env("MARKETPLACE_COMMISSION_RATE", default="0.10")  # a decimal string
@@ -322,3 +350,80 @@ DELIVERY_POSITION_RETENTION_DAYS = env.int("DELIVERY_POSITION_RETENTION_DAYS", d
 DELIVERY_DEFAULT_PICKUP = (52.520008, 13.404954)
 CELERY_BEAT_SCHEDULE["delivery-tick"] = {"task": "delivery.tasks.deliveries_tick", "schedule": 1.0}
 CELERY_BEAT_SCHEDULE["delivery-purge-positions"] = {"task": "delivery.tasks.purge_positions", "schedule": crontab(hour=3, minute=30)}
+
+# --- Security: proxies, HTTPS, cookies, CSP, admin lockout ----------------------------------
+#: reverse proxies / load balancers whose X-Forwarded-For and X-Forwarded-Proto are believed
+#: (addresses or CIDR networks, comma-separated); empty: the TCP peer is the client
+#: (core.client_ip). Daphne runs without --proxy-headers, so this is the only place trust is given.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+parse_trusted_proxies(TRUSTED_PROXIES)  # a typo fails at start-up, not at the first request
+# X-Forwarded-Proto decides request.is_secure() only when a proxy is trusted; TrustedProxyMiddleware
+# deletes the header from every other peer, so a client cannot claim HTTPS.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES else None
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# /health/ never redirects (core.middleware.HealthProbeMiddleware answers it even earlier).
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# JSON instead of Django's HTML page for CSRF failures under /api/ (core.views).
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp) on every response: scripts only from this origin, so an
+# injected <script> or inline handler never runs. The console (ES modules, JSON config in a
+# non-executable <script type="application/json">), the Django admin and Swagger UI (its split view
+# loads its init script from a URL) work under it; inline *styles* stay allowed because the admin
+# and Swagger UI templates carry <style> blocks. connect-src 'self' covers same-origin ws:/wss:.
+# CSP_REPORT_URI adds a report-uri for violation reports.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        **({"report-uri": [env("CSP_REPORT_URI")]} if env("CSP_REPORT_URI", default="") else {}),
+    },
+}
+
+# django-axes: the admin login (only it: the API has its own throttles, core.throttles) locks a
+# (username, client IP) pair out after AXES_FAILURE_LIMIT failures for AXES_COOLOFF_MINUTES; the
+# IP is core.client_ip's. Attempts are rows in the database (Django admin: Axes). Unlock early with
+# `manage.py axes_reset` (or axes_reset_username / axes_reset_ip).
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_ONLY_ADMIN_SITE = True
+AXES_HANDLER = "core.axes.AdminOnlyDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "core.axes.client_ip_or_none"
+AXES_USERNAME_CALLABLE = "core.axes.username_from"
+AXES_HTTP_RESPONSE_CODE = 429
+
+# --- Refuse to serve with development secrets -------------------------------------------------
+if not DEBUG:
+    _problems = unsafe_settings(
+        environ=os.environ,
+        secret_key=SECRET_KEY,
+        jwt_signing_key=SIMPLE_JWT["SIGNING_KEY"],
+        webhook_secret=PAYMENT_WEBHOOK_SECRET,
+        allowed_hosts=ALLOWED_HOSTS,
+        ws_allowed_origins=WS_ALLOWED_ORIGINS,
+        payment_gateway=PAYMENT_GATEWAY,
+        allow_test_payments=ALLOW_TEST_PAYMENTS,
+    )
+    if _problems:
+        raise ImproperlyConfigured(
+            "Refusing to start with DEBUG off and unsafe settings (docs/operations.md, "
+            "\"Production settings\"):\n  - " + "\n  - ".join(_problems)
+        )

@@ -1,9 +1,18 @@
-"""Test settings: the same real PostgreSQL and Redis, isolated by Redis DB 1 and key prefixes."""
+"""Test settings: the same real PostgreSQL and Redis, isolated by Redis DB 1 and key prefixes.
+
+``make test`` is a development run: ``DEBUG`` is on while ``core.settings`` loads (unless the
+environment says otherwise), so the development secrets and the ``test`` payment gateway are
+accepted. pytest-django then runs each test with ``settings.DEBUG = False``, as production does;
+the production start-up refusals are tested in subprocesses (``tests/security``). Set before the
+import, the variable is inherited by the Daphne and Celery processes the tests start.
+"""
 
 import os
 
-from core.settings import *  # noqa: F401,F403
-from core.settings import REDIS_URL
+os.environ.setdefault("DEBUG", "1")
+
+from core.settings import *  # noqa: E402,F401,F403
+from core.settings import REDIS_URL  # noqa: E402
 
 # Parallel test runs on one machine stay apart with TEST_DB_SUFFIX (database name) and
 # TEST_REDIS_DB (Redis DB index, 1-15; DB 0 belongs to `make run`).

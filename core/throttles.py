@@ -7,9 +7,10 @@ Differences from DRF's ``ScopedRateThrottle``:
   ``settings`` fixture take effect (DRF binds ``THROTTLE_RATES`` at import time);
 * the count is an atomic Redis ``INCR`` per fixed window, so concurrent requests cannot slip past
   the limit the way DRF's read-modify-write history list lets them;
-* the client is identified by ``REMOTE_ADDR`` unless ``REST_FRAMEWORK["NUM_PROXIES"]`` is set:
-  a client-supplied ``X-Forwarded-For`` would otherwise give an attacker a fresh bucket per request
-  (behind a proxy, run Daphne with ``--proxy-headers`` or set ``NUM_PROXIES``).
+* the client is :func:`core.client_ip.client_ip`: the TCP peer, or the right-most untrusted
+  ``X-Forwarded-For`` hop when the peer is one of ``TRUSTED_PROXIES``. DRF's own ``get_ident``
+  (``NUM_PROXIES``) is not used: a client-supplied ``X-Forwarded-For`` would give an attacker a
+  fresh bucket per request.
 
 Refusals raise DRF's ``Throttled``; the exception handler answers 429
 ``{"code": "throttled", "detail", "retry_after"}`` with a ``Retry-After`` header.
@@ -26,6 +27,8 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from core.client_ip import client_ip
+
 
 class _WindowThrottle(SimpleRateThrottle):
     """A fixed-window counter of requests per ``scope`` and client identity."""
@@ -40,9 +43,7 @@ class _WindowThrottle(SimpleRateThrottle):
             raise ImproperlyConfigured(f"No throttle rate set for scope {self.scope!r}") from None
 
     def get_ident(self, request) -> str:
-        if api_settings.NUM_PROXIES is None:
-            return request.META.get("REMOTE_ADDR") or "unknown"
-        return super().get_ident(request)
+        return client_ip(request)
 
     def get_cache_key(self, request, view) -> str | None:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

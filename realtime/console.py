@@ -3,7 +3,7 @@
 feature through the reference client ``realtime.js``.
 
 The page is static apart from a small JSON config (API base, WebSocket path, the demo accounts
-that exist in this database). Tokens live in the tab's ``sessionStorage`` and travel only in the
+that exist in this database, with ``DEBUG`` on only). Tokens live in the tab's ``sessionStorage`` and travel only in the
 ``auth`` frame and ``Authorization`` headers, never in URLs. Set ``CONSOLE_ENABLED = False`` to
 turn the page off (404).
 """
@@ -28,10 +28,14 @@ DEMO_ACCOUNTS: list[tuple[str, str]] = [
 
 
 def console_config() -> dict:
-    """The page's JSON config (rendered with ``json_script``)."""
-    emails = [email for email, _ in DEMO_ACCOUNTS]
-    present = set(get_user_model().objects.filter(email__in=emails, is_active=True).values_list("email", flat=True))
-    accounts = [{"email": email, "label": label} for email, label in DEMO_ACCOUNTS if email in present]
+    """The page's JSON config (rendered with ``json_script``). The demo accounts are offered only
+    with ``DEBUG`` on: in production the page is a plain sign-in and says nothing about which
+    accounts exist."""
+    accounts = []
+    if settings.DEBUG:
+        emails = [email for email, _ in DEMO_ACCOUNTS]
+        present = set(get_user_model().objects.filter(email__in=emails, is_active=True).values_list("email", flat=True))
+        accounts = [{"email": email, "label": label} for email, label in DEMO_ACCOUNTS if email in present]
     return {
         "api_base": "/api/v1/",
         "ws_url": "/ws/",

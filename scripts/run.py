@@ -17,7 +17,8 @@ run started them, and exits 0; a second Ctrl-C skips the wait. If a child exits 
 the stack does not become healthy, the others are stopped the same way and the exit code is 1.
 Children also get SIGTERM from the kernel if this process is killed outright (PR_SET_PDEATHSIG).
 
-Environment: ``PORT`` (8000), ``DEMO_PASSWORD`` (demo12345, shown in the banner),
+Environment: ``DEBUG`` (set to 1 for the children unless given), ``PORT`` (8000),
+``DEMO_PASSWORD`` (demo12345, shown in the banner),
 ``RUN_SEED_DEMO=0`` (skip the demo data), ``RUN_VERBOSE=1`` (also show the outbox sweep that
 beat runs every 2 s), ``RUN_HEALTH_TIMEOUT`` (seconds to wait for /health/, 90),
 ``EMBEDDED_DATA_DIR`` and ``EMBEDDED_REDIS_PORT`` (read by ``core.embedded``).
@@ -104,6 +105,9 @@ def prepare() -> int:
     if os.environ.get("RUN_SEED_DEMO", "1") == "0":
         seed = "skipped"
         print("RUN_SEED_DEMO=0: demo data skipped.", flush=True)
+    elif not settings.DEBUG:
+        seed = "debug_off"
+        print("DEBUG is off: demo data skipped (seed_demo runs only with DEBUG on).", flush=True)
     elif "seed_demo" in get_commands():
         seed = "ran"
         _step("seed_demo")
@@ -277,7 +281,7 @@ class Supervisor:
         self.children += [
             Child("web", [py, "-m", "realtime.daphne", "-b", "127.0.0.1", "-p", str(self.port),
                           "--ping-interval", "25", "--ping-timeout", "30",
-                          "--websocket-max-message-size", "65536", "--proxy-headers",
+                          "--websocket-max-message-size", "65536",
                           "core.asgi:application"]),
             Child("worker", [py, "-m", "celery", "-A", "core", "worker", "-l", "info",
                              "--concurrency", "2", "--without-mingle", "--without-gossip"], quiet),
@@ -343,6 +347,7 @@ class Supervisor:
             lines.append({
                 "ran": "seed_demo ran but none of the expected demo accounts exist.",
                 "skipped": "No demo data (RUN_SEED_DEMO=0).",
+                "debug_off": "No demo data (DEBUG is off).",
             }.get(prepared.get("seed"), "No demo data: manage.py seed_demo is not available yet."))
         lines += ["Press Ctrl-C to stop.", ""]
         for line in lines:
@@ -400,6 +405,9 @@ class Supervisor:
         env = dict(os.environ)
         env["PORT"] = str(self.port)
         env["PYTHONUNBUFFERED"] = "1"
+        # A development stack: DEBUG on (development secrets, the test payment gateway and demo data
+        # accepted) unless the environment or .env says otherwise. Everywhere else DEBUG is off.
+        env.setdefault("DEBUG", "1")
         try:
             services = self.services(env)
             self.check_stop()

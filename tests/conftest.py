@@ -21,6 +21,15 @@ def _clean_test_redis():
 
 
 @pytest.fixture
+def debug_on(settings):
+    """``settings.DEBUG = True`` for one test (pytest-django runs tests with it off, like
+    production): for development-only features such as ``seed_demo`` and the console's demo
+    accounts, which refuse or hide themselves with DEBUG off."""
+    settings.DEBUG = True
+    return settings
+
+
+@pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
 

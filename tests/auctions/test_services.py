@@ -239,7 +239,7 @@ def test_ending_soon_is_sent_once_to_watchers():
     assert Notification.objects.filter(recipient=a, kind="auction.ending_soon").count() == 1
 
 
-def test_demo_seed_makes_a_live_auction_with_bids_once():
+def test_demo_seed_makes_a_live_auction_with_bids_once(debug_on):
     import io
 
     from django.core.management import call_command

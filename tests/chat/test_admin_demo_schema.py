@@ -55,7 +55,7 @@ def test_admin_shows_originals_to_staff_and_works_the_report_queue(staff_client,
     assert ChatBlock.objects.count() == 1
 
 
-def test_seed_demo_creates_conversations_once():
+def test_seed_demo_creates_conversations_once(debug_on):
     call_command("seed_demo", stdout=io.StringIO())
     buyer = User.objects.get(email="buyer1@demo.market")
     conversation = Conversation.objects.get(buyer=buyer, vendor__owner__email="vendor1@demo.market")

@@ -20,7 +20,17 @@ from tests.factories.core import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+def _png() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (8, 6), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+PNG = _png()
 
 
 def post_message(user, chat, text="Hello", **extra):
@@ -397,19 +407,24 @@ def test_image_upload_send_and_download_by_participants_only(chat, settings, tmp
     up = api.post(f"{chat.url}attachments/", {"file": SimpleUploadedFile("a.png", PNG, "image/png")}, format="multipart")
     assert up.status_code == 201, up.content
     att = up.json()
-    assert att["content_type"] == "image/png" and att["size"] == len(PNG)
+    assert att["content_type"] == "image/png" and att["size"] > 0  # re-encoded (core.images), not the upload's bytes
     # not sent yet: only the uploader may fetch it, and only the uploader may attach it
     assert client_for(chat.owner).get(att["url"]).status_code == 404
     assert post_message(chat.owner, chat, "mine", image_id=att["id"]).json()["code"] == "invalid_image"
     sent = post_message(chat.buyer, chat, "photo of the part", image_id=att["id"])
     assert sent.status_code == 201 and sent.json()["message"]["image"] == att
     download = client_for(chat.owner).get(att["url"])
-    assert download.status_code == 200 and b"".join(download.streaming_content) == PNG
+    served = b"".join(download.streaming_content)
+    assert download.status_code == 200 and served.startswith(b"\x89PNG") and len(served) == att["size"]
     assert list(tmp_path.rglob("*.png"))  # stored privately, outside MEDIA_ROOT
     assert client_for(UserFactory()).get(att["url"]).status_code == 403
     assert post_message(chat.buyer, chat, "reuse", image_id=att["id"]).json()["code"] == "invalid_image"
     fake = api.post(f"{chat.url}attachments/", {"file": SimpleUploadedFile("a.png", b"<html>", "image/png")}, format="multipart")
     assert fake.status_code == 400 and fake.json()["code"] == "invalid_image"
+    # a valid PNG signature followed by garbage does not decode: refused too
+    forged = api.post(f"{chat.url}attachments/", {"file": SimpleUploadedFile("a.png", PNG[:8] + b"\x00" * 64, "image/png")},
+                      format="multipart")
+    assert forged.status_code == 400 and forged.json()["code"] == "invalid_image"
     settings.CHAT_MAX_IMAGE_BYTES = 10
     big = api.post(f"{chat.url}attachments/", {"file": SimpleUploadedFile("b.png", PNG, "image/png")}, format="multipart")
     assert big.status_code == 400 and big.json()["code"] == "image_too_large"

@@ -17,7 +17,7 @@ def counts():
     return {m._meta.label: m.objects.count() for m in apps.get_models()}
 
 
-def test_seed_demo_creates_the_demo_marketplace_and_is_idempotent(settings):
+def test_seed_demo_creates_the_demo_marketplace_and_is_idempotent(settings, debug_on):
     out = io.StringIO()
     started = time.monotonic()
     call_command("seed_demo", stdout=out)
@@ -53,7 +53,7 @@ def test_seed_demo_creates_the_demo_marketplace_and_is_idempotent(settings):
     assert "nothing (already seeded)" in out2.getvalue()
 
 
-def test_seed_demo_products_are_deterministic():
+def test_seed_demo_products_are_deterministic(debug_on):
     from commerce.models import OrderLine
 
     call_command("seed_demo", stdout=io.StringIO())

@@ -64,8 +64,13 @@ class Browser:
         self._chromium = None
         self._contexts = []
 
-    def page(self):
-        """A page in a fresh browser context (its own storage: another device or user)."""
+    def page(self, *, enforce_csp: bool = False):
+        """A page in a fresh browser context (its own storage: another device or user).
+
+        The server sends a Content-Security-Policy without ``'unsafe-eval'``, and Playwright's
+        ``wait_for_function`` builds its predicate with ``new Function``, which that policy
+        forbids. Feature tests therefore let the browser bypass the page's policy;
+        ``enforce_csp=True`` (test_console_csp.py) keeps it, to prove the pages work under it."""
         if CHROMIUM is None:
             pytest.skip(SKIP_REASON)
         if self._chromium is None:
@@ -73,7 +78,7 @@ class Browser:
 
             self._pw = sync_playwright().start()
             self._chromium = self._pw.chromium.launch(executable_path=CHROMIUM, headless=True)
-        context = self._chromium.new_context(viewport={"width": 1280, "height": 1000})
+        context = self._chromium.new_context(viewport={"width": 1280, "height": 1000}, bypass_csp=not enforce_csp)
         context.set_default_timeout(WAIT_MS)
         self._contexts.append(context)
         page = context.new_page()

@@ -7,7 +7,7 @@ import json
 from tests.factories.core import UserFactory
 
 
-def test_console_page_and_its_modules_are_served(client, db):
+def test_console_page_and_its_modules_are_served(client, db, debug_on):
     UserFactory(email="buyer1@demo.market")
     response = client.get("/console/")
     assert response.status_code == 200
@@ -17,7 +17,7 @@ def test_console_page_and_its_modules_are_served(client, db):
     assert config["api_base"] == "/api/v1/" and config["ws_url"] == "/ws/"
     # only demo accounts that exist are offered; no token or secret is in the page
     assert [a["email"] for a in config["demo_accounts"]] == ["buyer1@demo.market"]
-    assert config["demo_password"] == ""  # prefilled only with DEBUG on (tests run with DEBUG off)
+    assert config["demo_password"] == debug_on.DEMO_PASSWORD  # prefilled with DEBUG on only
     assert "eyJ" not in html  # no JWT in the page
     for name in ("realtime.js", "console.js", "ui.js", "cart.js", "chat.js", "notifications.js", "auction.js",
                  "delivery.js", "inspector.js", "console.css"):

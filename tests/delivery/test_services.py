@@ -239,7 +239,7 @@ def test_purge_removes_positions_older_than_retention(claimed):
     assert LocationPoint.objects.filter(delivery=d).count() == 1
 
 
-def test_demo_seed_has_a_delivery_in_progress_once():
+def test_demo_seed_has_a_delivery_in_progress_once(debug_on):
     import io
 
     from django.core.management import call_command

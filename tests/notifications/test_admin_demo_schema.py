@@ -107,7 +107,7 @@ def test_openapi_schema_has_every_endpoint_without_warnings_from_notifications()
     assert problems == []
 
 
-def test_seed_demo_command_gives_the_demo_buyer_notifications():
+def test_seed_demo_command_gives_the_demo_buyer_notifications(debug_on):
     from django.core.management import call_command
 
     call_command("seed_demo", stdout=io.StringIO())

@@ -12,6 +12,9 @@ arguments it declares among ``ctx`` and ``stdout`` (e.g. ``seed(*, stdout=None)`
 :class:`DemoContext` (accounts by short name, vendors, a seeded ``rng``, a ``summary`` list to
 append lines to). A seeder must be idempotent: look rows up by natural keys (email, slug,
 SKU...) and create only what is missing, preferably with ``bulk_create``.
+
+The demo accounts share one public password and include a superuser, so the command refuses to
+run with ``DEBUG`` off (``CommandError``, exit code 1): it is for development stacks only.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any, Callable
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from core.models import Address, Role, User
@@ -155,6 +158,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=20261122, help="random seed (default: fixed)")
 
     def handle(self, *args, **options) -> None:
+        if not settings.DEBUG:
+            raise CommandError(
+                "seed_demo refuses to run with DEBUG off: it creates a superuser and accounts whose "
+                f"password ({DOMAIN} accounts, DEMO_PASSWORD) is public. Use it on development stacks only; "
+                "create real staff accounts with `manage.py createsuperuser`."
+            )
         started = time.monotonic()
         ctx = DemoContext(password=settings.DEMO_PASSWORD, rng=random.Random(options["seed"]))
         with transaction.atomic():

@@ -1,0 +1,36 @@
+"""Serializer fields shared by the apps' input serializers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+MONEY_SCHEMA = {
+    "type": "string",
+    "format": "decimal",
+    "pattern": r"^[0-9]+(\.[0-9]{1,2})?$",
+    "example": "12.50",
+    "description": "Money in the currency's major unit as a decimal string with at most two decimals "
+    "(an integer JSON number is accepted too); JSON numbers with a fraction such as 12.5 are refused.",
+}
+
+
+@extend_schema_field(MONEY_SCHEMA)
+class MoneyField(serializers.Field):
+    """A money input, handed to the service **unconverted**: a JSON string stays a ``str``, an
+    integer an ``int`` and a JSON number with a fraction a ``float``, so the service's validator
+    (``commerce.wallet.validate_amount``, ``commerce.services._validate_price``) refuses the float
+    (``invalid_amount`` / ``invalid``) instead of receiving it as the string ``"12.5"``.
+
+    Why: DRF's ``CharField`` turns ``12.5`` into ``"12.5"`` and ``DecimalField`` turns it into
+    ``Decimal("12.5")``, and then nothing downstream can tell that the client sent a binary float,
+    which the API documents as refused (README, "Money in requests").
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value if isinstance(value, str) else (None if value is None else f"{value:.2f}")
