@@ -297,6 +297,15 @@ PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default="whsec_dev_only_c
 PAYMENT_WEBHOOK_TOLERANCE_SECONDS = env.int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", default=300)
 #: the marketplace's share of an order, taken when escrow is released to the vendor
 MARKETPLACE_COMMISSION_RATE = env("MARKETPLACE_COMMISSION_RATE", default="0.10")  # a decimal string
+#: buyer protection: days after proven delivery before the escrow is released to the store (the
+#: buyer may confirm receipt earlier, or open a dispute within them)
+BUYER_PROTECTION_DAYS = env.float("BUYER_PROTECTION_DAYS", default=3)
+#: card attempts still pending after this many seconds are settled from the gateway's own state;
+#: one the gateway has no intent for after PAYMENT_ABANDON_AFTER_SECONDS is marked failed
+PAYMENT_RECONCILE_AFTER_SECONDS = env.int("PAYMENT_RECONCILE_AFTER_SECONDS", default=300)
+PAYMENT_ABANDON_AFTER_SECONDS = env.int("PAYMENT_ABANDON_AFTER_SECONDS", default=3600)
+CELERY_BEAT_SCHEDULE["commerce-release-escrows"] = {"task": "commerce.tasks.release_escrows_sweep", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["commerce-reconcile-payments"] = {"task": "commerce.tasks.reconcile_payments", "schedule": 60.0}
 #: how long Idempotency-Key records are kept (seconds)
 IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=86400)
 

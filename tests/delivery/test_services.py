@@ -184,8 +184,10 @@ def test_wrong_pins_count_and_lock_after_five_until_staff_reset(claimed):
     done = services.delivery_complete(courier=c, delivery_id=d.pk, pin=d.pin)
     assert (done.status, done.proof) == ("delivered", "pin")
     order = Order.objects.get(pk=d.order_id)
-    assert order.status == "delivered" and order.escrow.status == "released"
-    assert Wallet.objects.get(user=order.vendor.owner).balance > 0
+    assert order.status == "delivered" and order.delivered_at == done.delivered_at
+    # proof starts the buyer-protection window: the store is paid only after it
+    assert order.escrow.status == "held" and order.escrow.release_after == order.delivered_at + timedelta(days=3)
+    assert not Wallet.objects.filter(user=order.vendor.owner, balance__gt=0).exists()
 
 
 def test_qr_proof_is_single_use_and_bound_to_the_delivery(claimed):
