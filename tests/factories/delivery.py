@@ -10,7 +10,7 @@ from commerce import checkout, orders, payments
 from commerce.models import Order
 from core.models import Role
 from delivery import services
-from delivery.models import Delivery, DeliveryStatus, PickupPoint
+from delivery.models import ENDED_STATUSES, Delivery, PickupPoint
 from tests.factories.commerce import ProductFactory, VendorFactory
 from tests.factories.core import UserFactory
 from tests.factories.orders import buyer_with_cart, funded_wallet
@@ -49,8 +49,8 @@ def dispatch(order: Order) -> Delivery:
 
 
 def open_delivery_of(order: Order) -> Delivery:
-    return Delivery.objects.select_related("order").exclude(
-        status__in=[DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED]).get(order=order)
+    """The order's delivery attempt that has not ended."""
+    return Delivery.objects.select_related("order").exclude(status__in=ENDED_STATUSES).get(order=order)
 
 
 def picked_up(delivery: Delivery, carrier=None):

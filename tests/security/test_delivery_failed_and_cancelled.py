@@ -80,7 +80,7 @@ def test_row6_cancelling_a_claimed_order_cancels_its_delivery_and_frees_the_cour
                                                    format="json", HTTP_IDEMPOTENCY_KEY="cancel-claimed")
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     victim.refresh_from_db()
-    assert (victim.status, victim.cancel_reason) == ("cancelled", "out of stock")
+    assert victim.status == "cancelled" and victim.cancel_reason == "out of stock"
     services.delivery_claim(courier=carrier, delivery_id=ready_delivery().pk)  # the freed slot
     status = OutboxEvent.objects.get(topic=f"delivery:{victim.pk}", type="delivery.status_changed", data__to="cancelled")
     assert status.data["tracking_ended"] is True

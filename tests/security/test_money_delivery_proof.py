@@ -5,7 +5,6 @@ every role, and even proven delivery pays the store only after the buyer-protect
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -69,6 +68,7 @@ def test_row4_proven_delivery_pays_the_store_only_after_the_protection_window():
     starts the window; the sweep before its end pays nothing, after it pays once."""
     d, carrier = picked_up(ready_delivery(price="40.00"))
     order = deliver(d, carrier)
+    assert not LedgerEntry.objects.filter(kind="payout").exists()
     held = Escrow.objects.get(order=order)
     assert held.status == "held" and held.release_after == order.delivered_at + timedelta(days=3)
     assert escrow.escrows_release_due(now=held.release_after - timedelta(seconds=1))["released"] == 0
@@ -76,10 +76,3 @@ def test_row4_proven_delivery_pays_the_store_only_after_the_protection_window():
     assert escrow.escrows_release_due(now=held.release_after)["released"] == 1
     payout = LedgerEntry.objects.get(kind="payout", wallet__user=order.vendor.owner)
     assert payout.amount == Decimal("40.00") and payout.reference == f"order:{order.id}"
-
-
-def test_row4_unknown_status_and_other_stores_change_nothing():
-    d = ready_delivery()
-    assert status_post(d.order.vendor.owner, d.order_id, "teleported").status_code == 409
-    r = client_for(AdminFactory()).post(f"/api/v1/orders/{uuid.uuid4()}/status/", {"status": "delivered"}, format="json")
-    assert r.status_code == 404 and r.json()["code"] == "order_not_found"

@@ -5,6 +5,7 @@ charge leaves a record that reconciliation refunds."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from decimal import Decimal
 
@@ -83,3 +84,30 @@ def test_row9_a_failure_after_the_charge_leaves_a_record_that_reconciles(gateway
     assert payments.payments_reconcile()["reversed"] == 0  # once
     assert Order.objects.get(pk=order.pk).status == "pending_payment"  # the buyer may pay again
     assert not LedgerEntry.objects.filter(kind="payment").exists()
+
+
+class FillingGateway(TestGateway):
+    """Charges like the test gateway, and while the card is being charged another deposit of the
+    same user lands and fills the wallet (a race a pre-check cannot exclude)."""
+
+    def __init__(self, user):
+        self.user = user
+
+    def create_intent(self, **kwargs):
+        intent = super().create_intent(**kwargs)
+        funded_wallet(self.user, "999999999900.00")
+        return intent
+
+
+def test_row9_a_charge_the_wallet_can_no_longer_hold_is_refunded_not_lost(monkeypatch):
+    """Row 9: the balance check passed before the charge, but the wallet filled up meanwhile:
+    crediting would overflow. The deposit is recorded and the card refunded (`reversed`),
+    instead of a database error after the charge with nothing recorded."""
+    user = UserFactory()
+    gw = FillingGateway(user)
+    monkeypatch.setitem(GATEWAYS, "test", gw)
+    d = payments.deposit_create(user=user, amount="200.00", card_token="tok_visa")
+    assert (d.status, d.failure_code) == ("reversed", "wallet_limit_exceeded") and d.intent_id
+    assert Wallet.objects.get(user=user).balance == Decimal("999999999900.00")
+    record = json.loads(gw._redis().get(gw._key("intent", d.intent_id)))
+    assert record["refunded"] == "200.00"  # the card got its money back

@@ -129,12 +129,3 @@ def test_row15_open_deliveries_show_couriers_a_coarse_area_until_they_claim():
     assert claimed["dropoff"] == {"lat": home[0], "lon": home[1]}
     assert c.get(f"/api/v1/deliveries/{d.pk}/").json()["dropoff"] == {"lat": home[0], "lon": home[1]}
     assert "pin" not in claimed
-
-
-@pytest.mark.django_db
-def test_row15_many_addresses_in_one_cell_give_one_answer():
-    """Row 15: the area is a fixed cell centre, not noise: asking again or for several drop-offs
-    in one cell cannot be averaged into the exact point."""
-    a = geo.coarse_point(52.520008, 13.404954, cell_m=1000)
-    b = geo.coarse_point(52.5201, 13.4051, cell_m=1000)
-    assert a == b == geo.coarse_point(52.520008, 13.404954, cell_m=1000)
