@@ -261,11 +261,13 @@ def _lock(dispute_id: Any) -> tuple[Order, Dispute]:
 
 
 def _require_open(dispute: Dispute, to_status: str | None = None) -> None:
+    """``Conflict`` ``dispute_not_open`` once it ended; ``invalid_transition`` for a move the
+    state map does not allow."""
+    if not dispute.is_open:
+        raise Conflict(f"This dispute is {dispute.status}.", code="dispute_not_open", extra={"status": dispute.status})
     if to_status is not None and not dispute.can_transition_to(to_status):
         raise Conflict(f"A dispute cannot go from {dispute.status} to {to_status}.", code="invalid_transition",
                        extra={"from": dispute.status, "to": to_status})
-    if not dispute.is_open:
-        raise Conflict(f"This dispute is {dispute.status}.", code="dispute_not_open", extra={"status": dispute.status})
 
 
 def _refundable(order: Order) -> Decimal:
