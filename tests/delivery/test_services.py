@@ -4,12 +4,14 @@ QR proof, privacy after the end, and the purge."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
-from commerce.models import Order, Wallet
+from commerce.models import Dispute, Escrow, Order, Wallet
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from delivery import services
 from delivery.models import Delivery, LocationPoint
@@ -251,3 +253,18 @@ def test_demo_seed_has_a_delivery_in_progress_once():
     d = Delivery.objects.get(order__buyer__email="buyer1@demo.market")
     assert d.status == "picked_up" and d.courier.email == "courier1@demo.market"
     assert LocationPoint.objects.filter(delivery=d, kept=True).count() == 5
+
+
+def test_demo_seed_has_a_delivered_order_inside_its_window_and_one_dispute_once():
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+    delivered = Order.objects.filter(buyer__email="buyer3@demo.market", status="delivered")
+    assert delivered.count() == 2
+    now = timezone.now()
+    for order in delivered:
+        escrow = Escrow.objects.get(order=order)
+        assert escrow.status == "held" and escrow.release_after > now
+        assert Delivery.objects.get(order=order).proof == "pin"
+    dispute = Dispute.objects.get()
+    assert dispute.status == "open" and dispute.order.buyer.email == "buyer3@demo.market"
+    assert dispute.statements.get().role == "store" and dispute.store_responded_at is not None
