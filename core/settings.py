@@ -327,6 +327,8 @@ DELIVERY_FALLBACK_SPEED_MPS = env.float("DELIVERY_FALLBACK_SPEED_MPS", default=5
 DELIVERY_MAX_ACTIVE_PER_COURIER = env.int("DELIVERY_MAX_ACTIVE_PER_COURIER", default=5)
 DELIVERY_PIN_MAX_ATTEMPTS = env.int("DELIVERY_PIN_MAX_ATTEMPTS", default=5)
 DELIVERY_POSITION_RETENTION_DAYS = env.int("DELIVERY_POSITION_RETENTION_DAYS", default=60)
+#: couriers browsing unclaimed deliveries see the drop-off only as the centre of a grid cell this wide
+DELIVERY_OPEN_DROPOFF_CELL_M = env.float("DELIVERY_OPEN_DROPOFF_CELL_M", default=1000.0)
 #: pickup point of stores without one (lat, lon): Berlin Mitte
 DELIVERY_DEFAULT_PICKUP = (52.520008, 13.404954)
 CELERY_BEAT_SCHEDULE["delivery-tick"] = {"task": "delivery.tasks.deliveries_tick", "schedule": 1.0}
