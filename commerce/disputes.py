@@ -79,7 +79,7 @@ from commerce.models import (
     OrderStatus,
     VendorStaff,
 )
-from commerce.orders import lock_order, order_visible_to
+from commerce.orders import lock_delivered_order_of_buyer, lock_order
 from commerce.payments import refund_locked
 from commerce.selectors import vendor_ids_for_user
 
@@ -323,19 +323,11 @@ def dispute_open(*, user, order_id: Any, reason: str, description: str, claimed_
     released or refunded), ``dispute_exists`` (the buyer disputed this order before),
     ``dispute_already_open``, and the ``invalid`` codes of :func:`dispute_open_locked`."""
     now = now or timezone.now()
-    oid = parse_uuid(order_id)
-    if oid is None:
-        raise NotFound("Order not found.", code="order_not_found")
     amount = wallets.validate_amount(claimed_amount, field="claimed_amount") if claimed_amount is not None else None
     with transaction.atomic():
-        order = lock_order(oid)
-        if not order_visible_to(user=user, order=order):
-            raise NotFound("Order not found.", code="order_not_found")
-        if order.buyer_id != getattr(user, "pk", None):
-            raise Forbidden("Only the buyer can open a dispute about an order.", code="dispute_not_allowed")
-        if order.status != OrderStatus.DELIVERED:
-            raise Conflict(f"Order {order.number} is {order.status}; a dispute can be opened once it is delivered.",
-                           code="not_delivered", extra={"status": order.status})
+        order = lock_delivered_order_of_buyer(
+            user=user, order_id=order_id, doing="a dispute can be opened",
+            forbidden=Forbidden("Only the buyer can open a dispute about an order.", code="dispute_not_allowed"))
         escrow = escrows.lock_escrow(order)
         if (escrow is None or escrow.status != EscrowStatus.HELD or escrow.release_after is None
                 or now >= escrow.release_after):

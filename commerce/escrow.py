@@ -56,7 +56,7 @@ from commerce.models import (
     Order,
     OrderStatus,
 )
-from commerce.orders import lock_order, order_visible_to
+from commerce.orders import lock_delivered_order_of_buyer, lock_order
 from commerce.selectors import CENT
 
 logger = logging.getLogger(__name__)
@@ -307,18 +307,10 @@ def escrow_confirm_receipt(*, user, order_id: Any, now: datetime | None = None) 
     ``not_delivered`` (delivery not proven yet), ``dispute_open`` (decided by staff instead),
     ``escrow_not_held`` (already released or refunded)."""
     now = now or timezone.now()
-    oid = parse_uuid(order_id)
-    if oid is None:
-        raise NotFound("Order not found.", code="order_not_found")
     with transaction.atomic():
-        order = lock_order(oid)
-        if not order_visible_to(user=user, order=order):
-            raise NotFound("Order not found.", code="order_not_found")
-        if order.buyer_id != getattr(user, "pk", None):
-            raise Forbidden("Only the buyer confirms receipt.", code="receipt_not_allowed")
-        if order.status != OrderStatus.DELIVERED:
-            raise Conflict(f"Order {order.number} is {order.status}; receipt can be confirmed once it is delivered.",
-                           code="not_delivered", extra={"status": order.status})
+        order = lock_delivered_order_of_buyer(
+            user=user, order_id=order_id, doing="receipt can be confirmed",
+            forbidden=Forbidden("Only the buyer confirms receipt.", code="receipt_not_allowed"))
         escrow = lock_escrow(order)
         if escrow is None or escrow.status != EscrowStatus.HELD:
             raise Conflict("The money of this order is no longer held.", code="escrow_not_held",

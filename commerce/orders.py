@@ -238,6 +238,32 @@ def lock_order(order_id: uuid.UUID) -> Order:
     return order
 
 
+def lock_visible_order(*, user, order_id: Any) -> Order:
+    """Lock order ``order_id`` (call inside a transaction) if ``user`` may see it. Raises
+    ``NotFound`` ``order_not_found`` otherwise, also for a malformed id."""
+    oid = parse_uuid(order_id)
+    if oid is None:
+        raise NotFound("Order not found.", code="order_not_found")
+    order = lock_order(oid)
+    if not order_visible_to(user=user, order=order):
+        raise NotFound("Order not found.", code="order_not_found")
+    return order
+
+
+def lock_delivered_order_of_buyer(*, user, order_id: Any, forbidden: Forbidden, doing: str) -> Order:
+    """Lock order ``order_id`` for something only its buyer does once it is delivered (confirm
+    receipt, open a dispute). Raises ``NotFound`` ``order_not_found`` (not visible), ``forbidden``
+    (visible, but not the buyer), ``Conflict`` ``not_delivered`` ("Order … is …; ``doing`` once
+    it is delivered")."""
+    order = lock_visible_order(user=user, order_id=order_id)
+    if order.buyer_id != getattr(user, "pk", None):
+        raise forbidden
+    if order.status != OrderStatus.DELIVERED:
+        raise Conflict(f"Order {order.number} is {order.status}; {doing} once it is delivered.", code="not_delivered",
+                       extra={"status": order.status})
+    return order
+
+
 def _record(order: Order, *, to_status: str, actor, reason: str, at=None) -> None:
     """Apply a move on a locked order at ``at`` (default now): status, audit row, events and
     notifications."""
@@ -349,13 +375,8 @@ def order_transition(*, user, order_id: Any, to_status: str, reason: str = "") -
     if to_status not in OrderStatus.values:
         raise Conflict(f"Unknown order status {to_status!r}.", code="invalid_transition",
                        extra={"to": str(to_status)[:40]})
-    oid = parse_uuid(order_id)
-    if oid is None:
-        raise NotFound("Order not found.", code="order_not_found")
     with transaction.atomic():
-        order = lock_order(oid)
-        if not order_visible_to(user=user, order=order):
-            raise NotFound("Order not found.", code="order_not_found")
+        order = lock_visible_order(user=user, order_id=order_id)
         if not order.can_transition_to(to_status):
             raise Conflict(
                 f"An order cannot go from {order.status} to {to_status}.",

@@ -286,6 +286,21 @@ def _mismatch(row: Payment | WalletDeposit, intent: Intent) -> str | None:
     return None
 
 
+def _check_intent(row: Payment | WalletDeposit, intent: Intent) -> str | None:
+    """The common start of settling a *locked* attempt with the gateway's ``intent``: a result
+    that ends it here (``already_settled``, ``intent_mismatch``, ``intent_pending``), or None to
+    go on (the intent id is recorded first when the create call's answer was lost)."""
+    if row.status != PaymentStatus.PENDING:
+        return "already_settled"
+    mismatch = _mismatch(row, intent)
+    if mismatch:
+        return mismatch
+    if not row.intent_id:
+        row.intent_id = intent.id
+        row.save(update_fields=["intent_id", "updated_at"])
+    return "intent_pending" if intent.status == "pending" else None
+
+
 def _reverse_locked(*, row: Payment | WalletDeposit, reason: str) -> bool:
     """Refund at the gateway all of a *locked* attempt in ``needs_refund`` (charged, never
     applied) and mark it ``reversed``; the buyer is notified. False (and ``reconcile_attempts``
@@ -325,16 +340,9 @@ def _settle_payment(*, payment_id: uuid.UUID, intent: Intent) -> str:
     order_id = Payment.objects.filter(pk=payment_id).values_list("order_id", flat=True).get()
     order = _lock_checkout_then_order(order_id)
     payment = Payment.objects.select_for_update().get(pk=payment_id)
-    if payment.status != PaymentStatus.PENDING:
-        return "already_settled"
-    mismatch = _mismatch(payment, intent)
-    if mismatch:
-        return mismatch
-    if not payment.intent_id:
-        payment.intent_id = intent.id
-        payment.save(update_fields=["intent_id", "updated_at"])
-    if intent.status == "pending":
-        return "intent_pending"
+    early = _check_intent(payment, intent)
+    if early:
+        return early
     if intent.status != "succeeded":
         _mark_failed(order=order, payment=payment, failure_code=intent.failure_code or "payment_failed")
         return "payment_failed"
@@ -353,16 +361,9 @@ def _settle_deposit(*, deposit_id: uuid.UUID, intent: Intent) -> str:
     ``deposit_failed``, ``intent_pending``, ``intent_mismatch``, ``already_settled``, or
     ``deposit_reversed`` / ``deposit_needs_refund`` when the wallet cannot hold it."""
     deposit = WalletDeposit.objects.select_for_update().get(pk=deposit_id)
-    if deposit.status != PaymentStatus.PENDING:
-        return "already_settled"
-    mismatch = _mismatch(deposit, intent)
-    if mismatch:
-        return mismatch
-    if not deposit.intent_id:
-        deposit.intent_id = intent.id
-        deposit.save(update_fields=["intent_id", "updated_at"])
-    if intent.status == "pending":
-        return "intent_pending"
+    early = _check_intent(deposit, intent)
+    if early:
+        return early
     if intent.status == "succeeded":
         try:
             with transaction.atomic():

@@ -16,6 +16,24 @@ from django.utils import timezone
 PICKUPS = {"vendor1": (52.5065, 13.3905), "vendor2": (52.5300, 13.4200), "vendor3": (52.4900, 13.4300)}
 
 
+def _on_its_way(*, buyer, product, courier):
+    """``buyer`` buys ``product`` (wallet), its store dispatches it, ``courier`` claims and picks
+    it up, all through the real services; returns the delivery."""
+    from commerce import orders
+    from commerce.demo import paid_order
+    from delivery import services
+    from delivery.models import Delivery
+
+    order = paid_order(buyer=buyer, product=product)
+    for status in ("processing", "ready_for_pickup"):
+        orders.order_transition(user=product.vendor.owner, order_id=order.id, to_status=status)
+    delivery = Delivery.objects.get(order=order)
+    services.delivery_claim(courier=courier, delivery_id=delivery.pk)
+    services.delivery_set_status(courier=courier, delivery_id=delivery.pk, status="picked_up")
+    delivery.refresh_from_db()
+    return delivery
+
+
 def seed(ctx) -> None:
     """Pickup points, the delivery in progress, the delivered and disputed orders."""
     seed_in_progress(ctx)
@@ -24,8 +42,6 @@ def seed(ctx) -> None:
 
 def seed_in_progress(ctx) -> None:
     """Pickup points and buyer1's delivery on its way (see the module docstring)."""
-    from commerce import orders
-    from commerce.demo import paid_order
     from commerce.models import Product
     from delivery import geo, services
     from delivery.models import Delivery, PickupPoint
@@ -40,12 +56,7 @@ def seed_in_progress(ctx) -> None:
     product = Product.objects.public().filter(vendor=vendor, stock__gte=5).order_by("-sku").first()
     if product is None:
         return
-    order = paid_order(buyer=buyer, product=product)
-    for status in ("processing", "ready_for_pickup"):
-        orders.order_transition(user=vendor.owner, order_id=order.id, to_status=status)
-    delivery = Delivery.objects.get(order=order)
-    services.delivery_claim(courier=courier, delivery_id=delivery.pk)
-    services.delivery_set_status(courier=courier, delivery_id=delivery.pk, status="picked_up")
+    delivery = _on_its_way(buyer=buyer, product=product, courier=courier)
     now = timezone.now()
     points = []
     for i in range(5):
@@ -62,9 +73,8 @@ def seed_protection(ctx) -> None:
     """buyer3's two delivered orders (see the module docstring), through the real flow: store
     dispatch, courier2's claim and pickup, the buyer's PIN, then the buyer's dispute and the
     store's response."""
-    from commerce import disputes, orders
-    from commerce.demo import paid_order
-    from commerce.models import Product
+    from commerce import disputes
+    from commerce.models import Order, Product
     from delivery import services
     from delivery.models import Delivery
 
@@ -77,14 +87,9 @@ def seed_protection(ctx) -> None:
         product = Product.objects.public().filter(vendor=vendor, stock__gte=5).order_by("sku")[1:2].first()
         if product is None:
             return
-        order = paid_order(buyer=buyer, product=product)
-        for status in ("processing", "ready_for_pickup"):
-            orders.order_transition(user=vendor.owner, order_id=order.id, to_status=status)
-        delivery = Delivery.objects.get(order=order)
-        services.delivery_claim(courier=courier, delivery_id=delivery.pk)
-        services.delivery_set_status(courier=courier, delivery_id=delivery.pk, status="picked_up")
+        delivery = _on_its_way(buyer=buyer, product=product, courier=courier)
         services.delivery_complete(courier=courier, delivery_id=delivery.pk, pin=delivery.pin)
-        delivered.append(order)
+        delivered.append(Order.objects.get(pk=delivery.order_id))
     kept, disputed = delivered
     dispute = disputes.dispute_open(user=buyer, order_id=disputed.id, reason="damaged",
                                     description="The part arrived with a cracked housing; photos in the chat.")

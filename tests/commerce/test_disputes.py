@@ -239,10 +239,6 @@ def test_the_state_map_is_explicit():
 def test_another_app_opens_a_dispute_after_the_release_and_a_refund_comes_from_the_store(staff):
     """The door returns will use (a rejected return escalated): no window, the escrow may be
     released already; a refund then comes back from the store's wallet with its commission."""
-    from django.db import transaction
-
-    from commerce.orders import lock_order
-
     order = delivered_order(price="40.00", method="wallet")
     escrow.escrow_confirm_receipt(user=order.buyer, order_id=order.pk)
     assert Wallet.objects.get(user=order.vendor.owner).balance == Decimal("36.00")

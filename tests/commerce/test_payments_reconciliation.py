@@ -24,7 +24,6 @@ from commerce.models import Order, Payment, PaymentWebhookEvent, Wallet, WalletD
 from core.exceptions import ApplicationError, Conflict
 from tests.conftest import client_for
 from tests.factories.commerce import ProductFactory
-from tests.factories.core import UserFactory
 from tests.factories.orders import buyer_with_cart
 
 GW = GATEWAYS["test"]

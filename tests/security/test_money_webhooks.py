@@ -14,7 +14,7 @@ from django.conf import settings
 
 from commerce import payments
 from commerce.gateways import SIGNATURE_HEADER, sign
-from commerce.models import Escrow, Payment, PaymentWebhookEvent, Wallet, WalletDeposit
+from commerce.models import Escrow, PaymentWebhookEvent, Wallet, WalletDeposit
 from tests.conftest import client_for
 from tests.factories.commerce import ProductFactory
 from tests.factories.core import UserFactory
