@@ -422,7 +422,9 @@ def _set_status(delivery: Delivery, status: str, *, actor=None, reason: str = ""
                   "attempt": delivery.attempt, "mode": delivery.mode,
                   "courier": {"id": str(delivery.courier_id)} if delivery.courier_id else None,
                   "tracking_ended": delivery.tracking_ended})
-    if status == DeliveryStatus.PICKED_UP:
+    if status == DeliveryStatus.PICKED_UP and delivery.order.status != "out_for_delivery":
+        # (an order a store moved out_for_delivery itself before that became the delivery's
+        # move is already there: the pickup moves nothing)
         order_system_transition(order_id=delivery.order_id, to_status="out_for_delivery", actor=actor, reason="picked_up")
     elif status == DeliveryStatus.DELIVERED:
         order_system_transition(order_id=delivery.order_id, to_status="delivered", actor=actor, reason=delivery.proof,
