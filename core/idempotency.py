@@ -53,7 +53,7 @@ from typing import Any, Callable
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -161,8 +161,11 @@ def _run_non_atomic(method: Callable, view, request, args, kwargs, *, scope: str
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
         return Response(body, status=response.status_code, headers=headers)
     finally:
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_unlock(%s)", [lock_key])
+        try:
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s)", [lock_key])
+        except DatabaseError:  # a broken connection took its session lock with it
+            pass
 
 
 def idempotent(*, scope: str, required: bool = True, atomic: bool = True) -> Callable:

@@ -253,6 +253,16 @@ def test_rest_replays_a_card_payment_and_reports_an_unreachable_gateway(monkeypa
     other = client.post(url, {"method": "card", "card_token": "tok_mastercard"}, format="json", **k)
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
 
+    refused_order = new_order()
+    k3 = {"HTTP_IDEMPOTENCY_KEY": str(uuid.uuid4())}
+    refused_url = f"/api/v1/orders/{refused_order.id}/payments/"
+    buyer3 = client_for(refused_order.buyer)
+    refused = buyer3.post(refused_url, {"method": "card", "card_token": "tok_nope"}, format="json", **k3)
+    replayed = buyer3.post(refused_url, {"method": "card", "card_token": "tok_nope"}, format="json", **k3)
+    assert refused.status_code == replayed.status_code == 400 and refused.json() == replayed.json()
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert list(Payment.objects.filter(order=refused_order).values_list("status", flat=True)) == ["failed"]  # kept
+
     monkeypatch.setitem(GATEWAYS, "test", NeverReached())
     fresh = new_order()
     k2 = {"HTTP_IDEMPOTENCY_KEY": str(uuid.uuid4())}
