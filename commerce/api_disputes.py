@@ -70,7 +70,7 @@ class DisputeListApi(generics.GenericAPIView):
     pagination_class = NewestFirstCursorPagination
     serializer_class = DisputeOutputSerializer
 
-    @extend_schema(summary="Disputes you take part in",
+    @extend_schema(summary="Disputes you take part in", operation_id="disputes_list",
                    description="As the buyer or the store's staff; marketplace staff see all. `status` narrows.",
                    parameters=[OpenApiParameter("status", OpenApiTypes.STR)], tags=TAGS)
     def get(self, request: Request) -> Response:
