@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import factory
 
-from commerce.models import Dispute, DisputeStatement, DisputeStatus
+from commerce.models import Dispute, DisputeStatus
 from tests.factories.delivery import delivered_order
 
 
@@ -25,12 +25,3 @@ class DisputeFactory(factory.django.DjangoModelFactory):
     currency = factory.LazyAttribute(lambda d: d.order.currency)
     status = DisputeStatus.OPEN
 
-
-class DisputeStatementFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = DisputeStatement
-
-    dispute = factory.SubFactory(DisputeFactory)
-    author = factory.LazyAttribute(lambda s: s.dispute.opened_by)
-    role = "buyer"
-    text = factory.Faker("sentence")
