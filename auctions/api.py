@@ -12,7 +12,6 @@ from rest_framework.views import APIView
 
 from commerce.api import _errors
 from commerce.orders import order_data
-from core.exceptions import NotFound
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from core.pagination import LimitOffsetPagination
 from core.utils import parse_uuid, validated
@@ -29,18 +28,7 @@ from auctions.serializers import (
 
 
 def _get(request, auction_id) -> Auction:
-    auction = Auction.objects.select_related("vendor").filter(pk=parse_uuid(auction_id)).first()
-    if auction is None or not _all_statuses_visible(request.user, auction):
-        raise NotFound("Auction not found.", code="auction_not_found")
-    return auction
-
-
-def _all_statuses_visible(user, auction) -> bool:
-    from auctions.models import AuctionStatus
-    from commerce.selectors import vendor_ids_for_user
-
-    return (auction.status not in (AuctionStatus.PENDING_APPROVAL, AuctionStatus.CANCELLED)
-            or getattr(user, "is_staff", False) or auction.vendor_id in vendor_ids_for_user(user))
+    return selectors.auction_get_visible(user=request.user, auction_id=auction_id)
 
 
 class AuctionListCreateApi(generics.GenericAPIView):
@@ -132,10 +120,12 @@ class AuctionBuyNowApi(APIView):
 class AuctionWatchApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(summary="Watch an auction", request=None, responses={200: OpenApiTypes.OBJECT}, tags=["auctions"])
+    @extend_schema(summary="Watch an auction", request=None, description="404 `auction_not_found` for an auction you "
+                   "may not see (pending approval or cancelled, unless you are its store's staff or an admin).",
+                   responses={200: OpenApiTypes.OBJECT, **_errors(401, 404)}, tags=["auctions"])
     def post(self, request: Request, auction_id) -> Response:
         return Response({"watching": services.auction_watch(user=request.user, auction_id=auction_id)})
 
-    @extend_schema(summary="Stop watching", responses={200: OpenApiTypes.OBJECT}, tags=["auctions"])
+    @extend_schema(summary="Stop watching", responses={200: OpenApiTypes.OBJECT, **_errors(401, 404)}, tags=["auctions"])
     def delete(self, request: Request, auction_id) -> Response:
         return Response({"watching": services.auction_watch(user=request.user, auction_id=auction_id, watch=False)})

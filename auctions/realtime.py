@@ -1,4 +1,7 @@
-"""The ``auction:<auction_id>`` topic: any signed-in user may watch a listed auction.
+"""The ``auction:<auction_id>`` topic: who may subscribe is exactly who may see the auction over
+REST (``auctions.selectors.auction_visible_to``): any signed-in user for scheduled, live and
+ended auctions; the store's staff and marketplace staff for pending and cancelled ones (others
+get ``forbidden``, as for an unknown id).
 
 Snapshot: ``auctions.selectors.auction_data`` for the subscriber (the public payload plus their
 own ``my_max_amount`` and ``leading``). Events: ``auction.started``, ``auction.bid_placed`` (the
@@ -24,15 +27,14 @@ from core.utils import parse_uuid
 from realtime.registry import Topic, command, register
 
 
-def _visible(key: str):
-    from auctions.models import Auction, AuctionStatus
+def _visible(user, key: str):
+    """The auction ``key`` if ``user`` may see it (the REST rule), else None."""
+    from auctions.models import Auction
+    from auctions.selectors import auction_visible_to
 
     aid = parse_uuid(key)
-    if aid is None:
-        return None
-    return Auction.objects.select_related("vendor").filter(
-        pk=aid, status__in=[AuctionStatus.SCHEDULED, AuctionStatus.LIVE, AuctionStatus.ENDED, AuctionStatus.CANCELLED]
-    ).first()
+    auction = Auction.objects.select_related("vendor").filter(pk=aid).first() if aid else None
+    return auction if auction is not None and auction_visible_to(user=user, auction=auction) else None
 
 
 @register
@@ -42,12 +44,12 @@ class AuctionTopic(Topic):
     buckets = {"bid": tuple(getattr(settings, "AUCTION_BID_BUCKET", (10, 120)))}
 
     def authorize(self, *, user, key: str) -> bool:
-        return getattr(user, "is_authenticated", False) and _visible(key) is not None
+        return _visible(user, key) is not None
 
     def snapshot(self, *, user, key: str) -> dict[str, Any]:
         from auctions.selectors import auction_data
 
-        auction = _visible(key)
+        auction = _visible(user, key)
         if auction is None:
             raise Forbidden(f"You may not use auction:{key}.", code="forbidden")
         return auction_data(auction, viewer=user)

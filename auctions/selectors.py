@@ -10,10 +10,43 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.exceptions import NotFound
+from core.models import is_staff_or_admin
+from core.utils import parse_uuid
 from realtime.jsonutil import to_jsonable
 
 from auctions import rules
 from auctions.models import Auction, AuctionParticipant, AuctionStatus
+
+
+#: statuses any signed-in user may see; the others (pending approval, cancelled) only the store's
+#: staff and marketplace staff/admins
+PUBLIC_STATUSES = frozenset({AuctionStatus.SCHEDULED, AuctionStatus.LIVE, AuctionStatus.ENDED})
+
+
+def auction_visible_to(*, user, auction: Auction) -> bool:
+    """The one visibility rule of an auction, used by REST (detail, list, bids, buy-it-now,
+    watch) and the ``auction:<id>`` topic alike: scheduled, live and ended auctions are visible to
+    any signed-in user; ``pending_approval`` and ``cancelled`` ones only to the store's staff and
+    marketplace staff or admins. Anonymous users see none."""
+    from commerce.selectors import vendor_ids_for_user
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if auction.status in PUBLIC_STATUSES:
+        return True
+    return is_staff_or_admin(user) or auction.vendor_id in vendor_ids_for_user(user)
+
+
+def auction_get_visible(*, user, auction_id: Any) -> Auction:
+    """The auction ``auction_id`` (vendor joined) if :func:`auction_visible_to` lets ``user`` see
+    it. Raises ``NotFound`` ``auction_not_found`` otherwise (also for a malformed id): an
+    invisible auction is indistinguishable from a missing one."""
+    aid = parse_uuid(auction_id)
+    auction = Auction.objects.select_related("vendor").filter(pk=aid).first() if aid else None
+    if auction is None or not auction_visible_to(user=user, auction=auction):
+        raise NotFound("Auction not found.", code="auction_not_found")
+    return auction
 
 
 def pseudonym_of(auction: Auction, user_id) -> str | None:
@@ -94,10 +127,8 @@ def auction_list(*, viewer, params: dict[str, str]) -> QuerySet[Auction]:
     from commerce.selectors import vendor_ids_for_user
 
     qs = Auction.objects.select_related("vendor")
-    staff_of = vendor_ids_for_user(viewer)
-    public = Q(status__in=[AuctionStatus.SCHEDULED, AuctionStatus.LIVE, AuctionStatus.ENDED])
-    if not getattr(viewer, "is_staff", False):
-        qs = qs.filter(public | Q(vendor_id__in=staff_of))
+    if not is_staff_or_admin(viewer):  # the queryset form of auction_visible_to
+        qs = qs.filter(Q(status__in=PUBLIC_STATUSES) | Q(vendor_id__in=vendor_ids_for_user(viewer)))
     status = params.get("status")
     if status:
         qs = qs.filter(status=status)

@@ -45,7 +45,7 @@ from auctions.models import (
     AuctionWatch,
     Bid,
 )
-from auctions.selectors import auction_public_data, pseudonym_of
+from auctions.selectors import auction_get_visible, auction_public_data, auction_visible_to, pseudonym_of
 
 logger = logging.getLogger(__name__)
 
@@ -285,6 +285,8 @@ def auction_place_bid(*, auction_id: Any, bidder, max_amount: Any, now: datetime
     amount = parse_amount(max_amount)
     with transaction.atomic():
         auction = _lock(auction_id)
+        if not auction_visible_to(user=bidder, auction=auction):
+            raise NotFound("Auction not found.", code="auction_not_found")
         now = now or timezone.now()
         _check_live(auction, now)
         if auction.vendor_id in vendor_ids_for_user(bidder):
@@ -371,6 +373,8 @@ def auction_buy_now(*, auction_id: Any, buyer, now: datetime | None = None):
 
     with transaction.atomic():
         auction = _lock(auction_id)
+        if not auction_visible_to(user=buyer, auction=auction):
+            raise NotFound("Auction not found.", code="auction_not_found")
         now = now or timezone.now()
         _check_live(auction, now)
         if auction.vendor_id in vendor_ids_for_user(buyer):
@@ -495,14 +499,14 @@ def auctions_notify_ending_soon(*, now: datetime | None = None) -> int:
 
 
 def auction_watch(*, user, auction_id: Any, watch: bool = True) -> bool:
-    """Watch (or stop watching) an auction; returns whether the user watches it now."""
-    aid = parse_uuid(auction_id)
-    if aid is None or not Auction.objects.filter(pk=aid).exists():
-        raise NotFound("Auction not found.", code="auction_not_found")
+    """Watch (or stop watching) an auction; returns whether the user watches it now. Raises
+    ``NotFound`` ``auction_not_found`` for an auction ``user`` may not see
+    (``auctions.selectors.auction_visible_to``: pending and cancelled ones are the store's)."""
+    auction = auction_get_visible(user=user, auction_id=auction_id)
     if watch:
-        AuctionWatch.objects.get_or_create(auction_id=aid, user=user)
+        AuctionWatch.objects.get_or_create(auction_id=auction.pk, user=user)
     else:
-        AuctionWatch.objects.filter(auction_id=aid, user=user).delete()
+        AuctionWatch.objects.filter(auction_id=auction.pk, user=user).delete()
     return watch
 
 

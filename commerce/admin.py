@@ -163,6 +163,8 @@ class CartItemAdmin(admin.ModelAdmin):
 
 from commerce.models import (  # noqa: E402
     Checkout,
+    Dispute,
+    DisputeStatement,
     Escrow,
     LedgerEntry,
     Order,
@@ -247,8 +249,27 @@ class RefundAdmin(_ReadOnlyAdmin):
 
 @admin.register(Escrow)
 class EscrowAdmin(_ReadOnlyAdmin):
-    list_display = ("order", "status", "amount", "commission", "released_at")
-    list_filter = ("status",)
+    list_display = ("order", "status", "amount", "commission", "release_after", "released_at", "release_reason")
+    list_filter = ("status", "release_reason")
+    search_fields = ("order__number",)
+
+
+class DisputeStatementInline(_ReadOnlyInline):
+    model = DisputeStatement
+    fields = ("created_at", "role", "author", "text")
+    readonly_fields = fields
+
+
+@admin.register(Dispute)
+class DisputeAdmin(_ReadOnlyAdmin):
+    """Disputes with their statements and audit fields. Staff decide them through the API
+    (``POST /api/v1/disputes/{id}/resolve/``), which moves the money under the locks."""
+
+    list_display = ("id", "order", "status", "reason", "claimed_amount", "currency", "source", "created_at",
+                    "store_responded_at", "resolved_at")
+    list_filter = ("status", "reason", "source")
+    search_fields = ("order__number", "opened_by__email", "description")
+    inlines = [DisputeStatementInline]
 
 
 class LedgerInline(_ReadOnlyInline):
@@ -273,4 +294,5 @@ class WalletHoldAdmin(_ReadOnlyAdmin):
 
 @admin.register(PaymentWebhookEvent)
 class PaymentWebhookEventAdmin(_ReadOnlyAdmin):
-    list_display = ("event_id", "gateway", "type", "received_at")
+    list_display = ("event_id", "gateway", "type", "result", "received_at")
+    list_filter = ("gateway", "result")

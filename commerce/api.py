@@ -62,6 +62,11 @@ class _ReadOpenMixin:
 # --- Vendors --------------------------------------------------------------------------------
 
 
+def _vendor_ctx(request) -> dict:
+    """Serializer context: which stores' private fields (``owner_id``) the caller may see."""
+    return {"private_vendor_ids": selectors.vendor_private_ids(request.user)}
+
+
 class VendorListCreateApi(_ReadOpenMixin, generics.GenericAPIView):
     """GET /vendors/ (200, paginated); POST /vendors/ apply (201; 400 invalid, 401, 409 application_pending)."""
     serializer_class = VendorOutputSerializer
@@ -83,7 +88,7 @@ class VendorListCreateApi(_ReadOpenMixin, generics.GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(VendorOutputSerializer(page, many=True).data)
+        return self.get_paginated_response(VendorOutputSerializer(page, many=True, context=_vendor_ctx(request)).data)
 
     @extend_schema(
         summary="Apply to open a store",
@@ -96,7 +101,7 @@ class VendorListCreateApi(_ReadOpenMixin, generics.GenericAPIView):
         data = VendorApplyInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         vendor = services.vendor_apply(user=request.user, **data.validated_data)
-        return Response(VendorOutputSerializer(vendor).data, status=status.HTTP_201_CREATED)
+        return Response(VendorOutputSerializer(vendor, context=_vendor_ctx(request)).data, status=status.HTTP_201_CREATED)
 
 
 class VendorDetailApi(APIView):
@@ -106,7 +111,7 @@ class VendorDetailApi(APIView):
     @extend_schema(summary="A vendor", responses={200: VendorOutputSerializer, **_errors(404)})
     def get(self, request: Request, vendor_id: uuid.UUID) -> Response:
         vendor = selectors.vendor_get(user=request.user, vendor_id=vendor_id)
-        return Response(VendorOutputSerializer(vendor).data)
+        return Response(VendorOutputSerializer(vendor, context=_vendor_ctx(request)).data)
 
 
 class _VendorTransitionApi(APIView):
@@ -116,7 +121,7 @@ class _VendorTransitionApi(APIView):
 
     def post(self, request: Request, vendor_id: uuid.UUID) -> Response:
         vendor = services.vendor_set_status(vendor_id=vendor_id, status=self.target, actor=request.user)
-        return Response(VendorOutputSerializer(vendor).data)
+        return Response(VendorOutputSerializer(vendor, context=_vendor_ctx(request)).data)
 
 
 class VendorActivateApi(_VendorTransitionApi):

@@ -23,6 +23,7 @@ from core.pagination import NewestFirstCursorPagination
 from core.utils import parse_uuid, validated
 
 from commerce import checkout as checkouts
+from commerce import escrow as escrows
 from commerce import orders, payments
 from commerce import wallet as wallets
 from commerce.api import _errors
@@ -45,8 +46,11 @@ from commerce.serializers import (
 
 
 def _order_for(user, order) -> dict[str, Any]:
+    """The order payload for ``user``: ``order_data`` plus ``allowed_transitions``, ``escrow``
+    and ``allowed_actions`` (buyer protection)."""
     data = orders.order_data(order)
     data["allowed_transitions"] = orders.allowed_transitions_for(user=user, order=order)
+    data.update(escrows.order_protection_data(user=user, order=order))
     return data
 
 
@@ -164,10 +168,12 @@ class OrderStatusApi(APIView):
 
     @extend_schema(
         summary="Move an order along its pipeline",
-        description="pending_payment → paid → processing → ready_for_pickup → out_for_delivery → delivered; "
-        "cancelled before it leaves the store; refunded through refunds. 409 `invalid_transition` for a move the "
-        "pipeline forbids, 403 `transition_not_allowed` for a move your role may not make. Delivered releases "
-        "the escrow to the vendor.",
+        description="The store moves paid → processing → ready_for_pickup (a delivery appears for couriers), and "
+        "after a failed delivery either ready_for_pickup again (a new delivery attempt) or cancelled (full refund, "
+        "stock returned); the buyer cancels while pending_payment or paid. out_for_delivery, delivered and "
+        "delivery_failed are set only by the delivery flow (the courier's pickup, the buyer's PIN or QR, a failure "
+        "report), paid and refunded only by payments and refunds: asking for them is 403 `transition_not_allowed` "
+        "for every role. 409 `invalid_transition` for a move the pipeline forbids.",
         request=OrderStatusInputSerializer,
         responses={200: OrderOutputSerializer, **_errors(400, 401, 403, 404, 409)},
         tags=["orders"],
@@ -193,6 +199,23 @@ class OrderCancelApi(APIView):
         return Response(_order_for(request.user, order))
 
 
+class OrderConfirmReceiptApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Confirm receipt (buyer)",
+        description="Ends the buyer protection early: the order's escrow is released to the store now, and no dispute "
+        "can be opened after. 403 `receipt_not_allowed` (not the buyer), 409 `not_delivered`, `dispute_open`, "
+        "`escrow_not_held`.",
+        request=None, parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={200: OrderOutputSerializer, **_errors(401, 403, 404, 409)}, tags=["orders"],
+    )
+    @idempotent(scope="order_confirm_receipt")
+    def post(self, request: Request, order_id) -> Response:
+        escrows.escrow_confirm_receipt(user=request.user, order_id=order_id)
+        return Response(_order_for(request.user, orders.order_get_visible(user=request.user, order_id=order_id)))
+
+
 class OrderPaymentsApi(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -206,14 +229,16 @@ class OrderPaymentsApi(APIView):
         summary="Pay an order",
         description="By card through the payment gateway (test gateway tokens: `tok_visa` succeeds, `tok_pending` "
         "waits for a webhook, `tok_decline` / `tok_insufficient` fail) or from your wallet. 201 with the attempt: "
-        "`succeeded` (order paid), `pending` or `failed` (`failure_code`). 409 `order_not_payable`, "
-        "`payment_pending`, `insufficient_funds`.",
+        "`succeeded` (order paid), `pending`, `failed` (`failure_code`) or `reversed` (charged after the order "
+        "stopped being payable: refunded). The attempt is recorded before the gateway is called. 409 "
+        "`order_not_payable`, `payment_pending`, `insufficient_funds`; 503 `gateway_unavailable` (the attempt stays "
+        "pending and is settled from the gateway's state later).",
         request=PaymentInputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: PaymentOutputSerializer, **_errors(400, 401, 404, 409)},
         tags=["payments"],
     )
-    @idempotent(scope="order_payment")
+    @idempotent(scope="order_payment", atomic=False)
     def post(self, request: Request, order_id) -> Response:
         data = validated(PaymentInputSerializer, request.data)
         payment = payments.payment_create(user=request.user, order_id=order_id, method=data["method"],
@@ -254,8 +279,11 @@ class PaymentWebhookApi(APIView):
     @extend_schema(
         summary="Payment gateway webhook",
         description="Header `Gateway-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")>`; a timestamp "
-        "more than 300 s away is refused. Each event id is applied once: a duplicate answers "
-        "`{\"result\": \"duplicate\"}` and changes nothing. 400 `invalid_signature` changes nothing.",
+        "more than 300 s away is refused. The payload is only a hint: the gateway is asked for the intent's state, "
+        "which is applied only when it is ours, matches our amount and currency, and agrees with the event "
+        "(`result`: `unknown_intent`, `intent_pending`, `status_mismatch`, `intent_mismatch` change nothing). Each "
+        "event id is applied once: a duplicate answers `{\"result\": \"duplicate\"}`. 400 `invalid_signature` "
+        "changes nothing.",
         request=OpenApiTypes.OBJECT,
         responses={200: OpenApiTypes.OBJECT, **_errors(400, 404)},
         tags=["payments"],
@@ -313,10 +341,12 @@ class WalletDepositApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(summary="Top up your wallet by card",
-                   description="Test gateway tokens as for payments; a pending deposit is credited by its webhook.",
+                   description="Test gateway tokens as for payments; a pending deposit is credited once the gateway "
+                   "confirms it. Checked before the card is charged: 409 `wallet_limit_exceeded` (with `max_credit`) "
+                   "when the balance would pass what a wallet holds (999,999,999,999.99).",
                    request=DepositInputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER],
-                   responses={201: DepositOutputSerializer, **_errors(400, 401)}, tags=["wallet"])
-    @idempotent(scope="wallet_deposit")
+                   responses={201: DepositOutputSerializer, **_errors(400, 401, 409)}, tags=["wallet"])
+    @idempotent(scope="wallet_deposit", atomic=False)
     def post(self, request: Request) -> Response:
         data = validated(DepositInputSerializer, request.data)
         deposit: WalletDeposit = payments.deposit_create(user=request.user, amount=data["amount"],

@@ -1,8 +1,14 @@
 """Payment gateways: a provider-neutral interface and the ``test`` gateway.
 
 :class:`PaymentGateway` is what ``commerce.payments`` talks to: create an intent (charge a card
-token), capture, refund, and parse a webhook. A real provider (Stripe, Adyen) is one subclass
-registered in :data:`GATEWAYS`; the rest of the code never names a provider.
+token), retrieve an intent's current state (by id, or by the reference we created it with),
+capture, refund, and parse a webhook. A real provider (Stripe, Adyen) is one subclass registered
+in :data:`GATEWAYS`; the rest of the code never names a provider.
+
+A webhook is only a hint: ``commerce.payments`` never applies what its payload says but asks the
+provider (:meth:`PaymentGateway.retrieve_intent`) and applies that, after checking it matches
+our record (amount, currency). So every gateway must answer ``retrieve_intent`` from the
+provider's own state, never from the webhook it just parsed.
 
 The ``test`` gateway behaves like a real one without a network. Its card tokens:
 
@@ -96,6 +102,18 @@ class PaymentGateway:
         Raises :class:`GatewayError` for a request the provider refuses outright."""
         raise NotImplementedError
 
+    def retrieve_intent(self, *, intent_id: str) -> Intent:  # pragma: no cover - interface
+        """The intent's current state *at the provider* (Stripe: ``GET /v1/payment_intents/{id}``).
+        Raises :class:`GatewayError` ``intent_not_found`` for an id the provider does not know;
+        any other exception means the provider could not be asked (retry later)."""
+        raise NotImplementedError
+
+    def find_intent(self, *, reference: str) -> Intent | None:  # pragma: no cover - interface
+        """The intent created with ``reference`` (``payment:<id>`` / ``deposit:<id>``, sent as
+        metadata), or None. Reconciliation uses it for an attempt whose ``create_intent`` answer
+        was lost (a timeout), so a charge is never left without our record."""
+        raise NotImplementedError
+
     def capture(self, *, intent_id: str, amount: Decimal) -> Intent:  # pragma: no cover - interface
         """Capture an authorised intent (providers with separate authorisation)."""
         raise NotImplementedError
@@ -176,8 +194,19 @@ class TestGateway(PaymentGateway):
         pipe.set(self._key("intent", intent_id), json.dumps(record), ex=self.TTL)
         if idempotency_key:
             pipe.set(self._key("idem", idempotency_key), intent_id, ex=self.TTL)
+        if reference:
+            pipe.set(self._key("ref", reference), intent_id, ex=self.TTL)
         pipe.execute()
         return self._intent(record)
+
+    def retrieve_intent(self, *, intent_id: str) -> Intent:
+        return self._load(intent_id)
+
+    def find_intent(self, *, reference: str) -> Intent | None:
+        intent_id = self._redis().get(self._key("ref", reference))
+        if intent_id is None:
+            return None
+        return self._load(intent_id.decode() if isinstance(intent_id, bytes) else intent_id)
 
     def _load(self, intent_id: str) -> Intent:
         raw = self._redis().get(self._key("intent", intent_id))

@@ -490,6 +490,7 @@ class OrderStatus(models.TextChoices):
     PROCESSING = "processing", "Processing"
     READY_FOR_PICKUP = "ready_for_pickup", "Ready for pickup"
     OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+    DELIVERY_FAILED = "delivery_failed", "Delivery failed"
     DELIVERED = "delivered", "Delivered"
     CANCELLED = "cancelled", "Cancelled"
     REFUNDED = "refunded", "Refunded"
@@ -498,13 +499,18 @@ class OrderStatus(models.TextChoices):
 S = OrderStatus
 #: allowed order status transitions {from: {to, ...}} (django-oscar style pipeline); anything
 #: else is ``invalid_transition`` (409). ``cancelled`` is possible until the order leaves the
-#: store; ``refunded`` (a full refund) once it was paid.
+#: store, and after a failed delivery; ``refunded`` (a full refund) once it was paid, except
+#: while a courier carries it. ``out_for_delivery``, ``delivered`` and ``delivery_failed`` are
+#: reached only through the delivery flow (``commerce.orders.SYSTEM_ONLY``): a picked-up parcel,
+#: the buyer's PIN or QR, a courier's failure report. From ``delivery_failed`` the store (or
+#: staff) re-dispatches (``ready_for_pickup``: a new delivery attempt) or cancels with a refund.
 ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
     S.PAID: frozenset({S.PROCESSING, S.CANCELLED, S.REFUNDED}),
     S.PROCESSING: frozenset({S.READY_FOR_PICKUP, S.CANCELLED, S.REFUNDED}),
-    S.READY_FOR_PICKUP: frozenset({S.OUT_FOR_DELIVERY, S.CANCELLED, S.REFUNDED}),
-    S.OUT_FOR_DELIVERY: frozenset({S.DELIVERED}),
+    S.READY_FOR_PICKUP: frozenset({S.OUT_FOR_DELIVERY, S.DELIVERY_FAILED, S.CANCELLED, S.REFUNDED}),
+    S.OUT_FOR_DELIVERY: frozenset({S.DELIVERED, S.DELIVERY_FAILED}),
+    S.DELIVERY_FAILED: frozenset({S.READY_FOR_PICKUP, S.CANCELLED, S.REFUNDED}),
     S.DELIVERED: frozenset({S.REFUNDED}),
     S.CANCELLED: frozenset(),
     S.REFUNDED: frozenset(),
@@ -539,6 +545,7 @@ class Order(models.Model):
     reservation_expires_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=64, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True, help_text="When delivery was proven (PIN or QR)")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -638,9 +645,18 @@ class PaymentMethod(models.TextChoices):
 
 
 class PaymentStatus(models.TextChoices):
+    """Status of a payment attempt or a wallet deposit. ``pending`` from the moment the attempt is
+    recorded (before the gateway is called) until the gateway's answer is applied;
+    ``needs_refund`` when money was charged but could not be applied (the order was gone, the
+    wallet would pass its limit, the settling transaction failed): the reconciliation task
+    (``commerce.payments.payments_reconcile``) refunds it at the gateway and marks it
+    ``reversed``."""
+
     PENDING = "pending", "Pending"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    NEEDS_REFUND = "needs_refund", "Charged, not applied: to be refunded"
+    REVERSED = "reversed", "Charged, not applied: refunded"
 
 
 class Payment(models.Model):
@@ -659,12 +675,14 @@ class Payment(models.Model):
     status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
     failure_code = models.CharField(max_length=64, blank=True)
     refunded_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    reconcile_attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "updated_at"], name="commerce_payment_status")]
         constraints = [
             models.UniqueConstraint(fields=["order"], condition=Q(status="succeeded"), name="commerce_payment_one_success"),
             models.UniqueConstraint(
@@ -704,21 +722,37 @@ class EscrowStatus(models.TextChoices):
     REFUNDED = "refunded", "Refunded to buyer"
 
 
+class EscrowReleaseReason(models.TextChoices):
+    PROTECTION_ELAPSED = "protection_elapsed", "Buyer protection window elapsed"
+    RECEIPT_CONFIRMED = "receipt_confirmed", "Buyer confirmed receipt"
+    DISPUTE_RESOLVED = "dispute_resolved", "Dispute resolved by staff"
+
+
 class Escrow(models.Model):
-    """The buyer's payment for ``order`` held by the marketplace until delivery is confirmed;
-    then released to the vendor owner's wallet less ``commission``. ``amount`` is what is still
-    held (refunds before release lower it)."""
+    """The buyer's payment for ``order``, held by the marketplace until delivery is proven and the
+    **buyer-protection window** has passed: ``release_after`` is set at proven delivery to
+    delivered_at + ``BUYER_PROTECTION_DAYS`` (3). Then (or earlier, when the buyer confirms
+    receipt) it is released to the vendor owner's wallet less ``commission``; never while a
+    dispute of the order is open (``commerce.escrow``). ``amount`` is what is still held (refunds
+    before release lower it)."""
 
     order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="escrow")
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=16, choices=EscrowStatus.choices, default=EscrowStatus.HELD)
     commission = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    release_after = models.DateTimeField(null=True, blank=True,
+                                         help_text="End of the buyer-protection window (set at proven delivery)")
     released_at = models.DateTimeField(null=True, blank=True)
+    release_reason = models.CharField(max_length=32, choices=EscrowReleaseReason.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        indexes = [models.Index(fields=["status", "release_after"], name="commerce_escrow_due")]
         constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="commerce_escrow_amount_gte_0")]
+
+    def __str__(self) -> str:
+        return f"escrow {self.amount} {self.currency} of {self.order_id} ({self.status})"
 
 
 class PaymentWebhookEvent(models.Model):
@@ -729,6 +763,9 @@ class PaymentWebhookEvent(models.Model):
     event_id = models.CharField(max_length=120)
     type = models.CharField(max_length=64)
     payload = models.JSONField(default=dict)
+    result = models.CharField(max_length=40, blank=True,
+                              help_text="What the event did after the gateway was asked: payment_succeeded, "
+                              "intent_mismatch, intent_pending, unknown_intent…")
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -747,9 +784,127 @@ class WalletDeposit(models.Model):
     intent_id = models.CharField(max_length=80, blank=True)
     status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
     failure_code = models.CharField(max_length=64, blank=True)
+    reconcile_attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "updated_at"], name="commerce_deposit_status")]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="commerce_deposit_amount_gt_0")]
+
+
+# ============================================================================================
+# Disputes (buyer protection)
+# ============================================================================================
+
+
+class DisputeReason(models.TextChoices):
+    """Why a buyer disputes a delivered order (``Dispute.reason``)."""
+
+    NOT_RECEIVED = "not_received", "Not received (although the delivery was confirmed)"
+    NOT_AS_DESCRIBED = "not_as_described", "Not as described"
+    DAMAGED = "damaged", "Arrived damaged"
+    WRONG_ITEM = "wrong_item", "Wrong item"
+    MISSING_PARTS = "missing_parts", "Parts or items missing"
+    OTHER = "other", "Other"
+
+
+class DisputeStatus(models.TextChoices):
+    """``open`` freezes the order's escrow until marketplace staff resolve it (release to the
+    store, a partial refund, a full refund) or the buyer withdraws it. The four ends are final."""
+
+    OPEN = "open", "Open"
+    RESOLVED_RELEASE = "resolved_release", "Resolved: released to the store"
+    RESOLVED_PARTIAL_REFUND = "resolved_partial_refund", "Resolved: partial refund"
+    RESOLVED_REFUND = "resolved_refund", "Resolved: full refund"
+    WITHDRAWN = "withdrawn", "Withdrawn by the buyer"
+
+
+D = DisputeStatus
+#: the dispute's state map: anything else is ``invalid_transition`` (409)
+DISPUTE_TRANSITIONS: dict[str, frozenset[str]] = {
+    D.OPEN: frozenset({D.RESOLVED_RELEASE, D.RESOLVED_PARTIAL_REFUND, D.RESOLVED_REFUND, D.WITHDRAWN}),
+    D.RESOLVED_RELEASE: frozenset(),
+    D.RESOLVED_PARTIAL_REFUND: frozenset(),
+    D.RESOLVED_REFUND: frozenset(),
+    D.WITHDRAWN: frozenset(),
+}
+del D
+
+
+class Dispute(models.Model):
+    """A claim about ``order`` that marketplace staff decide (``commerce.disputes``).
+
+    ``source`` says what opened it: ``buyer`` (the buyer, inside the buyer-protection window) or
+    another app acting for the buyer (e.g. ``return`` when a rejected return is escalated).
+    ``claimed_amount`` is what the buyer asks back (``currency``). While ``open`` the order's
+    escrow is frozen: never released, whatever ``release_after`` says. The resolution records
+    who (``resolved_by``), when, ``resolution_note``, ``refund_amount`` (to the buyer) and
+    ``released_amount`` (to the store). At most one open dispute per order (database
+    constraint)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="disputes")
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=32, default="buyer")
+    reason = models.CharField(max_length=32)
+    description = models.TextField()
+    claimed_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=32, choices=DisputeStatus.choices, default=DisputeStatus.OPEN)
+    store_responded_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+    refund_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    released_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="commerce_dispute_queue")]
+        constraints = [
+            models.UniqueConstraint(fields=["order"], condition=Q(status="open"), name="commerce_dispute_one_open"),
+            models.CheckConstraint(condition=Q(status__in=[s.value for s in DisputeStatus]),
+                                   name="commerce_dispute_status_valid"),
+            models.CheckConstraint(condition=Q(claimed_amount__gte=0) & Q(refund_amount__gte=0)
+                                   & Q(released_amount__gte=0), name="commerce_dispute_amounts_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"dispute {self.id} on {self.order_id} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == DisputeStatus.OPEN
+
+    def can_transition_to(self, status: str) -> bool:
+        return status in DISPUTE_TRANSITIONS.get(self.status, frozenset())
+
+
+class DisputeRole(models.TextChoices):
+    BUYER = "buyer", "Buyer"
+    STORE = "store", "Store"
+    STAFF = "staff", "Marketplace staff"
+
+
+class DisputeStatement(models.Model):
+    """What one party said in a dispute (append-only): the buyer's case, the store's response,
+    staff questions and the resolution note. ``role`` is the author's side at the time."""
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="statements")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    role = models.CharField(max_length=16, choices=DisputeRole.choices)
+    text = models.TextField()
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.text[:40]}"

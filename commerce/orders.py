@@ -1,26 +1,41 @@
 """Orders: the status pipeline, who may move an order, cancellation, and the order payloads.
 
-Status pipeline (django-oscar style, :data:`commerce.models.ORDER_TRANSITIONS`)::
+Status pipeline (django-oscar style, :data:`commerce.models.ORDER_TRANSITIONS`; this module is
+its one owner)::
 
     pending_payment -> paid -> processing -> ready_for_pickup -> out_for_delivery -> delivered
-    pending_payment|paid|processing|ready_for_pickup -> cancelled
-    paid|processing|ready_for_pickup|delivered -> refunded      (a full refund, commerce.payments)
+    ready_for_pickup|out_for_delivery -> delivery_failed -> ready_for_pickup (a new delivery attempt)
+    pending_payment|paid|processing|ready_for_pickup|delivery_failed -> cancelled
+    paid|processing|ready_for_pickup|delivery_failed|delivered -> refunded   (a full refund, commerce.payments)
 
 A move the map does not allow raises ``Conflict`` ``invalid_transition`` (409). Who may ask for a
-move (checked per object, :func:`allowed_transitions_for`): ``paid`` only through a payment and
-``refunded`` only through a refund (the system); the vendor's staff (an active store) move
-``processing -> ready_for_pickup -> out_for_delivery -> delivered`` and may cancel until the
-order leaves the store; the buyer may cancel while ``pending_payment`` or ``paid``; an admin may
-make any allowed move. Others get ``Forbidden`` ``transition_not_allowed`` (403); a user who
-may not see the order gets ``NotFound`` ``order_not_found`` (404), never a hint it exists.
+move (checked per object, :func:`allowed_transitions_for`):
+
+* the system only (:data:`SYSTEM_ONLY`, never a status POST, whatever the role — admins
+  included): ``paid`` (a payment), ``refunded`` (a refund), and the delivery-owned
+  ``out_for_delivery`` (the parcel was picked up), ``delivered`` (proof of delivery: the buyer's
+  PIN or QR) and ``delivery_failed`` (the carrier reported a failure). The delivery app makes
+  them through :func:`order_system_transition`; ``delivered`` starts the buyer-protection window
+  (``commerce.escrow``), it does not pay the store;
+* the vendor's staff (an active store): ``processing``, ``ready_for_pickup`` (also from
+  ``delivery_failed``: re-dispatch) and ``cancelled`` until the order leaves the store or after
+  a failed delivery;
+* the buyer: ``cancelled`` while ``pending_payment`` or ``paid``;
+* an admin: any allowed move that is not system-only.
+
+Others get ``Forbidden`` ``transition_not_allowed`` (403); a user who may not see the order gets
+``NotFound`` ``order_not_found`` (404), never a hint it exists.
 
 Every move writes an :class:`OrderStatusChange` (who, when, from, to, reason), publishes
-``order.status_changed`` to ``user:<buyer_id>`` and ``vendor:<vendor_id>`` after commit, and
-notifies the buyer (kind ``order.status_changed``). A paid order also gives the vendor
-``order.created`` on ``vendor:<vendor_id>`` and a notification to its staff.
+``order.status_changed`` to ``user:<buyer_id>`` and ``vendor:<vendor_id>`` after commit,
+notifies the buyer (kind ``order.status_changed``) and sends ``commerce.signals.order_status_changed``
+(delivery creates a delivery attempt on ``ready_for_pickup`` and cancels the open one on
+``cancelled`` / ``refunded``). A paid order also gives the vendor ``order.created`` on
+``vendor:<vendor_id>`` and a notification to its staff.
 
-Lock order (whole project): **checkout -> orders (pk) -> vendor -> products (pk) -> carts (pk) ->
-wallets (pk)**. Preconditions are re-checked under the lock.
+Lock order (whole project): **checkout -> orders (pk) -> the order's delivery, dispute,
+payments, escrow -> vendor -> products (pk) -> carts (pk) -> wallets (pk)**. Preconditions are
+re-checked under the lock.
 """
 
 from __future__ import annotations
@@ -30,7 +45,7 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from core.exceptions import Conflict, Forbidden, NotFound
@@ -44,6 +59,8 @@ from realtime.outbox import publish
 from commerce.signals import order_status_changed
 from commerce.models import (
     ORDER_TRANSITIONS,
+    Dispute,
+    DisputeStatus,
     Order,
     OrderStatus,
     OrderStatusChange,
@@ -63,14 +80,13 @@ ORDER_RECEIVED = register_kind(
 )
 
 #: moves a store's staff may ask for
-VENDOR_MOVES = frozenset(
-    {OrderStatus.PROCESSING, OrderStatus.READY_FOR_PICKUP, OrderStatus.OUT_FOR_DELIVERY,
-     OrderStatus.DELIVERED, OrderStatus.CANCELLED}
-)
+VENDOR_MOVES = frozenset({OrderStatus.PROCESSING, OrderStatus.READY_FOR_PICKUP, OrderStatus.CANCELLED})
 #: statuses from which the buyer may cancel
 BUYER_CANCELLABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.PAID})
-#: moves only the system makes (payments and refunds)
-SYSTEM_ONLY = frozenset({OrderStatus.PAID, OrderStatus.REFUNDED})
+#: moves only the system makes: payments, refunds, and the delivery flow (proof of pickup,
+#: proof of delivery, a failed delivery). No role may ask for them.
+SYSTEM_ONLY = frozenset({OrderStatus.PAID, OrderStatus.REFUNDED, OrderStatus.OUT_FOR_DELIVERY,
+                         OrderStatus.DELIVERED, OrderStatus.DELIVERY_FAILED})
 
 
 def order_visible_to(*, user, order: Order) -> bool:
@@ -114,7 +130,7 @@ def order_data(order: Order, *, lines: Iterable | None = None) -> dict[str, Any]
          "vendor": {"id", "name"}, "currency", "subtotal", "shipping_total", "total",
          "refunded_total", "lines": [{"id", "product_id", "product_name", "sku", "vendor_name",
          "unit_price", "quantity", "line_total"}], "shipping_address", "billing_address",
-         "reservation_expires_at", "cancel_reason", "paid_at", "created_at", "updated_at"}
+         "reservation_expires_at", "cancel_reason", "paid_at", "delivered_at", "created_at", "updated_at"}
 
     Money as ``"12.50"`` strings in ``currency``; times ISO 8601 UTC."""
     lines = list(order.lines.all()) if lines is None else list(lines)
@@ -150,6 +166,7 @@ def order_data(order: Order, *, lines: Iterable | None = None) -> dict[str, Any]
             "reservation_expires_at": order.reservation_expires_at,
             "cancel_reason": order.cancel_reason,
             "paid_at": order.paid_at,
+            "delivered_at": order.delivered_at,
             "created_at": order.created_at,
             "updated_at": order.updated_at,
         }
@@ -177,9 +194,16 @@ def order_summary(order: Order) -> dict[str, Any]:
 # --- reads ---------------------------------------------------------------------------------
 
 
+def with_protection(qs: QuerySet[Order]) -> QuerySet[Order]:
+    """``qs`` with what the order payloads need in the same query: the vendor, the escrow, and
+    ``open_dispute_pk`` (the open dispute's id or None); lines prefetched."""
+    open_dispute = Dispute.objects.filter(order=OuterRef("pk"), status=DisputeStatus.OPEN).values("pk")[:1]
+    return qs.select_related("vendor", "escrow").annotate(open_dispute_pk=Subquery(open_dispute)).prefetch_related("lines")
+
+
 def orders_for_buyer(*, user) -> QuerySet[Order]:
-    """The user's orders as a buyer, newest first, with vendor and lines prefetched."""
-    return Order.objects.filter(buyer=user).select_related("vendor").prefetch_related("lines").order_by("-created_at", "id")
+    """The user's orders as a buyer, newest first, with vendor, escrow, open dispute and lines."""
+    return with_protection(Order.objects.filter(buyer=user)).order_by("-created_at", "id")
 
 
 def orders_for_vendor_staff(*, user, vendor_id: uuid.UUID | None = None) -> QuerySet[Order]:
@@ -190,17 +214,14 @@ def orders_for_vendor_staff(*, user, vendor_id: uuid.UUID | None = None) -> Quer
     ids = vendor_ids_for_user(user)
     if vendor_id is not None:
         ids = [v for v in ids if v == vendor_id]
-    return (
-        Order.objects.filter(vendor_id__in=ids).select_related("vendor").prefetch_related("lines")
-        .order_by("-created_at", "id")
-    )
+    return with_protection(Order.objects.filter(vendor_id__in=ids)).order_by("-created_at", "id")
 
 
 def order_get_visible(*, user, order_id: Any) -> Order:
     """The order ``order_id`` if ``user`` may see it (buyer, vendor staff, admin). Raises
     ``NotFound`` ``order_not_found`` otherwise (also for a malformed id)."""
     oid = parse_uuid(order_id)
-    order = Order.objects.select_related("vendor").filter(pk=oid).first() if oid else None
+    order = with_protection(Order.objects.filter(pk=oid)).first() if oid else None
     if order is None or not order_visible_to(user=user, order=order):
         raise NotFound("Order not found.", code="order_not_found")
     return order
@@ -217,16 +238,45 @@ def lock_order(order_id: uuid.UUID) -> Order:
     return order
 
 
-def _record(order: Order, *, to_status: str, actor, reason: str) -> None:
-    """Apply a move on a locked order: status, audit row, events and notifications."""
+def lock_visible_order(*, user, order_id: Any) -> Order:
+    """Lock order ``order_id`` (call inside a transaction) if ``user`` may see it. Raises
+    ``NotFound`` ``order_not_found`` otherwise, also for a malformed id."""
+    oid = parse_uuid(order_id)
+    if oid is None:
+        raise NotFound("Order not found.", code="order_not_found")
+    order = lock_order(oid)
+    if not order_visible_to(user=user, order=order):
+        raise NotFound("Order not found.", code="order_not_found")
+    return order
+
+
+def lock_delivered_order_of_buyer(*, user, order_id: Any, forbidden: Forbidden, doing: str) -> Order:
+    """Lock order ``order_id`` for something only its buyer does once it is delivered (confirm
+    receipt, open a dispute). Raises ``NotFound`` ``order_not_found`` (not visible), ``forbidden``
+    (visible, but not the buyer), ``Conflict`` ``not_delivered`` ("Order … is …; ``doing`` once
+    it is delivered")."""
+    order = lock_visible_order(user=user, order_id=order_id)
+    if order.buyer_id != getattr(user, "pk", None):
+        raise forbidden
+    if order.status != OrderStatus.DELIVERED:
+        raise Conflict(f"Order {order.number} is {order.status}; {doing} once it is delivered.", code="not_delivered",
+                       extra={"status": order.status})
+    return order
+
+
+def _record(order: Order, *, to_status: str, actor, reason: str, at=None) -> None:
+    """Apply a move on a locked order at ``at`` (default now): status, audit row, events and
+    notifications."""
     from_status = order.status
     order.status = to_status
-    order.updated_at = timezone.now()
+    order.updated_at = at or timezone.now()
     if to_status == OrderStatus.PAID and order.paid_at is None:
         order.paid_at = order.updated_at
+    if to_status == OrderStatus.DELIVERED:
+        order.delivered_at = order.updated_at
     if to_status == OrderStatus.CANCELLED:
         order.cancel_reason = (reason or "cancelled")[:64]
-    order.save(update_fields=["status", "updated_at", "paid_at", "cancel_reason"])
+    order.save(update_fields=["status", "updated_at", "paid_at", "delivered_at", "cancel_reason"])
     OrderStatusChange.objects.create(
         order=order, from_status=from_status, to_status=to_status,
         actor=actor if getattr(actor, "pk", None) else None, reason=(reason or "")[:200],
@@ -266,17 +316,18 @@ def _record(order: Order, *, to_status: str, actor, reason: str) -> None:
             )
 
 
-def order_apply_transition(*, order: Order, to_status: str, actor=None, reason: str = "") -> Order:
+def order_apply_transition(*, order: Order, to_status: str, actor=None, reason: str = "", at=None) -> Order:
     """Move a *locked* order to ``to_status`` for the system (payments, refunds, expiry,
-    delivery): checks only the transitions map, not who asks. Raises ``Conflict``
-    ``invalid_transition``. Side effects of the move (stock, money) are the caller's."""
+    delivery) at ``at`` (aware UTC, default now): checks only the transitions map, not who asks.
+    Raises ``Conflict`` ``invalid_transition``. Side effects of the move (stock, money) are the
+    caller's."""
     if not order.can_transition_to(to_status):
         raise Conflict(
             f"An order cannot go from {order.status} to {to_status}.",
             code="invalid_transition",
             extra={"from": order.status, "to": to_status},
         )
-    _record(order, to_status=to_status, actor=actor, reason=reason)
+    _record(order, to_status=to_status, actor=actor, reason=reason, at=at)
     return order
 
 
@@ -324,13 +375,8 @@ def order_transition(*, user, order_id: Any, to_status: str, reason: str = "") -
     if to_status not in OrderStatus.values:
         raise Conflict(f"Unknown order status {to_status!r}.", code="invalid_transition",
                        extra={"to": str(to_status)[:40]})
-    oid = parse_uuid(order_id)
-    if oid is None:
-        raise NotFound("Order not found.", code="order_not_found")
     with transaction.atomic():
-        order = lock_order(oid)
-        if not order_visible_to(user=user, order=order):
-            raise NotFound("Order not found.", code="order_not_found")
+        order = lock_visible_order(user=user, order_id=order_id)
         if not order.can_transition_to(to_status):
             raise Conflict(
                 f"An order cannot go from {order.status} to {to_status}.",
@@ -342,22 +388,25 @@ def order_transition(*, user, order_id: Any, to_status: str, reason: str = "") -
         return _move_locked(order=order, to_status=to_status, actor=user, reason=reason)
 
 
-def _move_locked(*, order: Order, to_status: str, actor, reason: str) -> Order:
-    """A locked order's move with its side effects: cancel (stock, refund), delivered (escrow)."""
+def _move_locked(*, order: Order, to_status: str, actor, reason: str, at=None) -> Order:
+    """A locked order's move with its side effects: cancel (stock, refund), delivered (the
+    buyer-protection window starts; the escrow is released later, ``commerce.escrow``)."""
     if to_status == OrderStatus.CANCELLED:
         return order_cancel_locked(order=order, actor=actor, reason=reason or "cancelled")
-    order_apply_transition(order=order, to_status=to_status, actor=actor, reason=reason)
+    order_apply_transition(order=order, to_status=to_status, actor=actor, reason=reason, at=at)
     if to_status == OrderStatus.DELIVERED:
-        from commerce.payments import escrow_release
+        from commerce.escrow import escrow_start_protection  # cycle-breaker: commerce.escrow imports this module
 
-        escrow_release(order=order)
+        escrow_start_protection(order=order)
     return order
 
 
 def order_cancel_locked(*, order: Order, actor=None, reason: str) -> Order:
     """Cancel a locked order with its side effects: reserved stock released (pending payment),
     or sold stock returned and the payment refunded in full (paid and later, before it left the
-    store). Raises ``Conflict`` ``invalid_transition`` when it cannot be cancelled."""
+    store, or after a failed delivery); the delivery app cancels the open delivery attempt (the
+    ``order_status_changed`` signal). Raises ``Conflict`` ``invalid_transition`` when it cannot
+    be cancelled."""
     if not order.can_transition_to(OrderStatus.CANCELLED):
         raise Conflict(
             f"An order cannot go from {order.status} to cancelled.",
@@ -378,11 +427,13 @@ def order_cancel_locked(*, order: Order, actor=None, reason: str) -> Order:
     return order
 
 
-def order_system_transition(*, order_id: uuid.UUID, to_status: str, actor=None, reason: str = "") -> Order:
-    """Move order ``order_id`` for another app acting as the system (delivery: a courier picked
-    it up or delivered it): locks the order, checks only the transitions map (``Conflict``
-    ``invalid_transition``), records ``actor`` in the audit row. ``delivered`` releases the
-    escrow to the vendor; ``cancelled`` has the side effects of :func:`order_cancel_locked`.
-    The caller checks that ``actor`` may do this (e.g. is the assigned courier)."""
+def order_system_transition(*, order_id: uuid.UUID, to_status: str, actor=None, reason: str = "", at=None) -> Order:
+    """Move order ``order_id`` for another app acting as the system (delivery: the parcel was
+    picked up, delivery was proven with the buyer's PIN or QR, the carrier failed): locks the
+    order (re-entrant when the caller holds it), checks only the transitions map (``Conflict``
+    ``invalid_transition``), records ``actor`` in the audit row. ``delivered`` starts the
+    buyer-protection window; ``cancelled`` has the side effects of :func:`order_cancel_locked`.
+    ``at`` is when it happened (e.g. the proof of delivery's time; default now). The caller checks
+    that ``actor`` may do this (e.g. is the assigned courier with the proof)."""
     with transaction.atomic():
-        return _move_locked(order=lock_order(order_id), to_status=to_status, actor=actor, reason=reason)
+        return _move_locked(order=lock_order(order_id), to_status=to_status, actor=actor, reason=reason, at=at)

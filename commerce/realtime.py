@@ -75,9 +75,11 @@ class VendorTopic(Topic):
     """``vendor:<vendor_id>``: a store's live order desk, for its staff only.
 
     Snapshot: ``{"vendor": {"id", "name", "status"}, "counts": {status: n},
-    "open_orders": [order summary]}`` (open = paid, processing, ready_for_pickup,
-    out_for_delivery; newest 50). Events: ``order.created`` (an order was paid: ``{"order"}``) and
-    ``order.status_changed`` (``{"order", "from", "to", "reason", "changed_at"}``).
+    "open_orders": [order summary], "open_disputes": n}`` (open = paid, processing,
+    ready_for_pickup, out_for_delivery, delivery_failed; newest 50). Events: ``order.created`` (an
+    order was paid: ``{"order"}``), ``order.status_changed`` (``{"order", "from", "to", "reason",
+    "changed_at"}``), ``escrow.updated`` and ``dispute.opened`` / ``dispute.statement`` /
+    ``dispute.resolved`` / ``dispute.withdrawn`` (``commerce.escrow``, ``commerce.disputes``).
     """
 
     kind = "vendor"
@@ -92,7 +94,7 @@ class VendorTopic(Topic):
     def snapshot(self, *, user, key: str) -> dict[str, Any]:
         from django.db.models import Count
 
-        from commerce.models import Order, OrderStatus, Vendor
+        from commerce.models import Dispute, DisputeStatus, Order, OrderStatus, Vendor
         from commerce.orders import order_summary
 
         if not self.authorize(user=user, key=key):
@@ -100,10 +102,11 @@ class VendorTopic(Topic):
         vendor = Vendor.objects.get(pk=key)
         counts = dict(Order.objects.filter(vendor=vendor).values_list("status").annotate(n=Count("id")))
         open_statuses = [OrderStatus.PAID, OrderStatus.PROCESSING, OrderStatus.READY_FOR_PICKUP,
-                         OrderStatus.OUT_FOR_DELIVERY]
+                         OrderStatus.OUT_FOR_DELIVERY, OrderStatus.DELIVERY_FAILED]
         open_orders = Order.objects.filter(vendor=vendor, status__in=open_statuses).order_by("-created_at")[:50]
         return {
             "vendor": {"id": str(vendor.id), "name": vendor.name, "status": vendor.status},
             "counts": counts,
             "open_orders": [order_summary(o) for o in open_orders],
+            "open_disputes": Dispute.objects.filter(order__vendor=vendor, status=DisputeStatus.OPEN).count(),
         }

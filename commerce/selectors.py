@@ -56,6 +56,16 @@ def user_is_vendor_staff(*, user, vendor_id: uuid.UUID, active_only: bool = Fals
     return vendor_id in set(vendor_ids_for_user(user, active_only=active_only))
 
 
+def vendor_private_ids(user) -> set[uuid.UUID] | str:
+    """The stores whose private fields (``owner_id``) ``user`` may see: ``"all"`` for marketplace
+    admins and staff, else the ids of the stores they are staff of (empty when anonymous)."""
+    from core.models import is_staff_or_admin
+
+    if user is not None and getattr(user, "is_authenticated", False) and is_staff_or_admin(user):
+        return "all"
+    return set(vendor_ids_for_user(user))
+
+
 def vendor_list(*, user) -> QuerySet[Vendor]:
     """Vendors ``user`` may see: active ones; plus, for a signed-in user, the ones they are staff
     of; admins see all."""

@@ -42,12 +42,25 @@ class VendorApplyInputSerializer(serializers.Serializer):
 
 
 class VendorOutputSerializer(serializers.ModelSerializer):
-    owner_id = serializers.UUIDField(read_only=True)
+    """A store. ``owner_id`` (who owns it) is private: rendered only for the store's own staff and
+    marketplace admins, i.e. when the context's ``private_vendor_ids``
+    (``commerce.selectors.vendor_private_ids``) is ``"all"`` or holds the store's id; everyone else
+    gets the store without the key."""
+
+    owner_id = serializers.UUIDField(read_only=True, required=False,
+                                     help_text="Only for the store's staff and admins")
 
     class Meta:
         model = Vendor
         fields = ["id", "name", "slug", "description", "status", "owner_id", "status_changed_at", "created_at", "updated_at"]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        private = self.context.get("private_vendor_ids", ())
+        if private != "all" and instance.pk not in private:
+            data.pop("owner_id", None)
+        return data
 
 
 # --- Catalogue ------------------------------------------------------------------------------
@@ -267,9 +280,13 @@ class OrderOutputSerializer(serializers.Serializer):
     reservation_expires_at = serializers.DateTimeField(allow_null=True)
     cancel_reason = serializers.CharField()
     paid_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True, help_text="When delivery was proven (PIN or QR)")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     allowed_transitions = serializers.ListField(child=serializers.CharField(), required=False)
+    escrow = serializers.JSONField(required=False, allow_null=True, help_text="As EscrowOutput; null before payment")
+    allowed_actions = serializers.ListField(child=serializers.CharField(), required=False,
+                                            help_text="What the viewer may do now: confirm_receipt, open_dispute")
 
 
 class CheckoutOutputSerializer(serializers.Serializer):
@@ -302,7 +319,9 @@ class PaymentOutputSerializer(serializers.Serializer):
     order_id = serializers.UUIDField()
     method = serializers.CharField()
     gateway = serializers.CharField()
-    status = serializers.ChoiceField(choices=["pending", "succeeded", "failed"])
+    status = serializers.ChoiceField(choices=["pending", "succeeded", "failed", "needs_refund", "reversed"],
+                                     help_text="needs_refund / reversed: charged but not applied, refunded by "
+                                     "reconciliation")
     amount = serializers.DecimalField(max_digits=14, decimal_places=2)
     currency = serializers.CharField()
     failure_code = serializers.CharField()
@@ -362,3 +381,69 @@ class DepositOutputSerializer(serializers.Serializer):
     failure_code = serializers.CharField()
     created_at = serializers.DateTimeField()
     wallet = WalletOutputSerializer()
+
+
+# --- Buyer protection: escrow and disputes --------------------------------------------------
+
+
+class EscrowOutputSerializer(serializers.Serializer):
+    """An order's escrow (``commerce.escrow.escrow_data``)."""
+
+    order_id = serializers.UUIDField()
+    order_number = serializers.CharField()
+    status = serializers.ChoiceField(choices=["held", "released", "refunded"])
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Held (or released) amount")
+    currency = serializers.CharField()
+    commission = serializers.DecimalField(max_digits=14, decimal_places=2)
+    release_after = serializers.DateTimeField(allow_null=True, help_text="End of the buyer-protection window")
+    released_at = serializers.DateTimeField(allow_null=True)
+    release_reason = serializers.CharField(allow_null=True)
+    frozen = serializers.BooleanField(help_text="A dispute is open: it will not be released")
+    dispute_id = serializers.UUIDField(allow_null=True)
+
+
+class DisputeOpenInputSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=["not_received", "not_as_described", "damaged", "wrong_item",
+                                             "missing_parts", "other"])
+    description = serializers.CharField(max_length=4000)
+    claimed_amount = serializers.CharField(required=False, allow_null=True,
+                                           help_text="Decimal string; default: all that is refundable")
+
+
+class DisputeStatementInputSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=4000)
+
+
+class DisputeResolveInputSerializer(serializers.Serializer):
+    resolution = serializers.ChoiceField(choices=["release", "partial_refund", "refund"])
+    amount = serializers.CharField(required=False, allow_null=True,
+                                   help_text="partial_refund: the decimal amount back to the buyer")
+    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+class DisputeStatementOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    role = serializers.ChoiceField(choices=["buyer", "store", "staff"])
+    author_name = serializers.CharField()
+    text = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class DisputeOutputSerializer(serializers.Serializer):
+    """A dispute (``commerce.disputes.dispute_data``)."""
+
+    id = serializers.UUIDField()
+    order = serializers.JSONField(help_text="{id, number, status, currency, total, refunded_total, buyer_id, vendor}")
+    source = serializers.CharField(help_text="buyer, or the app that opened it for the buyer (e.g. return)")
+    reason = serializers.CharField()
+    description = serializers.CharField()
+    claimed_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField()
+    status = serializers.ChoiceField(choices=["open", "resolved_release", "resolved_partial_refund", "resolved_refund",
+                                              "withdrawn"])
+    store_responded_at = serializers.DateTimeField(allow_null=True)
+    resolution = serializers.JSONField(allow_null=True, help_text="{refund_amount, released_amount, note, resolved_at}")
+    withdrawn_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    statements = DisputeStatementOutputSerializer(many=True, required=False)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from commerce import api, api_orders
+from commerce import api, api_disputes, api_orders
 
 urlpatterns = [
     path("vendors/", api.VendorListCreateApi.as_view(), name="vendor-list"),
@@ -26,6 +26,16 @@ urlpatterns = [
     path("orders/<uuid:order_id>/cancel/", api_orders.OrderCancelApi.as_view(), name="order-cancel"),
     path("orders/<uuid:order_id>/payments/", api_orders.OrderPaymentsApi.as_view(), name="order-payments"),
     path("orders/<uuid:order_id>/refunds/", api_orders.OrderRefundsApi.as_view(), name="order-refunds"),
+    path("orders/<uuid:order_id>/confirm-receipt/", api_orders.OrderConfirmReceiptApi.as_view(),
+         name="order-confirm-receipt"),
+    path("orders/<uuid:order_id>/disputes/", api_disputes.OrderDisputesApi.as_view(), name="order-disputes"),
+    path("disputes/", api_disputes.DisputeListApi.as_view(), name="dispute-list"),
+    path("disputes/queue/", api_disputes.DisputeQueueApi.as_view(), name="dispute-queue"),
+    path("disputes/<uuid:dispute_id>/", api_disputes.DisputeDetailApi.as_view(), name="dispute-detail"),
+    path("disputes/<uuid:dispute_id>/statements/", api_disputes.DisputeStatementsApi.as_view(),
+         name="dispute-statements"),
+    path("disputes/<uuid:dispute_id>/withdraw/", api_disputes.DisputeWithdrawApi.as_view(), name="dispute-withdraw"),
+    path("disputes/<uuid:dispute_id>/resolve/", api_disputes.DisputeResolveApi.as_view(), name="dispute-resolve"),
     path("payments/webhooks/<slug:gateway>/", api_orders.PaymentWebhookApi.as_view(), name="payment-webhook"),
     path("wallet/", api_orders.WalletApi.as_view(), name="wallet"),
     path("wallet/ledger/", api_orders.WalletLedgerApi.as_view(), name="wallet-ledger"),

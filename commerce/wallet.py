@@ -11,8 +11,11 @@ Concurrency: wallets are locked with ``SELECT ... FOR UPDATE`` in primary-key or
 lock. Callers that also lock orders or auctions lock those first, then wallets.
 
 Money: ``Decimal`` with two places plus an ISO 4217 currency; amounts must be > 0 and have at
-most two decimals. Refusals: ``Conflict`` ``insufficient_funds`` (409, body has ``available``),
-``ApplicationError`` ``invalid_amount`` (400).
+most two decimals. A balance never passes :data:`MAX_BALANCE`, the largest value its column
+(``numeric(14, 2)``) stores: a change that would is refused before it reaches the database.
+Refusals: ``Conflict`` ``insufficient_funds`` (409, body has ``available``), ``Conflict``
+``wallet_limit_exceeded`` (409, body has ``max_credit``), ``ApplicationError``
+``invalid_amount`` (400).
 
 These functions are the ones later features use: auctions hold a leader's maximum with
 :func:`wallet_set_hold` and pay a won auction with :func:`wallet_capture_hold`.
@@ -39,6 +42,16 @@ from commerce.selectors import CENT
 WALLET_UPDATED = "wallet.updated"
 PLAIN_DECIMAL = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 MAX_AMOUNT = Decimal("999999999999.99")
+
+
+def _column_max(field_name: str) -> Decimal:
+    field = Wallet._meta.get_field(field_name)
+    digits, places = field.max_digits, field.decimal_places
+    return (Decimal(10) ** (digits - places) - Decimal(1).scaleb(-places)).quantize(Decimal(1).scaleb(-places))
+
+
+#: the largest balance a wallet can hold: what ``Wallet.balance`` (``numeric(14, 2)``) stores
+MAX_BALANCE = _column_max("balance")
 
 
 def validate_amount(value: Any, *, field: str = "amount", allow_zero: bool = False) -> Decimal:
@@ -113,9 +126,31 @@ def _lock_one(user, currency: str) -> Wallet:
     return lock_wallets(keys=[(user, currency)])[(getattr(user, "pk", user), currency)]
 
 
+def _limit_exceeded(wallet: Wallet | None, currency: str) -> Conflict:
+    room = MAX_BALANCE - (wallet.balance if wallet is not None else Decimal("0.00"))
+    return Conflict(
+        f"Your {currency} wallet cannot hold more than {MAX_BALANCE:,.2f}; at most {max(room, Decimal('0.00')):.2f} "
+        "more can be added.",
+        code="wallet_limit_exceeded",
+        extra={"max_credit": f"{max(room, Decimal('0.00')):.2f}", "currency": currency},
+    )
+
+
+def wallet_check_capacity(*, user, currency: str, amount: Decimal) -> None:
+    """Raise ``Conflict`` ``wallet_limit_exceeded`` when crediting ``amount`` would take the
+    user's ``currency`` wallet past :data:`MAX_BALANCE` now. A check without a lock, made before a
+    card is charged for a deposit; the credit itself re-checks under the wallet lock."""
+    wallet = Wallet.objects.filter(user=user, currency=currency).only("balance").first()
+    if (wallet.balance if wallet else Decimal("0.00")) + amount > MAX_BALANCE:
+        raise _limit_exceeded(wallet, currency)
+
+
 def _apply(wallet: Wallet, *, kind: str, amount: Decimal, held: Decimal = Decimal("0.00"),
            reference: str = "", memo: str = "") -> LedgerEntry:
-    """Change a *locked* wallet by (``amount``, ``held``), append the ledger entry, publish."""
+    """Change a *locked* wallet by (``amount``, ``held``), append the ledger entry, publish.
+    Raises ``insufficient_funds`` / ``wallet_limit_exceeded`` (nothing written)."""
+    if wallet.balance + amount > MAX_BALANCE:
+        raise _limit_exceeded(wallet, wallet.currency)
     wallet.balance += amount
     wallet.held_balance += held
     if wallet.held_balance < 0 or wallet.balance < wallet.held_balance:

@@ -325,6 +325,15 @@ PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default=DEV_WEBHOOK_SECRE
 PAYMENT_WEBHOOK_TOLERANCE_SECONDS = env.int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", default=300)
 #: the marketplace's share of an order, taken when escrow is released to the vendor
 MARKETPLACE_COMMISSION_RATE = env("MARKETPLACE_COMMISSION_RATE", default="0.10")  # a decimal string
+#: buyer protection: days after proven delivery before the escrow is released to the store (the
+#: buyer may confirm receipt earlier, or open a dispute within them)
+BUYER_PROTECTION_DAYS = env.float("BUYER_PROTECTION_DAYS", default=3)
+#: card attempts still pending after this many seconds are settled from the gateway's own state;
+#: one the gateway has no intent for after PAYMENT_ABANDON_AFTER_SECONDS is marked failed
+PAYMENT_RECONCILE_AFTER_SECONDS = env.int("PAYMENT_RECONCILE_AFTER_SECONDS", default=300)
+PAYMENT_ABANDON_AFTER_SECONDS = env.int("PAYMENT_ABANDON_AFTER_SECONDS", default=3600)
+CELERY_BEAT_SCHEDULE["commerce-release-escrows"] = {"task": "commerce.tasks.release_escrows_sweep", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["commerce-reconcile-payments"] = {"task": "commerce.tasks.reconcile_payments", "schedule": 60.0}
 #: how long Idempotency-Key records are kept (seconds)
 IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=86400)
 
@@ -346,6 +355,8 @@ DELIVERY_FALLBACK_SPEED_MPS = env.float("DELIVERY_FALLBACK_SPEED_MPS", default=5
 DELIVERY_MAX_ACTIVE_PER_COURIER = env.int("DELIVERY_MAX_ACTIVE_PER_COURIER", default=5)
 DELIVERY_PIN_MAX_ATTEMPTS = env.int("DELIVERY_PIN_MAX_ATTEMPTS", default=5)
 DELIVERY_POSITION_RETENTION_DAYS = env.int("DELIVERY_POSITION_RETENTION_DAYS", default=60)
+#: couriers browsing unclaimed deliveries see the drop-off only as the centre of a grid cell this wide
+DELIVERY_OPEN_DROPOFF_CELL_M = env.float("DELIVERY_OPEN_DROPOFF_CELL_M", default=1000.0)
 #: pickup point of stores without one (lat, lon): Berlin Mitte
 DELIVERY_DEFAULT_PICKUP = (52.520008, 13.404954)
 CELERY_BEAT_SCHEDULE["delivery-tick"] = {"task": "delivery.tasks.deliveries_tick", "schedule": 1.0}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -12,7 +12,8 @@ from rest_framework.views import APIView
 
 from commerce.api import _errors
 from core.exceptions import ApplicationError
-from core.utils import validated
+from core.models import is_staff_or_admin
+from core.utils import parse_uuid, validated
 
 from delivery import services
 from delivery.models import Delivery
@@ -21,6 +22,7 @@ from delivery.serializers import (
     CourierProfileInputSerializer,
     DeliveryOutputSerializer,
     LocationsInputSerializer,
+    OpenDeliveryOutputSerializer,
     StatusInputSerializer,
 )
 
@@ -40,10 +42,15 @@ class DeliveryListApi(APIView):
 
     @extend_schema(
         summary="Deliveries",
-        description="`?open=1` (couriers): unclaimed deliveries, nearest pickup first with `lat`/`lon`. Otherwise: "
-        "deliveries you take part in (as courier, buyer, or store staff), newest first.",
-        parameters=[OpenApiParameter(n, OpenApiTypes.STR) for n in ("open", "lat", "lon")],
-        responses={200: DeliveryOutputSerializer(many=True)}, tags=["delivery"],
+        description="`?open=1` (couriers): unclaimed deliveries, nearest pickup first with `lat`/`lon`, each with the "
+        "pickup point and only a coarse drop-off area (`dropoff_area`: the centre of a 1 km grid cell and the city; "
+        "the exact point comes with the claim). Otherwise: deliveries you take part in (as courier, buyer, or store "
+        "staff), newest first; `order=<id>` lists one order's attempts (re-dispatches after a failure).",
+        parameters=[OpenApiParameter(n, OpenApiTypes.STR) for n in ("open", "lat", "lon", "order")],
+        responses={200: PolymorphicProxySerializer(component_name="DeliveryListItem", many=True,
+                                                   serializers=[DeliveryOutputSerializer, OpenDeliveryOutputSerializer],
+                                                   resource_type_field_name=None)},
+        tags=["delivery"],
     )
     def get(self, request: Request) -> Response:
         from commerce.selectors import vendor_ids_for_user
@@ -51,18 +58,29 @@ class DeliveryListApi(APIView):
 
         if request.query_params.get("open"):
             items = services.deliveries_open(user=request.user, lat=_float(request, "lat"), lon=_float(request, "lon"))
+            return Response([services.open_delivery_data(d) for d in items])
+        qs = Delivery.objects.select_related("order", "courier").filter(
+            Q(courier=request.user) | Q(order__buyer=request.user) | Q(order__vendor_id__in=vendor_ids_for_user(request.user))
+        )
+        if is_staff_or_admin(request.user):
+            qs = Delivery.objects.select_related("order", "courier")
+        order = request.query_params.get("order")
+        if order:
+            oid = parse_uuid(order)
+            if oid is None:
+                raise ApplicationError("order must be a UUID.", code="invalid", fields={"order": ["Not a UUID."]})
+            qs = qs.filter(order_id=oid).order_by("attempt")
         else:
-            items = list(Delivery.objects.select_related("order", "courier").filter(
-                Q(courier=request.user) | Q(order__buyer=request.user) | Q(order__vendor_id__in=vendor_ids_for_user(request.user))
-            ).order_by("-created_at")[:100])
-        return Response([services.delivery_data(d, viewer=request.user) for d in items])
+            qs = qs.order_by("-created_at")
+        return Response([services.delivery_data(d, viewer=request.user, watcher=True) for d in qs[:100]])
 
 
 class DeliveryDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(summary="A delivery (with its path)", responses={200: DeliveryOutputSerializer, **_errors(401, 404)},
-                   tags=["delivery"])
+    @extend_schema(summary="A delivery (with its path)", description="A courier looking at an unclaimed delivery gets "
+                   "the open-list shape (coarse drop-off area, no exact point, no PIN).",
+                   responses={200: DeliveryOutputSerializer, **_errors(401, 404)}, tags=["delivery"])
     def get(self, request: Request, delivery_id) -> Response:
         delivery = services.delivery_get_visible(user=request.user, delivery_id=delivery_id)
         return Response(services.delivery_data(delivery, viewer=request.user, with_path=True))
@@ -79,12 +97,26 @@ class DeliveryClaimApi(APIView):
         return Response(services.delivery_data(delivery, viewer=request.user))
 
 
+class DeliverySelfDeliverApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="Deliver it yourself (store staff)", request=None,
+                   description="A staff member of the order's store takes an unclaimed delivery (`mode` becomes `store`) "
+                   "and then acts as its courier: status reports, positions, and completion with the buyer's PIN or QR "
+                   "only. 403 `not_store_staff`, 409 `already_claimed`.",
+                   responses={200: DeliveryOutputSerializer, **_errors(401, 403, 404, 409)}, tags=["delivery"])
+    def post(self, request: Request, delivery_id) -> Response:
+        delivery = services.delivery_take_by_store(user=request.user, delivery_id=delivery_id)
+        return Response(services.delivery_data(delivery, viewer=request.user))
+
+
 class DeliveryStatusApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(summary="Report a status (assigned courier)", request=StatusInputSerializer,
-                   description="picked_up (the order goes out_for_delivery), en_route, arriving, failed (with a reason). "
-                   "`delivered` needs proof: POST complete/.",
+    @extend_schema(summary="Report a status (assigned courier, or store staff delivering it)", request=StatusInputSerializer,
+                   description="picked_up (the order goes out_for_delivery), en_route, arriving, failed (with a reason; the "
+                   "order goes delivery_failed, from which the store re-dispatches or cancels). `delivered` needs proof: "
+                   "POST complete/.",
                    responses={200: DeliveryOutputSerializer, **_errors(400, 401, 403, 404, 409)}, tags=["delivery"])
     def post(self, request: Request, delivery_id) -> Response:
         data = validated(StatusInputSerializer, request.data)
@@ -95,9 +127,10 @@ class DeliveryStatusApi(APIView):
 class DeliveryCompleteApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(summary="Proof of delivery (assigned courier)", request=CompleteInputSerializer,
-                   description="The buyer's 4-digit PIN or their single-use QR token. 409 `wrong_pin` (attempts_left), "
-                   "`pin_locked` after 5 wrong PINs (staff reset it), `invalid_qr`.",
+    @extend_schema(summary="Proof of delivery (assigned courier, or store staff delivering it)", request=CompleteInputSerializer,
+                   description="The buyer's 4-digit PIN or their single-use QR token: the only way an order becomes "
+                   "delivered; the buyer-protection window starts. 409 `wrong_pin` (attempts_left), `pin_locked` after 5 "
+                   "wrong PINs (staff reset it), `invalid_qr`.",
                    responses={200: DeliveryOutputSerializer, **_errors(400, 401, 403, 404, 409)}, tags=["delivery"])
     def post(self, request: Request, delivery_id) -> Response:
         data = validated(CompleteInputSerializer, request.data)

@@ -1,5 +1,25 @@
-"""Delivery services: creation from orders, claiming, the status flow, the location stream with
-its filters and throttle, proof of delivery, stale detection and retention.
+"""Delivery services: delivery attempts created from orders, claiming (by a courier, or by the
+store's own staff for self-delivery), the status flow that moves the order, the location stream
+with its filters and throttle, proof of delivery, failure and cancellation, stale detection and
+retention.
+
+Proof moves the money: the order becomes ``delivered`` only when whoever carries the parcel
+completes with the buyer's PIN or single-use QR token (:func:`delivery_complete`), which starts
+the buyer-protection window (``commerce.escrow``). Stores cannot set delivery statuses on the
+order; they deliver themselves through :func:`delivery_take_by_store` and then need the same
+proof.
+
+Attempts: an order has at most one delivery not ended (``delivered``, ``failed``,
+``cancelled``). A ``failed`` attempt moves the order to ``delivery_failed``; the store (or staff)
+then re-dispatches it (order back to ``ready_for_pickup``: :func:`delivery_create_for_order`
+makes attempt n + 1 with a new PIN, which any courier can claim) or cancels it with a full
+refund. Cancelling (or fully refunding) an order cancels its open attempt: the courier's slot is
+freed and the courier and the buyer are told (``delivery.status_changed`` on ``delivery:<id>``,
+``delivery.cancelled`` on their ``user:<id>``, a notification).
+
+Open deliveries (unclaimed, :func:`deliveries_open`) show couriers the pickup point and a coarse
+drop-off (the centre of a ``DELIVERY_OPEN_DROPOFF_CELL_M`` grid cell, 1 km, and the city), never
+the exact point, the address or the PIN; the assigned courier gets the exact point.
 
 Location filters (Traccar's filter settings; every threshold is a setting), applied per point in
 device-time order:
@@ -18,7 +38,9 @@ plus the beat tick) sends the newest one when the window opens. Within
 itself and the buyer is notified. No point for ``DELIVERY_STALE_AFTER_S`` (60 s) →
 ``delivery.courier_stale``; the next good point → ``delivery.courier_live``.
 
-Lock order: the delivery row (then the order, through ``commerce.orders.order_system_transition``).
+Lock order: the order, then its delivery row (:func:`_lock_with_order`) wherever the order moves
+(status reports, completion, cancellation from the order side); claims, positions and the tick
+lock only the delivery row and never move the order.
 """
 
 from __future__ import annotations
@@ -36,12 +58,15 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from commerce.models import VendorStaff
+from commerce.orders import lock_order, order_system_transition
+from commerce.selectors import user_is_vendor_staff, vendor_ids_for_user
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from core.models import Role, is_staff_or_admin
 from core.utils import parse_uuid
 from notifications.kinds import DELIVERY_ARRIVING, IN_APP, register_kind
 from notifications.services import notify
-from realtime.outbox import publish
+from realtime.outbox import publish, revoke_subscription
 
 from delivery import geo
 from delivery.models import (
@@ -50,6 +75,7 @@ from delivery.models import (
     ENDED_STATUSES,
     CourierProfile,
     Delivery,
+    DeliveryMode,
     DeliveryStatus,
     LocationPoint,
     PickupPoint,
@@ -60,6 +86,12 @@ DELIVERY_STATUS_CHANGED = register_kind(
     description="Your delivery changed status (courier assigned, picked up, delivered, failed).",
     default_channels=(IN_APP,),
 )
+DELIVERY_CANCELLED = register_kind(
+    "delivery.cancelled",
+    description="A delivery you took or were waiting for was cancelled because its order was cancelled.",
+    default_channels=(IN_APP,),
+)
+DELIVERY_CANCELLED_EVENT = "delivery.cancelled"
 QR_SALT = "delivery.qr"
 
 
@@ -83,29 +115,63 @@ def _pickup_for(vendor_id) -> tuple[float, float]:
 
 
 def delivery_create_for_order(*, order) -> Delivery:
-    """The delivery of a locked ``order`` that became ``ready_for_pickup`` (idempotent): pickup at
-    the store's :class:`PickupPoint` (fallback ``DELIVERY_DEFAULT_PICKUP``, Berlin Mitte),
-    drop-off at the order's shipping address coordinates (fallback: the pickup point, so the
-    courier flow still works for an address without coordinates), a random 4-digit PIN."""
-    existing = Delivery.objects.filter(order=order).first()
+    """The open delivery attempt of a locked ``order`` that became ``ready_for_pickup``
+    (idempotent: an attempt not ended is returned as is). A new attempt gets the next
+    ``attempt`` number (earlier ones stay as history), pickup at the store's
+    :class:`PickupPoint` (fallback ``DELIVERY_DEFAULT_PICKUP``, Berlin Mitte), drop-off at the
+    order's shipping address coordinates (fallback: the pickup point, so the courier flow still
+    works for an address without coordinates), and a new random 4-digit PIN."""
+    existing = Delivery.objects.filter(order=order).exclude(status__in=ENDED_STATUSES).first()
     if existing:
         return existing
+    previous = Delivery.objects.filter(order=order).order_by("-attempt").values_list("attempt", flat=True).first()
     plat, plon = _pickup_for(order.vendor_id)
     addr = order.shipping_address or {}
     try:
         dlat, dlon = float(addr.get("latitude")), float(addr.get("longitude"))
     except (TypeError, ValueError):
         dlat, dlon = plat, plon
-    delivery = Delivery.objects.create(order=order, pickup_lat=plat, pickup_lon=plon, dropoff_lat=dlat, dropoff_lon=dlon,
-                                       pin=f"{secrets.randbelow(10_000):04d}")
+    delivery = Delivery.objects.create(order=order, attempt=(previous or 0) + 1, pickup_lat=plat, pickup_lon=plon,
+                                       dropoff_lat=dlat, dropoff_lon=dlon, pin=f"{secrets.randbelow(10_000):04d}")
     return delivery
 
 
-def on_order_status_changed(sender=None, *, order, to_status, **kwargs) -> None:
-    """Receiver of ``commerce.signals.order_status_changed``: create the delivery when the store
-    marks the order ready for pickup."""
+def delivery_cancel_for_order(*, order, actor=None, reason: str = "order_cancelled") -> Delivery | None:
+    """Cancel the open delivery attempt of a *locked* order that was cancelled or refunded in
+    full (before pickup: the order map allows nothing else). The courier's slot is freed (a
+    cancelled delivery is not active); ``delivery.status_changed`` goes to ``delivery:<id>``,
+    ``delivery.cancelled`` ``{id, order_id, order_number, attempt, reason}`` to the courier's and
+    the buyer's ``user:`` topics, the courier is notified, and the buyer's subscription ends.
+    Returns the cancelled delivery, or None when none was open."""
+    open_id = (Delivery.objects.filter(order=order).exclude(status__in=ENDED_STATUSES)
+               .values_list("pk", flat=True).first())
+    if open_id is None:
+        return None
+    delivery = _lock(open_id)
+    if delivery.tracking_ended:
+        return None
+    delivery.cancel_reason = (reason or "order_cancelled")[:64]
+    _set_status(delivery, DeliveryStatus.CANCELLED, actor=actor, reason=delivery.cancel_reason)
+    data = {"id": str(delivery.pk), "order_id": str(order.pk), "order_number": order.number,
+            "attempt": delivery.attempt, "reason": delivery.cancel_reason}
+    publish(topic=f"user:{order.buyer_id}", type=DELIVERY_CANCELLED_EVENT, data=data)
+    if delivery.courier_id:
+        publish(topic=f"user:{delivery.courier_id}", type=DELIVERY_CANCELLED_EVENT, data=data)
+        notify(recipients=[delivery.courier_id], kind=DELIVERY_CANCELLED.name,
+               title=f"Delivery of order {order.number} cancelled",
+               body="The order was cancelled; do not collect it. The delivery no longer counts among your active ones.",
+               data={"delivery_id": str(delivery.pk), "order_id": str(order.pk)}, target=delivery)
+    return delivery
+
+
+def on_order_status_changed(sender=None, *, order, to_status, actor=None, reason: str = "", **kwargs) -> None:
+    """Receiver of ``commerce.signals.order_status_changed`` (the order is locked): create a
+    delivery attempt when the store marks the order ready for pickup (also a re-dispatch after a
+    failed delivery); cancel the open attempt when the order is cancelled or refunded."""
     if to_status == "ready_for_pickup":
         delivery_create_for_order(order=order)
+    elif to_status in ("cancelled", "refunded"):
+        delivery_cancel_for_order(order=order, actor=actor, reason=reason or to_status)
 
 
 # --- payloads --------------------------------------------------------------------------------
@@ -133,21 +199,51 @@ def position_data(delivery: Delivery) -> dict[str, Any] | None:
     }
 
 
-def delivery_data(delivery: Delivery, *, viewer=None, with_path: bool = False) -> dict[str, Any]:
-    """The delivery payload (REST and topic snapshot)::
+def open_delivery_data(delivery: Delivery) -> dict[str, Any]:
+    """What a courier browsing open deliveries sees before claiming (REST ``?open=1`` and the
+    detail of an unclaimed delivery)::
 
-        {"id", "order_id", "order_number", "status", "courier": {"id", "name"} | null,
-         "pickup": {"lat", "lon"}, "dropoff": {"lat", "lon"}, "last_position": {...} | null,
-         "eta_seconds", "distance_m", "stale", "tracking_ended", "failure_reason", "path"?: [{"lat", "lon", "ts"}],
-         "pin"?: "1234" (the buyer only, until delivered)}
+        {"id", "order_number", "status": "pending", "attempt", "mode", "courier": null,
+         "pickup": {"lat", "lon"}, "dropoff_area": {"lat", "lon", "cell_m", "city"},
+         "distance_m": pickup → area centre, "created_at"}
 
-    After ``delivered`` / ``failed`` the buyer sees no position or path (tracking ended)."""
+    The drop-off is the centre of its ``DELIVERY_OPEN_DROPOFF_CELL_M`` (1,000 m) grid cell
+    (:func:`delivery.geo.coarse_point`) and the address's city: never the exact point, the
+    street, the buyer or the PIN."""
+    cell = cfg("DELIVERY_OPEN_DROPOFF_CELL_M", 1000.0)
+    lat, lon = geo.coarse_point(delivery.dropoff_lat, delivery.dropoff_lon, cell_m=cell)
+    city = str((delivery.order.shipping_address or {}).get("city") or "")[:100]
+    return {
+        "id": str(delivery.pk), "order_number": delivery.order.number, "status": delivery.status,
+        "attempt": delivery.attempt, "mode": delivery.mode, "courier": None,
+        "pickup": {"lat": delivery.pickup_lat, "lon": delivery.pickup_lon},
+        "dropoff_area": {"lat": lat, "lon": lon, "cell_m": int(cell), "city": city},
+        "distance_m": round(geo.haversine_m(delivery.pickup_lat, delivery.pickup_lon, lat, lon), -2),
+        "created_at": _iso(delivery.created_at),
+    }
+
+
+def delivery_data(delivery: Delivery, *, viewer=None, with_path: bool = False, watcher: bool | None = None) -> dict[str, Any]:
+    """The delivery payload (REST and topic snapshot) for someone who may watch it
+    (:func:`can_watch`, or ``watcher=True`` when the caller selected only deliveries the viewer
+    takes part in; a courier who has not claimed it gets :func:`open_delivery_data`)::
+
+        {"id", "order_id", "order_number", "attempt", "mode": "courier"|"store", "status",
+         "courier": {"id", "name"} | null, "pickup": {"lat", "lon"}, "dropoff": {"lat", "lon"},
+         "last_position": {...} | null, "eta_seconds", "distance_m", "stale", "tracking_ended",
+         "failure_reason", "cancel_reason", "delivered_at", "path"?: [{"lat", "lon", "ts"}],
+         "pin"?: "1234", "qr_token"? (the buyer only, until the delivery ends)}
+
+    After it ends (delivered, failed, cancelled) the buyer sees no position or path."""
+    if viewer is not None and not (watcher if watcher is not None else can_watch(user=viewer, delivery=delivery)):
+        return open_delivery_data(delivery)
     order = delivery.order
     is_buyer = viewer is not None and order.buyer_id == getattr(viewer, "pk", None)
     hide = delivery.tracking_ended and is_buyer
     pos = None if hide else position_data(delivery)
     data: dict[str, Any] = {
-        "id": str(delivery.pk), "order_id": str(order.pk), "order_number": order.number, "status": delivery.status,
+        "id": str(delivery.pk), "order_id": str(order.pk), "order_number": order.number,
+        "attempt": delivery.attempt, "mode": delivery.mode, "status": delivery.status,
         "courier": ({"id": str(delivery.courier_id), "name": delivery.courier.display_name or "Courier"}
                     if delivery.courier_id else None),
         "pickup": {"lat": delivery.pickup_lat, "lon": delivery.pickup_lon},
@@ -155,7 +251,7 @@ def delivery_data(delivery: Delivery, *, viewer=None, with_path: bool = False) -
         "last_position": pos, "eta_seconds": pos["eta_seconds"] if pos else None,
         "distance_m": pos["distance_m"] if pos else None, "stale": delivery.stale,
         "tracking_ended": delivery.tracking_ended, "failure_reason": delivery.failure_reason,
-        "delivered_at": _iso(delivery.delivered_at),
+        "cancel_reason": delivery.cancel_reason, "delivered_at": _iso(delivery.delivered_at),
     }
     if with_path and not hide:
         data["path"] = [{"lat": p.lat, "lon": p.lon, "ts": _iso(p.ts)} for p in
@@ -170,10 +266,10 @@ def delivery_data(delivery: Delivery, *, viewer=None, with_path: bool = False) -
 
 
 def can_watch(*, user, delivery: Delivery) -> bool:
-    """The order's buyer, the assigned courier, the order's store staff, or staff. (After the end
-    the buyer may still read the delivery, but positions are withheld.)"""
-    from commerce.selectors import vendor_ids_for_user
-
+    """The order's buyer, the assigned courier (or store staff member delivering it), the order's
+    store staff, or staff. (After the end the buyer may still read the delivery, but positions
+    are withheld.) Couriers browsing an unclaimed delivery are not watchers: they get
+    :func:`open_delivery_data`."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     if is_staff_or_admin(user) or delivery.courier_id == user.pk or delivery.order.buyer_id == user.pk:
@@ -182,8 +278,9 @@ def can_watch(*, user, delivery: Delivery) -> bool:
 
 
 def delivery_get_visible(*, user, delivery_id: Any) -> Delivery:
-    """The delivery if ``user`` may see it (or, while unclaimed, any courier). Raises ``NotFound``
-    ``delivery_not_found`` otherwise — another buyer learns nothing."""
+    """The delivery if ``user`` may see it (or, while unclaimed, any courier — who sees only
+    :func:`open_delivery_data`). Raises ``NotFound`` ``delivery_not_found`` otherwise — another
+    buyer learns nothing."""
     did = parse_uuid(delivery_id)
     delivery = Delivery.objects.select_related("order", "courier").filter(pk=did).first() if did else None
     if delivery is None:
@@ -196,9 +293,9 @@ def delivery_get_visible(*, user, delivery_id: Any) -> Delivery:
 
 
 def _check_assigned(delivery: Delivery, user) -> None:
-    """Only the assigned courier acts on a delivery. People who may not even see it get
-    ``NotFound`` (nothing to learn from the id); the buyer and the store get ``Forbidden``
-    ``not_assigned``."""
+    """Only whoever carries the delivery acts on it (the courier, or the store's staff member
+    delivering it). People who may not even see it get ``NotFound`` (nothing to learn from the
+    id); the buyer and the store get ``Forbidden`` ``not_assigned``."""
     if delivery.courier_id == getattr(user, "pk", None):
         return
     if not can_watch(user=user, delivery=delivery):
@@ -212,6 +309,19 @@ def _lock(delivery_id: Any) -> Delivery:
                 .filter(pk=did).first() if did else None)
     if delivery is None:
         raise NotFound("Delivery not found.", code="delivery_not_found")
+    return delivery
+
+
+def _lock_with_order(delivery_id: Any) -> Delivery:
+    """Lock the delivery's order, then the delivery (the order first, as every order mover
+    does). Raises ``NotFound`` ``delivery_not_found``."""
+    did = parse_uuid(delivery_id)
+    order_id = Delivery.objects.filter(pk=did).values_list("order_id", flat=True).first() if did else None
+    if order_id is None:
+        raise NotFound("Delivery not found.", code="delivery_not_found")
+    order = lock_order(order_id)
+    delivery = _lock(did)
+    delivery.order = order
     return delivery
 
 
@@ -233,7 +343,8 @@ def courier_set_profile(*, user, online: bool | None = None, vehicle_type: str |
 
 def deliveries_open(*, user, lat: float | None = None, lon: float | None = None) -> list[Delivery]:
     """Unclaimed deliveries for a courier, nearest pickup first when the courier's position is
-    given (else oldest first). Raises ``Forbidden`` ``not_courier``."""
+    given (else oldest first); render them with :func:`open_delivery_data`. Raises ``Forbidden``
+    ``not_courier``."""
     if not _is_courier(user):
         raise Forbidden("Only couriers see open deliveries.", code="not_courier")
     items = list(Delivery.objects.select_related("order", "courier").filter(status=DeliveryStatus.PENDING)
@@ -266,11 +377,38 @@ def delivery_claim(*, courier, delivery_id: Any, now: datetime | None = None) ->
         return delivery
 
 
+def delivery_take_by_store(*, user, delivery_id: Any, now: datetime | None = None) -> Delivery:
+    """Store self-delivery: a staff member of the order's (active) store takes an unclaimed
+    delivery and carries it themselves (``mode`` ``store``). From then on they act as its courier
+    — pickup, positions, failure — and complete it only with the buyer's PIN or QR, like any
+    courier (the courier cap does not apply: they are not marketplace couriers).
+
+    Raises ``NotFound`` ``delivery_not_found`` (not visible), ``Forbidden``
+    ``not_store_staff`` (the buyer, staff, a courier), ``Conflict`` ``already_claimed``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        delivery = _lock(delivery_id)
+        if not can_watch(user=user, delivery=delivery):
+            raise NotFound("Delivery not found.", code="delivery_not_found")
+        if not user_is_vendor_staff(user=user, vendor_id=delivery.order.vendor_id, active_only=True):
+            raise Forbidden("Only the store's staff deliver its orders themselves.", code="not_store_staff")
+        if delivery.status != DeliveryStatus.PENDING:
+            raise Conflict("Another courier has this delivery.", code="already_claimed")
+        delivery.courier, delivery.mode, delivery.claimed_at = user, DeliveryMode.STORE, now
+        _set_status(delivery, DeliveryStatus.ASSIGNED, actor=user, reason="store_delivery")
+        return delivery
+
+
+def _store_staff_ids(delivery: Delivery) -> list:
+    return list(VendorStaff.objects.filter(vendor_id=delivery.order.vendor_id).values_list("user_id", flat=True))
+
+
 def _set_status(delivery: Delivery, status: str, *, actor=None, reason: str = "") -> None:
     """Move a locked delivery along the map, publish ``delivery.status_changed``, notify the
-    buyer, and move the order (picked_up → out_for_delivery, delivered → delivered)."""
-    from commerce.orders import order_system_transition
-
+    buyer (and on failure the store's staff, who re-dispatch or cancel), and move the order:
+    picked_up → ``out_for_delivery``, delivered → ``delivered``, failed → ``delivery_failed``
+    (through ``commerce.orders.order_system_transition``; ``cancelled`` follows the order and
+    moves nothing)."""
     if status not in DELIVERY_TRANSITIONS.get(delivery.status, frozenset()):
         raise Conflict(f"A delivery cannot go from {delivery.status} to {status}.", code="invalid_transition",
                        extra={"from": delivery.status, "to": status})
@@ -281,33 +419,46 @@ def _set_status(delivery: Delivery, status: str, *, actor=None, reason: str = ""
     delivery.save()
     publish(topic=delivery.topic, type="delivery.status_changed",
             data={"id": str(delivery.pk), "from": previous, "to": status, "reason": reason,
+                  "attempt": delivery.attempt, "mode": delivery.mode,
                   "courier": {"id": str(delivery.courier_id)} if delivery.courier_id else None,
                   "tracking_ended": delivery.tracking_ended})
-    if status == DeliveryStatus.PICKED_UP:
+    if status == DeliveryStatus.PICKED_UP and delivery.order.status != "out_for_delivery":
+        # (an order a store moved out_for_delivery itself before that became the delivery's
+        # move is already there: the pickup moves nothing)
         order_system_transition(order_id=delivery.order_id, to_status="out_for_delivery", actor=actor, reason="picked_up")
     elif status == DeliveryStatus.DELIVERED:
-        order_system_transition(order_id=delivery.order_id, to_status="delivered", actor=actor, reason=delivery.proof)
+        order_system_transition(order_id=delivery.order_id, to_status="delivered", actor=actor, reason=delivery.proof,
+                                at=delivery.delivered_at)
+    elif status == DeliveryStatus.FAILED:
+        order_system_transition(order_id=delivery.order_id, to_status="delivery_failed", actor=actor,
+                                reason=f"delivery_failed: {reason}"[:200])
+        notify(recipients=_store_staff_ids(delivery), kind=DELIVERY_STATUS_CHANGED.name,
+               title=f"Delivery of order {delivery.order.number} failed",
+               body=f"{reason} Send it out again (ready for pickup) or cancel the order with a refund.",
+               data={"delivery_id": str(delivery.pk), "order_id": str(delivery.order_id), "status": status},
+               target=delivery)
     if status == DeliveryStatus.ARRIVING:
         notify(recipients=[delivery.order.buyer_id], kind=DELIVERY_ARRIVING.name,
                title=f"Your courier is arriving (order {delivery.order.number})",
                body="Have your PIN ready.", data={"delivery_id": str(delivery.pk)}, target=delivery)
-    elif status != DeliveryStatus.DELIVERED:  # delivered: the order's own notification says it
+    elif status not in (DeliveryStatus.DELIVERED, DeliveryStatus.CANCELLED):
+        # delivered / cancelled: the order's own notification says it
         notify(recipients=[delivery.order.buyer_id], kind=DELIVERY_STATUS_CHANGED.name,
                title=f"Delivery of order {delivery.order.number}: {DeliveryStatus(status).label.lower()}",
                body=reason, data={"delivery_id": str(delivery.pk), "status": status}, target=delivery)
     if status in ENDED_STATUSES:
-        from realtime.outbox import revoke_subscription
-
         revoke_subscription(user_id=delivery.order.buyer_id, topic=delivery.topic, reason="tracking_ended")
 
 
 def delivery_set_status(*, courier, delivery_id: Any, status: str, reason: str = "") -> Delivery:
-    """The assigned courier reports ``picked_up``, ``en_route``, ``arriving`` or ``failed`` (with a
-    reason). ``delivered`` needs proof: :func:`delivery_complete`. Raises ``NotFound``,
-    ``Forbidden`` ``not_assigned``, ``Conflict`` ``invalid_transition``, ``ApplicationError``
-    ``invalid`` (a failure without a reason)."""
+    """Whoever carries the delivery (the assigned courier, or the store's staff member in
+    ``store`` mode) reports ``picked_up``, ``en_route``, ``arriving`` or ``failed`` (with a
+    reason; the order goes ``delivery_failed``). ``delivered`` needs proof:
+    :func:`delivery_complete`. Raises ``NotFound``, ``Forbidden`` ``not_assigned``, ``Conflict``
+    ``invalid_transition`` / ``proof_required``, ``ApplicationError`` ``invalid`` (a failure
+    without a reason)."""
     with transaction.atomic():
-        delivery = _lock(delivery_id)
+        delivery = _lock_with_order(delivery_id)
         _check_assigned(delivery, courier)
         if status == DeliveryStatus.DELIVERED:
             raise Conflict("Complete a delivery with the buyer's PIN or QR code.", code="proof_required")
@@ -325,15 +476,17 @@ def qr_token(delivery: Delivery) -> str:
 
 def delivery_complete(*, courier, delivery_id: Any, pin: str | None = None, qr: str | None = None,
                       now: datetime | None = None) -> Delivery:
-    """Proof of delivery by the assigned courier: the buyer's 4-digit ``pin`` or their signed
-    ``qr`` token (single use). A wrong PIN is counted (committed) before it is refused; after
+    """Proof of delivery by whoever carries it (the assigned courier, or the store's staff member
+    in ``store`` mode): the buyer's 4-digit ``pin`` or their signed ``qr`` token (single use,
+    bound to this attempt). The order becomes ``delivered`` and its buyer-protection window
+    starts. A wrong PIN is counted (committed) before it is refused; after
     ``DELIVERY_PIN_MAX_ATTEMPTS`` (5) the PIN is locked (``Conflict`` ``pin_locked``) until staff
     reset it. Raises ``Conflict`` ``wrong_pin`` (with ``attempts_left``), ``invalid_qr``,
     ``invalid_transition``; ``Forbidden`` ``not_assigned``."""
     now = now or timezone.now()
     refusal: ApplicationError | None = None
     with transaction.atomic():
-        delivery = _lock(delivery_id)
+        delivery = _lock_with_order(delivery_id)
         _check_assigned(delivery, courier)
         if delivery.status not in (DeliveryStatus.PICKED_UP, DeliveryStatus.EN_ROUTE, DeliveryStatus.ARRIVING):
             raise Conflict(f"A delivery cannot be completed while {delivery.status}.", code="invalid_transition",

@@ -16,6 +16,7 @@ from notifications.models import Notification
 from realtime.models import OutboxEvent
 from tests.factories.commerce import CategoryFactory, ProductFactory, VendorFactory, VendorStaffFactory
 from tests.factories.core import AdminFactory, UserFactory
+from tests.factories.delivery import deliver, open_delivery_of, picked_up
 from tests.factories.orders import buyer_with_cart
 
 pytestmark = pytest.mark.django_db
@@ -36,21 +37,28 @@ def paid_order():
 def test_map_is_the_documented_pipeline():
     S = OrderStatus
     assert ORDER_TRANSITIONS[S.PENDING_PAYMENT] == {S.PAID, S.CANCELLED}
-    assert ORDER_TRANSITIONS[S.OUT_FOR_DELIVERY] == {S.DELIVERED}
+    assert ORDER_TRANSITIONS[S.OUT_FOR_DELIVERY] == {S.DELIVERED, S.DELIVERY_FAILED}
+    assert ORDER_TRANSITIONS[S.DELIVERY_FAILED] == {S.READY_FOR_PICKUP, S.CANCELLED, S.REFUNDED}
+    assert {S.OUT_FOR_DELIVERY, S.DELIVERED, S.DELIVERY_FAILED} <= orders.SYSTEM_ONLY
     assert ORDER_TRANSITIONS[S.CANCELLED] == set() and ORDER_TRANSITIONS[S.REFUNDED] == set()
 
 
-def test_vendor_moves_order_through_the_pipeline_with_audit_and_events(paid_order):
+def test_order_goes_through_the_pipeline_with_audit_and_events(paid_order):
+    """The store moves it to processing and ready_for_pickup; the courier's pickup and the
+    buyer's PIN move it on (the delivery flow owns out_for_delivery and delivered)."""
     owner = paid_order.vendor.owner
-    for status in ("processing", "ready_for_pickup", "out_for_delivery", "delivered"):
+    for status in ("processing", "ready_for_pickup"):
         orders.order_transition(user=owner, order_id=paid_order.id, to_status=status)
+    delivery, carrier = picked_up(open_delivery_of(paid_order))
+    deliver(delivery, carrier)
     paid_order.refresh_from_db()
-    assert paid_order.status == "delivered"
-    trail = list(paid_order.status_changes.values_list("from_status", "to_status"))
-    assert trail == [("", "pending_payment"), ("pending_payment", "paid"), ("paid", "processing"),
-                     ("processing", "ready_for_pickup"), ("ready_for_pickup", "out_for_delivery"),
-                     ("out_for_delivery", "delivered")]
-    assert paid_order.status_changes.last().actor == owner
+    assert paid_order.status == "delivered" and paid_order.delivered_at is not None
+    trail = list(paid_order.status_changes.values_list("from_status", "to_status", "reason"))
+    assert trail == [("", "pending_payment", "checkout"), ("pending_payment", "paid", "payment_succeeded"),
+                     ("paid", "processing", ""), ("processing", "ready_for_pickup", ""),
+                     ("ready_for_pickup", "out_for_delivery", "picked_up"), ("out_for_delivery", "delivered", "pin")]
+    actors = list(paid_order.status_changes.values_list("actor", flat=True))
+    assert actors[2:] == [owner.pk, owner.pk, carrier.pk, carrier.pk]
     buyer_events = [e.data["to"] for e in OutboxEvent.objects.filter(topic=f"user:{paid_order.buyer_id}",
                                                                         type="order.status_changed").order_by("id")]
     vendor_events = [e.data["to"] for e in OutboxEvent.objects.filter(topic=f"vendor:{paid_order.vendor_id}",

@@ -12,13 +12,14 @@ import pytest
 from django.test import override_settings
 
 from commerce import checkout as checkouts
-from commerce import orders, payments
+from commerce import escrow, payments
 from commerce import wallet as wallets
 from commerce.gateways import GATEWAYS, GatewayError, WebhookSignatureError, sign
 from commerce.models import Checkout, Escrow, LedgerEntry, Payment, PaymentWebhookEvent, Wallet
 from core.exceptions import Conflict, Forbidden, NotFound
 from notifications.models import Notification
 from tests.factories.commerce import CategoryFactory, ProductFactory, VendorFactory
+from tests.factories.delivery import deliver_paid_order
 from tests.factories.orders import buyer_with_cart, funded_wallet
 
 pytestmark = pytest.mark.django_db
@@ -32,10 +33,12 @@ def order():
     return checkouts.checkout_create(buyer=buyer).orders.get()
 
 
-def _deliver(order):
-    owner = order.vendor.owner
-    for status in ("processing", "ready_for_pickup", "out_for_delivery", "delivered"):
-        orders.order_transition(user=owner, order_id=order.id, to_status=status)
+def _deliver_and_release(order):
+    """Deliver with proof (courier + PIN), then let the buyer-protection window pass."""
+    deliver_paid_order(order)
+    order.refresh_from_db()
+    assert order.escrow.status == "held"
+    assert escrow.escrows_release_due(now=order.escrow.release_after)["released"] == 1
     order.refresh_from_db()
 
 
@@ -114,11 +117,11 @@ def test_bad_webhooks_are_refused_and_change_nothing(order, tamper):
     assert p.status == "pending" and not PaymentWebhookEvent.objects.exists()
 
 
-def test_wallet_payment_debits_the_buyer_and_delivery_releases_escrow_less_commission(order):
+def test_wallet_payment_debits_the_buyer_and_the_release_pays_the_store_less_commission(order):
     funded_wallet(order.buyer, "80.00")
     payments.payment_create(user=order.buyer, order_id=order.id, method="wallet")
     assert Wallet.objects.get(user=order.buyer).balance == Decimal("30.00")
-    _deliver(order)
+    _deliver_and_release(order)
     vendor_wallet = Wallet.objects.get(user=order.vendor.owner)
     assert vendor_wallet.balance == Decimal("45.00")  # 50.00 payout - 5.00 commission (10 %)
     kinds = list(LedgerEntry.objects.filter(wallet=vendor_wallet).order_by("id").values_list("kind", "amount"))
@@ -158,7 +161,7 @@ def test_partial_then_full_refund_before_release(order):
 
 def test_refund_after_release_comes_from_the_vendor_wallet(order):
     payments.payment_create(user=order.buyer, order_id=order.id, method="card", card_token="tok_visa")
-    _deliver(order)
+    _deliver_and_release(order)
     payments.refund_create(user=order.vendor.owner, order_id=order.id, amount="20.00")
     vendor_wallet = Wallet.objects.get(user=order.vendor.owner)
     assert vendor_wallet.balance == Decimal("27.00")  # 45.00 + 2.00 commission back - 20.00
@@ -203,5 +206,5 @@ def test_deposits_credit_once_immediately_or_by_webhook():
 
 @override_settings(MARKETPLACE_COMMISSION_RATE="0.125")
 def test_commission_rate_is_a_setting_rounded_half_up():
-    assert payments.commission_for(Decimal("10.02")) == Decimal("1.25")
-    assert payments.commission_for(Decimal("10.04")) == Decimal("1.26")
+    assert escrow.commission_for(Decimal("10.02")) == Decimal("1.25")
+    assert escrow.commission_for(Decimal("10.04")) == Decimal("1.26")

@@ -1,0 +1,146 @@
+"""REST views of disputes (thin: validate, call ``commerce.disputes``, render ``dispute_data``).
+
+Buyer: open (``POST /orders/{id}/disputes/``), view, add statements, withdraw. Store staff: view,
+respond (statements). Marketplace staff: the queue, statements, resolve (``Idempotency-Key``:
+money moves). Anyone else gets 404 ``dispute_not_found``.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from core.pagination import NewestFirstCursorPagination
+from core.utils import validated
+
+from commerce import disputes, orders
+from commerce.api import _errors
+from commerce.serializers import (
+    DisputeOpenInputSerializer,
+    DisputeOutputSerializer,
+    DisputeResolveInputSerializer,
+    DisputeStatementInputSerializer,
+    DisputeStatementOutputSerializer,
+)
+
+TAGS = ["disputes"]
+
+
+def _detail(request, dispute) -> Response:
+    dispute = disputes.dispute_get_visible(user=request.user, dispute_id=dispute.pk)
+    return Response(disputes.dispute_data(dispute, viewer=request.user, with_statements=True))
+
+
+class OrderDisputesApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="Disputes of an order", responses={200: DisputeOutputSerializer(many=True), **_errors(401, 404)},
+                   tags=TAGS)
+    def get(self, request: Request, order_id) -> Response:
+        order = orders.order_get_visible(user=request.user, order_id=order_id)
+        return Response([disputes.dispute_data(d, viewer=request.user) for d in
+                         disputes.disputes_for(user=request.user).filter(order=order)])
+
+    @extend_schema(
+        summary="Open a dispute (buyer)",
+        description="Inside the buyer-protection window (delivery proven, `BUYER_PROTECTION_DAYS` not passed, receipt "
+        "not confirmed): freezes the order's escrow until marketplace staff decide. 403 `dispute_not_allowed` (not "
+        "the buyer); 409 `not_delivered`, `protection_ended`, `dispute_exists` (disputed before), "
+        "`dispute_already_open`.",
+        request=DisputeOpenInputSerializer,
+        responses={201: DisputeOutputSerializer, **_errors(400, 401, 403, 404, 409)}, tags=TAGS,
+    )
+    def post(self, request: Request, order_id) -> Response:
+        data = validated(DisputeOpenInputSerializer, request.data)
+        dispute = disputes.dispute_open(user=request.user, order_id=order_id, reason=data["reason"],
+                                        description=data["description"], claimed_amount=data.get("claimed_amount"))
+        response = _detail(request, dispute)
+        response.status_code = status.HTTP_201_CREATED
+        return response
+
+
+class DisputeListApi(generics.GenericAPIView):
+    permission_classes = [IsAuthenticated]
+    pagination_class = NewestFirstCursorPagination
+    serializer_class = DisputeOutputSerializer
+
+    @extend_schema(summary="Disputes you take part in", operation_id="disputes_list",
+                   description="As the buyer or the store's staff; marketplace staff see all. `status` narrows.",
+                   parameters=[OpenApiParameter("status", OpenApiTypes.STR)], tags=TAGS)
+    def get(self, request: Request) -> Response:
+        qs = disputes.disputes_for(user=request.user, status=request.query_params.get("status") or None)
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response([disputes.dispute_data(d, viewer=request.user) for d in page])
+
+
+class DisputeQueueApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="The open-dispute queue (marketplace staff)",
+                   description="Open disputes, the longest waiting first (at most 200). 403 `staff_only`.",
+                   responses={200: DisputeOutputSerializer(many=True), **_errors(401, 403)}, tags=TAGS)
+    def get(self, request: Request) -> Response:
+        return Response([disputes.dispute_data(d, viewer=request.user)
+                         for d in disputes.disputes_queue(user=request.user)[:200]])
+
+
+class DisputeDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="A dispute with its statements", responses={200: DisputeOutputSerializer, **_errors(401, 404)},
+                   tags=TAGS)
+    def get(self, request: Request, dispute_id) -> Response:
+        dispute = disputes.dispute_get_visible(user=request.user, dispute_id=dispute_id)
+        return Response(disputes.dispute_data(dispute, viewer=request.user, with_statements=True))
+
+
+class DisputeStatementsApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="Add a statement (buyer, store staff: the store's response, marketplace staff)",
+                   description="While the dispute is open (409 `dispute_not_open`).",
+                   request=DisputeStatementInputSerializer,
+                   responses={201: DisputeStatementOutputSerializer, **_errors(400, 401, 404, 409)}, tags=TAGS)
+    def post(self, request: Request, dispute_id) -> Response:
+        data = validated(DisputeStatementInputSerializer, request.data)
+        statement = disputes.dispute_add_statement(user=request.user, dispute_id=dispute_id, text=data["text"])
+        dispute = disputes.dispute_get_visible(user=request.user, dispute_id=dispute_id)
+        body = disputes.dispute_data(dispute, viewer=request.user, with_statements=True)
+        return Response(next(s for s in body["statements"] if s["id"] == statement.pk), status=status.HTTP_201_CREATED)
+
+
+class DisputeWithdrawApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="Withdraw your dispute (buyer)",
+                   description="The escrow is unfrozen (released at once if the window has passed). 403 "
+                   "`withdraw_not_allowed`, 409 `dispute_not_open`.", request=None,
+                   responses={200: DisputeOutputSerializer, **_errors(401, 403, 404, 409)}, tags=TAGS)
+    def post(self, request: Request, dispute_id) -> Response:
+        return _detail(request, disputes.dispute_withdraw(user=request.user, dispute_id=dispute_id))
+
+
+class DisputeResolveApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Resolve a dispute (marketplace staff)",
+        description="`release` (the escrow goes to the store), `partial_refund` with `amount` (back to the buyer, the "
+        "rest to the store) or `refund` (all that is refundable back to the buyer; the order becomes refunded). "
+        "403 `staff_only`; 409 `dispute_not_open` (someone resolved it first), `insufficient_funds` (a released "
+        "escrow must come back from the store's wallet); 400 `invalid_amount`.",
+        request=DisputeResolveInputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={200: DisputeOutputSerializer, **_errors(400, 401, 403, 404, 409)}, tags=TAGS,
+    )
+    @idempotent(scope="dispute_resolve")
+    def post(self, request: Request, dispute_id) -> Response:
+        data = validated(DisputeResolveInputSerializer, request.data)
+        dispute = disputes.dispute_resolve(user=request.user, dispute_id=dispute_id, resolution=data["resolution"],
+                                           amount=data.get("amount"), note=data["note"])
+        return _detail(request, dispute)
