@@ -255,7 +255,7 @@ def test_demo_seed_has_a_delivery_in_progress_once(debug_on):
     assert LocationPoint.objects.filter(delivery=d, kept=True).count() == 5
 
 
-def test_demo_seed_has_a_delivered_order_inside_its_window_and_one_dispute_once():
+def test_demo_seed_has_a_delivered_order_inside_its_window_and_one_dispute_once(debug_on):
     call_command("seed_demo", stdout=io.StringIO())
     call_command("seed_demo", stdout=io.StringIO())
     delivered = Order.objects.filter(buyer__email="buyer3@demo.market", status="delivered")
