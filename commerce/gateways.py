@@ -45,6 +45,7 @@ from typing import Any, Mapping
 from django.conf import settings
 
 from core.exceptions import ApplicationError
+from core.redis import sync_client
 
 SIGNATURE_HEADER = "Gateway-Signature"
 
@@ -164,8 +165,6 @@ class TestGateway(PaymentGateway):
     TTL = 7 * 24 * 3600
 
     def _redis(self):
-        from realtime.streams import sync_client
-
         return sync_client()
 
     def _key(self, kind: str, ident: str) -> str:

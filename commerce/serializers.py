@@ -8,19 +8,10 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from core.fields import MoneyField
+from core.fields import MoneyField, StrictIntegerField
 
 from commerce.models import MAX_LINE_QUANTITY, Brand, Category, Product, ProductImage, Vendor
 from commerce.services import MAX_STOCK
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """An integer that must be a JSON integer: ``"3"``, ``3.0`` and ``true`` are refused."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class CommerceErrorSerializer(serializers.Serializer):

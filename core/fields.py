@@ -34,3 +34,12 @@ class MoneyField(serializers.Field):
 
     def to_representation(self, value: Any) -> Any:
         return value if isinstance(value, str) else (None if value is None else f"{value:.2f}")
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer that must be a JSON integer: ``"3"``, ``3.0`` and ``true`` are refused."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)

@@ -1,6 +1,8 @@
-"""The ``user:<user_id>`` topic: a user's private feed (notifications, order status, unread
-counts). Only the owner may subscribe. Apps add to its snapshot by registering a provider with
-:func:`add_snapshot_provider` (e.g. notifications adds ``{"notifications": {"unread": 3}}``)."""
+"""The ``user:<user_id>`` topic: a user's private feed (notifications, order status, wallet,
+unread counts). Only the owner may subscribe. It belongs to the gateway, not to a domain: it
+knows only who is signed in. Apps add to its snapshot by registering a provider with
+:func:`add_snapshot_provider` (e.g. notifications adds ``{"notifications": {"unread": 3}}``) and
+publish to it through ``realtime.outbox``. Registered by ``RealtimeConfig.ready``."""
 
 from __future__ import annotations
 
