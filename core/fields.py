@@ -21,7 +21,7 @@ MONEY_SCHEMA = {
 class MoneyField(serializers.Field):
     """A money input, handed to the service **unconverted**: a JSON string stays a ``str``, an
     integer an ``int`` and a JSON number with a fraction a ``float``, so the service's validator
-    (``commerce.wallet.validate_amount``, ``commerce.services._validate_price``) refuses the float
+    (``commerce.wallet.services.validate_amount``, ``commerce.catalog.services`` for prices) refuses the float
     (``invalid_amount`` / ``invalid``) instead of receiving it as the string ``"12.5"``.
 
     Why: DRF's ``CharField`` turns ``12.5`` into ``"12.5"`` and ``DecimalField`` turns it into
