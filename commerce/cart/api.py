@@ -21,7 +21,6 @@ from commerce.common.api import error_responses
 
 CART_HEADER = "X-Cart-Id"
 
-
 CART_ID_PARAM = OpenApiParameter(
     CART_HEADER,
     OpenApiTypes.UUID,

@@ -20,7 +20,6 @@ from commerce.common.money import DEFAULT_CURRENCY
 #: largest quantity of one product in one cart line
 MAX_LINE_QUANTITY = 999
 
-
 #: largest number of lines in one cart
 MAX_CART_LINES = 100
 

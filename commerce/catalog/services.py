@@ -30,15 +30,11 @@ from commerce.stores.selectors import vendor_ids_for_user
 
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
-
 MAX_PRICE = Decimal("9999999999.99")
-
 
 MAX_STOCK = 2_000_000_000
 
-
 MAX_ATTRIBUTES = 50
-
 
 MAX_IMAGES = 20
 
@@ -213,7 +209,6 @@ def product_create(
 PRODUCT_UPDATABLE = frozenset(
     {"name", "description", "category_id", "brand_id", "sku", "price", "stock", "attributes", "is_active", "images"}
 )
-
 
 #: fields that appear in cart lines: changing one refreshes the carts holding the product
 _CART_VISIBLE = frozenset({"name", "sku", "price", "stock", "is_active", "images"})

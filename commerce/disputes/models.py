@@ -39,7 +39,6 @@ class DisputeStatus(models.TextChoices):
 
 D = DisputeStatus
 
-
 #: the dispute's state map: anything else is ``invalid_transition`` (409)
 DISPUTE_TRANSITIONS: dict[str, frozenset[str]] = {
     D.OPEN: frozenset({D.RESOLVED_RELEASE, D.RESOLVED_PARTIAL_REFUND, D.RESOLVED_REFUND, D.WITHDRAWN}),

@@ -78,13 +78,11 @@ from commerce.wallet.models import EscrowReleaseReason, EscrowStatus
 
 MAX_TEXT = 4000
 
-
 RESOLUTIONS = {
     "release": DisputeStatus.RESOLVED_RELEASE,
     "partial_refund": DisputeStatus.RESOLVED_PARTIAL_REFUND,
     "refund": DisputeStatus.RESOLVED_REFUND,
 }
-
 
 DISPUTE_OPENED = register_kind(
     "dispute.opened",
@@ -92,13 +90,11 @@ DISPUTE_OPENED = register_kind(
     default_channels=(IN_APP, EMAIL),
 )
 
-
 DISPUTE_UPDATED = register_kind(
     "dispute.updated",
     description="A dispute you take part in has a new statement or was withdrawn.",
     default_channels=(IN_APP,),
 )
-
 
 DISPUTE_RESOLVED = register_kind(
     "dispute.resolved",

@@ -68,7 +68,6 @@ class OrderStatus(models.TextChoices):
 
 S = OrderStatus
 
-
 #: allowed order status transitions {from: {to, ...}} (django-oscar style pipeline); anything
 #: else is ``invalid_transition`` (409). ``cancelled`` is possible until the order leaves the
 #: store, and after a failed delivery; ``refunded`` (a full refund) once it was paid, except

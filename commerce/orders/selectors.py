@@ -41,10 +41,8 @@ from commerce.stores.selectors import user_is_vendor_staff, vendor_ids_for_user
 #: moves a store's staff may ask for
 VENDOR_MOVES = frozenset({OrderStatus.PROCESSING, OrderStatus.READY_FOR_PICKUP, OrderStatus.CANCELLED})
 
-
 #: statuses from which the buyer may cancel
 BUYER_CANCELLABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.PAID})
-
 
 #: moves only the system makes: payments, refunds, and the delivery flow (proof of pickup,
 #: proof of delivery, a failed delivery). No role may ask for them.

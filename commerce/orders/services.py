@@ -64,9 +64,7 @@ from commerce.stores.models import VendorStaff
 
 ORDER_STATUS_CHANGED_EVENT = "order.status_changed"
 
-
 ORDER_CREATED_EVENT = "order.created"
-
 
 ORDER_RECEIVED = register_kind(
     "order.received",
@@ -259,9 +257,9 @@ def _move_locked(*, order: Order, to_status: str, actor, reason: str, at=None) -
 def order_cancel_locked(*, order: Order, actor=None, reason: str) -> Order:
     """Cancel a locked order with its side effects: reserved stock released (pending payment),
     or sold stock returned and the payment refunded in full (paid and later, before it left the
-    store, or after a failed delivery: ``order_cancelling``, handled by payments); the delivery app cancels the open delivery attempt (the
-    ``order_status_changed`` signal). Raises ``Conflict`` ``invalid_transition`` when it cannot
-    be cancelled."""
+    store, or after a failed delivery: ``order_cancelling``, which payments handles); the
+    delivery app cancels the open delivery attempt (the ``order_status_changed`` signal). Raises
+    ``Conflict`` ``invalid_transition`` when it cannot be cancelled."""
     if not order.can_transition_to(OrderStatus.CANCELLED):
         raise Conflict(
             f"An order cannot go from {order.status} to cancelled.",

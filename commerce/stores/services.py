@@ -94,17 +94,6 @@ def vendor_set_status(*, vendor_id: uuid.UUID, status: str, actor) -> Vendor:
     return vendor
 
 
-def vendor_activate(*, vendor_id: uuid.UUID, actor) -> Vendor:
-    """Admin approves a store: ``pending``/``suspended`` -> ``active``. See :func:`vendor_set_status`."""
-    return vendor_set_status(vendor_id=vendor_id, status=VendorStatus.ACTIVE, actor=actor)
-
-
-def vendor_suspend(*, vendor_id: uuid.UUID, actor) -> Vendor:
-    """Admin suspends a store: ``active`` -> ``suspended`` (its products disappear from the
-    catalogue and become unavailable in carts). See :func:`vendor_set_status`."""
-    return vendor_set_status(vendor_id=vendor_id, status=VendorStatus.SUSPENDED, actor=actor)
-
-
 def vendor_staff_add(*, vendor_id: uuid.UUID, user, actor, role: str = VendorStaffRole.STAFF) -> VendorStaff:
     """Add ``user`` to the staff of vendor ``vendor_id`` (idempotent). Allowed to the vendor's
     owner and admins. Staff of an active vendor get the ``vendor`` role.

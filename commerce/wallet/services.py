@@ -24,7 +24,6 @@ These functions are the ones later features use: auctions hold a leader's maximu
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable
@@ -301,8 +300,3 @@ def wallet_check_ledger(*, wallet: Wallet) -> LedgerCheck:
     wallet.refresh_from_db()
     sums = LedgerEntry.objects.filter(wallet=wallet).aggregate(b=Sum("amount"), h=Sum("held_amount"))
     return LedgerCheck(wallet.balance, wallet.held_balance, sums["b"] or Decimal("0.00"), sums["h"] or Decimal("0.00"))
-
-
-def ledger_reference(kind: str, obj_id: uuid.UUID | str) -> str:
-    """``"<kind>:<id>"``, the reference format of ledger entries and holds."""
-    return f"{kind}:{obj_id}"
