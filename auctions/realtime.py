@@ -22,6 +22,9 @@ from typing import Any
 
 from django.conf import settings
 
+from auctions.models import Auction
+from auctions.selectors import auction_data, auction_public_data, auction_visible_to
+from auctions.services import auction_place_bid
 from core.exceptions import Forbidden
 from core.utils import parse_uuid
 from realtime.registry import Topic, command, register
@@ -29,9 +32,6 @@ from realtime.registry import Topic, command, register
 
 def _visible(user, key: str):
     """The auction ``key`` if ``user`` may see it (the REST rule), else None."""
-    from auctions.models import Auction
-    from auctions.selectors import auction_visible_to
-
     aid = parse_uuid(key)
     auction = Auction.objects.select_related("vendor").filter(pk=aid).first() if aid else None
     return auction if auction is not None and auction_visible_to(user=user, auction=auction) else None
@@ -47,8 +47,6 @@ class AuctionTopic(Topic):
         return _visible(user, key) is not None
 
     def snapshot(self, *, user, key: str) -> dict[str, Any]:
-        from auctions.selectors import auction_data
-
         auction = _visible(user, key)
         if auction is None:
             raise Forbidden(f"You may not use auction:{key}.", code="forbidden")
@@ -56,8 +54,6 @@ class AuctionTopic(Topic):
 
     @command("bid", bucket="bid")
     def bid(self, *, user, key: str, data: dict) -> dict[str, Any]:
-        from auctions.services import auction_place_bid
-
         payload = data if isinstance(data, dict) else {}
         result = auction_place_bid(auction_id=key, bidder=user, max_amount=payload.get("max_amount"))
         return bid_reply(result)
@@ -65,8 +61,6 @@ class AuctionTopic(Topic):
 
 def bid_reply(result) -> dict[str, Any]:
     """The answer to an accepted bid (REST 201 body and socket reply)."""
-    from auctions.selectors import auction_public_data
-
     public = auction_public_data(result.auction)
     return {
         "bid_id": result.bid.pk,

@@ -10,14 +10,13 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from auctions import rules
+from auctions.models import Auction, AuctionParticipant, AuctionStatus
+from commerce.stores.selectors import vendor_ids_for_user
 from core.exceptions import NotFound
 from core.models import is_staff_or_admin
 from core.utils import parse_uuid
 from realtime.jsonutil import to_jsonable
-
-from auctions import rules
-from auctions.models import Auction, AuctionParticipant, AuctionStatus
-
 
 #: statuses any signed-in user may see; the others (pending approval, cancelled) only the store's
 #: staff and marketplace staff/admins
@@ -29,8 +28,6 @@ def auction_visible_to(*, user, auction: Auction) -> bool:
     watch) and the ``auction:<id>`` topic alike: scheduled, live and ended auctions are visible to
     any signed-in user; ``pending_approval`` and ``cancelled`` ones only to the store's staff and
     marketplace staff or admins. Anonymous users see none."""
-    from commerce.selectors import vendor_ids_for_user
-
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     if auction.status in PUBLIC_STATUSES:
@@ -107,8 +104,6 @@ def auction_public_data(auction: Auction, *, now: datetime | None = None) -> dic
 def auction_data(auction: Auction, *, viewer=None, now: datetime | None = None) -> dict[str, Any]:
     """:func:`auction_public_data` plus, for a signed-in viewer who bid, ``my_max_amount`` and
     ``leading``; for the winner and the store's staff of an ended auction, ``order_id``."""
-    from commerce.selectors import vendor_ids_for_user
-
     data = auction_public_data(auction, now=now)
     if viewer is not None and getattr(viewer, "is_authenticated", False):
         mine = AuctionParticipant.objects.filter(auction=auction, user=viewer).values_list("max_amount", flat=True).first()
@@ -124,8 +119,6 @@ def auction_list(*, viewer, params: dict[str, str]) -> QuerySet[Auction]:
     ending within the hour, soonest first), ``vendor=<id>``, ``mine=bids`` (auctions the viewer bid
     on), ``won=1`` (auctions the viewer won). Pending and cancelled ones are visible only to
     their store's staff and admins."""
-    from commerce.selectors import vendor_ids_for_user
-
     qs = Auction.objects.select_related("vendor")
     if not is_staff_or_admin(viewer):  # the queryset form of auction_visible_to
         qs = qs.filter(Q(status__in=PUBLIC_STATUSES) | Q(vendor_id__in=vendor_ids_for_user(viewer)))

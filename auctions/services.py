@@ -3,7 +3,7 @@ wallet holds), buy-it-now, closing, and the periodic jobs.
 
 Every write locks the auction row first (``SELECT … FOR UPDATE``) and re-checks its state under
 the lock; then orders, products, carts and wallets follow the project's lock order (wallets in
-primary-key order, see ``commerce.wallet.lock_wallets``). Events go to ``auction:<id>`` through
+primary-key order, see ``commerce.wallet.services.lock_wallets``). Events go to ``auction:<id>`` through
 the outbox (after commit): ``auction.started``, ``auction.bid_placed``, ``auction.extended``,
 ``auction.reserve_met``, ``auction.closed``, ``auction.cancelled``.
 
@@ -22,18 +22,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-
-from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
-from core.models import is_staff_or_admin
-from core.utils import parse_uuid
-from notifications.kinds import AUCTION_ENDING_SOON, AUCTION_OUTBID, AUCTION_WON, IN_APP, EMAIL, register_kind
-from notifications.services import notify
-from realtime.outbox import publish
 
 from auctions import rules
 from auctions.models import (
@@ -46,6 +39,18 @@ from auctions.models import (
     Bid,
 )
 from auctions.selectors import auction_get_visible, auction_public_data, auction_visible_to, pseudonym_of
+from commerce.catalog.models import Product
+from commerce.catalog.services import products_adjust_stock
+from commerce.payments.services import order_create_for_auction
+from commerce.stores.models import VendorStaff
+from commerce.stores.selectors import vendor_ids_for_user
+from commerce.wallet.services import lock_wallets, validate_amount, wallet_release_hold, wallet_set_hold
+from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from core.models import User, is_staff_or_admin
+from core.utils import parse_uuid
+from notifications.kinds import AUCTION_ENDING_SOON, AUCTION_OUTBID, AUCTION_WON, EMAIL, IN_APP, register_kind
+from notifications.services import notify
+from realtime.outbox import publish
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +74,6 @@ def hold_reference(auction_id: Any) -> str:
 def parse_amount(value: Any, *, field: str = "max_amount") -> Decimal:
     """A positive money amount with at most two decimals (string or int; floats refused).
     Raises ``ApplicationError`` ``invalid_amount`` (400) naming ``field``."""
-    from commerce.wallet import validate_amount
-
     return validate_amount(value, field=field)
 
 
@@ -94,14 +97,16 @@ def _save(auction: Auction, *fields: str) -> None:
     auction.save(update_fields=["version", "updated_at", *fields])
 
 
-def _schedule(task_name: str, auction_id: uuid.UUID, eta: datetime) -> None:
+def _schedule(which: Literal["start", "close"], auction_id: uuid.UUID, eta: datetime) -> None:
+    """After commit, queue the ``start_auction`` or ``close_auction`` ETA task of the auction."""
     def send() -> None:
-        from auctions import tasks
+        from auctions.tasks import close_auction, start_auction  # cycle-breaker: the tasks run this module
 
+        task = start_auction if which == "start" else close_auction
         try:
-            getattr(tasks, task_name).apply_async(args=[str(auction_id)], eta=eta)
+            task.apply_async(args=[str(auction_id)], eta=eta)
         except Exception:  # noqa: BLE001 - the beat sweep does it anyway
-            logger.warning("could not schedule %s for auction %s", task_name, auction_id, exc_info=True)
+            logger.warning("could not schedule %s for auction %s", task.name, auction_id, exc_info=True)
 
     transaction.on_commit(send, robust=True)
 
@@ -132,9 +137,6 @@ def auction_create(
     the user), ``NotFound`` ``product_not_found``, ``ApplicationError`` ``invalid`` (times,
     prices: reserve ≥ start, buy-it-now > start, end after start and in the future, hard end ≥
     end, soft-close seconds ≥ 1) and ``invalid_amount``."""
-    from commerce.models import Product
-    from commerce.selectors import vendor_ids_for_user
-
     now = now or timezone.now()
     vendors = vendor_ids_for_user(user, active_only=True)
     vid = parse_uuid(vendor_id) if vendor_id else (vendors[0] if vendors else None)
@@ -185,8 +187,6 @@ def auction_approve(*, user, auction_id: Any, now: datetime | None = None) -> Au
     """An admin approves a pending auction: ``scheduled``, or ``live`` when ``starts_at`` has
     passed; the product's unit is taken from stock. Raises ``Forbidden`` ``admin_only``,
     ``Conflict`` ``invalid_transition`` / ``insufficient_stock``."""
-    from commerce.services import products_adjust_stock
-
     if not is_staff_or_admin(user):
         raise Forbidden("Only an admin may approve auctions.", code="admin_only")
     now = now or timezone.now()
@@ -207,8 +207,8 @@ def auction_approve(*, user, auction_id: Any, now: datetime | None = None) -> Au
         else:
             _move(auction, AuctionStatus.SCHEDULED)
             _save(auction, "status", "approved_at")
-            _schedule("start_auction", auction.pk, auction.starts_at)
-        _schedule("close_auction", auction.pk, auction.ends_at)
+            _schedule("start", auction.pk, auction.starts_at)
+        _schedule("close", auction.pk, auction.ends_at)
         return auction
 
 
@@ -216,9 +216,6 @@ def auction_cancel(*, user, auction_id: Any, now: datetime | None = None) -> Auc
     """Cancel an auction: its vendor's staff before the first bid, an admin any time before it
     ended. Holds are released and the product's unit returned. Raises ``NotFound``,
     ``Forbidden`` ``not_allowed``, ``Conflict`` ``has_bids`` / ``invalid_transition``."""
-    from commerce.selectors import vendor_ids_for_user
-    from commerce.services import products_adjust_stock
-
     now = now or timezone.now()
     with transaction.atomic():
         auction = _lock(auction_id)
@@ -240,8 +237,6 @@ def auction_cancel(*, user, auction_id: Any, now: datetime | None = None) -> Auc
 
 def _release_leader_hold(auction: Auction) -> None:
     if holds_enabled() and auction.leader_id:
-        from commerce.wallet import wallet_release_hold
-
         wallet_release_hold(user=auction.leader_id, currency=auction.currency, reference=hold_reference(auction.pk))
 
 
@@ -269,7 +264,7 @@ def _check_live(auction: Auction, now: datetime) -> None:
 
 
 def auction_place_bid(*, auction_id: Any, bidder, max_amount: Any, now: datetime | None = None) -> BidResult:
-    """``bidder`` offers a maximum of ``max_amount`` (proxy bid; DESIGN.md §4).
+    """``bidder`` offers a maximum of ``max_amount`` (proxy bid; the rules: README, "Auctions", and ``auctions.rules``).
 
     Under the auction's row lock: the auction must be live and before its end (``Conflict``
     ``auction_not_live`` / ``auction_ended`` — a bid after ``ends_at`` is refused even if the
@@ -279,9 +274,6 @@ def auction_place_bid(*, auction_id: Any, bidder, max_amount: Any, now: datetime
     (``Conflict`` ``insufficient_funds``). Then the standing, the price, the soft-close end and
     the holds change, a :class:`Bid` row is stored, and events and notifications follow.
     """
-    from commerce.selectors import vendor_ids_for_user
-    from commerce.wallet import lock_wallets, wallet_set_hold
-
     amount = parse_amount(max_amount)
     with transaction.atomic():
         auction = _lock(auction_id)
@@ -350,7 +342,7 @@ def auction_place_bid(*, auction_id: Any, bidder, max_amount: Any, now: datetime
             publish(topic=auction.topic, type="auction.extended",
                     data={"auction_id": str(auction.pk), "ends_at": auction.ends_at, "previous_ends_at": previous_end,
                           "hard_end": auction.hard_end, "version": auction.version})
-            _schedule("close_auction", auction.pk, auction.ends_at)
+            _schedule("close", auction.pk, auction.ends_at)
         if not was_met and rules.reserve_met(new_standing, auction.reserve_price):
             publish(topic=auction.topic, type="auction.reserve_met",
                     data={"auction_id": str(auction.pk), "current_price": auction.current_price, "version": auction.version})
@@ -368,9 +360,6 @@ def auction_buy_now(*, auction_id: Any, buyer, now: datetime | None = None):
     Returns the order. Raises ``Conflict`` ``buy_now_unavailable`` (no price, or bids exist),
     ``auction_not_live`` / ``auction_ended``, ``insufficient_funds``; ``Forbidden``
     ``own_auction``."""
-    from commerce.selectors import vendor_ids_for_user
-    from commerce.wallet import wallet_set_hold
-
     with transaction.atomic():
         auction = _lock(auction_id)
         if not auction_visible_to(user=buyer, auction=auction):
@@ -390,9 +379,6 @@ def auction_buy_now(*, auction_id: Any, buyer, now: datetime | None = None):
 
 
 def _finish_sold(auction: Auction, *, winner_id, price: Decimal, now: datetime, via: str):
-    from commerce.payments import order_create_for_auction
-    from core.models import User
-
     winner = User.objects.get(pk=winner_id)
     order = order_create_for_auction(
         buyer=winner, vendor=auction.vendor, title=auction.title, sku=f"AUCTION-{str(auction.pk)[:8].upper()}",
@@ -411,8 +397,6 @@ def _finish_sold(auction: Auction, *, winner_id, price: Decimal, now: datetime, 
 
 
 def _notify_vendor(auction: Auction, body: str) -> None:
-    from commerce.models import VendorStaff
-
     staff = list(VendorStaff.objects.filter(vendor_id=auction.vendor_id).values_list("user_id", flat=True))
     if staff:
         notify(recipients=staff, kind=AUCTION_ENDED_FOR_VENDOR.name, title=f"Auction ended: {auction.title}",
@@ -427,8 +411,6 @@ def auction_close(*, auction_id: Any, now: datetime | None = None) -> bool:
     nothing to do — not live, already ended, or not due). Sold when there is a leader and the
     reserve (if any) is met: an order at the final price, paid from the winner's hold; otherwise
     unsold and the product's unit goes back to stock. All holds are released."""
-    from commerce.services import products_adjust_stock
-
     with transaction.atomic():
         aid = parse_uuid(auction_id)
         auction = Auction.objects.select_for_update(of=("self",)).select_related("vendor").filter(pk=aid).first() if aid else None

@@ -16,18 +16,18 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 
+from django.utils import timezone
+
+from auctions import services
+from commerce.simulation import sim_store
+from commerce.wallet.models import LedgerKind
+from commerce.wallet.services import wallet_credit, wallet_get
+from core.models import Role
 from simulator.client import ProtocolError, SimClient, Stats
-from simulator.scenarios import Actor, _token, register, sim_store, sim_users
+from simulator.scenarios import Actor, access_token, register, sim_users
 
 
 def setup_bidders(n: int, *, duration: float = 30.0) -> list[Actor]:
-    from django.utils import timezone
-
-    from auctions import services
-    from commerce.models import LedgerKind
-    from commerce.wallet import wallet_credit, wallet_get
-    from core.models import Role
-
     vendor = sim_store()
     admin = sim_users("admin", 1, roles=[Role.ADMIN])[0]
     if not admin.is_staff:
@@ -48,7 +48,7 @@ def setup_bidders(n: int, *, duration: float = 30.0) -> list[Actor]:
         if wallet_get(user=user).available < Decimal("100000"):
             wallet_credit(user=user, amount=Decimal("1000000.00"), currency="EUR", kind=LedgerKind.DEPOSIT,
                           reference="sim:funds")
-        actors.append(Actor(str(user.pk), _token(user), {"auction": auctions[i // 10], "watch_token": _token(admin)}))
+        actors.append(Actor(str(user.pk), access_token(user), {"auction": auctions[i // 10], "watch_token": access_token(admin)}))
     return actors
 
 

@@ -60,9 +60,12 @@ def delivered_orders(n: int) -> tuple[list, list[float]]:
 def run(n: int) -> dict:
     from django.db import connection
 
-    from commerce import checkout, disputes, escrow, payments
-    from commerce.gateways import GATEWAYS
-    from commerce.models import Escrow, LedgerEntry
+    from commerce.disputes import services as disputes
+    from commerce.orders import checkout
+    from commerce.payments import escrow
+    from commerce.payments import services as payments
+    from commerce.payments.gateways import GATEWAYS
+    from commerce.wallet.models import Escrow, LedgerEntry
     from tests.factories.commerce import ProductFactory
     from tests.factories.core import AdminFactory
     from tests.factories.delivery import deliver, picked_up, ready_delivery

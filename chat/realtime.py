@@ -37,9 +37,9 @@ from chat.serializers import (
     SeqCommandSerializer,
     TypingInputSerializer,
 )
-from core.realtime import add_snapshot_provider
 from core.utils import validated_command
 from realtime.registry import Topic, command, register
+from realtime.user_topic import add_snapshot_provider
 
 
 @register

@@ -37,8 +37,8 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from chat.models import ChatBlock, ChatReadState, Conversation, Message, Side
-from commerce.models import VendorStaff
-from commerce.selectors import vendor_ids_for_user
+from commerce.stores.models import VendorStaff
+from commerce.stores.selectors import vendor_ids_for_user
 from core.exceptions import Forbidden
 from core.utils import parse_uuid
 from realtime.jsonutil import to_jsonable

@@ -69,11 +69,13 @@ from chat.models import (
     ReportStatus,
     Side,
 )
-from commerce.models import Product, Vendor, VendorStaff, VendorStatus
-from core.utils import parse_uuid
+from commerce.catalog.models import Product
+from commerce.stores.models import Vendor, VendorStaff, VendorStatus
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from core.images import DEFAULT_MAX_PIXELS, sanitize_image
-from realtime import ephemeral, outbox
+from core.utils import parse_uuid
+from notifications.services import notify
+from realtime import ephemeral, outbox, presence
 from realtime.jsonutil import to_jsonable
 from realtime.models import OutboxEvent
 
@@ -730,8 +732,6 @@ def _reset_notify_window(conversation_id: Any, user_id: Any) -> None:
 def _notify_offline(conversation_id: Any, message_id: Any, recipient_ids: list[Any]) -> None:
     """After commit: recipients with no socket on ``chat:<id>`` whose coalescing window is open
     get a ``chat.message`` notification (queued as a Celery task). Best effort: errors are logged."""
-    from realtime import presence
-
     try:
         present = presence.present_user_ids(chat_topic(conversation_id))
         chosen = [
@@ -739,7 +739,7 @@ def _notify_offline(conversation_id: Any, message_id: Any, recipient_ids: list[A
             if str(uid) not in present and cache.add(_notify_key(conversation_id, uid), 1, timeout=notify_coalesce_seconds())
         ]
         if chosen:
-            from chat.tasks import notify_new_message
+            from chat.tasks import notify_new_message  # cycle-breaker: the task runs this module
 
             notify_new_message.delay(message_id=str(message_id), recipient_ids=chosen)
     except Exception:  # noqa: BLE001 - the message is stored and delivered live; only the notification is lost
@@ -751,8 +751,6 @@ def notify_recipients(*, message_id: Any, recipient_ids: Iterable[Any]) -> int:
     ``recipient_ids`` who still take part in its conversation (preferences apply, see
     ``notifications.services.notify``). Returns how many were notified (0 for a deleted or
     unknown message)."""
-    from notifications.services import notify
-
     message = Message.objects.select_related("conversation__vendor", "conversation__buyer", "sender").filter(pk=message_id).first()
     if message is None or message.deleted:
         return 0

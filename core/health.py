@@ -4,7 +4,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
-from realtime.streams import sync_client
+from core.redis import sync_client
 
 
 @require_GET

@@ -53,13 +53,14 @@ from typing import Any, Callable
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
 from core.exceptions import ApplicationError, to_application_error
+from core.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -114,10 +115,6 @@ def _advisory_key(user_id: Any, scope: str, key: str) -> int:
 
 def _run_non_atomic(method: Callable, view, request, args, kwargs, *, scope: str, key: str) -> Response:
     """The ``atomic=False`` path of :func:`idempotent` (see the module docstring)."""
-    from django.db import connection
-
-    from core.models import IdempotencyKey
-
     user = request.user
     fp = fingerprint(request)
     lock_key = _advisory_key(user.pk, scope, key)
@@ -175,8 +172,6 @@ def idempotent(*, scope: str, required: bool = True, atomic: bool = True) -> Cal
     runs requests without a key normally; ``atomic=False`` runs the handler outside the key's
     transaction (its own transactions commit as they go). Raises (as 4xx responses)
     ``idempotency_key_required``, ``invalid_idempotency_key``, ``idempotency_key_reused``."""
-    from core.models import IdempotencyKey
-
     def decorate(method: Callable) -> Callable:
         @functools.wraps(method)
         def wrapper(view, request, *args, **kwargs):
@@ -241,8 +236,6 @@ def idempotent(*, scope: str, required: bool = True, atomic: bool = True) -> Cal
 
 def purge_expired(*, now=None) -> int:
     """Delete keys older than the TTL; returns how many."""
-    from core.models import IdempotencyKey
-
     cutoff = (now or timezone.now()) - ttl()
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
     return deleted

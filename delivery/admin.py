@@ -3,11 +3,12 @@ through ``delivery.services``, which also move the order) and pickup points."""
 
 from django.contrib import admin
 
+from commerce.common.admin import ReadOnlyAdmin
 from delivery.models import Delivery, PickupPoint
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdmin):
     list_display = ("id", "order", "attempt", "mode", "status", "courier", "claimed_at", "delivered_at", "created_at")
     list_filter = ("status", "mode")
     search_fields = ("order__number", "courier__email")
@@ -15,15 +16,6 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Delivery._meta.fields if f.name != "pin"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(PickupPoint)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
@@ -10,11 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commerce.api import _errors
+from commerce.common.api import error_responses
+from commerce.stores.selectors import vendor_ids_for_user
 from core.exceptions import ApplicationError
 from core.models import is_staff_or_admin
 from core.utils import parse_uuid, validated
-
 from delivery import services
 from delivery.models import Delivery
 from delivery.serializers import (
@@ -53,9 +54,6 @@ class DeliveryListApi(APIView):
         tags=["delivery"],
     )
     def get(self, request: Request) -> Response:
-        from commerce.selectors import vendor_ids_for_user
-        from django.db.models import Q
-
         if request.query_params.get("open"):
             items = services.deliveries_open(user=request.user, lat=_float(request, "lat"), lon=_float(request, "lon"))
             return Response([services.open_delivery_data(d) for d in items])
@@ -80,7 +78,7 @@ class DeliveryDetailApi(APIView):
 
     @extend_schema(summary="A delivery (with its path)", description="A courier looking at an unclaimed delivery gets "
                    "the open-list shape (coarse drop-off area, no exact point, no PIN).",
-                   responses={200: DeliveryOutputSerializer, **_errors(401, 404)}, tags=["delivery"])
+                   responses={200: DeliveryOutputSerializer, **error_responses(401, 404)}, tags=["delivery"])
     def get(self, request: Request, delivery_id) -> Response:
         delivery = services.delivery_get_visible(user=request.user, delivery_id=delivery_id)
         return Response(services.delivery_data(delivery, viewer=request.user, with_path=True))
@@ -91,7 +89,7 @@ class DeliveryClaimApi(APIView):
 
     @extend_schema(summary="Claim a delivery (courier)", request=None,
                    description="409 `already_claimed` (another courier was first), `too_many_active` (5 active).",
-                   responses={200: DeliveryOutputSerializer, **_errors(401, 403, 404, 409)}, tags=["delivery"])
+                   responses={200: DeliveryOutputSerializer, **error_responses(401, 403, 404, 409)}, tags=["delivery"])
     def post(self, request: Request, delivery_id) -> Response:
         delivery = services.delivery_claim(courier=request.user, delivery_id=delivery_id)
         return Response(services.delivery_data(delivery, viewer=request.user))
@@ -104,7 +102,7 @@ class DeliverySelfDeliverApi(APIView):
                    description="A staff member of the order's store takes an unclaimed delivery (`mode` becomes `store`) "
                    "and then acts as its courier: status reports, positions, and completion with the buyer's PIN or QR "
                    "only. 403 `not_store_staff`, 409 `already_claimed`.",
-                   responses={200: DeliveryOutputSerializer, **_errors(401, 403, 404, 409)}, tags=["delivery"])
+                   responses={200: DeliveryOutputSerializer, **error_responses(401, 403, 404, 409)}, tags=["delivery"])
     def post(self, request: Request, delivery_id) -> Response:
         delivery = services.delivery_take_by_store(user=request.user, delivery_id=delivery_id)
         return Response(services.delivery_data(delivery, viewer=request.user))
@@ -117,7 +115,7 @@ class DeliveryStatusApi(APIView):
                    description="picked_up (the order goes out_for_delivery), en_route, arriving, failed (with a reason; the "
                    "order goes delivery_failed, from which the store re-dispatches or cancels). `delivered` needs proof: "
                    "POST complete/.",
-                   responses={200: DeliveryOutputSerializer, **_errors(400, 401, 403, 404, 409)}, tags=["delivery"])
+                   responses={200: DeliveryOutputSerializer, **error_responses(400, 401, 403, 404, 409)}, tags=["delivery"])
     def post(self, request: Request, delivery_id) -> Response:
         data = validated(StatusInputSerializer, request.data)
         delivery = services.delivery_set_status(courier=request.user, delivery_id=delivery_id, **data)
@@ -131,7 +129,7 @@ class DeliveryCompleteApi(APIView):
                    description="The buyer's 4-digit PIN or their single-use QR token: the only way an order becomes "
                    "delivered; the buyer-protection window starts. 409 `wrong_pin` (attempts_left), `pin_locked` after 5 "
                    "wrong PINs (staff reset it), `invalid_qr`.",
-                   responses={200: DeliveryOutputSerializer, **_errors(400, 401, 403, 404, 409)}, tags=["delivery"])
+                   responses={200: DeliveryOutputSerializer, **error_responses(400, 401, 403, 404, 409)}, tags=["delivery"])
     def post(self, request: Request, delivery_id) -> Response:
         data = validated(CompleteInputSerializer, request.data)
         delivery = services.delivery_complete(courier=request.user, delivery_id=delivery_id,
@@ -143,7 +141,7 @@ class DeliveryPinResetApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(summary="Unlock a locked PIN (staff)", request=None,
-                   responses={200: DeliveryOutputSerializer, **_errors(401, 403, 404)}, tags=["delivery"])
+                   responses={200: DeliveryOutputSerializer, **error_responses(401, 403, 404)}, tags=["delivery"])
     def post(self, request: Request, delivery_id) -> Response:
         delivery = services.delivery_reset_pin(user=request.user, delivery_id=delivery_id)
         return Response(services.delivery_data(delivery, viewer=request.user))
@@ -155,7 +153,7 @@ class DeliveryLocationsApi(APIView):
     @extend_schema(summary="Upload buffered positions (assigned courier)", request=LocationsInputSerializer,
                    description="Up to 500 points `{ts, lat, lon, accuracy_m, speed_mps?, heading_deg?}` sent while offline; "
                    "out of order and repeated batches give one ordered path. 409 `tracking_ended` after delivery.",
-                   responses={201: OpenApiTypes.OBJECT, **_errors(400, 401, 403, 404, 409)}, tags=["delivery"])
+                   responses={201: OpenApiTypes.OBJECT, **error_responses(400, 401, 403, 404, 409)}, tags=["delivery"])
     def post(self, request: Request, delivery_id) -> Response:
         data = validated(LocationsInputSerializer, request.data)
         result = services.delivery_ingest_locations(courier=request.user, delivery_id=delivery_id, points=data["points"])
@@ -166,7 +164,7 @@ class CourierProfileApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(summary="Your courier profile (online, vehicle)", request=CourierProfileInputSerializer,
-                   responses={200: OpenApiTypes.OBJECT, **_errors(400, 401, 403)}, tags=["delivery"])
+                   responses={200: OpenApiTypes.OBJECT, **error_responses(400, 401, 403)}, tags=["delivery"])
     def patch(self, request: Request) -> Response:
         data = validated(CourierProfileInputSerializer, request.data)
         p = services.courier_set_profile(user=request.user, **data)

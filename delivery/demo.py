@@ -12,6 +12,14 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from commerce.catalog.models import Product
+from commerce.demo import paid_order
+from commerce.disputes import services as disputes
+from commerce.orders import services as order_services
+from commerce.orders.models import Order
+from delivery import geo, services
+from delivery.models import Delivery, PickupPoint
+
 #: store pickup points (lat, lon): Berlin
 PICKUPS = {"vendor1": (52.5065, 13.3905), "vendor2": (52.5300, 13.4200), "vendor3": (52.4900, 13.4300)}
 
@@ -19,14 +27,9 @@ PICKUPS = {"vendor1": (52.5065, 13.3905), "vendor2": (52.5300, 13.4200), "vendor
 def _on_its_way(*, buyer, product, courier):
     """``buyer`` buys ``product`` (wallet), its store dispatches it, ``courier`` claims and picks
     it up, all through the real services; returns the delivery."""
-    from commerce import orders
-    from commerce.demo import paid_order
-    from delivery import services
-    from delivery.models import Delivery
-
     order = paid_order(buyer=buyer, product=product)
     for status in ("processing", "ready_for_pickup"):
-        orders.order_transition(user=product.vendor.owner, order_id=order.id, to_status=status)
+        order_services.order_transition(user=product.vendor.owner, order_id=order.id, to_status=status)
     delivery = Delivery.objects.get(order=order)
     services.delivery_claim(courier=courier, delivery_id=delivery.pk)
     services.delivery_set_status(courier=courier, delivery_id=delivery.pk, status="picked_up")
@@ -42,10 +45,6 @@ def seed(ctx) -> None:
 
 def seed_in_progress(ctx) -> None:
     """Pickup points and buyer1's delivery on its way (see the module docstring)."""
-    from commerce.models import Product
-    from delivery import geo, services
-    from delivery.models import Delivery, PickupPoint
-
     for short, (lat, lon) in PICKUPS.items():
         vendor = ctx.vendors.get(short)
         if vendor:
@@ -73,11 +72,6 @@ def seed_protection(ctx) -> None:
     """buyer3's two delivered orders (see the module docstring), through the real flow: store
     dispatch, courier2's claim and pickup, the buyer's PIN, then the buyer's dispute and the
     store's response."""
-    from commerce import disputes
-    from commerce.models import Order, Product
-    from delivery import services
-    from delivery.models import Delivery
-
     buyer, courier, staff = ctx.users.get("buyer3"), ctx.users.get("courier2"), ctx.users.get("admin")
     stores = [ctx.vendors.get("vendor2"), ctx.vendors.get("vendor1")]
     if not (buyer and courier and all(stores)) or Delivery.objects.filter(order__buyer=buyer).exists():

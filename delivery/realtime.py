@@ -21,12 +21,12 @@ from typing import Any
 
 from core.exceptions import Forbidden
 from core.utils import parse_uuid
+from delivery.models import Delivery
+from delivery.services import can_watch, delivery_data, delivery_ingest_locations
 from realtime.registry import Topic, command, register
 
 
 def _find(key: str):
-    from delivery.models import Delivery
-
     did = parse_uuid(key)
     return Delivery.objects.select_related("order", "courier").filter(pk=did).first() if did else None
 
@@ -37,8 +37,6 @@ class DeliveryTopic(Topic):
     buckets = {"location": (5, 120)}
 
     def authorize(self, *, user, key: str) -> bool:
-        from delivery.services import can_watch
-
         delivery = _find(key)
         if delivery is None or not can_watch(user=user, delivery=delivery):
             return False
@@ -46,14 +44,10 @@ class DeliveryTopic(Topic):
         return not (delivery.tracking_ended and delivery.order.buyer_id == user.pk)
 
     def snapshot(self, *, user, key: str) -> dict[str, Any]:
-        from delivery.services import delivery_data
-
         if not self.authorize(user=user, key=key):
             raise Forbidden(f"You may not use delivery:{key}.", code="forbidden")
         return delivery_data(_find(key), viewer=user, with_path=True)
 
     @command("location", bucket="location")
     def location(self, *, user, key: str, data: dict) -> dict[str, Any]:
-        from delivery.services import delivery_ingest_locations
-
         return delivery_ingest_locations(courier=user, delivery_id=key, points=[data]).as_dict()

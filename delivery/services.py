@@ -5,7 +5,7 @@ retention.
 
 Proof moves the money: the order becomes ``delivered`` only when whoever carries the parcel
 completes with the buyer's PIN or single-use QR token (:func:`delivery_complete`), which starts
-the buyer-protection window (``commerce.escrow``). Stores cannot set delivery statuses on the
+the buyer-protection window (``commerce.payments.escrow``). Stores cannot set delivery statuses on the
 order; they deliver themselves through :func:`delivery_take_by_store` and then need the same
 proof.
 
@@ -58,16 +58,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from commerce.models import VendorStaff
-from commerce.orders import lock_order, order_system_transition
-from commerce.selectors import user_is_vendor_staff, vendor_ids_for_user
+from commerce.orders.services import lock_order, order_system_transition
+from commerce.stores.models import VendorStaff
+from commerce.stores.selectors import user_is_vendor_staff, vendor_ids_for_user
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from core.models import Role, is_staff_or_admin
 from core.utils import parse_uuid
-from notifications.kinds import DELIVERY_ARRIVING, IN_APP, register_kind
-from notifications.services import notify
-from realtime.outbox import publish, revoke_subscription
-
 from delivery import geo
 from delivery.models import (
     ACTIVE_STATUSES,
@@ -80,6 +76,9 @@ from delivery.models import (
     LocationPoint,
     PickupPoint,
 )
+from notifications.kinds import DELIVERY_ARRIVING, IN_APP, register_kind
+from notifications.services import notify
+from realtime.outbox import publish, revoke_subscription
 
 DELIVERY_STATUS_CHANGED = register_kind(
     "delivery.status_changed",
@@ -165,7 +164,7 @@ def delivery_cancel_for_order(*, order, actor=None, reason: str = "order_cancell
 
 
 def on_order_status_changed(sender=None, *, order, to_status, actor=None, reason: str = "", **kwargs) -> None:
-    """Receiver of ``commerce.signals.order_status_changed`` (the order is locked): create a
+    """Receiver of ``commerce.orders.signals.order_status_changed`` (the order is locked): create a
     delivery attempt when the store marks the order ready for pickup (also a re-dispatch after a
     failed delivery); cancel the open attempt when the order is cancelled or refunded."""
     if to_status == "ready_for_pickup":
@@ -407,7 +406,7 @@ def _set_status(delivery: Delivery, status: str, *, actor=None, reason: str = ""
     """Move a locked delivery along the map, publish ``delivery.status_changed``, notify the
     buyer (and on failure the store's staff, who re-dispatch or cancel), and move the order:
     picked_up → ``out_for_delivery``, delivered → ``delivered``, failed → ``delivery_failed``
-    (through ``commerce.orders.order_system_transition``; ``cancelled`` follows the order and
+    (through ``commerce.orders.services.order_system_transition``; ``cancelled`` follows the order and
     moves nothing)."""
     if status not in DELIVERY_TRANSITIONS.get(delivery.status, frozenset()):
         raise Conflict(f"A delivery cannot go from {delivery.status} to {status}.", code="invalid_transition",
@@ -676,7 +675,7 @@ def _schedule_flush(delivery: Delivery, now: datetime) -> None:
     did = str(delivery.pk)
 
     def send() -> None:
-        from delivery.tasks import flush_location
+        from delivery.tasks import flush_location  # cycle-breaker: the task runs this module
 
         try:
             flush_location.apply_async(args=[did], eta=eta)

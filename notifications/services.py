@@ -25,6 +25,7 @@ from functools import partial
 from smtplib import SMTPException
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
@@ -167,7 +168,6 @@ def notify(
     if target is not None:
         if not isinstance(target, models.Model) or target.pk is None or target._state.adding:
             raise ValueError("target must be a saved model instance")
-        from django.contrib.contenttypes.models import ContentType
 
         ct_id, object_id = ContentType.objects.get_for_model(target).pk, str(target.pk)
     user_ids = _recipient_ids(recipients)
@@ -228,7 +228,7 @@ def enqueue_emails(notification_ids: list[Any]) -> None:
     """Queue one ``send_notification_email`` task per id (called after commit). A failure to
     queue one (broker down) is logged and the rest are still tried; the beat sweep
     (``requeue_stalled_emails``) queues what is still pending 10 minutes later."""
-    from notifications.tasks import send_notification_email
+    from notifications.tasks import send_notification_email  # cycle-breaker: the task runs this module
 
     for nid in notification_ids:
         try:

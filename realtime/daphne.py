@@ -8,6 +8,12 @@ long-lived sockets (:func:`tune_gc`, ``WS_GC_THRESHOLD``) and stops autobahn fro
 debug-log text for every frame (:func:`defer_autobahn_log_highlighting`).
 """
 
+import gc
+import os
+
+import autobahn.twisted.websocket as tw
+import autobahn.websocket.protocol as proto
+from autobahn import util
 from daphne.ws_protocol import WebSocketFactory
 
 _set_options = WebSocketFactory.setProtocolOptions
@@ -55,10 +61,6 @@ def defer_autobahn_log_highlighting() -> None:
     this machine, about a sixth of a core at 20,000 deliveries/s. Output is unchanged when debug
     logging is on (the lazy value formats to the same text).
     """
-    import autobahn.twisted.websocket as tw
-    import autobahn.websocket.protocol as proto
-    from autobahn import util
-
     for module in (proto, tw):
         module.hltype = _lazy(util.hltype)
         module.hlval = _lazy(util.hlval)
@@ -83,9 +85,6 @@ def tune_gc(spec: str | None = None) -> tuple[int, int, int] | None:
     14,236 vs 17,834 deliveries/s. The technique (larger gen0 threshold, ``gc.freeze`` after
     start-up) is the one Instagram described for their Django processes.
     """
-    import gc
-    import os
-
     spec = os.environ.get("WS_GC_THRESHOLD", DEFAULT_GC_THRESHOLD) if spec is None else spec
     if spec.strip().lower() in ("", "off"):
         return None
@@ -99,7 +98,7 @@ def tune_gc(spec: str | None = None) -> tuple[int, int, int] | None:
 
 
 def main() -> None:
-    from daphne.cli import CommandLineInterface
+    from daphne.cli import CommandLineInterface  # cycle-breaker: importing it installs Twisted's reactor
 
     tune_gc()
     CommandLineInterface.entrypoint()

@@ -7,6 +7,7 @@ by design. Frame: ``{"op":"event","topic","type","data","ts","ephemeral":true}``
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -18,8 +19,6 @@ from realtime.streams import group_name
 
 def message(*, topic: str, type: str, data: dict[str, Any], exclude_user_id: Any = None) -> dict[str, Any]:
     """The channel-layer message the gateway's ``rt_ephemeral`` handler expects."""
-    from datetime import datetime, timezone
-
     frame = dumps({"op": "event", "topic": topic, "type": type, "data": data,
                    "ts": datetime.now(timezone.utc), "ephemeral": True})
     return {"type": "rt.ephemeral", "topic": topic, "frame": frame,

@@ -14,14 +14,14 @@ History keeps at least ``HISTORY_MIN_EVENTS`` (300) events *and* at least
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
 
-import redis
 import redis.asyncio as aredis
 from django.conf import settings
 
+from core.redis import sync_client
 from realtime.jsonutil import dumps
 
 TOPIC_TTL_SECONDS = 7 * 24 * 3600
@@ -99,12 +99,6 @@ def event_frame(*, topic: str, seq: int, type: str, data_json: str, ts_ms: int) 
     )
 
 
-@lru_cache(maxsize=1)
-def sync_client() -> redis.Redis:
-    """A process-wide synchronous Redis client on ``REDIS_URL``."""
-    return redis.Redis.from_url(settings.REDIS_URL)
-
-
 @dataclass(frozen=True)
 class Appended:
     """Result of :func:`append`: ``seq`` given to the event, ``ts_ms`` of the append, and
@@ -174,8 +168,6 @@ class AsyncHistory:
 
     @property
     def client(self) -> aredis.Redis:
-        import asyncio
-
         loop = asyncio.get_running_loop()
         client = self._clients.get(id(loop))
         if client is None:

@@ -12,7 +12,9 @@ from django.utils import timezone
 
 from auctions import services
 from auctions.models import Auction
-from commerce.models import Order, Product, Wallet
+from commerce.catalog.models import Product
+from commerce.orders.models import Order
+from commerce.wallet.models import Wallet
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from notifications.models import Notification
 from realtime.models import OutboxEvent

@@ -7,7 +7,8 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 
-from commerce.models import Category, Product, Vendor, VendorStatus
+from commerce.catalog.models import Category, Product
+from commerce.stores.models import Vendor, VendorStatus
 from core.models import Address, Role, User
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +55,7 @@ def test_seed_demo_creates_the_demo_marketplace_and_is_idempotent(settings, debu
 
 
 def test_seed_demo_products_are_deterministic(debug_on):
-    from commerce.models import OrderLine
+    from commerce.orders.models import OrderLine
 
     call_command("seed_demo", stdout=io.StringIO())
     sold = set(OrderLine.objects.values_list("sku", flat=True))  # the demo order took units of these

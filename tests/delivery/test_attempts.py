@@ -8,8 +8,9 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from commerce import orders, payments
-from commerce.models import Order
+from commerce.orders import services as order_services
+from commerce.orders.models import Order
+from commerce.payments import services as payments
 from core.exceptions import Conflict, Forbidden, NotFound
 from delivery import services
 from delivery.models import Delivery
@@ -32,7 +33,7 @@ def test_redispatch_after_a_failure_keeps_every_attempt_with_its_own_proof():
     vendor_events = [e.data["to"] for e in OutboxEvent.objects.filter(topic=f"vendor:{order.vendor_id}",
                                                                          type="order.status_changed").order_by("id")]
     assert vendor_events[-1] == "delivery_failed"
-    orders.order_transition(user=AdminFactory(), order_id=order.pk, to_status="ready_for_pickup")  # staff may too
+    order_services.order_transition(user=AdminFactory(), order_id=order.pk, to_status="ready_for_pickup")  # staff may too
     second = open_delivery_of(order)
     assert (second.attempt, second.status, second.courier_id) == (2, "pending", None)
     with pytest.raises(Conflict) as exc:  # the first attempt's QR is not proof for the second
@@ -60,7 +61,7 @@ def test_a_courier_who_gives_up_before_pickup_fails_the_attempt_and_the_store_re
     services.delivery_claim(courier=c, delivery_id=d.pk)
     services.delivery_set_status(courier=c, delivery_id=d.pk, status="failed", reason="Bike broke down")
     assert Order.objects.get(pk=d.order_id).status == "delivery_failed"
-    orders.order_transition(user=d.order.vendor.owner, order_id=d.order_id, to_status="ready_for_pickup")
+    order_services.order_transition(user=d.order.vendor.owner, order_id=d.order_id, to_status="ready_for_pickup")
     assert open_delivery_of(d.order).attempt == 2
 
 
@@ -106,7 +107,7 @@ def test_a_suspended_store_cannot_take_deliveries():
 @pytest.mark.django_db
 def test_cancelling_before_any_courier_cancels_the_waiting_delivery_and_tells_the_buyer():
     d = ready_delivery()
-    orders.order_transition(user=d.order.vendor.owner, order_id=d.order_id, to_status="cancelled", reason="no stock")
+    order_services.order_transition(user=d.order.vendor.owner, order_id=d.order_id, to_status="cancelled", reason="no stock")
     d.refresh_from_db()
     assert (d.status, d.cancel_reason, d.courier_id) == ("cancelled", "no stock", None)
     assert OutboxEvent.objects.filter(topic=f"user:{d.order.buyer_id}", type="delivery.cancelled").count() == 1

@@ -11,7 +11,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from commerce.models import Dispute, Escrow, Order, Wallet
+from commerce.disputes.models import Dispute
+from commerce.orders.models import Order
+from commerce.wallet.models import Escrow, Wallet
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from delivery import services
 from delivery.models import Delivery, LocationPoint

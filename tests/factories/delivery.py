@@ -4,10 +4,13 @@ buyer's PIN (the only way an order becomes ``delivered``); couriers, and point h
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
-from commerce import checkout, orders, payments
-from commerce.models import Order
+from commerce.orders import checkout as checkouts
+from commerce.orders import services as order_services
+from commerce.orders.models import Order
+from commerce.payments import services as payments
 from core.models import Role
 from delivery import services
 from delivery.models import ENDED_STATUSES, Delivery, PickupPoint
@@ -32,7 +35,7 @@ def ready_delivery(*, buyer=None, vendor=None, price="10.00", method: str = "car
     PickupPoint.objects.get_or_create(vendor=vendor, defaults={"latitude": PICK[0], "longitude": PICK[1]})
     product = ProductFactory(vendor=vendor, stock=5, price=price)
     buyer = buyer_with_cart({product: 1}, buyer=buyer)
-    order = checkout.checkout_create(buyer=buyer).orders.get()
+    order = checkouts.checkout_create(buyer=buyer).orders.get()
     if method == "wallet":
         funded_wallet(buyer, order.total)
         payments.payment_create(user=buyer, order_id=order.id, method="wallet")
@@ -44,7 +47,7 @@ def ready_delivery(*, buyer=None, vendor=None, price="10.00", method: str = "car
 def dispatch(order: Order) -> Delivery:
     """A paid order's store moves it to processing and ready_for_pickup; its open delivery."""
     for status in ("processing", "ready_for_pickup"):
-        orders.order_transition(user=order.vendor.owner, order_id=order.id, to_status=status)
+        order_services.order_transition(user=order.vendor.owner, order_id=order.id, to_status=status)
     return open_delivery_of(order)
 
 

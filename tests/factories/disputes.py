@@ -2,13 +2,13 @@
 (made through the real delivery flow: ``tests.factories.delivery.delivered_order``), written
 directly: an open dispute row is all that freezes an escrow, so races and sweeps can be tested
 against one. To go through the rules (window, events, notifications) use
-``commerce.disputes.dispute_open``."""
+``commerce.disputes.services.dispute_open``."""
 
 from __future__ import annotations
 
 import factory
 
-from commerce.models import Dispute, DisputeStatus
+from commerce.disputes.models import Dispute, DisputeStatus
 from tests.factories.delivery import delivered_order
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from commerce import wallet as wallets
-from commerce.models import CartItem, LedgerKind
-from commerce.services import cart_add_item
+from commerce.cart.models import CartItem
+from commerce.cart.services import cart_add_item
+from commerce.wallet import services as wallets
+from commerce.wallet.models import LedgerKind
 from tests.factories.core import AddressFactory, UserFactory
 
 
@@ -27,7 +28,7 @@ def buyer_with_cart(products: dict, *, buyer=None):
 
 def add_cart_line_unchecked(buyer, product, quantity: int) -> None:
     """Put a cart line in place without the stock check (for oversell races)."""
-    from commerce.models import Cart
+    from commerce.cart.models import Cart
 
     cart, _ = Cart.objects.get_or_create(user=buyer)
     CartItem.objects.update_or_create(cart=cart, product=product, defaults={"quantity": quantity})

@@ -11,7 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from commerce.models import Order, Product
+from commerce.catalog.models import Product
+from commerce.orders.models import Order
 from delivery import services
 from delivery.models import Delivery
 from notifications.models import Notification

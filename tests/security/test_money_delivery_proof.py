@@ -10,8 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from commerce import escrow
-from commerce.models import Escrow, LedgerEntry, Order
+from commerce.orders.models import Order
+from commerce.payments import escrow
+from commerce.wallet.models import Escrow, LedgerEntry
 from delivery.models import Delivery
 from tests.conftest import client_for
 from tests.factories.core import AdminFactory

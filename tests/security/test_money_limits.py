@@ -12,9 +12,12 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError
 
-from commerce import payments
-from commerce.gateways import GATEWAYS, TestGateway
-from commerce.models import LedgerEntry, Order, Payment, Refund, Wallet, WalletDeposit
+from commerce.orders import checkout as checkouts
+from commerce.orders.models import Order
+from commerce.payments import services as payments
+from commerce.payments.gateways import GATEWAYS, TestGateway
+from commerce.payments.models import Payment, Refund, WalletDeposit
+from commerce.wallet.models import LedgerEntry, Wallet
 from tests.conftest import client_for
 from tests.factories.commerce import ProductFactory
 from tests.factories.core import UserFactory
@@ -62,9 +65,9 @@ def test_row9_a_failure_after_the_charge_leaves_a_record_that_reconciles(gateway
     """Row 9: the charge succeeds, then settling it fails (a database error): the attempt
     survives as `needs_refund` with the intent, and reconciliation refunds the card once."""
     buyer = buyer_with_cart({ProductFactory(price="25.00"): 1})
-    from commerce import checkout
 
-    order = checkout.checkout_create(buyer=buyer).orders.get()
+
+    order = checkouts.checkout_create(buyer=buyer).orders.get()
 
     def broken(**kwargs):
         raise DatabaseError("connection lost while settling")

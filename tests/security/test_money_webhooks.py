@@ -12,9 +12,11 @@ import uuid
 import pytest
 from django.conf import settings
 
-from commerce import payments
-from commerce.gateways import SIGNATURE_HEADER, sign
-from commerce.models import Escrow, PaymentWebhookEvent, Wallet, WalletDeposit
+from commerce.orders import checkout as checkouts
+from commerce.payments import services as payments
+from commerce.payments.gateways import SIGNATURE_HEADER, sign
+from commerce.payments.models import PaymentWebhookEvent, WalletDeposit
+from commerce.wallet.models import Escrow, Wallet
 from tests.conftest import client_for
 from tests.factories.commerce import ProductFactory
 from tests.factories.core import UserFactory
@@ -42,9 +44,9 @@ def post_webhook(body, headers):
 def test_row3_a_signed_webhook_does_not_pay_an_order_the_gateway_still_calls_pending():
     """Row 3: the forged `succeeded` for a pending card payment changes nothing."""
     buyer = buyer_with_cart({ProductFactory(price="30.00"): 1})
-    from commerce import checkout
 
-    order = checkout.checkout_create(buyer=buyer).orders.get()
+
+    order = checkouts.checkout_create(buyer=buyer).orders.get()
     p = payments.payment_create(user=buyer, order_id=order.id, method="card", card_token="tok_pending")
     r = post_webhook(*forged(p.intent_id))
     assert r.status_code == 200 and r.json()["result"] == "intent_pending"

@@ -8,9 +8,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
+import websockets
 from django.core.management.base import BaseCommand, CommandError
+from rest_framework_simplejwt.tokens import AccessToken
+
+from delivery import geo, services
+from delivery.models import Delivery
 
 
 class Command(BaseCommand):
@@ -23,12 +29,6 @@ class Command(BaseCommand):
         parser.add_argument("--no-complete", action="store_true", help="stop at the door")
 
     def handle(self, *args, **opts) -> None:
-        import websockets
-        from rest_framework_simplejwt.tokens import AccessToken
-
-        from delivery import geo, services
-        from delivery.models import Delivery
-
         d = Delivery.objects.select_related("courier").filter(pk=opts["delivery_id"]).first()
         if d is None or d.courier is None:
             raise CommandError("no such delivery with an assigned courier")

@@ -1,0 +1,34 @@
+"""The ``user:<user_id>`` topic: a user's private feed (notifications, order status, wallet,
+unread counts). Only the owner may subscribe. It belongs to the gateway, not to a domain: it
+knows only who is signed in. Apps add to its snapshot by registering a provider with
+:func:`add_snapshot_provider` (e.g. notifications adds ``{"notifications": {"unread": 3}}``) and
+publish to it through ``realtime.outbox``. Registered by ``RealtimeConfig.ready``."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from realtime.registry import Topic, register
+
+_providers: list[Callable[..., dict[str, Any]]] = []
+
+
+def add_snapshot_provider(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """Register ``fn(*, user) -> dict`` whose keys are merged into the ``user:`` snapshot."""
+    _providers.append(fn)
+    return fn
+
+
+@register
+class UserTopic(Topic):
+    kind = "user"
+    track_presence = True  # "is this user online?" (realtime.presence.present_user_ids)
+
+    def authorize(self, *, user, key: str) -> bool:
+        return str(user.pk) == key
+
+    def snapshot(self, *, user, key: str) -> dict[str, Any]:
+        data: dict[str, Any] = {"user_id": str(user.pk)}
+        for fn in _providers:
+            data.update(fn(user=user))
+        return data
