@@ -17,6 +17,8 @@ from urllib.parse import unquote
 import environ
 from celery.schedules import crontab
 
+from core import redisconf
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 if (BASE_DIR / ".env").exists():
@@ -90,6 +92,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # PostgreSQL/Redis outages answer 503 JSON with Retry-After; /api/ never answers HTML
+    "core.middleware.OutageMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -190,12 +194,35 @@ SIMPLE_JWT = {
     "USER_ID_CLAIM": "user_id",
 }
 
+# Redis down: accept access tokens without the logout denylist check (at most their remaining
+# lifetime, counted and logged), or refuse them with 503 (0). docs/operations.md: why.
+JWT_REVOCATION_FAIL_OPEN = env.bool("JWT_REVOCATION_FAIL_OPEN", default=True)
+# Seconds a failed Redis lookup on a request path (the token denylist) is skipped before retrying.
+REDIS_BREAKER_SECONDS = env.float("REDIS_BREAKER_SECONDS", default=5.0)
+# Seconds /health/ waits for its checks (core.health); a check still running counts as down.
+HEALTH_TIMEOUT = env.float("HEALTH_TIMEOUT", default=1.5)
+
 # --- Redis, cache, channel layer, Celery ---------------------------------------------------
+# Every Redis client has a connect timeout, and every request/response client a read timeout
+# (core.redisconf explains the two kinds): an outage costs a caller at most these seconds.
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=1.0)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
+REDIS_HEALTH_CHECK_INTERVAL = env.int("REDIS_HEALTH_CHECK_INTERVAL", default=15)
+_redis_timeouts = {
+    "connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "health_check_interval": REDIS_HEALTH_CHECK_INTERVAL,
+}
+#: options of the synchronous request/response clients (realtime.streams.sync_client)
+REDIS_CLIENT_OPTIONS = redisconf.client_options(socket_timeout=REDIS_SOCKET_TIMEOUT, **_redis_timeouts)
+#: options of the asyncio request/response pool (realtime.streams.AsyncHistory: history, presence)
+REDIS_ASYNC_CLIENT_OPTIONS = redisconf.client_options(socket_timeout=REDIS_SOCKET_TIMEOUT, asyncio=True, **_redis_timeouts)
+
 CACHES = {
     "default": {
         "BACKEND": "core.cache.SharedPoolRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env("CACHE_PREFIX", default="mkt"),
+        "OPTIONS": dict(REDIS_CLIENT_OPTIONS),
     }
 }
 
@@ -211,7 +238,8 @@ CHANNEL_LAYERS = {
             else "channels_redis.core.RedisChannelLayer"
         ),
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # No read timeout: this pool also serves the PubSub reader (core.redisconf).
+            "hosts": [{"address": REDIS_URL, **redisconf.subscriber_options(**_redis_timeouts)}],
             "prefix": env("CHANNEL_PREFIX", default="asgi"),
             **({} if CHANNEL_LAYER == "pubsub" else {"capacity": 1000, "expiry": 60, "group_expiry": 86400}),
         },
@@ -225,6 +253,17 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Seconds to connect to the broker, and to wait for a reply from it. kombu's BRPOP waits 1 s on
+# the server side, so the read timeout stays above that.
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_CONNECT_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "socket_timeout": max(REDIS_SOCKET_TIMEOUT, 5.0),
+    "socket_keepalive": True,
+    "health_check_interval": REDIS_HEALTH_CHECK_INTERVAL,
+}
+# Celery 5.7.0's worker died when Redis restarted while it held unacked tasks (core.worker explains).
+CELERY_WORKER_CONSUMER = "core.worker:ResilientConsumer"
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".data" / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "realtime-outbox-sweep": {"task": "realtime.tasks.sweep_outbox", "schedule": 2.0},
