@@ -288,6 +288,9 @@ WS_ALLOWED_ORIGINS = env.list(
 )
 REALTIME = {
     "AUTH_TIMEOUT_SECONDS": env.float("WS_AUTH_TIMEOUT", default=5.0),
+    # Seconds one auth frame's token check may take (PostgreSQL/Redis slow or down): then the
+    # reply is `unavailable` and an unauthenticated socket closes with 1013, never 4401.
+    "AUTH_CHECK_TIMEOUT_SECONDS": env.float("WS_AUTH_CHECK_TIMEOUT", default=4.0),
     "MAX_FRAME_BYTES": 64 * 1024,
     "COMMAND_BURST": env.int("WS_COMMAND_BURST", default=20),
     "COMMAND_PER_MINUTE": env.int("WS_COMMAND_PER_MINUTE", default=100),
