@@ -3,12 +3,13 @@
 Same command line as ``daphne``, with one change to autobahn's protocol options: a connection
 that breaks a limit (``--websocket-max-message-size``) is closed with a close frame carrying the
 code (1009 for a message too big) instead of autobahn's default of dropping TCP
-(``failByDrop=True``), so that clients learn why. It also tunes the garbage collector for many
-long-lived sockets (:func:`tune_gc`, ``WS_GC_THRESHOLD``) and stops autobahn from formatting
+(``failByDrop=True``), so that clients learn why; the limit applies only to what clients send,
+not to the server's own replies and events (:func:`_server_send_unbounded`). It also tunes the
+garbage collector for many long-lived sockets (:func:`tune_gc`, ``WS_GC_THRESHOLD``) and stops autobahn from formatting
 debug-log text for every frame (:func:`defer_autobahn_log_highlighting`).
 """
 
-from daphne.ws_protocol import WebSocketFactory
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 
 _set_options = WebSocketFactory.setProtocolOptions
 
@@ -19,6 +20,26 @@ def _set_protocol_options(self, *args, **kwargs):
 
 
 WebSocketFactory.setProtocolOptions = _set_protocol_options
+
+
+def _server_send_unbounded(self, content, binary=False):
+    """Daphne's ``serverSend`` with autobahn's message-size limit lifted for this one send.
+
+    autobahn applies ``maxMessagePayloadSize`` (set from ``--websocket-max-message-size``) to
+    what the server sends as well as to what it receives, so a reply or event over 64 KiB (a chat
+    snapshot of 50 long messages, a big order list) raised ``PayloadExceededError`` inside the
+    application and the socket closed with 1011. The option exists to bound what *clients* send;
+    the server's own frames are bounded by the code that builds them."""
+    limit = self.maxMessagePayloadSize
+    self.maxMessagePayloadSize = 0
+    try:
+        return _server_send(self, content, binary)
+    finally:
+        self.maxMessagePayloadSize = limit
+
+
+_server_send = WebSocketProtocol.serverSend
+WebSocketProtocol.serverSend = _server_send_unbounded
 
 
 class _LazyHighlight:
