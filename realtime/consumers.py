@@ -13,9 +13,10 @@ arriving with a seq already delivered is dropped (re-publish, or replay overlap)
 after a gap first has the gap filled from the Redis Stream history; if history no longer holds it,
 the event is sent and the client sees the gap and resubscribes with ``since``.
 
-Close codes: 1009 frame over 64 KiB; 1013 (try again later) the first ``auth`` could not be
+Close codes: 1009 frame over 64 KiB; 4503 (try again later) the first ``auth`` could not be
 checked because PostgreSQL or Redis is unavailable (after an error reply ``unavailable`` with
-``retry_after_ms``: keep the token and reconnect); 4401 no/invalid auth within the deadline,
+``retry_after_ms``: keep the token and reconnect; the standard code for this, 1013, is one
+autobahn/Daphne refuses to send, so the gateway's 4xxx-mirrors-HTTP scheme gives 4503); 4401 no/invalid auth within the deadline,
 token expired, logout or ban; 4429 rate limit exceeded repeatedly. A refused ``Origin`` gets HTTP
 403 at the handshake (a missing Origin is allowed: mobile apps send none).
 
@@ -53,7 +54,7 @@ from realtime.streams import AsyncHistory, group_name
 logger = logging.getLogger(__name__)
 
 CLOSE_TOO_BIG = 1009
-CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_TRY_AGAIN_LATER = 4503  # 1013 is refused by autobahn: applications may send 1000 and 3000-4999
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_RATE_LIMITED = 4429
 
@@ -133,7 +134,14 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         """
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        self.channel_name = await self.channel_layer.new_channel()
+        try:
+            self.channel_name = await self.channel_layer.new_channel()
+        except Exception as exc:
+            outage = outage_error(exc)
+            if outage is None:
+                raise
+            await self._serve_unavailable(receive, send, outage)
+            return
         self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
         self.base_send = send
         inbox: asyncio.Queue = asyncio.Queue()
@@ -160,6 +168,38 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             for task in readers:
                 task.cancel()
             await asyncio.gather(*readers, return_exceptions=True)
+
+    async def _serve_unavailable(self, receive, send, err: ServiceUnavailable) -> None:
+        """The channel layer cannot be reached (Redis down), so this connection cannot work:
+        accept it anyway (an allowed ``Origin``), answer its first frame with the error
+        ``unavailable`` (``retry_after_ms``) and close with 4503 (try again later). Without this
+        the handshake failed with HTTP 500 and a traceback; a client must be able to tell "come
+        back later" from "your token is bad" (4401)."""
+        message = await receive()
+        if message.get("type") != "websocket.connect":
+            return
+        origin = dict(self.scope.get("headers", [])).get(b"origin")
+        if not origin_allowed(origin.decode("latin1") if origin else None, settings.WS_ALLOWED_ORIGINS):
+            await send({"type": "websocket.close"})
+            return
+        logger.warning("gateway: channel layer unavailable (%s); new sockets are closed with 4503", err.service)
+        await send({"type": "websocket.accept"})
+        try:
+            first = await asyncio.wait_for(receive(), settings.REALTIME["AUTH_TIMEOUT_SECONDS"])
+        except asyncio.TimeoutError:
+            first = {"type": "websocket.receive", "text": None}
+        if first.get("type") == "websocket.disconnect":
+            return
+        try:
+            ref = frames.parse(first["text"]).get("ref") if first.get("text") else None
+        except FrameError:
+            ref = None
+        error = {"code": "unavailable", "detail": err.detail, "retry_after_ms": err.retry_after * 1000}
+        try:
+            await send({"type": "websocket.send", "text": dumps({"op": "reply", "ref": ref, "status": "error", "error": error})})
+            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER, "reason": "try_again_later"})
+        except PEER_GONE:
+            pass
 
     async def dispatch(self, message: dict) -> None:
         """Run the handler for ``message["type"]`` without Channels' per-message DB clean-up.
@@ -236,7 +276,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
     async def _close_later(self, delay: float, reason: str) -> None:
         await asyncio.sleep(max(0.0, delay))
         if reason == "auth_timeout" and (self.user is not None or self._auth_pending):
-            return  # a pending auth ends by itself: authenticated, 4401 or 1013 (op_auth)
+            return  # a pending auth ends by itself: authenticated, 4401 or 4503 (op_auth)
         await self._close(CLOSE_UNAUTHORIZED, reason)
 
     @staticmethod
@@ -368,7 +408,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         """Verify the token (``invalid_token`` → 4401 before the first success) and join the
         user's group. When the token cannot be checked now (PostgreSQL or Redis down, or no answer
         within ``AUTH_CHECK_TIMEOUT_SECONDS``) the reply is ``unavailable`` with
-        ``retry_after_ms`` and an unauthenticated socket closes with 1013: the client keeps its
+        ``retry_after_ms`` and an unauthenticated socket closes with 4503: the client keeps its
         token and reconnects later, instead of being told the token is invalid (issue 14, row 4)."""
         self._check_rate("auth", (5, 10))
         self._auth_pending = True
