@@ -215,6 +215,7 @@ class Supervisor:
         self.stop_signal: int | None = None
         self.force = False
         self.started_services = False
+        self.embedded = False  # the embedded PostgreSQL and Redis serve this run
 
     # signals -------------------------------------------------------------------------------
     def _on_signal(self, signum: int, frame) -> None:  # noqa: ANN001
@@ -249,6 +250,7 @@ class Supervisor:
             return "external PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)"
         from core import embedded
 
+        self.embedded = True
         self.started_services = not embedded.services_running()
         say("run", ("starting" if self.started_services else "reusing") + f" embedded PostgreSQL and Redis in {embedded.DATA_DIR}")
         urls = embedded.ensure_services()
@@ -385,9 +387,9 @@ class Supervisor:
                 child.crashes = 1 if ran >= STABLE_AFTER else child.crashes + 1
                 delay = RESTART_BACKOFF[min(child.crashes, len(RESTART_BACKOFF)) - 1]
                 child.restart_at = now + delay
+                kept = "the other processes" + (" and the embedded PostgreSQL and Redis" if self.embedded else "")
                 say("run", f"{child.name} (pid {child.pid}) exited with code {code} after {ran:.0f} s; restarting it "
-                           f"in {delay:.0f} s (attempt {child.crashes}); the other processes and the embedded "
-                           f"PostgreSQL and Redis keep running")
+                           f"in {delay:.0f} s (attempt {child.crashes}); {kept} keep running")
             time.sleep(0.2)
 
     def restart(self, child: Child) -> None:

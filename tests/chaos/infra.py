@@ -71,6 +71,14 @@ def http_get(url: str, *, token: str | None = None, timeout: float = 10.0) -> Ht
     return HttpResult(status, body, hdrs, seconds)
 
 
+def status_of(url: str, *, token: str | None = None, timeout: float = 10.0) -> int | None:
+    """The HTTP status of ``GET url``, or None when nothing answers (refused, reset, timeout)."""
+    try:
+        return http_get(url, token=token, timeout=timeout).status
+    except OSError:
+        return None
+
+
 class DedicatedRedis:
     """A ``redis-server`` of one experiment: AOF with ``appendfsync always`` (a ``kill -9``
     loses nothing written), on a free port, data in a temporary directory. ``kill``/``start``

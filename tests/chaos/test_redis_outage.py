@@ -19,7 +19,7 @@ from auctions.tasks import close_auction
 from core.celery import app as celery_app
 from core.tokens import revoke_access_token
 from realtime.tasks import sweep_outbox
-from tests.chaos.infra import CeleryWorker, DedicatedRedis, http_get, wait_until
+from tests.chaos.infra import CeleryWorker, DedicatedRedis, http_get, status_of, wait_until
 from tests.conftest import tokens_for
 from tests.factories.auctions import live_auction
 from tests.factories.core import UserFactory
@@ -99,8 +99,8 @@ def test_redis_killed_rest_works_on_the_revocation_policy_and_new_sockets_get_45
     assert code == 4503  # try again later; never 4401
 
     redis_server.start()
-    wait_until(lambda: http_get(server.url + "/health/").status == 200, timeout=20, what="health after restart")
-    wait_until(lambda: http_get(server.url + PRODUCTS, token=revoked).status == 401, timeout=15,
+    wait_until(lambda: status_of(server.url + "/health/") == 200, timeout=20, what="health after restart")
+    wait_until(lambda: status_of(server.url + PRODUCTS, token=revoked) == 401, timeout=15,
                what="the denylist being checked again")
     client = WSClient(server.ws_url)
     assert client.auth(token)["status"] == "ok"
@@ -138,7 +138,7 @@ def test_redis_frozen_health_answers_in_time_and_requests_do_not_stall(redis_ser
               f"second {second.seconds:.2f} s")
     finally:
         redis_server.thaw()
-    wait_until(lambda: http_get(server.url + "/health/").status == 200, timeout=20, what="health after thaw")
+    wait_until(lambda: status_of(server.url + "/health/") == 200, timeout=20, what="health after thaw")
 
 
 def test_worker_survives_redis_killed_with_a_pending_eta_close_task(redis_server, tmp_path, transactional_db):

@@ -18,7 +18,7 @@ from tests.conftest import tokens_for
 from tests.factories.core import UserFactory
 from tests.live import LiveServer, WSClient
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.chaos]
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from tests.factories.commerce import ProductFactory
 from tests.factories.core import UserFactory
 from tests.live import LiveServer
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.chaos]
 
 SEED = 20261124
 AUTHED_SOCKETS, ANONYMOUS_SOCKETS = 8, 4
