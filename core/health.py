@@ -10,9 +10,10 @@
 Each check (``SELECT 1`` through Django's connection; ``PING`` on a Redis client of its own with
 ``HEALTH_TIMEOUT`` as connect and read timeout, no retry) runs in a thread of a small pool and
 the view waits for all of them at most ``HEALTH_TIMEOUT`` (default 1.5 s): a check that has not
-answered by then counts as ``down`` with ``"error": "timeout"``. A check still running from an
-earlier request is not started again (a frozen PostgreSQL would otherwise collect a hung thread
-per probe); it is reported down with ``"error": "previous check still running"``. A broker on
+answered by then counts as ``down`` with ``"error": "timeout"``. While the last check of a
+dependency has been running for longer than ``HEALTH_TIMEOUT`` (hung on a frozen server) no new
+one is started, so probes do not pile up hung threads; it is reported down with ``"error":
+"previous check still running"``. A broker on
 another URL than ``REDIS_URL`` (``CELERY_BROKER_URL``) is checked as ``broker``.
 ``token_revocation_checks_skipped`` counts the access tokens this process accepted without the
 logout denylist while Redis was down (``core.tokens``).
@@ -38,8 +39,8 @@ from redis.retry import Retry
 
 from core.tokens import revocation_checks_skipped
 
-_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health")
-_running: dict[str, Future] = {}
+_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="health")
+_latest: dict[str, tuple[Future, float]] = {}  # per check: its last future and when it started
 _lock = threading.Lock()
 
 
@@ -83,11 +84,12 @@ def run_checks() -> dict[str, dict]:
     results: dict[str, dict] = {}
     with _lock:
         for name, fn in _checks().items():
-            previous = _running.get(name)
-            if previous is not None and not previous.done():
+            previous, since = _latest.get(name, (None, 0.0))
+            if previous is not None and not previous.done() and started - since > _timeout():
                 results[name] = {"status": "down", "ms": 0.0, "error": "previous check still running"}
                 continue
-            futures[name] = _running[name] = _executor.submit(_timed, fn)
+            futures[name] = _executor.submit(_timed, fn)
+            _latest[name] = (futures[name], started)
     wait(futures.values(), timeout=_timeout())
     for name, future in futures.items():
         if not future.done():

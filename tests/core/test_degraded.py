@@ -16,7 +16,7 @@ from core.exceptions import ApplicationError, ServiceUnavailable
 from core.models import User
 from core.tokens import denylist_breaker, is_access_token_revoked, revocation_checks_skipped, verify_access_token
 from tests.conftest import client_for, tokens_for
-from tests.factories.core import UserFactory
+from tests.factories.core import PASSWORD, UserFactory
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: connection refused at once
 
@@ -146,3 +146,25 @@ def test_health_answers_in_time_when_a_check_hangs_and_does_not_pile_up_threads(
     assert first["database"] == "down" and first["checks"]["database"]["error"] == "timeout"
     assert second["checks"]["database"]["error"] == "previous check still running"
     assert first["redis"] == second["redis"] == "ok"
+
+
+# --- rate limits of the accounts endpoints ----------------------------------------------------
+
+
+@pytest.fixture
+def throttle_breaker_closed():
+    from core.throttles import throttle_breaker
+
+    throttle_breaker.record_success()
+    yield
+    throttle_breaker.record_success()
+
+
+@pytest.mark.django_db
+def test_sign_in_is_still_rate_limited_in_process_while_redis_is_down(redis_down, settings, throttle_breaker_closed):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "3/min", "password_reset": "3/min"}}
+    user = UserFactory()
+    client = APIClient(REMOTE_ADDR="203.0.113.9")
+    body = {"email": user.email, "password": PASSWORD}
+    codes = [client.post("/api/v1/auth/token/", body, format="json").status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 429, 429]  # sign-in works without Redis, and is still limited
