@@ -23,8 +23,8 @@ The fix, configured with ``CELERY_WORKER_CONSUMER``: after ``collect()`` the con
 default channel, so ``close()`` only releases what is left, as Celery 5.6 (``collect()`` only)
 did. Nothing is lost: an unacked message stays in Redis' ``unacked`` hash (written when it was
 delivered, persisted by Redis' AOF) and kombu restores it to its queue once its visibility
-timeout has passed; the beat sweeps (``auctions_tick`` every second, the reservation and
-delivery sweeps) do what is due meanwhile. ``tests/chaos/test_redis_chaos.py`` kills Redis with a
+timeout has passed; the beat sweeps (``auctions_tick`` every second, the reservation sweep every
+30 s) do what is due meanwhile. ``tests/chaos/test_redis_chaos.py`` kills Redis with a
 pending ETA close task and checks that the worker lives on and runs new tasks.
 """
 

@@ -8,7 +8,7 @@ code 5 ("no tests collected") is reported as a failure: a green run must have ru
 Several runs at once on one machine (two terminals, CI and a benchmark) stay apart: unless
 ``TEST_DB_SUFFIX`` / ``TEST_REDIS_DB`` are set, each run takes the first free *slot* 1..12 (an
 exclusive ``flock`` on ``.data/test-slots/<n>.lock`` held for the run) and uses the database
-``test_marketplace_s<n>`` and Redis DB ``<n>``. DB 0 stays for ``make run``, 13 and 14 for the
+``test_marketplace_s<n>`` and Redis DB ``<n>``. DB 0 stays for ``make run``, 13, 14 and 15 for the
 socket benchmarks (``bench/common.py``).
 """
 
