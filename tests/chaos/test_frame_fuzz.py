@@ -31,7 +31,7 @@ from tests.conftest import tokens_for
 from tests.factories.auctions import live_auction
 from tests.factories.commerce import ProductFactory
 from tests.factories.core import UserFactory
-from tests.live import LiveServer
+from tests.live import LiveServer, WSClient
 
 pytestmark = [pytest.mark.live, pytest.mark.chaos]
 
@@ -222,3 +222,24 @@ def test_ten_thousand_generated_frames_get_coded_replies_and_no_traceback(fuzz_s
     log = fuzz_server.log()
     assert "Traceback" not in log, log[-4000:]
     assert " ERROR " not in log and "1011" not in log, log[-4000:]
+
+
+def test_the_frames_of_the_issue_are_bad_frames_and_the_socket_stays_open(live):
+    """Issue 14, rows 6 and 7, exactly as reported: a lone surrogate in ``ref`` before auth and in
+    ``token`` (close 1011 and tracebacks before), and ``since`` = 2**64 (``internal_error``: Redis
+    refused the ``XRANGE``)."""
+    user = UserFactory()
+    log_before = len(live.log())
+    client = WSClient(live.ws_url)
+    client.send('{"op":"ping","ref":"\\ud800"}')
+    reply = client.recv()
+    assert (reply["status"], reply["error"]["code"], reply["ref"]) == ("error", "bad_frame", None)
+    client.send('{"op":"auth","ref":"t","token":"\\ud800"}')
+    reply = client.recv()
+    assert (reply["error"]["code"], reply["ref"]) == ("bad_frame", "t")
+    client.auth(tokens_for(user)["access"])
+    client.send('{"op":"subscribe","ref":"s","topic":"user:%s","since":18446744073709551616}' % user.pk)
+    reply = client.recv()
+    assert (reply["error"]["code"], reply["ref"]) == ("bad_frame", "s")
+    assert client.request("subscribe", topic=f"user:{user.pk}", since=0)["status"] == "ok"
+    assert "Traceback" not in live.log()[log_before:]
