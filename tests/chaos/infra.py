@@ -71,6 +71,21 @@ def http_get(url: str, *, token: str | None = None, timeout: float = 10.0) -> Ht
     return HttpResult(status, body, hdrs, seconds)
 
 
+def child_processes(ppid: int) -> list[tuple[int, str]]:
+    """``(pid, command line)`` of the direct children of ``ppid``, read from ``/proc``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(stat[1]) == ppid:
+                found.append((int(entry.name), (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
 def status_of(url: str, *, token: str | None = None, timeout: float = 10.0) -> int | None:
     """The HTTP status of ``GET url``, or None when nothing answers (refused, reset, timeout)."""
     try:
