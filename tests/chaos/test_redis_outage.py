@@ -123,8 +123,11 @@ def test_redis_frozen_health_answers_in_time_and_requests_do_not_stall(redis_ser
     ``redis: down`` within HEALTH_TIMEOUT instead of blocking, and a signed-in request costs at
     most one Redis read timeout, then none while the circuit breaker is open."""
     server = daphne_on(redis_server)
-    token = tokens_for(UserFactory())["access"]
+    user = UserFactory()
+    token = tokens_for(user)["access"]
     assert http_get(server.url + PRODUCTS, token=token).status == 200  # pooled connections exist
+    socket = WSClient(server.ws_url, timeout=10)
+    socket.auth(token)
     redis_server.freeze()
     try:
         health = http_get(server.url + "/health/", timeout=6)  # HEALTH_TIMEOUT is 1.5 s
@@ -134,6 +137,8 @@ def test_redis_frozen_health_answers_in_time_and_requests_do_not_stall(redis_ser
         first = http_get(server.url + PRODUCTS, token=token, timeout=10)  # REDIS_SOCKET_TIMEOUT is 2 s
         second = http_get(server.url + PRODUCTS, token=token, timeout=10)
         assert first.status == second.status == 200
+        refused = socket.request("subscribe", topic=f"user:{user.pk}")  # history lives in Redis
+        assert refused["status"] == "error" and refused["error"]["code"] == "unavailable", refused
         print(f"frozen Redis: /health/ {health.seconds:.2f} s, first request {first.seconds:.2f} s, "
               f"second {second.seconds:.2f} s")
     finally:
