@@ -26,6 +26,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/gateway.py
+	$(BIN)/python bench/memory_churn.py
 
 services: install
 	$(BIN)/python -m core.embedded up

@@ -26,6 +26,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from core.client_ip import parse_trusted_proxies
+from core import redisconf
 from core.production import DEV_SECRET_KEY, DEV_WEBHOOK_SECRET, unsafe_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -64,11 +65,18 @@ _db.setdefault("OPTIONS", {})
 # thread, closed after each request (CONN_MAX_AGE=0).
 _db["CONN_MAX_AGE"] = 0
 _db["ATOMIC_REQUESTS"] = False
+# Seconds to open a PostgreSQL connection (libpq's connect_timeout): a server that does not answer
+# fails the attempt instead of hanging it.
+_db["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=3))
 if env.bool("DB_POOL", default=True):
+    # DB_POOL_TIMEOUT: seconds a request waits for a pooled connection before it is answered 503
+    # service_unavailable with Retry-After. While PostgreSQL is down every request waits this
+    # long (the pool keeps reconnecting in the background), so it is short; under normal load a
+    # connection is free within milliseconds.
     _db["OPTIONS"]["pool"] = {
         "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
-        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+        "timeout": env.float("DB_POOL_TIMEOUT", default=3.0),
     }
 # With the pool, Django turns this into psycopg_pool's `check` (see above).
 _db["CONN_HEALTH_CHECKS"] = env.bool("DB_POOL_CHECK", default=True)
@@ -107,6 +115,8 @@ MIDDLEWARE = [
     "core.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    # PostgreSQL/Redis outages answer 503 JSON with Retry-After; /api/ never answers HTML
+    "core.middleware.OutageMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -215,12 +225,35 @@ SIMPLE_JWT = {
     "USER_ID_CLAIM": "user_id",
 }
 
+# Redis down: accept access tokens without the logout denylist check (at most their remaining
+# lifetime, counted and logged), or refuse them with 503 (0). docs/operations.md: why.
+JWT_REVOCATION_FAIL_OPEN = env.bool("JWT_REVOCATION_FAIL_OPEN", default=True)
+# Seconds a failed Redis lookup on a request path (the token denylist) is skipped before retrying.
+REDIS_BREAKER_SECONDS = env.float("REDIS_BREAKER_SECONDS", default=5.0)
+# Seconds /health/ waits for its checks (core.health); a check still running counts as down.
+HEALTH_TIMEOUT = env.float("HEALTH_TIMEOUT", default=1.5)
+
 # --- Redis, cache, channel layer, Celery ---------------------------------------------------
+# Every Redis client has a connect timeout, and every request/response client a read timeout
+# (core.redisconf explains the two kinds): an outage costs a caller at most these seconds.
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=1.0)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
+REDIS_HEALTH_CHECK_INTERVAL = env.int("REDIS_HEALTH_CHECK_INTERVAL", default=15)
+_redis_timeouts = {
+    "connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "health_check_interval": REDIS_HEALTH_CHECK_INTERVAL,
+}
+#: options of the synchronous request/response clients (realtime.streams.sync_client)
+REDIS_CLIENT_OPTIONS = redisconf.client_options(socket_timeout=REDIS_SOCKET_TIMEOUT, **_redis_timeouts)
+#: options of the asyncio request/response pool (realtime.streams.AsyncHistory: history, presence)
+REDIS_ASYNC_CLIENT_OPTIONS = redisconf.client_options(socket_timeout=REDIS_SOCKET_TIMEOUT, asyncio=True, **_redis_timeouts)
+
 CACHES = {
     "default": {
         "BACKEND": "core.cache.SharedPoolRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env("CACHE_PREFIX", default="mkt"),
+        "OPTIONS": dict(REDIS_CLIENT_OPTIONS),
     }
 }
 
@@ -236,7 +269,8 @@ CHANNEL_LAYERS = {
             else "channels_redis.core.RedisChannelLayer"
         ),
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # No read timeout: this pool also serves the PubSub reader (core.redisconf).
+            "hosts": [{"address": REDIS_URL, **redisconf.subscriber_options(**_redis_timeouts)}],
             "prefix": env("CHANNEL_PREFIX", default="asgi"),
             **({} if CHANNEL_LAYER == "pubsub" else {"capacity": 1000, "expiry": 60, "group_expiry": 86400}),
         },
@@ -250,6 +284,17 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Seconds to connect to the broker, and to wait for a reply from it. kombu's BRPOP waits 1 s on
+# the server side, so the read timeout stays above that.
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_CONNECT_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "socket_timeout": max(REDIS_SOCKET_TIMEOUT, 5.0),
+    "socket_keepalive": True,
+    "health_check_interval": REDIS_HEALTH_CHECK_INTERVAL,
+}
+# Celery 5.7.0's worker died when Redis restarted while it held unacked tasks (core.worker explains).
+CELERY_WORKER_CONSUMER = "core.worker:ResilientConsumer"
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".data" / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "realtime-outbox-sweep": {"task": "realtime.tasks.sweep_outbox", "schedule": 2.0},
@@ -274,6 +319,9 @@ WS_ALLOWED_ORIGINS = env.list(
 )
 REALTIME = {
     "AUTH_TIMEOUT_SECONDS": env.float("WS_AUTH_TIMEOUT", default=5.0),
+    # Seconds one auth frame's token check may take (PostgreSQL/Redis slow or down): then the
+    # reply is `unavailable` and an unauthenticated socket closes with 4503, never 4401.
+    "AUTH_CHECK_TIMEOUT_SECONDS": env.float("WS_AUTH_CHECK_TIMEOUT", default=4.0),
     "MAX_FRAME_BYTES": 64 * 1024,
     "COMMAND_BURST": env.int("WS_COMMAND_BURST", default=20),
     "COMMAND_PER_MINUTE": env.int("WS_COMMAND_PER_MINUTE", default=100),

@@ -160,7 +160,8 @@ class AsyncHistory:
     pool opened one Redis connection per socket during a subscribe burst and kept it, so 5,000
     sockets held ~5,000 Redis connections (Redis' default ``maxclients`` is 10,000) and their
     buffers. Callers wait for a free connection instead; raises ``redis.ConnectionError`` after
-    ``REDIS_POOL_TIMEOUT`` seconds without one.
+    ``REDIS_POOL_TIMEOUT`` seconds without one. Connections have the connect and read timeouts of
+    ``settings.REDIS_ASYNC_CLIENT_OPTIONS`` (``core.redisconf``).
     """
 
     def __init__(self) -> None:
@@ -175,7 +176,8 @@ class AsyncHistory:
                 self._clients.clear()
             cfg = settings.REALTIME
             pool = aredis.BlockingConnectionPool.from_url(
-                settings.REDIS_URL, max_connections=cfg["REDIS_POOL_SIZE"], timeout=cfg["REDIS_POOL_TIMEOUT"]
+                settings.REDIS_URL, max_connections=cfg["REDIS_POOL_SIZE"], timeout=cfg["REDIS_POOL_TIMEOUT"],
+                **settings.REDIS_ASYNC_CLIENT_OPTIONS,
             )
             client = self._clients[id(loop)] = aredis.Redis(connection_pool=pool)
         return client

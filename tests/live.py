@@ -8,6 +8,7 @@ frame with a fresh ``ref`` and returns its reply, keeping events that arrive mea
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import os
@@ -20,6 +21,7 @@ from pathlib import Path
 from urllib.parse import quote
 from urllib.request import urlopen
 
+from websockets.asyncio.client import connect as aconnect
 from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,3 +157,40 @@ class WSClient:
 
     def close(self) -> None:
         self.ws.close()
+
+
+def process_rss_kb(pid: int) -> int:
+    """Resident set size of process ``pid`` in KiB (``VmRSS`` of ``/proc/<pid>/status``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+async def _one_connection(ws_url: str, token: str, topic: str) -> None:
+    async with aconnect(ws_url, open_timeout=30) as ws:
+        await ws.send(json.dumps({"op": "auth", "ref": "a", "token": token}))
+        reply = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        assert reply.get("status") == "ok", reply
+        await ws.send(json.dumps({"op": "subscribe", "ref": "s", "topic": topic}))
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            if frame.get("op") == "reply":
+                assert frame.get("status") == "ok", frame
+                return
+
+
+def churn_connections(ws_url: str, *, token: str, topic: str, n: int, concurrency: int = 20) -> None:
+    """Open ``n`` WebSockets (``concurrency`` at a time) that each authenticate with ``token``,
+    subscribe to ``topic`` and close (a normal close handshake). Raises if any step fails."""
+
+    async def run() -> None:
+        sem = asyncio.Semaphore(concurrency)
+
+        async def one() -> None:
+            async with sem:
+                await _one_connection(ws_url, token, topic)
+
+        await asyncio.gather(*(one() for _ in range(n)))
+
+    asyncio.run(run())

@@ -164,8 +164,7 @@ def test_thousand_malformed_frames_get_bad_frame_replies_and_no_traceback(live):
     for i in range(1000):
         client.send(samples[i % len(samples)])
     codes = [client.recv()["error"]["code"] for _ in range(1000)]
-    assert codes.count("bad_frame") == 900
-    assert codes.count("invalid_topic") == 100
+    assert codes.count("bad_frame") == 1000  # a topic that is not a string too (realtime.frames)
     assert client.request("ping")["status"] == "ok"  # still connected and serving
     log = live.log()
     assert "Traceback" not in log
