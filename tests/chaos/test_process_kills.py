@@ -21,7 +21,7 @@ from django.utils import timezone
 from auctions import services as auction_services
 from auctions.models import Auction, AuctionStatus
 from auctions.tasks import auctions_tick, close_auction
-from commerce.models import Order
+from commerce.orders.models import Order
 from core.celery import app as celery_app
 from realtime import outbox
 from realtime.models import OutboxEvent
