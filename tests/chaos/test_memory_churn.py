@@ -11,11 +11,13 @@ well under a third of the old growth; it is a memory bound, not a timing one.
 
 from __future__ import annotations
 
+import secrets
 import time
 
+import jwt
 import pytest
+from rest_framework_simplejwt.tokens import RefreshToken
 
-from tests.conftest import tokens_for
 from tests.factories.core import UserFactory
 from tests.live import LiveServer, churn_connections, process_rss_kb
 
@@ -27,9 +29,14 @@ BOUND_KB_PER_CONNECTION = 2.0
 
 def test_three_thousand_closed_connections_leave_daphne_rss_flat(transactional_db, tmp_path):
     user = UserFactory()
-    token, topic = tokens_for(user)["access"], f"user:{user.pk}"
-    # DEBUG=0 as in production: with DEBUG Django also keeps the last 9,000 queries per connection
-    server = LiveServer(tmp_path / "daphne.log", launcher="realtime.daphne", DEBUG="0")
+    # DEBUG=0 as in production: with DEBUG Django also keeps the last 9,000 queries per connection.
+    # core.settings then demands production secrets, so the token is signed with the server's key.
+    key = secrets.token_urlsafe(64)
+    token = jwt.encode(dict(RefreshToken.for_user(user).access_token.payload), key, algorithm="HS256")
+    topic = f"user:{user.pk}"
+    server = LiveServer(tmp_path / "daphne.log", launcher="realtime.daphne", DEBUG="0", SECRET_KEY=key, PAYMENT_WEBHOOK_SECRET=secrets.token_urlsafe(32),
+                        ALLOWED_HOSTS="127.0.0.1,localhost", WS_ALLOWED_ORIGINS="http://127.0.0.1",
+                        ALLOW_TEST_PAYMENTS="1")
     try:
         churn_connections(server.ws_url, token=token, topic=topic, n=WARMUP)
         time.sleep(2)  # Daphne cleans up closed connections once a second
