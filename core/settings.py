@@ -247,6 +247,9 @@ FRONTEND_URL = env("FRONTEND_URL", default=f"http://127.0.0.1:{PORT}")
 WS_ALLOWED_ORIGINS = env.list(
     "WS_ALLOWED_ORIGINS", default=[f"http://127.0.0.1:{PORT}", f"http://localhost:{PORT}"]
 )
+# The conformance echo endpoint /ws/echo/ (realtime.echo): never routed by these settings, on
+# purpose not configurable from the environment; only the test and benchmark settings turn it on.
+WS_ECHO_ENDPOINT = False
 REALTIME = {
     "AUTH_TIMEOUT_SECONDS": env.float("WS_AUTH_TIMEOUT", default=5.0),
     "MAX_FRAME_BYTES": 64 * 1024,

@@ -18,6 +18,7 @@ CELERY_BROKER_URL = _TEST_REDIS
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 REALTIME["REDIS_PREFIX"] = "test-rt"  # noqa: F405
+WS_ECHO_ENDPOINT = True  # /ws/echo/ for the Autobahn conformance run (tests/realtime/test_conformance_live.py)
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"auth": "1000/min", "password_reset": "1000/min"}  # noqa: F405
