@@ -203,6 +203,11 @@ CACHES = {
 # per event whatever the group size, and no silent drops at capacity (bench/README.md). It is
 # at-most-once; the gateway's per-topic seq, gap fill from history and `since` replay cover that.
 CHANNEL_LAYER = env("CHANNEL_LAYER", default="pubsub")
+# Several Redis servers for the channel layer (CHANNEL_REDIS_URLS, comma-separated): channels-redis
+# shards channels and groups over them by a consistent hash of the name, so each topic's fan-out
+# (one PUBLISH per event, one subscription per gateway process) lands on one of them. Topic history
+# and sequence numbers stay on REDIS_URL (one Lua script per event needs a topic's keys together).
+CHANNEL_REDIS_URLS = env.list("CHANNEL_REDIS_URLS", default=[REDIS_URL])
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": (
@@ -211,7 +216,7 @@ CHANNEL_LAYERS = {
             else "channels_redis.core.RedisChannelLayer"
         ),
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            "hosts": CHANNEL_REDIS_URLS,
             "prefix": env("CHANNEL_PREFIX", default="asgi"),
             **({} if CHANNEL_LAYER == "pubsub" else {"capacity": 1000, "expiry": 60, "group_expiry": 86400}),
         },

@@ -12,7 +12,10 @@ DATABASES["default"]["TEST"] = {"NAME": "test_marketplace" + os.environ.get("TES
 REDIS_URL = _TEST_REDIS
 CACHES["default"]["LOCATION"] = _TEST_REDIS  # noqa: F405
 CACHES["default"]["KEY_PREFIX"] = "test"  # noqa: F405
-CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [_TEST_REDIS]  # noqa: F405
+# CHANNEL_REDIS_URLS shards the layer over several Redis servers (the scale-out test sets it).
+CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = (  # noqa: F405
+    os.environ["CHANNEL_REDIS_URLS"].split(",") if os.environ.get("CHANNEL_REDIS_URLS") else [_TEST_REDIS]
+)
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "test-asgi"  # noqa: F405
 CELERY_BROKER_URL = _TEST_REDIS
 CELERY_TASK_ALWAYS_EAGER = True
