@@ -32,7 +32,8 @@ USER app
 
 EXPOSE 8000
 
-# realtime.daphne is the daphne CLI, plus closing over-size WebSocket frames with code 1009.
+# realtime.daphne is the daphne CLI, plus closing over-size WebSocket frames with code 1009, sending
+# zero-length messages and writing the topic hub's pre-encoded frames straight to each socket.
 CMD ["python", "-m", "realtime.daphne", "-b", "0.0.0.0", "-p", "8000", \
      "--ping-interval", "25", "--ping-timeout", "30", "--websocket-max-message-size", "65536", \
      "--proxy-headers", "core.asgi:application"]

@@ -159,7 +159,7 @@ class TopicHub:
         if state is None:
             state = self.topics[topic] = _Topic(topic)
         # A socket that resubscribes is held back too, so its replay is never overtaken.
-        state.live.pop(consumer, None)
+        was_live = state.live.pop(consumer, False) is None
         state.pending.setdefault(consumer, [])
         try:
             async with state.lock:
@@ -168,6 +168,8 @@ class TopicHub:
                     state.joined = True
         except BaseException:
             state.pending.pop(consumer, None)
+            if was_live:
+                state.live[consumer] = None
             self._release_later(topic, state)
             raise
 
