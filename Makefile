@@ -22,6 +22,7 @@ run: install
 
 test: install
 	@$(BIN)/python scripts/ensure_browser.py
+	@$(BIN)/python scripts/ensure_haproxy.py
 	$(BIN)/python scripts/run_tests.py $(ARGS)
 
 bench: install

@@ -261,6 +261,11 @@ CACHES = {
 # per event whatever the group size, and no silent drops at capacity (bench/README.md). It is
 # at-most-once; the gateway's per-topic seq, gap fill from history and `since` replay cover that.
 CHANNEL_LAYER = env("CHANNEL_LAYER", default="pubsub")
+# Several Redis servers for the channel layer (CHANNEL_REDIS_URLS, comma-separated): channels-redis
+# shards channels and groups over them by a consistent hash of the name, so each topic's fan-out
+# (one PUBLISH per event, one subscription per gateway process) lands on one of them. Topic history
+# and sequence numbers stay on REDIS_URL (one Lua script per event needs a topic's keys together).
+CHANNEL_REDIS_URLS = env.list("CHANNEL_REDIS_URLS", default=[REDIS_URL])
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": (
@@ -270,7 +275,7 @@ CHANNEL_LAYERS = {
         ),
         "CONFIG": {
             # No read timeout: this pool also serves the PubSub reader (core.redisconf).
-            "hosts": [{"address": REDIS_URL, **redisconf.subscriber_options(**_redis_timeouts)}],
+            "hosts": [{"address": url, **redisconf.subscriber_options(**_redis_timeouts)} for url in CHANNEL_REDIS_URLS],
             "prefix": env("CHANNEL_PREFIX", default="asgi"),
             **({} if CHANNEL_LAYER == "pubsub" else {"capacity": 1000, "expiry": 60, "group_expiry": 86400}),
         },
@@ -317,6 +322,9 @@ FRONTEND_URL = env("FRONTEND_URL", default=f"http://127.0.0.1:{PORT}")
 WS_ALLOWED_ORIGINS = env.list(
     "WS_ALLOWED_ORIGINS", default=[f"http://127.0.0.1:{PORT}", f"http://localhost:{PORT}"]
 )
+# The conformance echo endpoint /ws/echo/ (realtime.echo): never routed by these settings, on
+# purpose not configurable from the environment; only the test and benchmark settings turn it on.
+WS_ECHO_ENDPOINT = False
 REALTIME = {
     "AUTH_TIMEOUT_SECONDS": env.float("WS_AUTH_TIMEOUT", default=5.0),
     # Seconds one auth frame's token check may take (PostgreSQL/Redis slow or down): then the

@@ -11,7 +11,10 @@ work runs in worker threads (``db()``: Channels' ``DatabaseSyncToAsync``), never
 Delivery guarantees for a subscribed topic: events arrive in ``seq`` order, each once. An event
 arriving with a seq already delivered is dropped (re-publish, or replay overlap); one arriving
 after a gap first has the gap filled from the Redis Stream history; if history no longer holds it,
-the event is sent and the client sees the gap and resubscribes with ``since``.
+the event is sent and the client sees the gap and resubscribes with ``since``. Topic events reach
+the socket through the process's topic hub (``realtime.hub``: one channel-layer subscription per
+topic per process, one pre-encoded frame for every local subscriber); the socket's own channel
+only carries control messages for its user (``rt.close``, ``rt.unsubscribe``).
 
 Close codes: 1009 frame over 64 KiB; 4503 (try again later) the first ``auth`` could not be
 checked because PostgreSQL or Redis is unavailable (after an error reply ``unavailable`` with
@@ -47,9 +50,10 @@ from core.exceptions import ApplicationError, ServiceUnavailable, outage_error, 
 from core.tokens import verify_access_token
 from realtime import frames, presence, registry
 from realtime.frames import FrameError
+from realtime.hub import RAW_WRITE, get_hub
 from realtime.jsonutil import dumps
 from realtime.outbox import user_group
-from realtime.streams import AsyncHistory, group_name
+from realtime.streams import AsyncHistory
 
 logger = logging.getLogger(__name__)
 
@@ -236,6 +240,9 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self.closing = False
         self._auth_pending = False
         self._heartbeat: asyncio.Task | None = None
+        self.hub = get_hub(self.history)
+        raw = (self.scope.get("extensions") or {}).get(RAW_WRITE)
+        self.raw_write = raw["write"] if raw else None
         await self.accept()
         self._auth_deadline = asyncio.ensure_future(self._close_later(cfg["AUTH_TIMEOUT_SECONDS"], "auth_timeout"))
 
@@ -248,7 +255,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
                 if tracked:
                     await presence.remove(self.history.client, tracked, self.user.pk, self.channel_name)
                 for topic in list(self.subs):
-                    await self.channel_layer.group_discard(group_name(topic), self.channel_name)
+                    self.hub.leave(topic, self)
                 self.subs.clear()
             if getattr(self, "user", None) is not None:
                 await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
@@ -421,11 +428,9 @@ class GatewayConsumer(AsyncWebsocketConsumer):
                 raise ApplicationError("This connection belongs to another user.", code="user_mismatch", status=403)
             first = self.user is None
             try:
+                # Also on re-authentication: it renews the user group membership (the core layer
+                # expires it); the hub renews the topic groups of the process.
                 await self.channel_layer.group_add(user_group(verified.user.pk), self.channel_name)
-                if not first:
-                    # Re-authentication also renews channel-layer group memberships (they expire).
-                    for topic in self.subs:
-                        await self.channel_layer.group_add(group_name(topic), self.channel_name)
             except Exception as exc:
                 outage = outage_error(exc)
                 if outage is None:
@@ -483,9 +488,18 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         if topic not in self.subs and len(self.subs) >= self.cfg["MAX_TOPICS_PER_CONNECTION"]:
             raise ApplicationError("Too many topics on one connection.", code="too_many_topics", status=429)
         self._check_rate("subscribe", (50, 300))
-        group = group_name(topic)
-        # Join the group before reading history so no event falls between replay and live.
-        await self.channel_layer.group_add(group, self.channel_name)
+        # Join the topic (hub) before reading history so no event falls between replay and live:
+        # events that arrive meanwhile are held for this socket and sent after the reply.
+        await self.hub.join(topic, self)
+        try:
+            await self._subscribe(ref, topic, key, spec, since)
+        finally:
+            if topic in self.subs:
+                await self.hub.go_live(topic, self)  # also restores a refused re-subscribe
+            else:
+                self.hub.leave(topic, self)
+
+    async def _subscribe(self, ref: Any, topic: str, key: str, spec: registry.Topic, since: int | None) -> None:
         replay: list[str] = []
         recovered = False
         if since is not None:
@@ -500,15 +514,8 @@ class GatewayConsumer(AsyncWebsocketConsumer):
                 return False, None
             return True, (spec.snapshot(user=user, key=key) if want_snapshot else None)
 
-        try:
-            allowed, snapshot = await db(authorize_and_snapshot)()
-        except Exception:
-            if topic not in self.subs:
-                await self.channel_layer.group_discard(group, self.channel_name)
-            raise
+        allowed, snapshot = await db(authorize_and_snapshot)()
         if not allowed:
-            if topic not in self.subs:
-                await self.channel_layer.group_discard(group, self.channel_name)
             raise ApplicationError(f"You may not subscribe to {topic}.", code="forbidden", status=403)
         if spec.track_presence:
             await self._mark_present(topic)
@@ -567,34 +574,25 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         "ping": op_ping,
     }
 
-    # --- channel-layer messages -------------------------------------------------------------
-    async def rt_event(self, message: dict) -> None:
-        """A published event for a topic (``{"topic","seq","frame"}``), fanned out by the relay."""
-        topic = message["topic"]
-        last = self.subs.get(topic)
-        if last is None or self.closing:
+    # --- topic events (called by the hub) ---------------------------------------------------
+    async def write_text(self, text: str) -> None:
+        """Send one text frame for the hub (an event, or a missed one from history). Nothing is
+        sent once the socket is closing; a socket that closed under the hub is not an error
+        (its ``disconnect`` follows)."""
+        if self.closing:
             return
-        seq = message["seq"]
-        if seq <= last:
-            return  # already delivered (replay overlap or a re-publish)
-        if seq > last + 1:
-            frames, _, complete = await self.history.since(topic, last, upto=seq - 1)
-            if complete:
-                for text in frames:
-                    await self.send(text_data=text)
-        self.subs[topic] = seq
-        await self.send(text_data=message["frame"])
+        try:
+            await self.send(text_data=text)
+        except Exception:  # noqa: BLE001 - e.g. Daphne's "Attempt to send on a closed protocol"
+            logger.debug("gateway: event not sent, the socket is closed", exc_info=True)
 
     async def _drop(self, topic: str) -> None:
         del self.subs[topic]
-        await self.channel_layer.group_discard(group_name(topic), self.channel_name)
+        self.hub.leave(topic, self)
         if self._tracks_presence(topic):
             await presence.remove(self.history.client, [topic], self.user.pk, self.channel_name)
 
-    async def rt_ephemeral(self, message: dict) -> None:
-        """An ephemeral event (typing): relayed if subscribed, not from this user, no seq."""
-        if message["topic"] in self.subs and not self.closing and message.get("exclude_user_id") != str(self.user.pk):
-            await self.send(text_data=message["frame"])
+    # --- channel-layer messages (this socket's user group) -----------------------------------
 
     async def rt_close(self, message: dict) -> None:
         """Close this socket (logout, ban): ``{"code": 4401, "reason": "..."}``."""

@@ -6,6 +6,11 @@ Same command line as ``daphne``, with these changes to Daphne/autobahn behaviour
   frame carrying the code (1009 for a message too big) instead of autobahn's default of dropping
   TCP (``failByDrop=True``), so that clients learn why; the limit applies only to what clients
   send, not to the server's own replies and events (:func:`_server_send_unbounded`);
+- zero-length messages are sent (:func:`send_empty_messages`; Daphne dropped them: Autobahn
+  cases 1.1.1, 1.2.1, 6.1.1, 6.1.2);
+- WebSocket connections offer the topic hub a raw frame writer (:func:`raw_frame_writer`,
+  ``realtime.hub.RAW_WRITE``), so one pre-encoded event frame goes to every subscriber with
+  one ``send`` system call each (``WS_RAW_FRAMES=0`` turns it off);
 - a closed connection leaves no reference cycle behind (:func:`_on_close_releasing`,
   :func:`_process_releasing_upgrade`), so memory stays flat under connection churn whatever the
   garbage collector's thresholds (issue 14, row 10; ``bench/memory_churn.py``);
@@ -20,8 +25,13 @@ import os
 import autobahn.twisted.websocket as tw
 import autobahn.websocket.protocol as proto
 from autobahn import util
+from autobahn.websocket.protocol import WebSocketProtocol as _AutobahnProtocol
 from daphne.http_protocol import WebRequest
+from daphne.server import Server
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
+from twisted.internet import tcp
+
+from realtime.hub import RAW_WRITE
 
 _set_options = WebSocketFactory.setProtocolOptions
 
@@ -32,6 +42,98 @@ def _set_protocol_options(self, *args, **kwargs):
 
 
 WebSocketFactory.setProtocolOptions = _set_protocol_options
+
+_handle_reply = WebSocketProtocol.handle_reply
+
+
+def _handle_reply_with_empty_messages(self, message):
+    """Daphne's ``WebSocketProtocol.handle_reply`` tests ``message.get("text")`` for truth, so
+    an empty ``text`` (or ``bytes``) was silently not sent. ASGI says exactly one of the two is
+    not None; an empty one is a valid zero-length message (RFC 6455 §5.6)."""
+    if message.get("type") != "websocket.send":
+        return _handle_reply(self, message)
+    data, text = message.get("bytes"), message.get("text")
+    if data is not None and text is not None:
+        raise ValueError(f"Got invalid WebSocket reply message on {message!r} - contains both bytes and text keys")
+    if self.state == self.STATE_CONNECTING:
+        raise ValueError("Socket has not been accepted, so cannot send over it")
+    if data is not None:
+        self.serverSend(data, True)
+    elif text is not None:
+        self.serverSend(text, False)
+
+
+def send_empty_messages() -> None:
+    """Install :func:`_handle_reply_with_empty_messages` (idempotent)."""
+    WebSocketProtocol.handle_reply = _handle_reply_with_empty_messages
+
+
+send_empty_messages()
+
+
+def raw_frame_writer(protocol):
+    """A ``realtime.hub.RAW_WRITE`` function for one Daphne WebSocket connection:
+    ``write(frame: bytes) -> bool`` puts a complete, pre-encoded frame on the wire now.
+
+    Why: Twisted buffers every ``transport.write`` and sends it on the next reactor turn, which
+    costs an ``epoll_ctl`` to watch the socket, a writable callback, the ``send`` and another
+    ``epoll_ctl`` per write; autobahn frames each message in Python before that. For one event
+    to thousands of sockets that was most of the fan-out time (bench/results/gateway.md). Here,
+    when nothing is queued on the connection (autobahn's send queue, Twisted's buffers), the
+    frame goes straight to the socket with one non-blocking ``send``; what the kernel does not
+    take, and every write on a busy, TLS or non-TCP transport, goes through ``transport.write``
+    so bytes stay in order. Returns False (nothing written) once the WebSocket is not open.
+    """
+    open_state = _AutobahnProtocol.STATE_OPEN
+
+    def write(frame: bytes) -> bool:
+        if protocol.state != open_state:
+            return False
+        transport = protocol.transport
+        if transport is None or not transport.connected or transport.disconnecting or getattr(transport, "_writeDisconnected", False):
+            return False
+        if (
+            not isinstance(transport, tcp.Connection)
+            or protocol.send_queue
+            or transport._tempDataLen
+            or len(transport.dataBuffer) > transport.offset
+            or getattr(transport, "TLS", False)
+        ):
+            transport.write(frame)
+            return True
+        try:
+            sent = transport.socket.send(frame)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            transport.write(frame)  # Twisted meets the same error on its own write and closes
+            return True
+        if sent < len(frame):
+            transport.write(frame[sent:])
+        return True
+
+    return write
+
+
+_create_application = Server.create_application
+
+
+def _create_application_with_raw_write(self, protocol, scope):
+    if scope.get("type") == "websocket" and isinstance(protocol, WebSocketProtocol):
+        scope.setdefault("extensions", {})[RAW_WRITE] = {"write": raw_frame_writer(protocol)}
+    return _create_application(self, protocol, scope)
+
+
+def offer_raw_writes(enabled: bool | None = None) -> bool:
+    """Give WebSocket scopes the ``realtime.hub.RAW_WRITE`` extension (``WS_RAW_FRAMES``,
+    default on). Returns whether it is on."""
+    if enabled is None:
+        enabled = os.environ.get("WS_RAW_FRAMES", "1").strip().lower() not in ("0", "off", "false", "no")
+    Server.create_application = _create_application_with_raw_write if enabled else _create_application
+    return enabled
+
+
+offer_raw_writes()
 
 
 def _server_send_unbounded(self, content, binary=False):

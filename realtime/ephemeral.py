@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from realtime import publisher
 from realtime.jsonutil import dumps
 from realtime.streams import group_name
 
@@ -29,6 +29,5 @@ def send(*, topic: str, type: str, data: dict[str, Any], exclude_user_id: Any = 
     """Relay an ephemeral event to ``topic``'s subscribers now (sync; from a command handler or a
     view), skipping the sockets of ``exclude_user_id`` (the sender). Raises ``redis.RedisError``
     when Redis is unreachable."""
-    async_to_sync(get_channel_layer().group_send)(
-        group_name(topic), message(topic=topic, type=type, data=data, exclude_user_id=exclude_user_id)
-    )
+    frame = message(topic=topic, type=type, data=data, exclude_user_id=exclude_user_id)
+    publisher.run(lambda: get_channel_layer().group_send(group_name(topic), frame))

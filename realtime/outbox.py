@@ -20,13 +20,12 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from realtime import streams
+from realtime import publisher, streams
 from realtime.jsonutil import dumps, to_jsonable
 from realtime.models import OutboxEvent
 from realtime.registry import parse_topic
@@ -82,13 +81,12 @@ def relay_all(*, topics: Iterable[str], batch: int = 500) -> int:
 def _fan_out(sends: list[tuple[str, dict[str, Any]]]) -> None:
     if not sends:
         return
-    layer = get_channel_layer()
-
     async def send_all() -> None:
+        layer = get_channel_layer()
         for group, message in sends:
             await layer.group_send(group, message)
 
-    async_to_sync(send_all)()
+    publisher.run(send_all)
 
 
 def relay(*, topics: Iterable[str] | None = None, min_age: timedelta | None = None, limit: int = 500) -> int:
@@ -150,7 +148,7 @@ def purge(*, older_than: timedelta | None = None) -> int:
 def send_to_user_connections(user_id: Any, message: dict[str, Any]) -> None:
     """Send a control message to every gateway connection of a user (not an event: no seq, not
     stored). Used to close sockets at logout or ban: ``{"type": "rt.close", "code": 4401}``."""
-    async_to_sync(get_channel_layer().group_send)(user_group(user_id), message)
+    publisher.run(lambda: get_channel_layer().group_send(user_group(user_id), message))
 
 
 def user_group(user_id: Any) -> str:
