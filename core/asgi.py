@@ -13,11 +13,10 @@ from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from realtime.consumers import GatewayConsumer  # noqa: E402
+from realtime.echo import EchoConsumer  # noqa: E402
 
 websocket_routes = [path("ws/", GatewayConsumer.as_asgi())]
 if settings.WS_ECHO_ENDPOINT:
-    from realtime.echo import EchoConsumer  # noqa: E402
-
     websocket_routes.append(path("ws/echo/", EchoConsumer.as_asgi()))
 
 application = ProtocolTypeRouter(
