@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from auctions import rules
 from auctions.models import (
-    AUCTION_TRANSITIONS,
+    AUCTION_MACHINE,
     Auction,
     AuctionParticipant,
     AuctionResult,
@@ -38,15 +38,16 @@ from auctions.models import (
     AuctionWatch,
     Bid,
 )
-from auctions.selectors import auction_get_visible, auction_public_data, auction_visible_to, pseudonym_of
+from auctions.permissions import can_approve_auction, can_cancel_auction, can_view_auction, is_auction_store_staff
+from auctions.selectors import auction_get_visible, auction_public_data, pseudonym_of
 from commerce.catalog.models import Product
 from commerce.catalog.services import products_adjust_stock
 from commerce.payments.services import order_create_for_auction
 from commerce.stores.models import VendorStaff
-from commerce.stores.selectors import vendor_ids_for_user
+from commerce.stores.permissions import store_ids_of
 from commerce.wallet.services import lock_wallets, validate_amount, wallet_release_hold, wallet_set_hold
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
-from core.models import User, is_staff_or_admin
+from core.models import User
 from core.utils import parse_uuid
 from notifications.kinds import AUCTION_ENDING_SOON, AUCTION_OUTBID, AUCTION_WON, EMAIL, IN_APP, register_kind
 from notifications.services import notify
@@ -86,9 +87,8 @@ def _lock(auction_id: Any) -> Auction:
 
 
 def _move(auction: Auction, status: str) -> None:
-    if status not in AUCTION_TRANSITIONS.get(auction.status, frozenset()):
-        raise Conflict(f"An auction cannot go from {auction.status} to {status}.", code="invalid_transition",
-                       extra={"from": auction.status, "to": status})
+    """Move a locked auction along ``AUCTION_MACHINE`` (``core.fsm.InvalidTransition`` otherwise)."""
+    AUCTION_MACHINE.check(auction.status, status)
     auction.status = status
 
 
@@ -138,7 +138,7 @@ def auction_create(
     prices: reserve ≥ start, buy-it-now > start, end after start and in the future, hard end ≥
     end, soft-close seconds ≥ 1) and ``invalid_amount``."""
     now = now or timezone.now()
-    vendors = vendor_ids_for_user(user, active_only=True)
+    vendors = store_ids_of(user, active_only=True)
     vid = parse_uuid(vendor_id) if vendor_id else (vendors[0] if vendors else None)
     if vid is None or vid not in vendors:
         raise Forbidden("Only staff of an active store may list auctions.", code="not_vendor")
@@ -185,19 +185,20 @@ def _start_locked(auction: Auction, now: datetime) -> None:
 
 def auction_approve(*, user, auction_id: Any, now: datetime | None = None) -> Auction:
     """An admin approves a pending auction: ``scheduled``, or ``live`` when ``starts_at`` has
-    passed; the product's unit is taken from stock. Raises ``Forbidden`` ``admin_only``,
-    ``Conflict`` ``invalid_transition`` / ``insufficient_stock``."""
-    if not is_staff_or_admin(user):
+    passed; the product's unit is taken from stock. Raises ``Forbidden`` ``admin_only`` (not a
+    marketplace admin, ``auctions.permissions.can_approve_auction``),
+    ``core.fsm.InvalidTransition`` (not pending, or its end has passed: then only ``cancelled``
+    is allowed), ``Conflict`` ``insufficient_stock``."""
+    if not can_approve_auction(user):
         raise Forbidden("Only an admin may approve auctions.", code="admin_only")
     now = now or timezone.now()
     with transaction.atomic():
         auction = _lock(auction_id)
-        if auction.status != AuctionStatus.PENDING_APPROVAL:
-            raise Conflict(f"The auction is {auction.status}.", code="invalid_transition",
-                           extra={"from": auction.status, "to": AuctionStatus.SCHEDULED})
+        target = AuctionStatus.LIVE if auction.starts_at <= now else AuctionStatus.SCHEDULED
+        AUCTION_MACHINE.check(auction.status, target, detail=f"The auction is {auction.status}.")
         if auction.ends_at <= now:
-            raise Conflict("The auction's end has passed; list it again.", code="invalid_transition",
-                           extra={"from": auction.status, "to": AuctionStatus.SCHEDULED})
+            raise AUCTION_MACHINE.refusal(auction.status, target, detail="The auction's end has passed; list it again.",
+                                          refused=(AuctionStatus.SCHEDULED, AuctionStatus.LIVE))
         if auction.product_id:
             products_adjust_stock(changes={auction.product_id: -1}, reason="auction_listing", actor=user)
         auction.approved_at = now
@@ -213,17 +214,18 @@ def auction_approve(*, user, auction_id: Any, now: datetime | None = None) -> Au
 
 
 def auction_cancel(*, user, auction_id: Any, now: datetime | None = None) -> Auction:
-    """Cancel an auction: its vendor's staff before the first bid, an admin any time before it
-    ended. Holds are released and the product's unit returned. Raises ``NotFound``,
-    ``Forbidden`` ``not_allowed``, ``Conflict`` ``has_bids`` / ``invalid_transition``."""
+    """Cancel an auction: its vendor's staff before the first bid, a marketplace admin any time
+    before it ended (``auctions.permissions.can_cancel_auction``). Holds are released and the
+    product's unit returned. Raises ``NotFound`` ``auction_not_found`` (neither), ``Conflict``
+    ``has_bids`` (the store, after the first bid), ``core.fsm.InvalidTransition`` (ended or
+    cancelled already)."""
     now = now or timezone.now()
     with transaction.atomic():
         auction = _lock(auction_id)
-        admin = is_staff_or_admin(user)
-        if not admin and auction.vendor_id not in vendor_ids_for_user(user):
+        if not can_cancel_auction(user, auction, with_bids=bool(auction.bid_count)):
+            if can_cancel_auction(user, auction):
+                raise Conflict("An auction with bids can only be cancelled by an admin.", code="has_bids")
             raise NotFound("Auction not found.", code="auction_not_found")
-        if not admin and auction.bid_count:
-            raise Conflict("An auction with bids can only be cancelled by an admin.", code="has_bids")
         was_listed = auction.status in (AuctionStatus.SCHEDULED, AuctionStatus.LIVE)
         _move(auction, AuctionStatus.CANCELLED)
         auction.closed_at = now
@@ -277,11 +279,11 @@ def auction_place_bid(*, auction_id: Any, bidder, max_amount: Any, now: datetime
     amount = parse_amount(max_amount)
     with transaction.atomic():
         auction = _lock(auction_id)
-        if not auction_visible_to(user=bidder, auction=auction):
+        if not can_view_auction(bidder, auction):
             raise NotFound("Auction not found.", code="auction_not_found")
         now = now or timezone.now()
         _check_live(auction, now)
-        if auction.vendor_id in vendor_ids_for_user(bidder):
+        if is_auction_store_staff(bidder, auction):
             raise Forbidden("You cannot bid on your own store's auction.", code="own_auction")
         is_leader = auction.leader_id == bidder.pk
         standing = rules.Standing(auction.leader_max, auction.second_max)
@@ -362,11 +364,11 @@ def auction_buy_now(*, auction_id: Any, buyer, now: datetime | None = None):
     ``own_auction``."""
     with transaction.atomic():
         auction = _lock(auction_id)
-        if not auction_visible_to(user=buyer, auction=auction):
+        if not can_view_auction(buyer, auction):
             raise NotFound("Auction not found.", code="auction_not_found")
         now = now or timezone.now()
         _check_live(auction, now)
-        if auction.vendor_id in vendor_ids_for_user(buyer):
+        if is_auction_store_staff(buyer, auction):
             raise Forbidden("You cannot buy from your own store's auction.", code="own_auction")
         if auction.buy_now_price is None or auction.bid_count:
             raise Conflict("Buy-it-now is not available on this auction.", code="buy_now_unavailable")
@@ -483,7 +485,7 @@ def auctions_notify_ending_soon(*, now: datetime | None = None) -> int:
 def auction_watch(*, user, auction_id: Any, watch: bool = True) -> bool:
     """Watch (or stop watching) an auction; returns whether the user watches it now. Raises
     ``NotFound`` ``auction_not_found`` for an auction ``user`` may not see
-    (``auctions.selectors.auction_visible_to``: pending and cancelled ones are the store's)."""
+    (``auctions.permissions.can_view_auction``: pending and cancelled ones are the store's)."""
     auction = auction_get_visible(user=user, auction_id=auction_id)
     if watch:
         AuctionWatch.objects.get_or_create(auction_id=auction.pk, user=user)

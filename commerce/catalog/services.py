@@ -25,7 +25,7 @@ from commerce.catalog.models import Brand, Category, Product, ProductImage, Prod
 from commerce.catalog.selectors import product_get_editable
 from commerce.catalog.signals import products_changed
 from commerce.common.validation import as_uuid, invalid, unique_slug
-from commerce.stores.selectors import vendor_ids_for_user
+from commerce.stores.permissions import store_ids_of
 
 
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -136,7 +136,7 @@ def _check_sku(sku: Any, *, vendor_id: uuid.UUID, exclude_pk: uuid.UUID | None =
 
 
 def _resolve_vendor_for_create(*, user, vendor_id: uuid.UUID | None) -> uuid.UUID:
-    active_ids = vendor_ids_for_user(user, active_only=True)
+    active_ids = store_ids_of(user, active_only=True)
     if not active_ids:
         raise Forbidden("Only staff of an active vendor may create products.", code="not_vendor")
     if vendor_id is None:

@@ -46,6 +46,7 @@ from commerce.cart.models import Cart, CartItem
 from commerce.catalog.models import Product
 from commerce.catalog.services import products_adjust_stock
 from commerce.orders.models import (
+    CHECKOUT_MACHINE,
     Checkout,
     CheckoutStatus,
     Order,
@@ -80,7 +81,10 @@ def _address(*, user, address_id: Any, default_flag: str, field: str) -> Address
 
 
 def _cancel_checkout_locked(checkout: Checkout, *, status: str, reason: str, actor=None) -> int:
-    """Cancel every unpaid order of a locked checkout (stock released) and set its status."""
+    """Cancel every unpaid order of a locked checkout (stock released) and move it to ``status``
+    (``expired`` or ``cancelled``). Raises ``core.fsm.InvalidTransition`` when the checkout
+    already ended."""
+    CHECKOUT_MACHINE.check(checkout.status, status)
     orders = list(
         Order.objects.select_for_update(of=("self",)).select_related("vendor")
         .filter(checkout=checkout, status=OrderStatus.PENDING_PAYMENT).order_by("pk")
@@ -208,16 +212,26 @@ def checkout_expire(*, checkout_id: Any, now: datetime | None = None) -> bool:
 
 def checkout_cancel(*, buyer, checkout_id: Any) -> Checkout:
     """The buyer gives up an active checkout: unpaid orders cancelled, stock released. Raises
-    ``NotFound`` ``checkout_not_found`` and ``Conflict`` ``checkout_not_active``."""
+    ``NotFound`` ``checkout_not_found`` and ``core.fsm.InvalidTransition`` (409
+    ``invalid_transition``) when the checkout already ended (completed, expired, cancelled)."""
     cid = parse_uuid(checkout_id)
     with transaction.atomic():
         checkout = Checkout.objects.select_for_update().filter(pk=cid, buyer=buyer).first() if cid else None
         if checkout is None:
             raise NotFound("Checkout not found.", code="checkout_not_found")
-        if checkout.status != CheckoutStatus.ACTIVE:
-            raise Conflict(f"This checkout is {checkout.status}.", code="checkout_not_active")
         _cancel_checkout_locked(checkout, status=CheckoutStatus.CANCELLED, reason="cancelled_by_buyer", actor=buyer)
         return checkout
+
+
+def checkout_complete_if_paid(*, checkout_id: uuid.UUID) -> bool:
+    """Complete checkout ``checkout_id`` once none of its orders waits for payment (called by
+    ``commerce.payments`` with the checkout and the paid order locked). Returns whether it moved
+    (False while an order is unpaid, or when the checkout already ended)."""
+    if Order.objects.filter(checkout_id=checkout_id, status=OrderStatus.PENDING_PAYMENT).exists():
+        return False
+    return Checkout.objects.filter(
+        pk=checkout_id, status__in=CHECKOUT_MACHINE.sources(CheckoutStatus.COMPLETED),
+    ).update(status=CheckoutStatus.COMPLETED, updated_at=timezone.now()) > 0
 
 
 def checkouts_expire_due(*, now: datetime | None = None, limit: int = 500) -> int:
