@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from chat.models import Conversation, Side
+from chat.models import Conversation, Message, Side
 from commerce.stores.models import VendorStaff
 from commerce.stores.permissions import is_store_staff
 from core.permissions import is_active_user, is_marketplace_admin
@@ -52,6 +52,11 @@ def chat_side(user, conversation: Conversation) -> str | None:
 def is_chat_participant(user, conversation: Conversation) -> bool:
     """True when ``user`` takes part in ``conversation`` (its buyer or its store's staff)."""
     return chat_side(user, conversation) is not None
+
+
+def is_message_sender(user, message: Message) -> bool:
+    """True when the active ``user`` sent ``message``: only they edit or delete it."""
+    return is_active_user(user) and message.sender_id == user.pk
 
 
 def chat_participant_q(user) -> Q:

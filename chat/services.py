@@ -69,7 +69,7 @@ from chat.models import (
     ReportStatus,
     Side,
 )
-from chat.permissions import can_handle_chat_reports, chat_side, with_store_staff_flag
+from chat.permissions import can_handle_chat_reports, chat_side, is_message_sender, with_store_staff_flag
 from commerce.catalog.models import Product
 from commerce.stores.models import Vendor, VendorStatus
 from commerce.stores.permissions import is_store_staff
@@ -438,7 +438,7 @@ def _own_message(*, conversation: Conversation, user, seq: int) -> Message:
     message = Message.objects.select_related("sender", "image").filter(conversation_id=conversation.pk, seq=seq).first()
     if message is None:
         raise NotFound("Message not found.", code="message_not_found")
-    if message.sender_id != user.pk:
+    if not is_message_sender(user, message):
         raise Forbidden("Only the sender may change a message.", code="not_sender")
     return message
 

@@ -58,6 +58,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from commerce.orders.permissions import is_order_buyer
 from commerce.orders.services import lock_order, order_system_transition
 from commerce.stores.models import VendorStaff
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
@@ -239,7 +240,7 @@ def delivery_data(delivery: Delivery, *, viewer=None, with_path: bool = False, w
     if viewer is not None and not (watcher if watcher is not None else can_watch_delivery(viewer, delivery)):
         return open_delivery_data(delivery)
     order = delivery.order
-    is_buyer = viewer is not None and order.buyer_id == getattr(viewer, "pk", None)
+    is_buyer = is_order_buyer(viewer, order)
     hide = delivery.tracking_ended and is_buyer
     pos = None if hide else position_data(delivery)
     data: dict[str, Any] = {

@@ -218,7 +218,7 @@ RESERVATION_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 #: the reservation's state machine (``core.fsm``); only ``commerce.orders.services`` moves it
-#: (in bulk: ``.filter(status__in=RESERVATION_MACHINE.sources(to))``)
+#: (in bulk: ``UPDATE`` filtered on the statuses its ``sources`` names)
 RESERVATION_MACHINE = StateMachine("stock reservation", RESERVATION_TRANSITIONS)
 
 

@@ -60,7 +60,7 @@ from notifications.services import notify
 from commerce.cart.services import cart_remove_products
 from commerce.orders.checkout import checkout_complete_if_paid
 from commerce.orders.models import Checkout, Order, OrderLine, OrderSource, OrderStatus, OrderStatusChange
-from commerce.orders.permissions import can_refund_order, can_view_order
+from commerce.orders.permissions import can_refund_order, can_view_order, is_order_buyer
 from commerce.orders.services import (
     address_snapshot,
     lock_order,
@@ -173,7 +173,7 @@ def payment_create(*, user, order_id: Any, method: str, card_token: str = "", id
     gateway = get_gateway() if method == PaymentMethod.CARD else None
     with transaction.atomic():
         order = _lock_checkout_then_order(oid)
-        if order.buyer_id != getattr(user, "pk", None):
+        if not is_order_buyer(user, order):
             raise NotFound("Order not found.", code="order_not_found")
         if order.status != OrderStatus.PENDING_PAYMENT:
             raise Conflict(f"Order {order.number} is {order.status} and cannot be paid.", code="order_not_payable",
