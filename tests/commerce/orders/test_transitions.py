@@ -23,37 +23,12 @@ from commerce.orders.models import (
 )
 from commerce.orders.permissions import SYSTEM_ONLY
 from core.fsm import InvalidTransition
-from tests.conftest import client_for
+from tests.conftest import attempt_rolled_back, client_for, invalid_transition_body
 from tests.factories.commerce import ProductFactory
 from tests.factories.core import AdminFactory
 from tests.factories.orders import buyer_with_cart, paid_order
 
 pytestmark = pytest.mark.django_db
-
-
-class _Undo(Exception):
-    pass
-
-
-def _body(machine, from_status, to_status, detail):
-    return {"code": "invalid_transition", "detail": detail, "from": from_status, "to": to_status,
-            "allowed": machine.allowed(from_status)}
-
-
-def _attempt(fn):
-    """Run ``fn`` in a savepoint that is always rolled back; returns its result or its
-    InvalidTransition."""
-    outcome = None
-    try:
-        with transaction.atomic():
-            try:
-                outcome = fn()
-            except InvalidTransition as exc:
-                outcome = exc
-            raise _Undo
-    except _Undo:
-        pass
-    return outcome
 
 
 def test_every_order_move_of_the_map_through_the_services():
@@ -69,13 +44,13 @@ def test_every_order_move_of_the_map_through_the_services():
                 else:
                     moved = order_services.order_transition(user=admin, order_id=order.pk, to_status=t)
                 return Order.objects.get(pk=moved.pk).status
-            outcome = _attempt(move)
+            outcome = attempt_rolled_back(move)
             if ORDER_MACHINE.can(from_status, to_status):
                 assert outcome == to_status, (from_status, to_status, outcome)
                 made.append((from_status, to_status))
             else:
                 assert isinstance(outcome, InvalidTransition), (from_status, to_status, outcome)
-                assert outcome.as_dict() == _body(ORDER_MACHINE, from_status, to_status,
+                assert outcome.as_dict() == invalid_transition_body(ORDER_MACHINE, from_status, to_status,
                                                   f"An order cannot go from {from_status} to {to_status}.")
                 refused.append((from_status, to_status))
     assert len(made) == sum(len(v) for v in ORDER_MACHINE.transitions.values())
@@ -87,10 +62,10 @@ def test_a_person_asking_for_an_illegal_or_unknown_move_gets_the_body_over_rest(
     buyer = client_for(order.buyer)
     r = buyer.post(f"/api/v1/orders/{order.pk}/status/", {"status": "delivered"}, format="json")
     assert r.status_code == 409
-    assert r.json() == _body(ORDER_MACHINE, "paid", "delivered", "An order cannot go from paid to delivered.")
+    assert r.json() == invalid_transition_body(ORDER_MACHINE, "paid", "delivered", "An order cannot go from paid to delivered.")
     r = buyer.post(f"/api/v1/orders/{order.pk}/status/", {"status": "teleported"}, format="json")
     assert r.status_code == 409
-    assert r.json() == _body(ORDER_MACHINE, "paid", "teleported", "Unknown order status 'teleported'.")
+    assert r.json() == invalid_transition_body(ORDER_MACHINE, "paid", "teleported", "Unknown order status 'teleported'.")
     r = client_for(AdminFactory()).post(f"/api/v1/orders/{order.pk}/status/", {"status": "refunded"}, format="json")
     assert (r.status_code, r.json()["code"]) == (403, "transition_not_allowed")  # legal, but the system's
     assert Order.objects.get(pk=order.pk).status == "paid"
@@ -104,17 +79,17 @@ def test_every_checkout_status_and_the_buyers_cancel():
         def cancel(f=from_status):
             Checkout.objects.filter(pk=checkout.pk).update(status=f)
             return checkouts.checkout_cancel(buyer=buyer, checkout_id=checkout.pk).status
-        outcome = _attempt(cancel)
+        outcome = attempt_rolled_back(cancel)
         if from_status == CheckoutStatus.ACTIVE:
             assert outcome == CheckoutStatus.CANCELLED
         else:
-            assert outcome.as_dict() == _body(CHECKOUT_MACHINE, from_status, "cancelled",
+            assert outcome.as_dict() == invalid_transition_body(CHECKOUT_MACHINE, from_status, "cancelled",
                                               f"A checkout cannot go from {from_status} to cancelled.")
         def complete(f=from_status):
             Checkout.objects.filter(pk=checkout.pk).update(status=f)
             Order.objects.filter(checkout=checkout).update(status="paid")
             return checkouts.checkout_complete_if_paid(checkout_id=checkout.pk)
-        assert _attempt(complete) is (from_status == CheckoutStatus.ACTIVE)  # an ended checkout never moves again
+        assert attempt_rolled_back(complete) is (from_status == CheckoutStatus.ACTIVE)  # an ended checkout never moves again
     assert checkouts.checkout_complete_if_paid(checkout_id=checkout.pk) is False  # its order is still unpaid
 
 
