@@ -375,11 +375,7 @@ def message_send(*, user, conversation_id: Any, text: Any, client_msg_id: Any = 
     """
     text = clean_text(text)
     client_msg_id = clean_client_msg_id(client_msg_id)
-    image_pk = None
-    if image_id not in (None, ""):
-        image_pk = parse_uuid(image_id)
-        if image_pk is None:
-            raise _invalid("image_id", "Expected the id of an uploaded attachment.", code="invalid_image")
+    image_pk = _image_pk(image_id)
     if parse_uuid(conversation_id) is None or not is_active_user(user):
         raise selectors.forbidden()
     if enforce_rate_limit:
@@ -388,23 +384,12 @@ def message_send(*, user, conversation_id: Any, text: Any, client_msg_id: Any = 
     try:
         with transaction.atomic():
             conversation, side = _lock_conversation(user=user, conversation_id=conversation_id)
-            if client_msg_id:
-                existing = (
-                    Message.objects.select_related("sender", "image")
-                    .filter(conversation_id=conversation.pk, sender_id=user.pk, client_msg_id=client_msg_id)
-                    .first()
-                )
-                if existing is not None:
-                    return SendResult(existing, False)
+            existing = _sent_before(conversation_id=conversation.pk, user=user, client_msg_id=client_msg_id)
+            if existing is not None:
+                return SendResult(existing, False)
             if conversation._blocked:
                 raise _blocked_error()
-            attachment = None
-            if image_pk is not None:
-                attachment = ChatAttachment.objects.filter(
-                    pk=image_pk, conversation_id=conversation.pk, uploaded_by_id=user.pk, message__isnull=True
-                ).first()
-                if attachment is None:
-                    raise _invalid("image_id", "No unused attachment of yours with this id in this conversation.", code="invalid_image")
+            attachment = _unused_attachment(conversation=conversation, user=user, image_pk=image_pk)
             now = timezone.now()
             seq = conversation.last_seq + 1
             message = Message.objects.create(
@@ -424,14 +409,42 @@ def message_send(*, user, conversation_id: Any, text: Any, client_msg_id: Any = 
     except IntegrityError:
         # Only reachable if two sends with one client_msg_id raced past the lock (cannot happen
         # while the conversation row is locked, but never answer a retry with a 500).
-        if client_msg_id:
-            existing = Message.objects.select_related("sender", "image").filter(
-                conversation_id=conversation_id, sender_id=user.pk, client_msg_id=client_msg_id
-            ).first()
-            if existing is not None:
-                return SendResult(existing, False)
+        existing = _sent_before(conversation_id=conversation_id, user=user, client_msg_id=client_msg_id)
+        if existing is not None:
+            return SendResult(existing, False)
         raise
     return SendResult(message, True)
+
+
+def _image_pk(image_id: Any) -> uuid.UUID | None:
+    """The attachment id of a send (None without one). Raises ``invalid_image`` for a malformed id."""
+    if image_id in (None, ""):
+        return None
+    image_pk = parse_uuid(image_id)
+    if image_pk is None:
+        raise _invalid("image_id", "Expected the id of an uploaded attachment.", code="invalid_image")
+    return image_pk
+
+
+def _sent_before(*, conversation_id: Any, user, client_msg_id: str | None) -> Message | None:
+    """The message ``user`` already sent with ``client_msg_id`` in the conversation (a retry), if any."""
+    if not client_msg_id:
+        return None
+    return (Message.objects.select_related("sender", "image")
+            .filter(conversation_id=conversation_id, sender_id=user.pk, client_msg_id=client_msg_id).first())
+
+
+def _unused_attachment(*, conversation: Conversation, user, image_pk: uuid.UUID | None) -> ChatAttachment | None:
+    """The attachment ``user`` uploaded to ``conversation`` and did not use yet (None without an
+    id). Raises ``invalid_image`` when there is no such attachment."""
+    if image_pk is None:
+        return None
+    attachment = ChatAttachment.objects.filter(
+        pk=image_pk, conversation_id=conversation.pk, uploaded_by_id=user.pk, message__isnull=True
+    ).first()
+    if attachment is None:
+        raise _invalid("image_id", "No unused attachment of yours with this id in this conversation.", code="invalid_image")
+    return attachment
 
 
 def _own_message(*, conversation: Conversation, user, seq: int) -> Message:

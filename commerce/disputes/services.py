@@ -296,6 +296,26 @@ def dispute_withdraw(*, user, dispute_id: Any, now: datetime | None = None) -> D
         return dispute
 
 
+def _refund_for_resolution(order: Order, dispute: Dispute, *, resolution: str, partial: Decimal | None, user) -> Decimal:
+    """Step of :func:`dispute_resolve` (order and dispute locked): what goes back to the buyer —
+    ``partial`` (less than what is still refundable) or everything still refundable (the order
+    becomes ``refunded`` when its map allows) — through ``refund_locked``. Returns the amount."""
+    refundable = _refundable(order)
+    reason = f"dispute:{dispute.pk}"
+    if resolution == "partial_refund":
+        if partial >= refundable:
+            raise ApplicationError(f"A partial refund is less than the {refundable:.2f} {order.currency} still "
+                                   "refundable; use refund for all of it.", code="invalid_amount",
+                                   fields={"amount": [f"Less than {refundable:.2f}."]})
+        refund_locked(order=order, amount=partial, actor=user, reason=reason, set_status=False)
+        return partial
+    if resolution == "refund" and refundable > 0:
+        refund_locked(order=order, amount=refundable, actor=user, reason=reason,
+                      set_status=order.can_transition_to(OrderStatus.REFUNDED))
+        return refundable
+    return Decimal("0.00")
+
+
 def dispute_resolve(*, user, dispute_id: Any, resolution: str, amount: Any = None, note: str = "",
                     now: datetime | None = None) -> Dispute:
     """Marketplace staff decide an open dispute (see the module docstring for what each
@@ -322,20 +342,8 @@ def dispute_resolve(*, user, dispute_id: Any, resolution: str, amount: Any = Non
             raise Forbidden("Only marketplace staff resolve disputes.", code="staff_only")
         target = RESOLUTIONS[resolution]
         _check_move(dispute, target)
-        refundable = _refundable(order)
-        reason = f"dispute:{dispute.pk}"
-        refunded = released = Decimal("0.00")
-        if resolution == "partial_refund":
-            if partial >= refundable:
-                raise ApplicationError(f"A partial refund is less than the {refundable:.2f} {order.currency} still "
-                                       "refundable; use refund for all of it.", code="invalid_amount",
-                                       fields={"amount": [f"Less than {refundable:.2f}."]})
-            refund_locked(order=order, amount=partial, actor=user, reason=reason, set_status=False)
-            refunded = partial
-        elif resolution == "refund" and refundable > 0:
-            refund_locked(order=order, amount=refundable, actor=user, reason=reason,
-                          set_status=order.can_transition_to(OrderStatus.REFUNDED))
-            refunded = refundable
+        refunded = _refund_for_resolution(order, dispute, resolution=resolution, partial=partial, user=user)
+        released = Decimal("0.00")
         dispute.status = target
         dispute.resolved_by, dispute.resolved_at = user, now
         dispute.resolution_note, dispute.refund_amount = note, refunded
