@@ -22,6 +22,10 @@ Expiry (:func:`checkout_expire`) runs from that ETA task and from a beat sweep e
 are cancelled with reason ``reservation_expired``, their stock released, the buyer notified.
 Paying in time (``commerce.payments.services``) consumes the reservations: the units are sold.
 
+The checkout's status moves only along :data:`commerce.orders.models.CHECKOUT_MACHINE`
+(``active`` to ``completed``, ``expired`` or ``cancelled``, once); this module is its one owner.
+Cancelling a checkout that already ended is ``core.fsm.InvalidTransition`` (409).
+
 Lock order: checkout -> orders -> products (pk) -> carts (pk) -> wallets (pk).
 """
 

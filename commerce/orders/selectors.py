@@ -127,8 +127,9 @@ def order_get_visible(*, user, order_id: Any) -> Order:
 
 def order_data_for(*, user, order: Order) -> dict[str, Any]:
     """The order's REST body for ``user``: :func:`order_data` plus ``allowed_transitions`` (the
-    moves ``user`` may ask for, ``commerce.orders.permissions.order_moves_for``) and what the rooms above add (:data:`commerce.orders.hooks.order_extras`:
-    ``escrow`` and ``allowed_actions``, the buyer protection)."""
+    moves ``user`` may ask for, ``commerce.orders.permissions.order_moves_for``) and what the
+    rooms above add (:data:`commerce.orders.hooks.order_extras`: ``escrow`` and
+    ``allowed_actions``, the buyer protection)."""
     data = order_data(order)
     data["allowed_transitions"] = order_moves_for(user, order)
     data.update(order_extras(user=user, order=order))
