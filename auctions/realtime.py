@@ -1,6 +1,6 @@
 """The ``auction:<auction_id>`` topic: who may subscribe is exactly who may see the auction over
-REST (``auctions.selectors.auction_visible_to``): any signed-in user for scheduled, live and
-ended auctions; the store's staff and marketplace staff for pending and cancelled ones (others
+REST (``auctions.permissions.can_view_auction``): any signed-in user for scheduled, live and
+ended auctions; the store's staff and marketplace admins for pending and cancelled ones (others
 get ``forbidden``, as for an unknown id).
 
 Snapshot: ``auctions.selectors.auction_data`` for the subscriber (the public payload plus their
@@ -22,19 +22,15 @@ from typing import Any
 
 from django.conf import settings
 
-from auctions.models import Auction
-from auctions.selectors import auction_data, auction_public_data, auction_visible_to
+from auctions.selectors import auction_data, auction_find_visible, auction_public_data
 from auctions.services import auction_place_bid
 from core.exceptions import Forbidden
-from core.utils import parse_uuid
 from realtime.registry import Topic, command, register
 
 
 def _visible(user, key: str):
     """The auction ``key`` if ``user`` may see it (the REST rule), else None."""
-    aid = parse_uuid(key)
-    auction = Auction.objects.select_related("vendor").filter(pk=aid).first() if aid else None
-    return auction if auction is not None and auction_visible_to(user=user, auction=auction) else None
+    return auction_find_visible(user=user, auction_id=key)
 
 
 @register

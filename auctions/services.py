@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from auctions import rules
 from auctions.models import (
-    AUCTION_TRANSITIONS,
+    AUCTION_MACHINE,
     Auction,
     AuctionParticipant,
     AuctionResult,
@@ -38,15 +38,16 @@ from auctions.models import (
     AuctionWatch,
     Bid,
 )
-from auctions.selectors import auction_get_visible, auction_public_data, auction_visible_to, pseudonym_of
+from auctions.permissions import can_approve_auction, can_cancel_auction, can_view_auction, is_auction_store_staff
+from auctions.selectors import auction_get_visible, auction_public_data, pseudonym_of
 from commerce.catalog.models import Product
 from commerce.catalog.services import products_adjust_stock
 from commerce.payments.services import order_create_for_auction
 from commerce.stores.models import VendorStaff
-from commerce.stores.selectors import vendor_ids_for_user
+from commerce.stores.permissions import store_ids_of
 from commerce.wallet.services import lock_wallets, validate_amount, wallet_release_hold, wallet_set_hold
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
-from core.models import User, is_staff_or_admin
+from core.models import User
 from core.utils import parse_uuid
 from notifications.kinds import AUCTION_ENDING_SOON, AUCTION_OUTBID, AUCTION_WON, EMAIL, IN_APP, register_kind
 from notifications.services import notify
@@ -86,9 +87,8 @@ def _lock(auction_id: Any) -> Auction:
 
 
 def _move(auction: Auction, status: str) -> None:
-    if status not in AUCTION_TRANSITIONS.get(auction.status, frozenset()):
-        raise Conflict(f"An auction cannot go from {auction.status} to {status}.", code="invalid_transition",
-                       extra={"from": auction.status, "to": status})
+    """Move a locked auction along ``AUCTION_MACHINE`` (``core.fsm.InvalidTransition`` otherwise)."""
+    AUCTION_MACHINE.check(auction.status, status)
     auction.status = status
 
 
@@ -138,7 +138,7 @@ def auction_create(
     prices: reserve ≥ start, buy-it-now > start, end after start and in the future, hard end ≥
     end, soft-close seconds ≥ 1) and ``invalid_amount``."""
     now = now or timezone.now()
-    vendors = vendor_ids_for_user(user, active_only=True)
+    vendors = store_ids_of(user, active_only=True)
     vid = parse_uuid(vendor_id) if vendor_id else (vendors[0] if vendors else None)
     if vid is None or vid not in vendors:
         raise Forbidden("Only staff of an active store may list auctions.", code="not_vendor")
@@ -153,7 +153,23 @@ def auction_create(
     buy_now = parse_amount(buy_now_price, field="buy_now_price") if buy_now_price not in (None, "") else None
     starts_at = starts_at or now
     hard_end = hard_end or ends_at + timedelta(hours=1)
+    _check_listing(start=start, reserve=reserve, buy_now=buy_now, starts_at=starts_at, ends_at=ends_at,
+                   hard_end=hard_end, now=now, soft_close_seconds={
+                       "soft_close_window_seconds": soft_close_window_seconds,
+                       "soft_close_extension_seconds": soft_close_extension_seconds})
+    return Auction.objects.create(
+        vendor_id=vid, product=product, created_by=user, title=title.strip()[:200], description=description,
+        currency=currency or (product.currency if product else "EUR"), start_price=start, reserve_price=reserve,
+        buy_now_price=buy_now, starts_at=starts_at, ends_at=ends_at, scheduled_end=ends_at, hard_end=hard_end,
+        soft_close_window_seconds=soft_close_window_seconds, soft_close_extension_seconds=soft_close_extension_seconds,
+    )
 
+
+def _check_listing(*, start: Decimal, reserve: Decimal | None, buy_now: Decimal | None, starts_at: datetime,
+                   ends_at: datetime, hard_end: datetime, now: datetime, soft_close_seconds: dict[str, Any]) -> None:
+    """The rules of a new listing (:func:`auction_create`): reserve ≥ start, buy-it-now > start,
+    the end after the start and in the future, the hard end not before the end, soft-close
+    seconds whole and within 1..86400. Raises ``ApplicationError`` ``invalid`` naming the field."""
     def bad(field: str, msg: str) -> ApplicationError:
         return ApplicationError(msg, code="invalid", fields={field: [msg]})
 
@@ -165,16 +181,9 @@ def auction_create(
         raise bad("ends_at", "The end must be after the start and in the future.")
     if hard_end < ends_at:
         raise bad("hard_end", "The hard end cannot be before the end.")
-    for field, value in (("soft_close_window_seconds", soft_close_window_seconds),
-                         ("soft_close_extension_seconds", soft_close_extension_seconds)):
+    for field, value in soft_close_seconds.items():
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 86400:
             raise bad(field, "Must be a whole number of seconds between 1 and 86400.")
-    return Auction.objects.create(
-        vendor_id=vid, product=product, created_by=user, title=title.strip()[:200], description=description,
-        currency=currency or (product.currency if product else "EUR"), start_price=start, reserve_price=reserve,
-        buy_now_price=buy_now, starts_at=starts_at, ends_at=ends_at, scheduled_end=ends_at, hard_end=hard_end,
-        soft_close_window_seconds=soft_close_window_seconds, soft_close_extension_seconds=soft_close_extension_seconds,
-    )
 
 
 def _start_locked(auction: Auction, now: datetime) -> None:
@@ -185,19 +194,20 @@ def _start_locked(auction: Auction, now: datetime) -> None:
 
 def auction_approve(*, user, auction_id: Any, now: datetime | None = None) -> Auction:
     """An admin approves a pending auction: ``scheduled``, or ``live`` when ``starts_at`` has
-    passed; the product's unit is taken from stock. Raises ``Forbidden`` ``admin_only``,
-    ``Conflict`` ``invalid_transition`` / ``insufficient_stock``."""
-    if not is_staff_or_admin(user):
+    passed; the product's unit is taken from stock. Raises ``Forbidden`` ``admin_only`` (not a
+    marketplace admin, ``auctions.permissions.can_approve_auction``),
+    ``core.fsm.InvalidTransition`` (not pending, or its end has passed: then only ``cancelled``
+    is allowed), ``Conflict`` ``insufficient_stock``."""
+    if not can_approve_auction(user):
         raise Forbidden("Only an admin may approve auctions.", code="admin_only")
     now = now or timezone.now()
     with transaction.atomic():
         auction = _lock(auction_id)
-        if auction.status != AuctionStatus.PENDING_APPROVAL:
-            raise Conflict(f"The auction is {auction.status}.", code="invalid_transition",
-                           extra={"from": auction.status, "to": AuctionStatus.SCHEDULED})
+        target = AuctionStatus.LIVE if auction.starts_at <= now else AuctionStatus.SCHEDULED
+        AUCTION_MACHINE.check(auction.status, target, detail=f"The auction is {auction.status}.")
         if auction.ends_at <= now:
-            raise Conflict("The auction's end has passed; list it again.", code="invalid_transition",
-                           extra={"from": auction.status, "to": AuctionStatus.SCHEDULED})
+            raise AUCTION_MACHINE.refusal(auction.status, target, detail="The auction's end has passed; list it again.",
+                                          refused=(AuctionStatus.SCHEDULED, AuctionStatus.LIVE))
         if auction.product_id:
             products_adjust_stock(changes={auction.product_id: -1}, reason="auction_listing", actor=user)
         auction.approved_at = now
@@ -213,17 +223,18 @@ def auction_approve(*, user, auction_id: Any, now: datetime | None = None) -> Au
 
 
 def auction_cancel(*, user, auction_id: Any, now: datetime | None = None) -> Auction:
-    """Cancel an auction: its vendor's staff before the first bid, an admin any time before it
-    ended. Holds are released and the product's unit returned. Raises ``NotFound``,
-    ``Forbidden`` ``not_allowed``, ``Conflict`` ``has_bids`` / ``invalid_transition``."""
+    """Cancel an auction: its vendor's staff before the first bid, a marketplace admin any time
+    before it ended (``auctions.permissions.can_cancel_auction``). Holds are released and the
+    product's unit returned. Raises ``NotFound`` ``auction_not_found`` (neither), ``Conflict``
+    ``has_bids`` (the store, after the first bid), ``core.fsm.InvalidTransition`` (ended or
+    cancelled already)."""
     now = now or timezone.now()
     with transaction.atomic():
         auction = _lock(auction_id)
-        admin = is_staff_or_admin(user)
-        if not admin and auction.vendor_id not in vendor_ids_for_user(user):
+        if not can_cancel_auction(user, auction, with_bids=bool(auction.bid_count)):
+            if can_cancel_auction(user, auction):
+                raise Conflict("An auction with bids can only be cancelled by an admin.", code="has_bids")
             raise NotFound("Auction not found.", code="auction_not_found")
-        if not admin and auction.bid_count:
-            raise Conflict("An auction with bids can only be cancelled by an admin.", code="has_bids")
         was_listed = auction.status in (AuctionStatus.SCHEDULED, AuctionStatus.LIVE)
         _move(auction, AuctionStatus.CANCELLED)
         auction.closed_at = now
@@ -277,81 +288,127 @@ def auction_place_bid(*, auction_id: Any, bidder, max_amount: Any, now: datetime
     amount = parse_amount(max_amount)
     with transaction.atomic():
         auction = _lock(auction_id)
-        if not auction_visible_to(user=bidder, auction=auction):
-            raise NotFound("Auction not found.", code="auction_not_found")
         now = now or timezone.now()
-        _check_live(auction, now)
-        if auction.vendor_id in vendor_ids_for_user(bidder):
-            raise Forbidden("You cannot bid on your own store's auction.", code="own_auction")
-        is_leader = auction.leader_id == bidder.pk
-        standing = rules.Standing(auction.leader_max, auction.second_max)
-        minimum = rules.minimum_bid(auction.current_price, start_price=auction.start_price)
-        if is_leader:
-            if amount <= auction.leader_max:
-                raise ApplicationError(f"You lead with a higher maximum already; raise above {auction.leader_max:.2f}.",
-                                       code="bid_too_low", extra={"minimum_bid": f"{auction.leader_max + CENT:.2f}"})
-        elif amount < minimum:
-            raise ApplicationError(f"The minimum bid is {minimum:.2f} {auction.currency}.", code="bid_too_low",
-                                   extra={"minimum_bid": f"{minimum:.2f}"})
-        reference = hold_reference(auction.pk)
+        is_leader = _check_bid(auction, bidder=bidder, amount=amount, now=now)
         previous_leader = auction.leader_id
-        wallets = {}
-        if holds_enabled():
-            # lock the bidder's (and the outbid leader's) wallet once, in pk order; the leader's
-            # active hold on this auction is exactly their maximum (an invariant of this service)
-            users = [bidder.pk] + ([previous_leader] if previous_leader and previous_leader != bidder.pk else [])
-            wallets = lock_wallets(keys=[(u, auction.currency) for u in users])
-            mine = wallets[(bidder.pk, auction.currency)]
-            if mine.available + (auction.leader_max if is_leader else Decimal("0")) < amount:
-                raise Conflict(f"You need {amount:.2f} {auction.currency} available in your wallet to bid that much.",
-                               code="insufficient_funds")
+        wallets = _lock_bid_wallets(auction, bidder=bidder, amount=amount, is_leader=is_leader)
+        standing = rules.Standing(auction.leader_max, auction.second_max)
         was_met = rules.reserve_met(standing, auction.reserve_price)
         new_standing, leads = rules.apply_bid(standing, is_leader=is_leader, max_amount=amount)
         if holds_enabled() and leads:
-            if previous_leader and previous_leader != bidder.pk:
-                wallet_set_hold(user=previous_leader, currency=auction.currency, reference=reference,
-                                amount=Decimal("0"), wallet=wallets[(previous_leader, auction.currency)])
-            wallet_set_hold(user=bidder.pk, currency=auction.currency, reference=reference,
-                            amount=new_standing.leader_max, wallet=wallets[(bidder.pk, auction.currency)])
-        participant = AuctionParticipant.objects.filter(auction=auction, user=bidder).first()
-        if participant is None:
-            number = AuctionParticipant.objects.filter(auction=auction).count() + 1
-            participant = AuctionParticipant.objects.create(auction=auction, user=bidder, number=number, max_amount=amount)
-            AuctionWatch.objects.get_or_create(auction=auction, user=bidder)  # bidders watch what they bid on
-        elif amount > participant.max_amount:
-            participant.max_amount = amount
-            participant.save(update_fields=["max_amount"])
-        auction.leader_max, auction.second_max = new_standing.leader_max, new_standing.second_max
-        if leads:
-            auction.leader_id = bidder.pk
-            auction.leader_pseudonym = participant.pseudonym  # saves a lookup in the payloads below
-        auction.current_price = rules.current_price(new_standing, start_price=auction.start_price,
-                                                    reserve=auction.reserve_price)
-        auction.bid_count += 1
-        previous_end = auction.ends_at
-        auction.ends_at = rules.soft_close_end(
-            ends_at=auction.ends_at, hard_end=auction.hard_end, bid_at=now,
-            window_s=auction.soft_close_window_seconds, extension_s=auction.soft_close_extension_seconds,
-        )
-        _save(auction, "leader_max", "second_max", "leader", "current_price", "bid_count", "ends_at")
+            _move_holds(auction, bidder=bidder, previous_leader=previous_leader, leader_max=new_standing.leader_max,
+                        wallets=wallets)
+        participant = _record_participant(auction, bidder=bidder, amount=amount)
+        previous_end = _apply_standing(auction, new_standing, leader=participant if leads else None, now=now)
         bid = Bid.objects.create(auction=auction, bidder=bidder, max_amount=amount, price_after=auction.current_price,
                                  leading_after=leads, version=auction.version, created_at=now)
-        data = auction_public_data(auction, now=now)
-        publish(topic=auction.topic, type="auction.bid_placed", data=data)
-        if auction.ends_at != previous_end:
-            publish(topic=auction.topic, type="auction.extended",
-                    data={"auction_id": str(auction.pk), "ends_at": auction.ends_at, "previous_ends_at": previous_end,
-                          "hard_end": auction.hard_end, "version": auction.version})
-            _schedule("close", auction.pk, auction.ends_at)
-        if not was_met and rules.reserve_met(new_standing, auction.reserve_price):
-            publish(topic=auction.topic, type="auction.reserve_met",
-                    data={"auction_id": str(auction.pk), "current_price": auction.current_price, "version": auction.version})
-        if leads and previous_leader and previous_leader != bidder.pk:
-            notify(recipients=[previous_leader], kind=AUCTION_OUTBID.name, title=f"Outbid on {auction.title}",
-                   body=f"Someone bid more than your maximum. The price is now {auction.current_price:.2f} {auction.currency}.",
-                   data={"auction_id": str(auction.pk), "current_price": f"{auction.current_price:.2f}",
-                         "minimum_bid": data["minimum_bid"], "url": f"/auctions/{auction.pk}"}, target=auction)
+        _announce_bid(auction, now=now, previous_end=previous_end,
+                      reserve_now_met=not was_met and rules.reserve_met(new_standing, auction.reserve_price),
+                      outbid=previous_leader if leads and previous_leader and previous_leader != bidder.pk else None)
         return BidResult(auction=auction, bid=bid, leading=leads)
+
+
+def _check_bid(auction: Auction, *, bidder, amount: Decimal, now: datetime) -> bool:
+    """Step 1 of :func:`auction_place_bid` (auction locked): the bidder may see it, it is live
+    and before its end, it is not their store's, the amount reaches the minimum (the leader must
+    go above their own maximum). Returns whether the bidder leads already."""
+    if not can_view_auction(bidder, auction):
+        raise NotFound("Auction not found.", code="auction_not_found")
+    _check_live(auction, now)
+    if is_auction_store_staff(bidder, auction):
+        raise Forbidden("You cannot bid on your own store's auction.", code="own_auction")
+    is_leader = auction.leader_id == bidder.pk
+    minimum = rules.minimum_bid(auction.current_price, start_price=auction.start_price)
+    if is_leader:
+        if amount <= auction.leader_max:
+            raise ApplicationError(f"You lead with a higher maximum already; raise above {auction.leader_max:.2f}.",
+                                   code="bid_too_low", extra={"minimum_bid": f"{auction.leader_max + CENT:.2f}"})
+    elif amount < minimum:
+        raise ApplicationError(f"The minimum bid is {minimum:.2f} {auction.currency}.", code="bid_too_low",
+                               extra={"minimum_bid": f"{minimum:.2f}"})
+    return is_leader
+
+
+def _lock_bid_wallets(auction: Auction, *, bidder, amount: Decimal, is_leader: bool) -> dict:
+    """Step 2 (holds on): lock the bidder's (and the outbid leader's) wallet once, in pk order,
+    and check the bidder has ``amount`` available; the leader's active hold on this auction is
+    exactly their maximum (an invariant of this service). Returns ``{(user_id, currency):
+    wallet}`` (empty when holds are off). Raises ``Conflict`` ``insufficient_funds``."""
+    if not holds_enabled():
+        return {}
+    leader = auction.leader_id
+    users = [bidder.pk] + ([leader] if leader and leader != bidder.pk else [])
+    wallets = lock_wallets(keys=[(u, auction.currency) for u in users])
+    mine = wallets[(bidder.pk, auction.currency)]
+    if mine.available + (auction.leader_max if is_leader else Decimal("0")) < amount:
+        raise Conflict(f"You need {amount:.2f} {auction.currency} available in your wallet to bid that much.",
+                       code="insufficient_funds")
+    return wallets
+
+
+def _move_holds(auction: Auction, *, bidder, previous_leader, leader_max: Decimal, wallets: dict) -> None:
+    """Step 3 (the bidder leads now): the outbid leader's hold is released, the new leader's
+    hold becomes their maximum."""
+    reference = hold_reference(auction.pk)
+    if previous_leader and previous_leader != bidder.pk:
+        wallet_set_hold(user=previous_leader, currency=auction.currency, reference=reference,
+                        amount=Decimal("0"), wallet=wallets[(previous_leader, auction.currency)])
+    wallet_set_hold(user=bidder.pk, currency=auction.currency, reference=reference,
+                    amount=leader_max, wallet=wallets[(bidder.pk, auction.currency)])
+
+
+def _record_participant(auction: Auction, *, bidder, amount: Decimal) -> AuctionParticipant:
+    """Step 4: the bidder's participant row (a new pseudonym number, and a watch, on the first
+    bid; the maximum raised otherwise)."""
+    participant = AuctionParticipant.objects.filter(auction=auction, user=bidder).first()
+    if participant is None:
+        number = AuctionParticipant.objects.filter(auction=auction).count() + 1
+        participant = AuctionParticipant.objects.create(auction=auction, user=bidder, number=number, max_amount=amount)
+        AuctionWatch.objects.get_or_create(auction=auction, user=bidder)  # bidders watch what they bid on
+    elif amount > participant.max_amount:
+        participant.max_amount = amount
+        participant.save(update_fields=["max_amount"])
+    return participant
+
+
+def _apply_standing(auction: Auction, standing: rules.Standing, *, leader: AuctionParticipant | None,
+                    now: datetime) -> datetime:
+    """Step 5: the new standing, leader (when ``leader``), price, bid count and soft-close end,
+    saved with a new version. Returns the end before this bid."""
+    auction.leader_max, auction.second_max = standing.leader_max, standing.second_max
+    if leader is not None:
+        auction.leader_id = leader.user_id
+        auction.leader_pseudonym = leader.pseudonym  # saves a lookup in the payloads
+    auction.current_price = rules.current_price(standing, start_price=auction.start_price, reserve=auction.reserve_price)
+    auction.bid_count += 1
+    previous_end = auction.ends_at
+    auction.ends_at = rules.soft_close_end(
+        ends_at=auction.ends_at, hard_end=auction.hard_end, bid_at=now,
+        window_s=auction.soft_close_window_seconds, extension_s=auction.soft_close_extension_seconds,
+    )
+    _save(auction, "leader_max", "second_max", "leader", "current_price", "bid_count", "ends_at")
+    return previous_end
+
+
+def _announce_bid(auction: Auction, *, now: datetime, previous_end: datetime, reserve_now_met: bool, outbid) -> None:
+    """Step 6 (after commit, through the outbox): ``auction.bid_placed``; ``auction.extended``
+    (and a new close task) when soft close moved the end; ``auction.reserve_met`` the first time;
+    the ``outbid`` previous leader is notified."""
+    data = auction_public_data(auction, now=now)
+    publish(topic=auction.topic, type="auction.bid_placed", data=data)
+    if auction.ends_at != previous_end:
+        publish(topic=auction.topic, type="auction.extended",
+                data={"auction_id": str(auction.pk), "ends_at": auction.ends_at, "previous_ends_at": previous_end,
+                      "hard_end": auction.hard_end, "version": auction.version})
+        _schedule("close", auction.pk, auction.ends_at)
+    if reserve_now_met:
+        publish(topic=auction.topic, type="auction.reserve_met",
+                data={"auction_id": str(auction.pk), "current_price": auction.current_price, "version": auction.version})
+    if outbid:
+        notify(recipients=[outbid], kind=AUCTION_OUTBID.name, title=f"Outbid on {auction.title}",
+               body=f"Someone bid more than your maximum. The price is now {auction.current_price:.2f} {auction.currency}.",
+               data={"auction_id": str(auction.pk), "current_price": f"{auction.current_price:.2f}",
+                     "minimum_bid": data["minimum_bid"], "url": f"/auctions/{auction.pk}"}, target=auction)
 
 
 def auction_buy_now(*, auction_id: Any, buyer, now: datetime | None = None):
@@ -362,11 +419,11 @@ def auction_buy_now(*, auction_id: Any, buyer, now: datetime | None = None):
     ``own_auction``."""
     with transaction.atomic():
         auction = _lock(auction_id)
-        if not auction_visible_to(user=buyer, auction=auction):
+        if not can_view_auction(buyer, auction):
             raise NotFound("Auction not found.", code="auction_not_found")
         now = now or timezone.now()
         _check_live(auction, now)
-        if auction.vendor_id in vendor_ids_for_user(buyer):
+        if is_auction_store_staff(buyer, auction):
             raise Forbidden("You cannot buy from your own store's auction.", code="own_auction")
         if auction.buy_now_price is None or auction.bid_count:
             raise Conflict("Buy-it-now is not available on this auction.", code="buy_now_unavailable")
@@ -483,7 +540,7 @@ def auctions_notify_ending_soon(*, now: datetime | None = None) -> int:
 def auction_watch(*, user, auction_id: Any, watch: bool = True) -> bool:
     """Watch (or stop watching) an auction; returns whether the user watches it now. Raises
     ``NotFound`` ``auction_not_found`` for an auction ``user`` may not see
-    (``auctions.selectors.auction_visible_to``: pending and cancelled ones are the store's)."""
+    (``auctions.permissions.can_view_auction``: pending and cancelled ones are the store's)."""
     auction = auction_get_visible(user=user, auction_id=auction_id)
     if watch:
         AuctionWatch.objects.get_or_create(auction_id=auction.pk, user=user)

@@ -29,10 +29,7 @@ from simulator.scenarios import Actor, access_token, register, sim_users
 
 def setup_bidders(n: int, *, duration: float = 30.0) -> list[Actor]:
     vendor = sim_store()
-    admin = sim_users("admin", 1, roles=[Role.ADMIN])[0]
-    if not admin.is_staff:
-        admin.is_staff = True
-        admin.save(update_fields=["is_staff"])
+    admin = sim_users("admin", 1, roles=[Role.ADMIN])[0]  # the role alone makes a marketplace admin
     users = sim_users("bidder", n)
     actors = []
     auctions = []

@@ -69,9 +69,12 @@ from chat.models import (
     ReportStatus,
     Side,
 )
+from chat.permissions import can_handle_chat_reports, chat_side, is_message_sender, with_store_staff_flag
 from commerce.catalog.models import Product
-from commerce.stores.models import Vendor, VendorStaff, VendorStatus
+from commerce.stores.models import Vendor, VendorStatus
+from commerce.stores.permissions import is_store_staff
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from core.permissions import is_active_user
 from core.images import DEFAULT_MAX_PIXELS, sanitize_image
 from core.utils import parse_uuid
 from notifications.services import notify
@@ -178,18 +181,17 @@ def _lock_conversation(*, user, conversation_id: Any) -> tuple[Conversation, str
     """Lock the conversation row (``FOR NO KEY UPDATE``) and check that ``user`` takes part in
     it; one query. Raises ``Forbidden`` (``forbidden``)."""
     pk = parse_uuid(conversation_id)
-    if pk is None or user is None or not getattr(user, "is_authenticated", False):
+    if pk is None or not is_active_user(user):
         raise selectors.forbidden()
     conversation = (
-        Conversation.objects.select_for_update(no_key=True, of=("self",))
+        with_store_staff_flag(Conversation.objects.select_for_update(no_key=True, of=("self",)), user)
         .annotate(
-            _is_staff=Exists(VendorStaff.objects.filter(vendor_id=OuterRef("vendor_id"), user_id=user.pk)),
             _blocked=Exists(ChatBlock.objects.filter(buyer_id=OuterRef("buyer_id"), vendor_id=OuterRef("vendor_id"))),
         )
         .filter(pk=pk)
         .first()
     )
-    side = selectors.side_of(conversation, user) if conversation is not None else None
+    side = chat_side(user, conversation) if conversation is not None else None
     if side is None:
         raise selectors.forbidden()
     return conversation, side
@@ -290,7 +292,7 @@ def conversation_start(*, user, vendor_id: Any, context_type: str, context_id: A
     ``Forbidden`` ``blocked`` (a new conversation while the buyer and vendor have blocked each other).
     An existing conversation is returned (``created=False``) even when blocked.
     """
-    if user is None or not getattr(user, "is_authenticated", False):
+    if not is_active_user(user):
         raise Forbidden("Sign in to chat.", code="not_authenticated")
     if context_type not in ContextType.values:
         raise _invalid("context", f"context.type must be one of {', '.join(ContextType.values)}.")
@@ -303,7 +305,7 @@ def conversation_start(*, user, vendor_id: Any, context_type: str, context_id: A
     existing = Conversation.objects.filter(buyer=user, vendor=vendor, context_type=context_type, context_id=cid).first()
     if existing is not None:
         return StartResult(existing, False)
-    if VendorStaff.objects.filter(vendor=vendor, user=user).exists():
+    if is_store_staff(user, vendor):
         raise ApplicationError("You cannot open a conversation with your own store.", code="own_vendor")
     if ChatBlock.objects.filter(buyer=user, vendor=vendor).exists():
         raise Forbidden("You and this store have blocked each other's messages.", code="blocked")
@@ -373,12 +375,8 @@ def message_send(*, user, conversation_id: Any, text: Any, client_msg_id: Any = 
     """
     text = clean_text(text)
     client_msg_id = clean_client_msg_id(client_msg_id)
-    image_pk = None
-    if image_id not in (None, ""):
-        image_pk = parse_uuid(image_id)
-        if image_pk is None:
-            raise _invalid("image_id", "Expected the id of an uploaded attachment.", code="invalid_image")
-    if parse_uuid(conversation_id) is None or user is None or not getattr(user, "is_authenticated", False):
+    image_pk = _image_pk(image_id)
+    if parse_uuid(conversation_id) is None or not is_active_user(user):
         raise selectors.forbidden()
     if enforce_rate_limit:
         moderation.check_rate(user_id=user.pk)
@@ -386,23 +384,12 @@ def message_send(*, user, conversation_id: Any, text: Any, client_msg_id: Any = 
     try:
         with transaction.atomic():
             conversation, side = _lock_conversation(user=user, conversation_id=conversation_id)
-            if client_msg_id:
-                existing = (
-                    Message.objects.select_related("sender", "image")
-                    .filter(conversation_id=conversation.pk, sender_id=user.pk, client_msg_id=client_msg_id)
-                    .first()
-                )
-                if existing is not None:
-                    return SendResult(existing, False)
+            existing = _sent_before(conversation_id=conversation.pk, user=user, client_msg_id=client_msg_id)
+            if existing is not None:
+                return SendResult(existing, False)
             if conversation._blocked:
                 raise _blocked_error()
-            attachment = None
-            if image_pk is not None:
-                attachment = ChatAttachment.objects.filter(
-                    pk=image_pk, conversation_id=conversation.pk, uploaded_by_id=user.pk, message__isnull=True
-                ).first()
-                if attachment is None:
-                    raise _invalid("image_id", "No unused attachment of yours with this id in this conversation.", code="invalid_image")
+            attachment = _unused_attachment(conversation=conversation, user=user, image_pk=image_pk)
             now = timezone.now()
             seq = conversation.last_seq + 1
             message = Message.objects.create(
@@ -422,21 +409,49 @@ def message_send(*, user, conversation_id: Any, text: Any, client_msg_id: Any = 
     except IntegrityError:
         # Only reachable if two sends with one client_msg_id raced past the lock (cannot happen
         # while the conversation row is locked, but never answer a retry with a 500).
-        if client_msg_id:
-            existing = Message.objects.select_related("sender", "image").filter(
-                conversation_id=conversation_id, sender_id=user.pk, client_msg_id=client_msg_id
-            ).first()
-            if existing is not None:
-                return SendResult(existing, False)
+        existing = _sent_before(conversation_id=conversation_id, user=user, client_msg_id=client_msg_id)
+        if existing is not None:
+            return SendResult(existing, False)
         raise
     return SendResult(message, True)
+
+
+def _image_pk(image_id: Any) -> uuid.UUID | None:
+    """The attachment id of a send (None without one). Raises ``invalid_image`` for a malformed id."""
+    if image_id in (None, ""):
+        return None
+    image_pk = parse_uuid(image_id)
+    if image_pk is None:
+        raise _invalid("image_id", "Expected the id of an uploaded attachment.", code="invalid_image")
+    return image_pk
+
+
+def _sent_before(*, conversation_id: Any, user, client_msg_id: str | None) -> Message | None:
+    """The message ``user`` already sent with ``client_msg_id`` in the conversation (a retry), if any."""
+    if not client_msg_id:
+        return None
+    return (Message.objects.select_related("sender", "image")
+            .filter(conversation_id=conversation_id, sender_id=user.pk, client_msg_id=client_msg_id).first())
+
+
+def _unused_attachment(*, conversation: Conversation, user, image_pk: uuid.UUID | None) -> ChatAttachment | None:
+    """The attachment ``user`` uploaded to ``conversation`` and did not use yet (None without an
+    id). Raises ``invalid_image`` when there is no such attachment."""
+    if image_pk is None:
+        return None
+    attachment = ChatAttachment.objects.filter(
+        pk=image_pk, conversation_id=conversation.pk, uploaded_by_id=user.pk, message__isnull=True
+    ).first()
+    if attachment is None:
+        raise _invalid("image_id", "No unused attachment of yours with this id in this conversation.", code="invalid_image")
+    return attachment
 
 
 def _own_message(*, conversation: Conversation, user, seq: int) -> Message:
     message = Message.objects.select_related("sender", "image").filter(conversation_id=conversation.pk, seq=seq).first()
     if message is None:
         raise NotFound("Message not found.", code="message_not_found")
-    if message.sender_id != user.pk:
+    if not is_message_sender(user, message):
         raise Forbidden("Only the sender may change a message.", code="not_sender")
     return message
 
@@ -646,8 +661,9 @@ def message_report(*, user, conversation_id: Any, seq: Any, reason: Any, comment
 
 def report_set_status(*, report_ids: Iterable[Any], status: str, actor, note: str = "") -> int:
     """Staff close reports as ``resolved`` or ``dismissed`` (or reopen them). Returns how many
-    changed. Raises ``Forbidden`` for non-staff and ``invalid`` for an unknown status."""
-    if actor is None or not (getattr(actor, "is_staff", False) or getattr(actor, "is_admin", False)):
+    changed. Raises ``Forbidden`` unless ``actor`` is a marketplace admin
+    (``chat.permissions.can_handle_chat_reports``) and ``invalid`` for an unknown status."""
+    if not can_handle_chat_reports(actor):
         raise Forbidden("Only staff handle reports.", code="forbidden")
     if status not in ReportStatus.values:
         raise _invalid("status", f"Expected one of {', '.join(ReportStatus.values)}.")

@@ -45,6 +45,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 from core import selectors
 from core.exceptions import ApplicationError, Forbidden
 from core.models import Address, Role, User
+from core.permissions import is_marketplace_admin
 from core.signals import user_sessions_ended, user_signed_in
 from core.tokens import SESSION_CLAIM, is_session_revoked, new_session_id, revoke_access_token, revoke_session
 
@@ -276,10 +277,11 @@ def user_set_active(*, user: User, is_active: bool, by: User) -> User:
     Deactivating also blacklists the user's refresh tokens and, after commit, closes the user's
     WebSockets with 4401 (``core.signals.user_sessions_ended``, handled by the gateway); the user's access tokens are refused
     from then on because authentication requires an active user.
-    Raises :class:`~core.exceptions.Forbidden` (403 ``forbidden``) unless ``by`` is staff or an
-    admin, and ``ApplicationError(code="cannot_deactivate_self")`` when ``by`` bans themself.
+    Raises :class:`~core.exceptions.Forbidden` (403 ``forbidden``) unless ``by`` is a marketplace
+    admin (``core.permissions.is_marketplace_admin``), and
+    ``ApplicationError(code="cannot_deactivate_self")`` when ``by`` bans themself.
     """
-    if not (getattr(by, "is_staff", False) or getattr(by, "is_admin", False)):
+    if not is_marketplace_admin(by):
         raise Forbidden("Only administrators may activate or deactivate accounts.")
     if not is_active and by.pk == user.pk:
         raise ApplicationError("You cannot deactivate your own account.", code="cannot_deactivate_self")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
@@ -12,12 +11,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce.common.api import error_responses
-from commerce.stores.selectors import vendor_ids_for_user
 from core.exceptions import ApplicationError
-from core.models import is_staff_or_admin
 from core.utils import parse_uuid, validated
 from delivery import services
 from delivery.models import Delivery
+from delivery.permissions import watchable_deliveries_q
 from delivery.serializers import (
     CompleteInputSerializer,
     CourierProfileInputSerializer,
@@ -57,11 +55,7 @@ class DeliveryListApi(APIView):
         if request.query_params.get("open"):
             items = services.deliveries_open(user=request.user, lat=_float(request, "lat"), lon=_float(request, "lon"))
             return Response([services.open_delivery_data(d) for d in items])
-        qs = Delivery.objects.select_related("order", "courier").filter(
-            Q(courier=request.user) | Q(order__buyer=request.user) | Q(order__vendor_id__in=vendor_ids_for_user(request.user))
-        )
-        if is_staff_or_admin(request.user):
-            qs = Delivery.objects.select_related("order", "courier")
+        qs = Delivery.objects.select_related("order", "courier").filter(watchable_deliveries_q(request.user))
         order = request.query_params.get("order")
         if order:
             oid = parse_uuid(order)

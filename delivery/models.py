@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.fsm import StateMachine
+
 
 class VehicleType(models.TextChoices):
     BICYCLE = "bicycle", "Bicycle"
@@ -66,6 +68,8 @@ DELIVERY_TRANSITIONS: dict[str, frozenset[str]] = {
     S.FAILED: frozenset(),
     S.CANCELLED: frozenset(),
 }
+#: the delivery's state machine (``core.fsm``); only ``delivery.services`` moves it
+DELIVERY_MACHINE = StateMachine("delivery", DELIVERY_TRANSITIONS)
 ACTIVE_STATUSES = (S.ASSIGNED, S.PICKED_UP, S.EN_ROUTE, S.ARRIVING)
 ENDED_STATUSES = (S.DELIVERED, S.FAILED, S.CANCELLED)
 del S

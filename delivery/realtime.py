@@ -1,5 +1,6 @@
 """The ``delivery:<delivery_id>`` topic: the order's buyer (until delivered or failed), the
-assigned courier, the order's store staff and staff. Anyone else, and unknown ids, get
+assigned courier, the order's store staff and marketplace admins
+(``delivery.permissions.can_track_delivery``). Anyone else, and unknown ids, get
 ``forbidden``; when tracking ends the buyer's subscription is revoked (``subscription.revoked``
 with reason ``tracking_ended``) and a new one is refused.
 
@@ -22,7 +23,8 @@ from typing import Any
 from core.exceptions import Forbidden
 from core.utils import parse_uuid
 from delivery.models import Delivery
-from delivery.services import can_watch, delivery_data, delivery_ingest_locations
+from delivery.permissions import can_track_delivery
+from delivery.services import delivery_data, delivery_ingest_locations
 from realtime.registry import Topic, command, register
 
 
@@ -38,10 +40,7 @@ class DeliveryTopic(Topic):
 
     def authorize(self, *, user, key: str) -> bool:
         delivery = _find(key)
-        if delivery is None or not can_watch(user=user, delivery=delivery):
-            return False
-        # the buyer's view of positions ends with the delivery
-        return not (delivery.tracking_ended and delivery.order.buyer_id == user.pk)
+        return delivery is not None and can_track_delivery(user, delivery)
 
     def snapshot(self, *, user, key: str) -> dict[str, Any]:
         if not self.authorize(user=user, key=key):

@@ -58,16 +58,16 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from commerce.orders.permissions import is_order_buyer
 from commerce.orders.services import lock_order, order_system_transition
 from commerce.stores.models import VendorStaff
-from commerce.stores.selectors import user_is_vendor_staff, vendor_ids_for_user
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
-from core.models import Role, is_staff_or_admin
+from core.permissions import is_courier
 from core.utils import parse_uuid
 from delivery import geo
 from delivery.models import (
     ACTIVE_STATUSES,
-    DELIVERY_TRANSITIONS,
+    DELIVERY_MACHINE,
     ENDED_STATUSES,
     CourierProfile,
     Delivery,
@@ -75,6 +75,13 @@ from delivery.models import (
     DeliveryStatus,
     LocationPoint,
     PickupPoint,
+)
+from delivery.permissions import (
+    can_reset_delivery_pin,
+    can_take_delivery_for_store,
+    can_view_open_delivery,
+    can_watch_delivery,
+    is_delivery_carrier,
 )
 from notifications.kinds import DELIVERY_ARRIVING, IN_APP, register_kind
 from notifications.services import notify
@@ -96,10 +103,6 @@ QR_SALT = "delivery.qr"
 
 def cfg(name: str, default: float) -> float:
     return float(getattr(settings, name, default))
-
-
-def _is_courier(user) -> bool:
-    return Role.COURIER in (getattr(user, "roles", None) or [])
 
 
 # --- creation --------------------------------------------------------------------------------
@@ -224,7 +227,7 @@ def open_delivery_data(delivery: Delivery) -> dict[str, Any]:
 
 def delivery_data(delivery: Delivery, *, viewer=None, with_path: bool = False, watcher: bool | None = None) -> dict[str, Any]:
     """The delivery payload (REST and topic snapshot) for someone who may watch it
-    (:func:`can_watch`, or ``watcher=True`` when the caller selected only deliveries the viewer
+    (``delivery.permissions.can_watch_delivery``, or ``watcher=True`` when the caller selected only deliveries the viewer
     takes part in; a courier who has not claimed it gets :func:`open_delivery_data`)::
 
         {"id", "order_id", "order_number", "attempt", "mode": "courier"|"store", "status",
@@ -234,10 +237,10 @@ def delivery_data(delivery: Delivery, *, viewer=None, with_path: bool = False, w
          "pin"?: "1234", "qr_token"? (the buyer only, until the delivery ends)}
 
     After it ends (delivered, failed, cancelled) the buyer sees no position or path."""
-    if viewer is not None and not (watcher if watcher is not None else can_watch(user=viewer, delivery=delivery)):
+    if viewer is not None and not (watcher if watcher is not None else can_watch_delivery(viewer, delivery)):
         return open_delivery_data(delivery)
     order = delivery.order
-    is_buyer = viewer is not None and order.buyer_id == getattr(viewer, "pk", None)
+    is_buyer = is_order_buyer(viewer, order)
     hide = delivery.tracking_ended and is_buyer
     pos = None if hide else position_data(delivery)
     data: dict[str, Any] = {
@@ -264,29 +267,15 @@ def delivery_data(delivery: Delivery, *, viewer=None, with_path: bool = False, w
 # --- access ----------------------------------------------------------------------------------
 
 
-def can_watch(*, user, delivery: Delivery) -> bool:
-    """The order's buyer, the assigned courier (or store staff member delivering it), the order's
-    store staff, or staff. (After the end the buyer may still read the delivery, but positions
-    are withheld.) Couriers browsing an unclaimed delivery are not watchers: they get
-    :func:`open_delivery_data`."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    if is_staff_or_admin(user) or delivery.courier_id == user.pk or delivery.order.buyer_id == user.pk:
-        return True
-    return delivery.order.vendor_id in vendor_ids_for_user(user)
-
-
 def delivery_get_visible(*, user, delivery_id: Any) -> Delivery:
-    """The delivery if ``user`` may see it (or, while unclaimed, any courier — who sees only
-    :func:`open_delivery_data`). Raises ``NotFound`` ``delivery_not_found`` otherwise — another
+    """The delivery if ``user`` may see it (``delivery.permissions.can_watch_delivery``; or, while
+    unclaimed, any courier — who sees only :func:`open_delivery_data`). Raises ``NotFound`` ``delivery_not_found`` otherwise — another
     buyer learns nothing."""
     did = parse_uuid(delivery_id)
     delivery = Delivery.objects.select_related("order", "courier").filter(pk=did).first() if did else None
     if delivery is None:
         raise NotFound("Delivery not found.", code="delivery_not_found")
-    if can_watch(user=user, delivery=delivery):
-        return delivery
-    if delivery.status == DeliveryStatus.PENDING and _is_courier(user):
+    if can_watch_delivery(user, delivery) or can_view_open_delivery(user, delivery):
         return delivery
     raise NotFound("Delivery not found.", code="delivery_not_found")
 
@@ -295,9 +284,9 @@ def _check_assigned(delivery: Delivery, user) -> None:
     """Only whoever carries the delivery acts on it (the courier, or the store's staff member
     delivering it). People who may not even see it get ``NotFound`` (nothing to learn from the
     id); the buyer and the store get ``Forbidden`` ``not_assigned``."""
-    if delivery.courier_id == getattr(user, "pk", None):
+    if is_delivery_carrier(user, delivery):
         return
-    if not can_watch(user=user, delivery=delivery):
+    if not can_watch_delivery(user, delivery):
         raise NotFound("Delivery not found.", code="delivery_not_found")
     raise Forbidden("You are not this delivery's courier.", code="not_assigned")
 
@@ -329,7 +318,7 @@ def _lock_with_order(delivery_id: Any) -> Delivery:
 
 def courier_set_profile(*, user, online: bool | None = None, vehicle_type: str | None = None) -> CourierProfile:
     """Set the courier's online flag and vehicle. Raises ``Forbidden`` ``not_courier``."""
-    if not _is_courier(user):
+    if not is_courier(user):
         raise Forbidden("Only couriers have a courier profile.", code="not_courier")
     profile, _ = CourierProfile.objects.get_or_create(user=user)
     if online is not None:
@@ -344,7 +333,7 @@ def deliveries_open(*, user, lat: float | None = None, lon: float | None = None)
     """Unclaimed deliveries for a courier, nearest pickup first when the courier's position is
     given (else oldest first); render them with :func:`open_delivery_data`. Raises ``Forbidden``
     ``not_courier``."""
-    if not _is_courier(user):
+    if not is_courier(user):
         raise Forbidden("Only couriers see open deliveries.", code="not_courier")
     items = list(Delivery.objects.select_related("order", "courier").filter(status=DeliveryStatus.PENDING)
                  .order_by("created_at")[:200])
@@ -355,18 +344,18 @@ def deliveries_open(*, user, lat: float | None = None, lon: float | None = None)
 
 def delivery_claim(*, courier, delivery_id: Any, now: datetime | None = None) -> Delivery:
     """A courier claims an open delivery. Under the delivery's row lock: another courier's claim
-    → ``Conflict`` ``already_claimed``; at most ``DELIVERY_MAX_ACTIVE_PER_COURIER`` (5) active →
+    → ``Conflict`` ``already_claimed`` (a delivery cancelled before anyone claimed it:
+    ``core.fsm.InvalidTransition``); at most ``DELIVERY_MAX_ACTIVE_PER_COURIER`` (5) active →
     ``Conflict`` ``too_many_active`` (checked under a lock on the courier's profile row, so two
     parallel claims cannot both pass); not a courier → ``Forbidden`` ``not_courier``."""
-    if not _is_courier(courier):
+    if not is_courier(courier):
         raise Forbidden("Only couriers may claim deliveries.", code="not_courier")
     now = now or timezone.now()
     with transaction.atomic():
         CourierProfile.objects.get_or_create(user=courier)
         CourierProfile.objects.select_for_update().get(user=courier)  # serialises this courier's claims
         delivery = _lock(delivery_id)
-        if delivery.status != DeliveryStatus.PENDING:
-            raise Conflict("Another courier has this delivery.", code="already_claimed")
+        _check_claimable(delivery)
         active = Delivery.objects.filter(courier=courier, status__in=ACTIVE_STATUSES).count()
         if active >= int(cfg("DELIVERY_MAX_ACTIVE_PER_COURIER", 5)):
             raise Conflict(f"You have {active} active deliveries; finish one first.", code="too_many_active")
@@ -387,15 +376,23 @@ def delivery_take_by_store(*, user, delivery_id: Any, now: datetime | None = Non
     now = now or timezone.now()
     with transaction.atomic():
         delivery = _lock(delivery_id)
-        if not can_watch(user=user, delivery=delivery):
+        if not can_watch_delivery(user, delivery):
             raise NotFound("Delivery not found.", code="delivery_not_found")
-        if not user_is_vendor_staff(user=user, vendor_id=delivery.order.vendor_id, active_only=True):
+        if not can_take_delivery_for_store(user, delivery):
             raise Forbidden("Only the store's staff deliver its orders themselves.", code="not_store_staff")
-        if delivery.status != DeliveryStatus.PENDING:
-            raise Conflict("Another courier has this delivery.", code="already_claimed")
+        _check_claimable(delivery)
         delivery.courier, delivery.mode, delivery.claimed_at = user, DeliveryMode.STORE, now
         _set_status(delivery, DeliveryStatus.ASSIGNED, actor=user, reason="store_delivery")
         return delivery
+
+
+def _check_claimable(delivery: Delivery) -> None:
+    """A claim (by a courier or the store) moves a locked ``pending`` delivery to ``assigned``.
+    Someone else was first: ``Conflict`` ``already_claimed``; any other status (cancelled before
+    anyone claimed it): ``core.fsm.InvalidTransition``."""
+    if delivery.status != DeliveryStatus.PENDING and delivery.courier_id is not None:
+        raise Conflict("Another courier has this delivery.", code="already_claimed")
+    DELIVERY_MACHINE.check(delivery.status, DeliveryStatus.ASSIGNED)
 
 
 def _store_staff_ids(delivery: Delivery) -> list:
@@ -408,9 +405,7 @@ def _set_status(delivery: Delivery, status: str, *, actor=None, reason: str = ""
     picked_up → ``out_for_delivery``, delivered → ``delivered``, failed → ``delivery_failed``
     (through ``commerce.orders.services.order_system_transition``; ``cancelled`` follows the order and
     moves nothing)."""
-    if status not in DELIVERY_TRANSITIONS.get(delivery.status, frozenset()):
-        raise Conflict(f"A delivery cannot go from {delivery.status} to {status}.", code="invalid_transition",
-                       extra={"from": delivery.status, "to": status})
+    DELIVERY_MACHINE.check(delivery.status, status)
     previous = delivery.status
     delivery.status = status
     if status == DeliveryStatus.FAILED:
@@ -487,9 +482,8 @@ def delivery_complete(*, courier, delivery_id: Any, pin: str | None = None, qr: 
     with transaction.atomic():
         delivery = _lock_with_order(delivery_id)
         _check_assigned(delivery, courier)
-        if delivery.status not in (DeliveryStatus.PICKED_UP, DeliveryStatus.EN_ROUTE, DeliveryStatus.ARRIVING):
-            raise Conflict(f"A delivery cannot be completed while {delivery.status}.", code="invalid_transition",
-                           extra={"from": delivery.status, "to": DeliveryStatus.DELIVERED})
+        DELIVERY_MACHINE.check(delivery.status, DeliveryStatus.DELIVERED,
+                               detail=f"A delivery cannot be completed while {delivery.status}.")
         if qr:
             try:
                 payload = signing.loads(qr, salt=QR_SALT, max_age=7 * 24 * 3600)
@@ -518,8 +512,9 @@ def delivery_complete(*, courier, delivery_id: Any, pin: str | None = None, qr: 
 
 
 def delivery_reset_pin(*, user, delivery_id: Any) -> Delivery:
-    """Staff unlock a delivery's PIN (attempts back to 0). Raises ``Forbidden`` ``staff_only``."""
-    if not is_staff_or_admin(user):
+    """Marketplace admins unlock a delivery's PIN (attempts back to 0). Raises ``Forbidden``
+    ``staff_only``."""
+    if not can_reset_delivery_pin(user):
         raise Forbidden("Only staff may reset a PIN.", code="staff_only")
     with transaction.atomic():
         delivery = _lock(delivery_id)

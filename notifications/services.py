@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from smtplib import SMTPException
@@ -152,6 +153,34 @@ def notify(
     ``ValueError`` for a bad title, data, recipient or target — at the call, before any write.
     """
     k = get_kind(kind)
+    data_json, ct_id, object_id = _checked_content(title=title, body=body, data=data, target=target)
+    user_ids = _recipient_ids(recipients)
+    if not user_ids:
+        return []
+    with transaction.atomic():
+        channels = _channels(user_ids=user_ids, kind=k, send_email=send_email)
+        if not channels.stored:
+            return []
+        counters = _lock_counters(channels.visible) if channels.visible else {}
+        now = timezone.now()  # after the lock: per user, created_at follows commit order
+        notifications = [
+            Notification(
+                recipient_id=uid, kind=kind, title=title, body=body, data=data_json,
+                target_content_type_id=ct_id, target_object_id=object_id,
+                critical=k.critical, in_app=channels.prefs[uid][IN_APP], created_at=now,
+            )
+            for uid in channels.stored
+        ]
+        Notification.objects.bulk_create(notifications, batch_size=BATCH_SIZE)
+        if channels.visible:
+            _count_and_announce(notifications, visible=channels.visible, counters=counters, now=now)
+        _queue_emails([n for n in notifications if channels.emails(n.recipient_id)], now=now)
+    return notifications
+
+
+def _checked_content(*, title: Any, body: Any, data: Any, target: Any) -> tuple[dict[str, Any], Any, str]:
+    """Step 1 of :func:`notify`: check the content before any write. Returns ``(data as JSON,
+    target content type id or None, target object id or "")``; raises ``ValueError``."""
     if not isinstance(title, str) or not title.strip():
         raise ValueError("title must be a non-empty string")
     if len(title) > 200:
@@ -164,64 +193,75 @@ def notify(
         data_json = to_jsonable(dict(data or {}))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"data is not JSON-able: {exc}") from exc
-    ct_id, object_id = None, ""
-    if target is not None:
-        if not isinstance(target, models.Model) or target.pk is None or target._state.adding:
-            raise ValueError("target must be a saved model instance")
+    if target is None:
+        return data_json, None, ""
+    if not isinstance(target, models.Model) or target.pk is None or target._state.adding:
+        raise ValueError("target must be a saved model instance")
+    return data_json, ContentType.objects.get_for_model(target).pk, str(target.pk)
 
-        ct_id, object_id = ContentType.objects.get_for_model(target).pk, str(target.pk)
-    user_ids = _recipient_ids(recipients)
-    if not user_ids:
-        return []
 
-    with transaction.atomic():
-        prefs = selectors.channel_preferences(user_ids=user_ids, kind=kind)
-        if not send_email:
-            for p in prefs.values():
-                p[EMAIL] = False
-        emailed = [uid for uid in user_ids if prefs[uid][EMAIL]]
-        on_digest = selectors.digest_users(user_ids=emailed) if emailed and not k.critical else set()
-        visible = [uid for uid in user_ids if prefs[uid][IN_APP]]
-        stored = [uid for uid in user_ids if prefs[uid][IN_APP] or prefs[uid][EMAIL]]
-        if not stored:
-            return []
+@dataclass(frozen=True)
+class _Channels:
+    """Where one notification goes, per recipient: ``prefs`` ``{user_id: {channel: on}}``,
+    ``visible`` (in-app), ``stored`` (in-app or email), ``on_digest`` (email waits for the digest)."""
 
-        counters = _lock_counters(visible) if visible else {}
-        now = timezone.now()  # after the lock: per user, created_at follows commit order
-        notifications = [
-            Notification(
-                recipient_id=uid, kind=kind, title=title, body=body, data=data_json,
-                target_content_type_id=ct_id, target_object_id=object_id,
-                critical=k.critical, in_app=prefs[uid][IN_APP], created_at=now,
-            )
-            for uid in stored
-        ]
-        Notification.objects.bulk_create(notifications, batch_size=BATCH_SIZE)
+    prefs: dict[Any, dict[str, bool]]
+    visible: list[Any]
+    stored: list[Any]
+    on_digest: set[Any]
 
-        if visible:
-            NotificationCounter.objects.filter(user_id__in=visible).update(
-                unread=F("unread") + 1, unseen=F("unseen") + 1, updated_at=now
-            )
-            events = []
-            for n in notifications:
-                if not n.in_app:
-                    continue
-                row = counters[n.recipient_id]
-                row.unread += 1
-                row.unseen += 1
-                topic = user_topic(n.recipient_id)
-                events.append((topic, EVENT_CREATED, notification_dict(n)))
-                events.append((topic, EVENT_COUNTS, _counts(row)))
-            _publish_many(events)
+    def emails(self, user_id: Any) -> bool:
+        """True when ``user_id`` gets this notification by email now (not in the digest)."""
+        return self.prefs[user_id][EMAIL] and user_id not in self.on_digest
 
-        to_email = [n for n in notifications if prefs[n.recipient_id][EMAIL] and n.recipient_id not in on_digest]
-        if to_email:
-            NotificationDelivery.objects.bulk_create(
-                [NotificationDelivery(notification=n, channel=EMAIL, created_at=now) for n in to_email],
-                batch_size=BATCH_SIZE,
-            )
-            transaction.on_commit(partial(enqueue_emails, [n.pk for n in to_email]), robust=True)
-    return notifications
+
+def _channels(*, user_ids: list[Any], kind, send_email: bool) -> _Channels:
+    """Step 2 of :func:`notify`: each recipient's channels for ``kind`` (a registered kind): their
+    preferences, email off everywhere without ``send_email``, the daily digest for non-critical
+    kinds. Two queries at most."""
+    prefs = selectors.channel_preferences(user_ids=user_ids, kind=kind.name)
+    if not send_email:
+        for p in prefs.values():
+            p[EMAIL] = False
+    emailed = [uid for uid in user_ids if prefs[uid][EMAIL]]
+    on_digest = selectors.digest_users(user_ids=emailed) if emailed and not kind.critical else set()
+    return _Channels(
+        prefs=prefs,
+        visible=[uid for uid in user_ids if prefs[uid][IN_APP]],
+        stored=[uid for uid in user_ids if prefs[uid][IN_APP] or prefs[uid][EMAIL]],
+        on_digest=on_digest,
+    )
+
+
+def _count_and_announce(notifications: list[Notification], *, visible: list[Any], counters: dict, now) -> None:
+    """Step 3 of :func:`notify`: the in-app recipients' counters go up by one (their rows are
+    locked) and each gets ``notification.created`` then ``notification.counts`` after commit."""
+    NotificationCounter.objects.filter(user_id__in=visible).update(
+        unread=F("unread") + 1, unseen=F("unseen") + 1, updated_at=now
+    )
+    events = []
+    for n in notifications:
+        if not n.in_app:
+            continue
+        row = counters[n.recipient_id]
+        row.unread += 1
+        row.unseen += 1
+        topic = user_topic(n.recipient_id)
+        events.append((topic, EVENT_CREATED, notification_dict(n)))
+        events.append((topic, EVENT_COUNTS, _counts(row)))
+    _publish_many(events)
+
+
+def _queue_emails(to_email: list[Notification], *, now) -> None:
+    """Step 4 of :func:`notify`: one pending email delivery per notification, queued after
+    commit."""
+    if not to_email:
+        return
+    NotificationDelivery.objects.bulk_create(
+        [NotificationDelivery(notification=n, channel=EMAIL, created_at=now) for n in to_email],
+        batch_size=BATCH_SIZE,
+    )
+    transaction.on_commit(partial(enqueue_emails, [n.pk for n in to_email]), robust=True)
 
 
 def enqueue_emails(notification_ids: list[Any]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from core.permissions import is_account_owner
 from realtime.registry import Topic, register
 
 _providers: list[Callable[..., dict[str, Any]]] = []
@@ -25,7 +26,7 @@ class UserTopic(Topic):
     track_presence = True  # "is this user online?" (realtime.presence.present_user_ids)
 
     def authorize(self, *, user, key: str) -> bool:
-        return str(user.pk) == key
+        return is_account_owner(user, key)
 
     def snapshot(self, *, user, key: str) -> dict[str, Any]:
         data: dict[str, Any] = {"user_id": str(user.pk)}

@@ -2,9 +2,11 @@
 Redis (DB 1 of the same server, see ``core.settings_test``)."""
 
 import pytest
+from django.db import transaction
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from core.fsm import InvalidTransition
 from tests.factories.core import AdminFactory, UserFactory
 
 
@@ -85,3 +87,29 @@ def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory):
 def live(live_server_process, transactional_db):
     """The running Daphne, for one test with committed (transactional) data."""
     return live_server_process
+
+
+class _RollBack(Exception):
+    pass
+
+
+def attempt_rolled_back(fn):
+    """Run ``fn()`` in a savepoint that is always rolled back (so a table of moves starts each
+    row from the same data); returns its result, or the ``InvalidTransition`` it raised."""
+    outcome = None
+    try:
+        with transaction.atomic():
+            try:
+                outcome = fn()
+            except InvalidTransition as exc:
+                outcome = exc
+            raise _RollBack
+    except _RollBack:
+        pass
+    return outcome
+
+
+def invalid_transition_body(machine, from_status: str, to_status: str, detail: str) -> dict:
+    """The one 409 body of an illegal move of ``machine`` (``core.fsm``)."""
+    return {"code": "invalid_transition", "detail": detail, "from": from_status, "to": to_status,
+            "allowed": machine.allowed(from_status)}

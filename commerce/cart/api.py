@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError
+from core.permissions import is_active_user
 
 from commerce.cart import services
 from commerce.cart.serializers import CartItemAddInputSerializer, CartItemQuantityInputSerializer, CartOutputSerializer
@@ -37,7 +38,7 @@ class _CartMixin:
     permission_classes = [AllowAny]
 
     def cart_ref(self, request: Request) -> dict:
-        if request.user and request.user.is_authenticated:
+        if is_active_user(request.user):
             return {"user": request.user}
         raw = request.headers.get(CART_HEADER)
         if raw:
@@ -50,7 +51,7 @@ class _CartMixin:
 
     def cart_response(self, request: Request, cart, *, status_code: int = 200) -> Response:
         response = Response(cart.data, status=status_code)
-        if not (request.user and request.user.is_authenticated):
+        if not is_active_user(request.user):
             response[CART_HEADER] = str(cart.pk)
         return response
 

@@ -1,6 +1,6 @@
 """The ``cart:<user_id>`` topic: live cart sync across a user's devices.
 
-Only the owner may subscribe (``str(user.pk) == key``). The snapshot and every command reply is
+Only the owner may subscribe (``core.permissions.is_account_owner``). The snapshot and every command reply is
 the cart response (``commerce.cart.selectors.cart_data``); every change is also broadcast as a
 ``cart.updated`` event with the same data (``version`` grows by one per change).
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.exceptions import Forbidden
+from core.permissions import is_account_owner
 from core.utils import validated_command
 from realtime.registry import Topic, command, register
 
@@ -39,7 +40,7 @@ class CartTopic(Topic):
     kind = "cart"
 
     def authorize(self, *, user, key: str) -> bool:
-        return user is not None and getattr(user, "is_authenticated", False) and str(user.pk) == key
+        return is_account_owner(user, key)
 
     def _check(self, user, key: str) -> None:
         if not self.authorize(user=user, key=key):

@@ -26,12 +26,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from core.permissions import is_active_user
 from realtime.outbox import publish
 
 from commerce.cart import selectors
 from commerce.cart.models import MAX_CART_LINES, MAX_LINE_QUANTITY, Cart, CartItem
 from commerce.catalog.models import Product
-from commerce.common.validation import as_uuid, invalid, is_signed_in
+from commerce.common.validation import as_uuid, invalid
 
 
 CART_UPDATED = "cart.updated"
@@ -74,7 +75,7 @@ def _check_stock(product: Product, quantity: int) -> None:
 
 def _lock_cart(*, user, cart_id: uuid.UUID | None) -> Cart:
     """Lock (FOR UPDATE) the user's cart (creating it) or the anonymous cart ``cart_id``."""
-    if is_signed_in(user):
+    if is_active_user(user):
         cart = Cart.objects.select_for_update().filter(user=user).first()
         if cart is None:
             Cart.objects.bulk_create([Cart(user=user)], ignore_conflicts=True)
@@ -90,7 +91,7 @@ def _lock_cart(*, user, cart_id: uuid.UUID | None) -> Cart:
 
 
 def _cart_filter(*, user, cart_id: uuid.UUID | None) -> Q:
-    if is_signed_in(user):
+    if is_active_user(user):
         return Q(cart__user=user)
     cart_id = as_uuid(cart_id, code="cart_not_found", what="Cart") if cart_id is not None else None
     return Q(cart_id=cart_id, cart__user__isnull=True)
@@ -119,7 +120,7 @@ def cart_get(*, user=None, cart_id: uuid.UUID | None = None) -> Cart:
     """The cart of ``user`` (created when missing) or the anonymous cart ``cart_id``, with
     ``.data`` (the cart response, see ``selectors.cart_data``). Raises ``NotFound``
     (``cart_not_found``) for an unknown anonymous cart."""
-    if is_signed_in(user):
+    if is_active_user(user):
         return _unchanged(selectors.cart_for_user(user=user))
     cart_id = as_uuid(cart_id, code="cart_not_found", what="Cart") if cart_id is not None else None
     cart = Cart.objects.filter(pk=cart_id, user__isnull=True).first() if cart_id else None
@@ -282,7 +283,7 @@ def cart_merge_anonymous(*, user, anonymous_cart_id: Any) -> Cart:
     the line limit are dropped. A missing, malformed or user-owned id changes nothing (merging
     twice is harmless). Version + 1 and ``cart.updated`` when a line changed. Returns the user's
     Cart with ``.data``."""
-    if not is_signed_in(user):
+    if not is_active_user(user):
         raise Forbidden("Sign in to merge a cart.", code="not_authenticated")
     try:
         anon_id = uuid.UUID(str(anonymous_cart_id))

@@ -7,10 +7,11 @@ import uuid
 from django.db.models import Prefetch, Q, QuerySet
 
 from core.exceptions import Forbidden, NotFound
+from core.permissions import is_active_user
 
 from commerce.catalog.models import Brand, Category, Product, ProductImage
 from commerce.stores.models import VendorStatus
-from commerce.stores.selectors import vendor_ids_for_user
+from commerce.stores.permissions import store_ids_of
 
 
 def category_list() -> QuerySet[Category]:
@@ -72,8 +73,8 @@ def product_list_public() -> QuerySet[Product]:
 def product_list_for_user(*, user, mine: bool = False) -> QuerySet[Product]:
     """With ``mine`` and a vendor-staff ``user``: every alive product of their vendors (active or
     not, any vendor status). Otherwise the public list."""
-    if mine and user is not None and getattr(user, "is_authenticated", False):
-        return _product_base().alive().filter(vendor_id__in=vendor_ids_for_user(user))
+    if mine and is_active_user(user):
+        return _product_base().alive().filter(vendor_id__in=store_ids_of(user))
     return product_list_public()
 
 
@@ -81,7 +82,7 @@ def product_get(*, user, product_id: uuid.UUID) -> Product:
     """A product ``user`` may see: public, or alive and of a vendor ``user`` is staff of.
     Raises ``NotFound`` (``product_not_found``)."""
     qs = _product_base().alive().filter(pk=product_id)
-    staff_of = vendor_ids_for_user(user)
+    staff_of = store_ids_of(user)
     qs = qs.filter(
         Q(is_active=True, vendor__status=VendorStatus.ACTIVE) | Q(vendor_id__in=staff_of)
     )
@@ -97,7 +98,7 @@ def product_get_editable(*, user, product_id: uuid.UUID) -> Product:
     Raises ``Forbidden`` (``not_vendor``) when ``user`` is staff of no active vendor, ``NotFound``
     (``product_not_found``) when the product is unknown, deleted or another vendor's.
     """
-    vendor_ids = vendor_ids_for_user(user, active_only=True)
+    vendor_ids = store_ids_of(user, active_only=True)
     if not vendor_ids:
         raise Forbidden("Only staff of an active vendor may manage products.", code="not_vendor")
     product = _product_base().alive().filter(pk=product_id, vendor_id__in=vendor_ids).first()

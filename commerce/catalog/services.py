@@ -25,7 +25,7 @@ from commerce.catalog.models import Brand, Category, Product, ProductImage, Prod
 from commerce.catalog.selectors import product_get_editable
 from commerce.catalog.signals import products_changed
 from commerce.common.validation import as_uuid, invalid, unique_slug
-from commerce.stores.selectors import vendor_ids_for_user
+from commerce.stores.permissions import store_ids_of
 
 
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -136,7 +136,7 @@ def _check_sku(sku: Any, *, vendor_id: uuid.UUID, exclude_pk: uuid.UUID | None =
 
 
 def _resolve_vendor_for_create(*, user, vendor_id: uuid.UUID | None) -> uuid.UUID:
-    active_ids = vendor_ids_for_user(user, active_only=True)
+    active_ids = store_ids_of(user, active_only=True)
     if not active_ids:
         raise Forbidden("Only staff of an active vendor may create products.", code="not_vendor")
     if vendor_id is None:
@@ -236,54 +236,68 @@ def product_update(*, user, product_id: uuid.UUID, **changes: Any) -> Product:
         product = Product.objects.select_for_update().filter(pk=product_id, deleted_at__isnull=True).first()
         if product is None:
             raise NotFound("Product not found.", code="product_not_found")
-        changed: set[str] = set()
         old_price, old_stock = product.price, product.stock
         before = {f: getattr(product, f) for f in _CART_VISIBLE if f != "images"}
-        if "name" in changes:
-            name = changes["name"].strip() if isinstance(changes["name"], str) else ""
-            if not 1 <= len(name) <= 200:
-                raise invalid("name", "Name must be 1-200 characters.")
-            product.name = name
-        if "description" in changes:
-            product.description = str(changes["description"] or "")
-        if "category_id" in changes:
-            product.category_id = _check_category(changes["category_id"])
-        if "brand_id" in changes:
-            product.brand_id = _check_brand(changes["brand_id"])
-        if "sku" in changes:
-            product.sku = _check_sku(changes["sku"], vendor_id=product.vendor_id, exclude_pk=product.pk)
-        if "price" in changes:
-            product.price = _validate_price(changes["price"])
-        if "stock" in changes:
-            product.stock = _validate_stock(changes["stock"])
-        if "attributes" in changes:
-            product.attributes = validate_attributes(changes["attributes"])
-        if "is_active" in changes:
-            product.is_active = bool(changes["is_active"])
-        for field, old in before.items():
-            if getattr(product, field) != old:
-                changed.add(field)
+        _apply_changes(product, changes)
+        changed = {field for field, old in before.items() if getattr(product, field) != old}
         try:
             with transaction.atomic():
                 product.save()
         except IntegrityError:
             raise Conflict("SKU is already used by another of your products.", code="sku_taken") from None
         if "images" in changes:
-            rows = _validate_images(changes["images"])
-            product.images.all().delete()
-            ProductImage.objects.bulk_create([ProductImage(product=product, **row) for row in rows])
+            _replace_images(product, changes["images"])
             changed.add("images")
-        if product.price != old_price:
-            ProductPriceChange.objects.create(
-                product=product, old_price=old_price, new_price=product.price, currency=product.currency, changed_by=user
-            )
-        if product.stock != old_stock:
-            ProductStockChange.objects.create(
-                product=product, old_stock=old_stock, new_stock=product.stock, reason="vendor_update", changed_by=user
-            )
+        _record_history(product, old_price=old_price, old_stock=old_stock, user=user)
         if changed & _CART_VISIBLE:
             products_changed.send(sender=Product, product_ids=[product.pk])
     return product
+
+
+def _apply_changes(product: Product, changes: dict[str, Any]) -> None:
+    """Step 1 of :func:`product_update`: check each field of ``changes`` (``images`` aside) and set
+    it on the locked ``product`` (not saved). Raises ``ApplicationError`` ``invalid``,
+    ``Conflict`` ``sku_taken``."""
+    if "name" in changes:
+        name = changes["name"].strip() if isinstance(changes["name"], str) else ""
+        if not 1 <= len(name) <= 200:
+            raise invalid("name", "Name must be 1-200 characters.")
+        product.name = name
+    if "description" in changes:
+        product.description = str(changes["description"] or "")
+    if "category_id" in changes:
+        product.category_id = _check_category(changes["category_id"])
+    if "brand_id" in changes:
+        product.brand_id = _check_brand(changes["brand_id"])
+    if "sku" in changes:
+        product.sku = _check_sku(changes["sku"], vendor_id=product.vendor_id, exclude_pk=product.pk)
+    if "price" in changes:
+        product.price = _validate_price(changes["price"])
+    if "stock" in changes:
+        product.stock = _validate_stock(changes["stock"])
+    if "attributes" in changes:
+        product.attributes = validate_attributes(changes["attributes"])
+    if "is_active" in changes:
+        product.is_active = bool(changes["is_active"])
+
+
+def _replace_images(product: Product, images: Any) -> None:
+    """Step 2: the product's image list becomes ``images`` (checked first)."""
+    rows = _validate_images(images)
+    product.images.all().delete()
+    ProductImage.objects.bulk_create([ProductImage(product=product, **row) for row in rows])
+
+
+def _record_history(product: Product, *, old_price, old_stock: int, user) -> None:
+    """Step 3: a price change and a stock change (reason ``vendor_update``) are kept, by ``user``."""
+    if product.price != old_price:
+        ProductPriceChange.objects.create(
+            product=product, old_price=old_price, new_price=product.price, currency=product.currency, changed_by=user
+        )
+    if product.stock != old_stock:
+        ProductStockChange.objects.create(
+            product=product, old_stock=old_stock, new_stock=product.stock, reason="vendor_update", changed_by=user
+        )
 
 
 def product_delete(*, user, product_id: uuid.UUID) -> None:

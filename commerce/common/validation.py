@@ -1,5 +1,5 @@
-"""Checks shared by the services of the commerce rooms: who is signed in, ids from clients, field
-errors with the stable ``invalid`` code, and free slugs."""
+"""Checks shared by the services of the commerce rooms: ids from clients, field errors with the
+stable ``invalid`` code, and free slugs. (Who may do what: the ``permissions.py`` modules.)"""
 
 from __future__ import annotations
 
@@ -10,11 +10,6 @@ from django.db.models import Q
 from django.utils.text import slugify
 
 from core.exceptions import ApplicationError, NotFound
-
-
-def is_signed_in(user) -> bool:
-    """True for an authenticated user (False for None and ``AnonymousUser``)."""
-    return user is not None and getattr(user, "is_authenticated", False)
 
 
 def as_uuid(value: Any, *, code: str, what: str) -> uuid.UUID:

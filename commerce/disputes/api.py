@@ -121,7 +121,7 @@ class DisputeWithdrawApi(APIView):
 
     @extend_schema(summary="Withdraw your dispute (buyer)",
                    description="The escrow is unfrozen (released at once if the window has passed). 403 "
-                   "`withdraw_not_allowed`, 409 `dispute_not_open`.", request=None,
+                   "`withdraw_not_allowed`, 409 `invalid_transition` (the dispute already ended).", request=None,
                    responses={200: DisputeOutputSerializer, **error_responses(401, 403, 404, 409)}, tags=TAGS)
     def post(self, request: Request, dispute_id) -> Response:
         return _detail(request, services.dispute_withdraw(user=request.user, dispute_id=dispute_id))
@@ -134,7 +134,7 @@ class DisputeResolveApi(APIView):
         summary="Resolve a dispute (marketplace staff)",
         description="`release` (the escrow goes to the store), `partial_refund` with `amount` (back to the buyer, the "
         "rest to the store) or `refund` (all that is refundable back to the buyer; the order becomes refunded). "
-        "403 `staff_only`; 409 `dispute_not_open` (someone resolved it first), `insufficient_funds` (a released "
+        "403 `staff_only`; 409 `invalid_transition` (someone resolved it first), `insufficient_funds` (a released "
         "escrow must come back from the store's wallet); 400 `invalid_amount`.",
         request=DisputeResolveInputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={200: DisputeOutputSerializer, **error_responses(400, 401, 403, 404, 409)}, tags=TAGS,

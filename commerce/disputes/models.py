@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
+from core.fsm import StateMachine
+
 from commerce.orders.models import Order
 
 
@@ -47,6 +49,9 @@ DISPUTE_TRANSITIONS: dict[str, frozenset[str]] = {
     D.RESOLVED_REFUND: frozenset(),
     D.WITHDRAWN: frozenset(),
 }
+
+#: the dispute's state machine (``core.fsm``); only ``commerce.disputes.services`` moves it
+DISPUTE_MACHINE = StateMachine("dispute", DISPUTE_TRANSITIONS)
 
 
 del D
@@ -102,7 +107,7 @@ class Dispute(models.Model):
         return self.status == DisputeStatus.OPEN
 
     def can_transition_to(self, status: str) -> bool:
-        return status in DISPUTE_TRANSITIONS.get(self.status, frozenset())
+        return DISPUTE_MACHINE.can(self.status, status)
 
 
 class DisputeRole(models.TextChoices):

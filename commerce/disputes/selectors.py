@@ -6,30 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from core.exceptions import ApplicationError, Forbidden, NotFound
-from core.models import is_staff_or_admin
+from core.permissions import is_marketplace_admin
 from core.utils import parse_uuid
 from realtime.jsonutil import to_jsonable
 
 from commerce.disputes.models import Dispute, DisputeRole, DisputeStatement, DisputeStatus
+from commerce.disputes.permissions import can_see_dispute_queue, can_view_dispute, visible_disputes_q
 from commerce.orders.models import Order
-from commerce.stores.selectors import vendor_ids_for_user
-
-
-def dispute_role(*, user, order: Order) -> str | None:
-    """``buyer``, ``store``, ``staff`` (marketplace) or None: the side ``user`` takes in disputes
-    about ``order``. The buyer wins over the other roles (a store buying from itself is a buyer)."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    if order.buyer_id == user.pk:
-        return DisputeRole.BUYER
-    if order.vendor_id in vendor_ids_for_user(user):
-        return DisputeRole.STORE
-    if is_staff_or_admin(user):
-        return DisputeRole.STAFF
-    return None
 
 
 def statement_data(st: DisputeStatement, *, staff_viewer: bool) -> dict[str, Any]:
@@ -55,7 +41,7 @@ def dispute_data(dispute: Dispute, *, viewer=None, with_statements: bool = False
     Money as ``"12.50"`` strings; times ISO 8601 UTC. Marketplace staff viewers also get
     ``resolution.resolved_by_id`` and staff authors' names."""
     order = dispute.order
-    staff_viewer = viewer is not None and is_staff_or_admin(viewer)
+    staff_viewer = is_marketplace_admin(viewer)
     resolution = None
     if dispute.resolved_at is not None:
         resolution = {"refund_amount": f"{dispute.refund_amount:.2f}", "released_amount": f"{dispute.released_amount:.2f}",
@@ -91,11 +77,9 @@ def _base() -> QuerySet[Dispute]:
 
 def disputes_for(*, user, status: str | None = None) -> QuerySet[Dispute]:
     """Disputes ``user`` takes part in, newest first: as the buyer, as staff of the store, or all
-    of them for marketplace staff. ``status`` narrows (``ApplicationError`` ``invalid`` when
-    unknown)."""
-    qs = _base()
-    if not is_staff_or_admin(user):
-        qs = qs.filter(Q(order__buyer=user) | Q(order__vendor_id__in=vendor_ids_for_user(user)))
+    of them for marketplace admins (``commerce.disputes.permissions.visible_disputes_q``).
+    ``status`` narrows (``ApplicationError`` ``invalid`` when unknown)."""
+    qs = _base().filter(visible_disputes_q(user))
     if status:
         if status not in DisputeStatus.values:
             raise ApplicationError("Unknown dispute status.", code="invalid", fields={"status": ["Unknown status."]})
@@ -106,7 +90,7 @@ def disputes_for(*, user, status: str | None = None) -> QuerySet[Dispute]:
 def disputes_queue(*, user) -> QuerySet[Dispute]:
     """The staff queue: open disputes, oldest first (the one waiting longest on top). Raises
     ``Forbidden`` ``staff_only``."""
-    if not is_staff_or_admin(user):
+    if not can_see_dispute_queue(user):
         raise Forbidden("Only marketplace staff see the dispute queue.", code="staff_only")
     return _base().filter(status=DisputeStatus.OPEN).order_by("created_at", "id")
 
@@ -116,7 +100,7 @@ def dispute_get_visible(*, user, dispute_id: Any) -> Dispute:
     Raises ``NotFound`` ``dispute_not_found`` otherwise (also for a malformed id)."""
     did = parse_uuid(dispute_id)
     dispute = _base().filter(pk=did).first() if did else None
-    if dispute is None or dispute_role(user=user, order=dispute.order) is None:
+    if dispute is None or not can_view_dispute(user, dispute):
         raise NotFound("Dispute not found.", code="dispute_not_found")
     return dispute
 

@@ -1,7 +1,8 @@
 """Disputes: a buyer's claim about a delivered order, decided by marketplace staff.
 
-State map (one owner, :data:`commerce.disputes.models.DISPUTE_TRANSITIONS`; anything else is
-``Conflict`` ``invalid_transition``)::
+State map (one owner, :data:`commerce.disputes.models.DISPUTE_MACHINE`; anything else is
+``core.fsm.InvalidTransition``, 409 ``invalid_transition``: resolving or withdrawing a dispute
+that already ended, e.g. the second of two staff resolving at once)::
 
     open -> resolved_release | resolved_partial_refund | resolved_refund     (marketplace staff)
     open -> withdrawn                                                        (the buyer)
@@ -19,8 +20,9 @@ dispute per order is open at a time (database constraint).
 (``commerce.payments.escrow`` re-checks under the order lock, asking this room through
 ``commerce.payments.hooks``), the buyer cannot confirm receipt.
 
-**Parties.** The order's buyer (role ``buyer``), the store's staff (``store``) and marketplace
-staff (``staff``: ``is_staff`` or the ``admin`` role) see a dispute and add statements while it is
+**Parties** (``commerce.disputes.permissions.dispute_role``). The order's buyer (role
+``buyer``), the store's staff (``store``) and marketplace admins (``staff``:
+``core.permissions.is_marketplace_admin``) see a dispute and add statements while it is
 open (the store's first one is its response, ``store_responded_at``); anyone else gets
 ``NotFound`` ``dispute_not_found``. Statements by staff show as "Marketplace staff" to the others.
 
@@ -55,18 +57,26 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
-from core.models import Role, User, is_staff_or_admin
+from core.models import User
+from core.permissions import marketplace_admins_q
 from core.utils import parse_uuid
 from notifications.kinds import EMAIL, IN_APP, register_kind
 from notifications.services import notify
 from realtime.outbox import publish
 
-from commerce.disputes.models import Dispute, DisputeReason, DisputeRole, DisputeStatement, DisputeStatus
-from commerce.disputes.selectors import dispute_data, dispute_role, statement_data
+from commerce.disputes.models import (
+    DISPUTE_MACHINE,
+    Dispute,
+    DisputeReason,
+    DisputeRole,
+    DisputeStatement,
+    DisputeStatus,
+)
+from commerce.disputes.permissions import can_resolve_dispute, can_withdraw_dispute, dispute_role
+from commerce.disputes.selectors import dispute_data, statement_data
 from commerce.orders.models import Order, OrderStatus
 from commerce.orders.services import lock_delivered_order_of_buyer, lock_order
 from commerce.payments import escrow as escrows
@@ -114,8 +124,7 @@ def _text(value: Any, field: str) -> str:
 
 
 def _marketplace_staff_ids() -> list[uuid.UUID]:
-    return list(User.objects.filter(Q(is_staff=True) | Q(roles__contains=[Role.ADMIN]), is_active=True)
-                .values_list("pk", flat=True)[:200])
+    return list(User.objects.filter(marketplace_admins_q()).values_list("pk", flat=True)[:200])
 
 
 def _store_staff_ids(order: Order) -> list[uuid.UUID]:
@@ -149,14 +158,16 @@ def _lock(dispute_id: Any) -> tuple[Order, Dispute]:
     return order, dispute
 
 
-def _require_open(dispute: Dispute, to_status: str | None = None) -> None:
-    """``Conflict`` ``dispute_not_open`` once it ended; ``invalid_transition`` for a move the
-    state map does not allow."""
+def _require_open(dispute: Dispute) -> None:
+    """``Conflict`` ``dispute_not_open`` once it ended (a statement is not a move: the machine
+    answers the moves, :func:`_check_move`)."""
     if not dispute.is_open:
         raise Conflict(f"This dispute is {dispute.status}.", code="dispute_not_open", extra={"status": dispute.status})
-    if to_status is not None and not dispute.can_transition_to(to_status):
-        raise Conflict(f"A dispute cannot go from {dispute.status} to {to_status}.", code="invalid_transition",
-                       extra={"from": dispute.status, "to": to_status})
+
+
+def _check_move(dispute: Dispute, to_status: str) -> None:
+    """``core.fsm.InvalidTransition`` unless ``DISPUTE_MACHINE`` allows the locked dispute's move."""
+    DISPUTE_MACHINE.check(dispute.status, to_status, detail=None if dispute.is_open else f"This dispute is {dispute.status}.")
 
 
 def _refundable(order: Order) -> Decimal:
@@ -234,7 +245,7 @@ def dispute_add_statement(*, user, dispute_id: Any, text: str) -> DisputeStateme
     text = _text(text, "text")
     with transaction.atomic():
         order, dispute = _lock(dispute_id)
-        role = dispute_role(user=user, order=order)
+        role = dispute_role(user, order)
         if role is None:
             raise NotFound("Dispute not found.", code="dispute_not_found")
         _require_open(dispute)
@@ -259,16 +270,16 @@ def dispute_withdraw(*, user, dispute_id: Any, now: datetime | None = None) -> D
     """The buyer withdraws their open dispute: the escrow is unfrozen (``escrow.updated``
     ``unfrozen``) and released at once when the window has passed meanwhile (``released``).
     Raises ``NotFound`` ``dispute_not_found``, ``Forbidden`` ``withdraw_not_allowed`` (not the
-    buyer), ``Conflict`` ``dispute_not_open`` / ``invalid_transition``."""
+    buyer, ``commerce.disputes.permissions.can_withdraw_dispute``),
+    ``core.fsm.InvalidTransition`` (the dispute already ended)."""
     now = now or timezone.now()
     with transaction.atomic():
         order, dispute = _lock(dispute_id)
-        role = dispute_role(user=user, order=order)
-        if role is None:
-            raise NotFound("Dispute not found.", code="dispute_not_found")
-        if role != DisputeRole.BUYER:
+        if not can_withdraw_dispute(user, dispute):
+            if dispute_role(user, order) is None:
+                raise NotFound("Dispute not found.", code="dispute_not_found")
             raise Forbidden("Only the buyer can withdraw a dispute.", code="withdraw_not_allowed")
-        _require_open(dispute, DisputeStatus.WITHDRAWN)
+        _check_move(dispute, DisputeStatus.WITHDRAWN)
         dispute.status = DisputeStatus.WITHDRAWN
         dispute.withdrawn_at = now
         dispute.save(update_fields=["status", "withdrawn_at", "updated_at"])
@@ -285,17 +296,37 @@ def dispute_withdraw(*, user, dispute_id: Any, now: datetime | None = None) -> D
         return dispute
 
 
+def _refund_for_resolution(order: Order, dispute: Dispute, *, resolution: str, partial: Decimal | None, user) -> Decimal:
+    """Step of :func:`dispute_resolve` (order and dispute locked): what goes back to the buyer —
+    ``partial`` (less than what is still refundable) or everything still refundable (the order
+    becomes ``refunded`` when its map allows) — through ``refund_locked``. Returns the amount."""
+    refundable = _refundable(order)
+    reason = f"dispute:{dispute.pk}"
+    if resolution == "partial_refund":
+        if partial >= refundable:
+            raise ApplicationError(f"A partial refund is less than the {refundable:.2f} {order.currency} still "
+                                   "refundable; use refund for all of it.", code="invalid_amount",
+                                   fields={"amount": [f"Less than {refundable:.2f}."]})
+        refund_locked(order=order, amount=partial, actor=user, reason=reason, set_status=False)
+        return partial
+    if resolution == "refund" and refundable > 0:
+        refund_locked(order=order, amount=refundable, actor=user, reason=reason,
+                      set_status=order.can_transition_to(OrderStatus.REFUNDED))
+        return refundable
+    return Decimal("0.00")
+
+
 def dispute_resolve(*, user, dispute_id: Any, resolution: str, amount: Any = None, note: str = "",
                     now: datetime | None = None) -> Dispute:
     """Marketplace staff decide an open dispute (see the module docstring for what each
     ``resolution`` — ``release``, ``partial_refund`` with ``amount``, ``refund`` — moves).
 
     Under the locks (order → dispute → escrow → payment → wallets), so two staff resolving at
-    once give one resolution: the second gets ``Conflict`` ``dispute_not_open``. Publishes
+    once give one resolution: the second gets ``core.fsm.InvalidTransition``. Publishes
     ``dispute.resolved`` and ``escrow.updated``; notifies the buyer and the store's staff.
-    Raises ``NotFound`` ``dispute_not_found``, ``Forbidden`` ``staff_only``,
-    ``ApplicationError`` ``invalid`` (resolution) / ``invalid_amount``, ``Conflict``
-    ``dispute_not_open`` and the refund codes of ``commerce.payments.services.refund_locked``
+    Raises ``NotFound`` ``dispute_not_found``, ``Forbidden`` ``staff_only``
+    (``commerce.disputes.permissions.can_resolve_dispute``), ``ApplicationError`` ``invalid``
+    (resolution) / ``invalid_amount``, ``core.fsm.InvalidTransition`` (it already ended) and the refund codes of ``commerce.payments.services.refund_locked``
     (``insufficient_funds`` when a released escrow must come back from the store's wallet)."""
     now = now or timezone.now()
     if resolution not in RESOLUTIONS:
@@ -305,27 +336,14 @@ def dispute_resolve(*, user, dispute_id: Any, resolution: str, amount: Any = Non
     note = note.strip()[:MAX_TEXT] if isinstance(note, str) else ""
     with transaction.atomic():
         order, dispute = _lock(dispute_id)
-        role = dispute_role(user=user, order=order)
-        if role is None:
-            raise NotFound("Dispute not found.", code="dispute_not_found")
-        if not is_staff_or_admin(user) or role != DisputeRole.STAFF:
+        if not can_resolve_dispute(user, dispute):
+            if dispute_role(user, order) is None:
+                raise NotFound("Dispute not found.", code="dispute_not_found")
             raise Forbidden("Only marketplace staff resolve disputes.", code="staff_only")
         target = RESOLUTIONS[resolution]
-        _require_open(dispute, target)
-        refundable = _refundable(order)
-        reason = f"dispute:{dispute.pk}"
-        refunded = released = Decimal("0.00")
-        if resolution == "partial_refund":
-            if partial >= refundable:
-                raise ApplicationError(f"A partial refund is less than the {refundable:.2f} {order.currency} still "
-                                       "refundable; use refund for all of it.", code="invalid_amount",
-                                       fields={"amount": [f"Less than {refundable:.2f}."]})
-            refund_locked(order=order, amount=partial, actor=user, reason=reason, set_status=False)
-            refunded = partial
-        elif resolution == "refund" and refundable > 0:
-            refund_locked(order=order, amount=refundable, actor=user, reason=reason,
-                          set_status=order.can_transition_to(OrderStatus.REFUNDED))
-            refunded = refundable
+        _check_move(dispute, target)
+        refunded = _refund_for_resolution(order, dispute, resolution=resolution, partial=partial, user=user)
+        released = Decimal("0.00")
         dispute.status = target
         dispute.resolved_by, dispute.resolved_at = user, now
         dispute.resolution_note, dispute.refund_amount = note, refunded

@@ -22,6 +22,10 @@ Expiry (:func:`checkout_expire`) runs from that ETA task and from a beat sweep e
 are cancelled with reason ``reservation_expired``, their stock released, the buyer notified.
 Paying in time (``commerce.payments.services``) consumes the reservations: the units are sold.
 
+The checkout's status moves only along :data:`commerce.orders.models.CHECKOUT_MACHINE`
+(``active`` to ``completed``, ``expired`` or ``cancelled``, once); this module is its one owner.
+Cancelling a checkout that already ended is ``core.fsm.InvalidTransition`` (409).
+
 Lock order: checkout -> orders -> products (pk) -> carts (pk) -> wallets (pk).
 """
 
@@ -46,6 +50,7 @@ from commerce.cart.models import Cart, CartItem
 from commerce.catalog.models import Product
 from commerce.catalog.services import products_adjust_stock
 from commerce.orders.models import (
+    CHECKOUT_MACHINE,
     Checkout,
     CheckoutStatus,
     Order,
@@ -80,7 +85,10 @@ def _address(*, user, address_id: Any, default_flag: str, field: str) -> Address
 
 
 def _cancel_checkout_locked(checkout: Checkout, *, status: str, reason: str, actor=None) -> int:
-    """Cancel every unpaid order of a locked checkout (stock released) and set its status."""
+    """Cancel every unpaid order of a locked checkout (stock released) and move it to ``status``
+    (``expired`` or ``cancelled``). Raises ``core.fsm.InvalidTransition`` when the checkout
+    already ended."""
+    CHECKOUT_MACHINE.check(checkout.status, status)
     orders = list(
         Order.objects.select_for_update(of=("self",)).select_related("vendor")
         .filter(checkout=checkout, status=OrderStatus.PENDING_PAYMENT).order_by("pk")
@@ -102,82 +110,110 @@ def checkout_create(*, buyer, shipping_address_id: Any = None, billing_address_i
     ``ApplicationError`` ``product_unavailable`` (a line's product was withdrawn),
     ``address_required``; ``NotFound`` ``address_not_found``. Nothing is reserved on a refusal.
     """
+    shipping, billing = _addresses(buyer=buyer, shipping_address_id=shipping_address_id,
+                                   billing_address_id=billing_address_id)
+    with transaction.atomic():
+        cart = _lock_for_checkout(buyer=buyer)
+        items = list(
+            CartItem.objects.filter(cart=cart).select_related("product__vendor").order_by("product__vendor__name", "created_at")
+        )
+        currency = _check_lines(items)
+        expires_at = timezone.now() + timedelta(minutes=reservation_minutes())
+        total = sum((item.product.price * item.quantity for item in items), Decimal("0.00"))
+        checkout = Checkout.objects.create(buyer=buyer, currency=currency, total=total, expires_at=expires_at)
+        _create_orders(checkout, items, shipping=address_snapshot(shipping), billing=address_snapshot(billing))
+        products_adjust_stock(changes={i.product_id: -i.quantity for i in items}, reason="reservation", actor=buyer)
+        checkout_id = checkout.id
+        transaction.on_commit(lambda: _schedule_expiry(checkout_id, expires_at), robust=True)
+        return checkout
+
+
+def _addresses(*, buyer, shipping_address_id: Any, billing_address_id: Any) -> tuple[Address, Address]:
+    """Step 1 of :func:`checkout_create`: the shipping address (given, else the default) and the
+    billing one (given, else the default billing, else the shipping address)."""
     shipping = _address(user=buyer, address_id=shipping_address_id, default_flag="is_default_shipping",
                         field="shipping_address_id")
     billing = (_address(user=buyer, address_id=billing_address_id, default_flag="is_default_billing",
                         field="billing_address_id") if billing_address_id else None)
     if billing is None:
         billing = Address.objects.filter(user=buyer, is_default_billing=True).first() or shipping
-    with transaction.atomic():
-        previous = list(
-            Checkout.objects.select_for_update().filter(buyer=buyer, status=CheckoutStatus.ACTIVE).order_by("pk")
+    return shipping, billing
+
+
+def _lock_for_checkout(*, buyer) -> Cart:
+    """Step 2 (in the transaction), in the project's lock order: the buyer's active checkouts,
+    every product involved (the cart's and the previous reservations'), the cart; then the
+    previous checkouts are replaced (their reservations go back). Returns the locked cart.
+    Raises ``Conflict`` ``cart_empty``."""
+    previous = list(
+        Checkout.objects.select_for_update().filter(buyer=buyer, status=CheckoutStatus.ACTIVE).order_by("pk")
+    )
+    prev_products = set(
+        StockReservation.objects.filter(order__checkout__in=previous, status=ReservationStatus.ACTIVE)
+        .values_list("product_id", flat=True)
+    )
+    cart_products = set(CartItem.objects.filter(cart__user=buyer).values_list("product_id", flat=True))
+    if not cart_products:
+        raise Conflict("Your cart is empty.", code="cart_empty")
+    ids = sorted(prev_products | cart_products)
+    list(Product.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    cart = Cart.objects.select_for_update().get(user=buyer)
+    for old in previous:
+        _cancel_checkout_locked(old, status=CheckoutStatus.CANCELLED, reason="replaced_by_new_checkout", actor=buyer)
+    return cart
+
+
+def _check_lines(items: list[CartItem]) -> str:
+    """Step 3: every line purchasable, in stock (all short lines named in one ``Conflict``
+    ``insufficient_stock``), one currency. Returns the currency."""
+    if not items:
+        raise Conflict("Your cart is empty.", code="cart_empty")
+    short = []
+    for item in items:
+        p = item.product
+        if not p.is_purchasable:
+            raise ApplicationError(f"{p.name} is no longer available; remove it from your cart.",
+                                   code="product_unavailable", extra={"product_id": str(p.pk)})
+        if item.quantity > p.stock:
+            short.append({"product_id": str(p.pk), "sku": p.sku, "name": p.name,
+                          "requested": item.quantity, "available": max(p.stock, 0)})
+    if short:
+        raise Conflict(
+            "Not enough stock for: " + ", ".join(f"{s['name']} ({s['available']} left)" for s in short) + ".",
+            code="insufficient_stock", extra={"lines": short},
         )
-        prev_products = set(
-            StockReservation.objects.filter(order__checkout__in=previous, status=ReservationStatus.ACTIVE)
-            .values_list("product_id", flat=True)
+    currencies = {item.product.currency for item in items}
+    if len(currencies) != 1:
+        raise Conflict("Your cart mixes currencies.", code="currency_mismatch")
+    return currencies.pop()
+
+
+def _create_orders(checkout: Checkout, items: list[CartItem], *, shipping: dict, billing: dict) -> None:
+    """Step 4: one ``pending_payment`` order per vendor (with its audit row), its lines (snapshots)
+    and a stock reservation per line until the checkout expires (bulk inserts)."""
+    by_vendor: OrderedDict[uuid.UUID, list[CartItem]] = OrderedDict()
+    for item in items:
+        by_vendor.setdefault(item.product.vendor_id, []).append(item)
+    lines, reservations, audits = [], [], []
+    for vendor_id, vendor_items in by_vendor.items():
+        subtotal = sum((i.product.price * i.quantity for i in vendor_items), Decimal("0.00"))
+        oid = uuid.uuid4()
+        order = Order.objects.create(
+            id=oid, number=order_number(oid), checkout=checkout, buyer=checkout.buyer, vendor_id=vendor_id,
+            currency=checkout.currency, subtotal=subtotal, total=subtotal, shipping_address=shipping,
+            billing_address=billing, reservation_expires_at=checkout.expires_at,
         )
-        cart_products = set(CartItem.objects.filter(cart__user=buyer).values_list("product_id", flat=True))
-        if not cart_products:
-            raise Conflict("Your cart is empty.", code="cart_empty")
-        ids = sorted(prev_products | cart_products)
-        list(Product.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
-        cart = Cart.objects.select_for_update().get(user=buyer)
-        for old in previous:
-            _cancel_checkout_locked(old, status=CheckoutStatus.CANCELLED, reason="replaced_by_new_checkout", actor=buyer)
-        items = list(
-            CartItem.objects.filter(cart=cart).select_related("product__vendor").order_by("product__vendor__name", "created_at")
-        )
-        if not items:
-            raise Conflict("Your cart is empty.", code="cart_empty")
-        short = []
-        for item in items:
-            p = item.product
-            if not p.is_purchasable:
-                raise ApplicationError(f"{p.name} is no longer available; remove it from your cart.",
-                                       code="product_unavailable", extra={"product_id": str(p.pk)})
-            if item.quantity > p.stock:
-                short.append({"product_id": str(p.pk), "sku": p.sku, "name": p.name,
-                              "requested": item.quantity, "available": max(p.stock, 0)})
-        if short:
-            raise Conflict(
-                "Not enough stock for: " + ", ".join(f"{s['name']} ({s['available']} left)" for s in short) + ".",
-                code="insufficient_stock", extra={"lines": short},
-            )
-        currencies = {item.product.currency for item in items}
-        if len(currencies) != 1:
-            raise Conflict("Your cart mixes currencies.", code="currency_mismatch")
-        currency = currencies.pop()
-        now = timezone.now()
-        expires_at = now + timedelta(minutes=reservation_minutes())
-        by_vendor: OrderedDict[uuid.UUID, list[CartItem]] = OrderedDict()
-        for item in items:
-            by_vendor.setdefault(item.product.vendor_id, []).append(item)
-        total = sum((item.product.price * item.quantity for item in items), Decimal("0.00"))
-        checkout = Checkout.objects.create(buyer=buyer, currency=currency, total=total, expires_at=expires_at)
-        ship, bill = address_snapshot(shipping), address_snapshot(billing)
-        lines, reservations, audits = [], [], []
-        for vendor_id, vendor_items in by_vendor.items():
-            subtotal = sum((i.product.price * i.quantity for i in vendor_items), Decimal("0.00"))
-            oid = uuid.uuid4()
-            order = Order.objects.create(
-                id=oid, number=order_number(oid), checkout=checkout, buyer=buyer, vendor_id=vendor_id,
-                currency=currency, subtotal=subtotal, total=subtotal, shipping_address=ship, billing_address=bill,
-                reservation_expires_at=expires_at,
-            )
-            audits.append(OrderStatusChange(order=order, from_status="", to_status=OrderStatus.PENDING_PAYMENT,
-                                            actor=buyer, reason="checkout"))
-            for i in vendor_items:
-                p = i.product
-                lines.append(OrderLine(order=order, product=p, product_name=p.name, sku=p.sku, vendor_name=p.vendor.name,
-                                       unit_price=p.price, quantity=i.quantity, line_total=p.price * i.quantity))
-                reservations.append(StockReservation(order=order, product=p, quantity=i.quantity, expires_at=expires_at))
-        OrderLine.objects.bulk_create(lines)
-        StockReservation.objects.bulk_create(reservations)
-        OrderStatusChange.objects.bulk_create(audits)
-        products_adjust_stock(changes={i.product_id: -i.quantity for i in items}, reason="reservation", actor=buyer)
-        checkout_id = checkout.id
-        transaction.on_commit(lambda: _schedule_expiry(checkout_id, expires_at), robust=True)
-        return checkout
+        audits.append(OrderStatusChange(order=order, from_status="", to_status=OrderStatus.PENDING_PAYMENT,
+                                        actor=checkout.buyer, reason="checkout"))
+        for i in vendor_items:
+            p = i.product
+            lines.append(OrderLine(order=order, product=p, product_name=p.name, sku=p.sku, vendor_name=p.vendor.name,
+                                   unit_price=p.price, quantity=i.quantity, line_total=p.price * i.quantity))
+            reservations.append(StockReservation(order=order, product=p, quantity=i.quantity,
+                                                 expires_at=checkout.expires_at))
+    OrderLine.objects.bulk_create(lines)
+    StockReservation.objects.bulk_create(reservations)
+    OrderStatusChange.objects.bulk_create(audits)
 
 
 def _schedule_expiry(checkout_id: uuid.UUID, eta: datetime) -> None:
@@ -208,16 +244,26 @@ def checkout_expire(*, checkout_id: Any, now: datetime | None = None) -> bool:
 
 def checkout_cancel(*, buyer, checkout_id: Any) -> Checkout:
     """The buyer gives up an active checkout: unpaid orders cancelled, stock released. Raises
-    ``NotFound`` ``checkout_not_found`` and ``Conflict`` ``checkout_not_active``."""
+    ``NotFound`` ``checkout_not_found`` and ``core.fsm.InvalidTransition`` (409
+    ``invalid_transition``) when the checkout already ended (completed, expired, cancelled)."""
     cid = parse_uuid(checkout_id)
     with transaction.atomic():
         checkout = Checkout.objects.select_for_update().filter(pk=cid, buyer=buyer).first() if cid else None
         if checkout is None:
             raise NotFound("Checkout not found.", code="checkout_not_found")
-        if checkout.status != CheckoutStatus.ACTIVE:
-            raise Conflict(f"This checkout is {checkout.status}.", code="checkout_not_active")
         _cancel_checkout_locked(checkout, status=CheckoutStatus.CANCELLED, reason="cancelled_by_buyer", actor=buyer)
         return checkout
+
+
+def checkout_complete_if_paid(*, checkout_id: uuid.UUID) -> bool:
+    """Complete checkout ``checkout_id`` once none of its orders waits for payment (called by
+    ``commerce.payments`` with the checkout and the paid order locked). Returns whether it moved
+    (False while an order is unpaid, or when the checkout already ended)."""
+    if Order.objects.filter(checkout_id=checkout_id, status=OrderStatus.PENDING_PAYMENT).exists():
+        return False
+    return Checkout.objects.filter(
+        pk=checkout_id, status__in=CHECKOUT_MACHINE.sources(CheckoutStatus.COMPLETED),
+    ).update(status=CheckoutStatus.COMPLETED, updated_at=timezone.now()) > 0
 
 
 def checkouts_expire_due(*, now: datetime | None = None, limit: int = 500) -> int:

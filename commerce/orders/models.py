@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
+from core.fsm import StateMachine
+
 from commerce.catalog.models import Product
 from commerce.stores.models import Vendor
 
@@ -28,6 +30,19 @@ class CheckoutStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     EXPIRED = "expired", "Expired"
     CANCELLED = "cancelled", "Cancelled"
+
+
+#: a checkout's moves: it ends once, paid (``completed``, ``commerce.payments`` through
+#: ``checkout_complete_if_paid``), run out (``expired``) or given up (``cancelled``)
+CHECKOUT_TRANSITIONS: dict[str, frozenset[str]] = {
+    CheckoutStatus.ACTIVE: frozenset({CheckoutStatus.COMPLETED, CheckoutStatus.EXPIRED, CheckoutStatus.CANCELLED}),
+    CheckoutStatus.COMPLETED: frozenset(),
+    CheckoutStatus.EXPIRED: frozenset(),
+    CheckoutStatus.CANCELLED: frozenset(),
+}
+
+#: the checkout's state machine (``core.fsm``); only ``commerce.orders.checkout`` moves it
+CHECKOUT_MACHINE = StateMachine("checkout", CHECKOUT_TRANSITIONS)
 
 
 class Checkout(models.Model):
@@ -87,6 +102,8 @@ ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     S.REFUNDED: frozenset(),
 }
 
+#: the order's state machine (``core.fsm``); only ``commerce.orders.services`` moves it
+ORDER_MACHINE = StateMachine("order", ORDER_TRANSITIONS)
 
 del S
 
@@ -144,7 +161,7 @@ class Order(models.Model):
 
     def can_transition_to(self, status: str) -> bool:
         """True when :data:`ORDER_TRANSITIONS` allows ``self.status -> status``."""
-        return status in ORDER_TRANSITIONS.get(self.status, frozenset())
+        return ORDER_MACHINE.can(self.status, status)
 
 
 class OrderLine(models.Model):
@@ -190,6 +207,19 @@ class ReservationStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     CONSUMED = "consumed", "Consumed (sold)"
     RELEASED = "released", "Released"
+
+
+#: a stock reservation's moves: paying consumes it (the sale), expiry or cancellation releases
+#: it (the units go back to stock)
+RESERVATION_TRANSITIONS: dict[str, frozenset[str]] = {
+    ReservationStatus.ACTIVE: frozenset({ReservationStatus.CONSUMED, ReservationStatus.RELEASED}),
+    ReservationStatus.CONSUMED: frozenset(),
+    ReservationStatus.RELEASED: frozenset(),
+}
+
+#: the reservation's state machine (``core.fsm``); only ``commerce.orders.services`` moves it
+#: (in bulk: ``UPDATE`` filtered on the statuses its ``sources`` names)
+RESERVATION_MACHINE = StateMachine("stock reservation", RESERVATION_TRANSITIONS)
 
 
 class StockReservation(models.Model):

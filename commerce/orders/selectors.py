@@ -1,14 +1,7 @@
-"""Reads of the orders room: who may see an order and ask which move, the order and checkout
-payloads (REST bodies and event data), order lists, and the stock a buyer's checkout holds.
-
-Who may ask for a move (checked per object by :func:`allowed_transitions_for`; the pipeline
-itself is ``commerce.orders.models.ORDER_TRANSITIONS``, moved only by ``commerce.orders.services``):
-
-* the system only (:data:`SYSTEM_ONLY`): ``paid``, ``refunded``, and the delivery-owned
-  ``out_for_delivery``, ``delivered``, ``delivery_failed``;
-* the vendor's staff of an active store: :data:`VENDOR_MOVES`;
-* the buyer: ``cancelled`` while :data:`BUYER_CANCELLABLE`;
-* an admin: any allowed move that is not system-only.
+"""Reads of the orders room: the order and checkout payloads (REST bodies and event data),
+order lists, and the stock a buyer's checkout holds. Who may see an order and ask which move is
+``commerce.orders.permissions``; the pipeline is ``commerce.orders.models.ORDER_MACHINE``, moved
+only by ``commerce.orders.services``.
 """
 
 from __future__ import annotations
@@ -20,57 +13,13 @@ from typing import Any, Iterable
 from django.db.models import QuerySet
 
 from core.exceptions import NotFound
-from core.models import is_staff_or_admin
 from core.utils import parse_uuid
 from realtime.jsonutil import to_jsonable
 
 from commerce.orders.hooks import order_extras, order_queryset
-from commerce.orders.models import (
-    ORDER_TRANSITIONS,
-    Checkout,
-    CheckoutStatus,
-    Order,
-    OrderStatus,
-    ReservationStatus,
-    StockReservation,
-)
-from commerce.stores.models import VendorStaff
-from commerce.stores.selectors import user_is_vendor_staff, vendor_ids_for_user
-
-
-#: moves a store's staff may ask for
-VENDOR_MOVES = frozenset({OrderStatus.PROCESSING, OrderStatus.READY_FOR_PICKUP, OrderStatus.CANCELLED})
-
-#: statuses from which the buyer may cancel
-BUYER_CANCELLABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.PAID})
-
-#: moves only the system makes: payments, refunds, and the delivery flow (proof of pickup,
-#: proof of delivery, a failed delivery). No role may ask for them.
-SYSTEM_ONLY = frozenset({OrderStatus.PAID, OrderStatus.REFUNDED, OrderStatus.OUT_FOR_DELIVERY,
-                         OrderStatus.DELIVERED, OrderStatus.DELIVERY_FAILED})
-
-
-def order_visible_to(*, user, order: Order) -> bool:
-    """Whether ``user`` may see ``order``: its buyer, staff of its vendor, or an admin."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    if order.buyer_id == user.pk or is_staff_or_admin(user):
-        return True
-    return VendorStaff.objects.filter(vendor_id=order.vendor_id, user=user).exists()
-
-
-def allowed_transitions_for(*, user, order: Order) -> list[str]:
-    """The statuses ``user`` may move ``order`` to now (map ∩ role), sorted. Empty for system
-    moves and for people with no say."""
-    legal = ORDER_TRANSITIONS.get(order.status, frozenset()) - SYSTEM_ONLY
-    if is_staff_or_admin(user):
-        return sorted(legal)
-    allowed: set[str] = set()
-    if user_is_vendor_staff(user=user, vendor_id=order.vendor_id, active_only=True):
-        allowed |= legal & VENDOR_MOVES
-    if order.buyer_id == getattr(user, "pk", None) and order.status in BUYER_CANCELLABLE:
-        allowed |= legal & {OrderStatus.CANCELLED}
-    return sorted(allowed)
+from commerce.orders.models import Checkout, CheckoutStatus, Order, ReservationStatus, StockReservation
+from commerce.orders.permissions import can_view_order, order_moves_for
+from commerce.stores.permissions import store_ids_of
 
 
 def money(value: Decimal) -> str:
@@ -160,7 +109,7 @@ def orders_for_buyer(*, user) -> QuerySet[Order]:
 def orders_for_vendor_staff(*, user, vendor_id: uuid.UUID | None = None) -> QuerySet[Order]:
     """Orders of the stores ``user`` is staff of (one store with ``vendor_id``), newest first.
     A vendor id the user is not staff of gives an empty queryset (never another store's)."""
-    ids = vendor_ids_for_user(user)
+    ids = store_ids_of(user)
     if vendor_id is not None:
         ids = [v for v in ids if v == vendor_id]
     return with_protection(Order.objects.filter(vendor_id__in=ids)).order_by("-created_at", "id")
@@ -171,17 +120,18 @@ def order_get_visible(*, user, order_id: Any) -> Order:
     ``NotFound`` ``order_not_found`` otherwise (also for a malformed id)."""
     oid = parse_uuid(order_id)
     order = with_protection(Order.objects.filter(pk=oid)).first() if oid else None
-    if order is None or not order_visible_to(user=user, order=order):
+    if order is None or not can_view_order(user, order):
         raise NotFound("Order not found.", code="order_not_found")
     return order
 
 
 def order_data_for(*, user, order: Order) -> dict[str, Any]:
     """The order's REST body for ``user``: :func:`order_data` plus ``allowed_transitions`` (the
-    moves ``user`` may ask for) and what the rooms above add (:data:`commerce.orders.hooks.order_extras`:
-    ``escrow`` and ``allowed_actions``, the buyer protection)."""
+    moves ``user`` may ask for, ``commerce.orders.permissions.order_moves_for``) and what the
+    rooms above add (:data:`commerce.orders.hooks.order_extras`: ``escrow`` and
+    ``allowed_actions``, the buyer protection)."""
     data = order_data(order)
-    data["allowed_transitions"] = allowed_transitions_for(user=user, order=order)
+    data["allowed_transitions"] = order_moves_for(user, order)
     data.update(order_extras(user=user, order=order))
     return data
 

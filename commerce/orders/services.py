@@ -8,10 +8,15 @@ is its one owner)::
     pending_payment|paid|processing|ready_for_pickup|delivery_failed -> cancelled
     paid|processing|ready_for_pickup|delivery_failed|delivered -> refunded   (a full refund, commerce.payments.services)
 
-A move the map does not allow raises ``Conflict`` ``invalid_transition`` (409). Who may ask for a
-move (checked per object, :func:`commerce.orders.selectors.allowed_transitions_for`):
+This module is also the one owner of the stock reservations' map
+(:data:`commerce.orders.models.RESERVATION_MACHINE`: released here, consumed when paid through
+:func:`reservations_consume`).
 
-* the system only (:data:`~commerce.orders.selectors.SYSTEM_ONLY`, never a status POST, whatever the role — admins
+A move the map does not allow raises ``core.fsm.InvalidTransition`` (409 ``invalid_transition``
+with ``from``, ``to``, ``allowed``). Who may ask for a move (checked per object,
+:func:`commerce.orders.permissions.order_moves_for`):
+
+* the system only (:data:`~commerce.orders.permissions.SYSTEM_ONLY`, never a status POST, whatever the role — admins
   included): ``paid`` (a payment), ``refunded`` (a refund), and the delivery-owned
   ``out_for_delivery`` (the parcel was picked up), ``delivered`` (proof of delivery: the buyer's
   PIN or QR) and ``delivery_failed`` (the carrier reported a failure). The delivery app makes
@@ -21,7 +26,7 @@ move (checked per object, :func:`commerce.orders.selectors.allowed_transitions_f
   ``delivery_failed``: re-dispatch) and ``cancelled`` until the order leaves the store or after
   a failed delivery;
 * the buyer: ``cancelled`` while ``pending_payment`` or ``paid``;
-* an admin: any allowed move that is not system-only.
+* a marketplace admin: any allowed move that is not system-only.
 
 Others get ``Forbidden`` ``transition_not_allowed`` (403); a user who may not see the order gets
 ``NotFound`` ``order_not_found`` (404), never a hint it exists.
@@ -56,8 +61,17 @@ from notifications.services import notify
 from realtime.outbox import publish
 
 from commerce.catalog.services import products_adjust_stock
-from commerce.orders.models import Order, OrderStatus, OrderStatusChange, ReservationStatus, StockReservation
-from commerce.orders.selectors import allowed_transitions_for, order_data, order_summary, order_visible_to
+from commerce.orders.models import (
+    ORDER_MACHINE,
+    RESERVATION_MACHINE,
+    Order,
+    OrderStatus,
+    OrderStatusChange,
+    ReservationStatus,
+    StockReservation,
+)
+from commerce.orders.permissions import can_move_order, can_view_order, is_order_buyer
+from commerce.orders.selectors import order_data, order_summary
 from commerce.orders.signals import order_cancelling, order_status_changed
 from commerce.stores.models import VendorStaff
 
@@ -105,7 +119,7 @@ def lock_visible_order(*, user, order_id: Any) -> Order:
     if oid is None:
         raise NotFound("Order not found.", code="order_not_found")
     order = lock_order(oid)
-    if not order_visible_to(user=user, order=order):
+    if not can_view_order(user, order):
         raise NotFound("Order not found.", code="order_not_found")
     return order
 
@@ -116,7 +130,7 @@ def lock_delivered_order_of_buyer(*, user, order_id: Any, forbidden: Forbidden, 
     (visible, but not the buyer), ``Conflict`` ``not_delivered`` ("Order … is …; ``doing`` once
     it is delivered")."""
     order = lock_visible_order(user=user, order_id=order_id)
-    if order.buyer_id != getattr(user, "pk", None):
+    if not is_order_buyer(user, order):
         raise forbidden
     if order.status != OrderStatus.DELIVERED:
         raise Conflict(f"Order {order.number} is {order.status}; {doing} once it is delivered.", code="not_delivered",
@@ -179,16 +193,18 @@ def _record(order: Order, *, to_status: str, actor, reason: str, at=None) -> Non
 def order_apply_transition(*, order: Order, to_status: str, actor=None, reason: str = "", at=None) -> Order:
     """Move a *locked* order to ``to_status`` for the system (payments, refunds, expiry,
     delivery) at ``at`` (aware UTC, default now): checks only the transitions map, not who asks.
-    Raises ``Conflict`` ``invalid_transition``. Side effects of the move (stock, money) are the
+    Raises ``core.fsm.InvalidTransition``. Side effects of the move (stock, money) are the
     caller's."""
-    if not order.can_transition_to(to_status):
-        raise Conflict(
-            f"An order cannot go from {order.status} to {to_status}.",
-            code="invalid_transition",
-            extra={"from": order.status, "to": to_status},
-        )
+    ORDER_MACHINE.check(order.status, to_status)
     _record(order, to_status=to_status, actor=actor, reason=reason, at=at)
     return order
+
+
+def order_require_transition(*, order: Order, to_status: str, detail: str | None = None) -> None:
+    """Refuse early, before side effects, a move of a locked order the map does not allow (e.g. a
+    full refund while out for delivery, ``commerce.payments.services.refund_locked``). Raises
+    ``core.fsm.InvalidTransition`` (``detail`` replaces the default sentence)."""
+    ORDER_MACHINE.check(order.status, to_status, detail=detail)
 
 
 def release_reservations(*, orders: Iterable[Order], actor=None, reason: str) -> int:
@@ -197,7 +213,7 @@ def release_reservations(*, orders: Iterable[Order], actor=None, reason: str) ->
     number of reservations released."""
     reservations = list(
         StockReservation.objects.select_for_update()
-        .filter(order__in=[o.pk for o in orders], status=ReservationStatus.ACTIVE)
+        .filter(order__in=[o.pk for o in orders], status__in=RESERVATION_MACHINE.sources(ReservationStatus.RELEASED))
         .order_by("pk")
     )
     if not reservations:
@@ -208,6 +224,14 @@ def release_reservations(*, orders: Iterable[Order], actor=None, reason: str) ->
     StockReservation.objects.filter(pk__in=[r.pk for r in reservations]).update(status=ReservationStatus.RELEASED)
     products_adjust_stock(changes=changes, reason=reason[:64], actor=actor if getattr(actor, "pk", None) else None)
     return len(reservations)
+
+
+def reservations_consume(*, order: Order) -> int:
+    """The sale of a locked order that was just paid: its active reservations become
+    ``consumed`` (the units stay sold). Returns how many. Called by ``commerce.payments``."""
+    return (StockReservation.objects
+            .filter(order=order, status__in=RESERVATION_MACHINE.sources(ReservationStatus.CONSUMED))
+            .update(status=ReservationStatus.CONSUMED))
 
 
 def return_sold_stock(*, order: Order, actor=None, reason: str) -> None:
@@ -224,22 +248,16 @@ def order_transition(*, user, order_id: Any, to_status: str, reason: str = "") -
     """``user`` moves order ``order_id`` to ``to_status`` (REST ``POST /orders/{id}/status/``).
 
     Checks, under the order's row lock: visibility (``NotFound`` ``order_not_found``), the
-    transitions map (``Conflict`` ``invalid_transition``), then the role
-    (``Forbidden`` ``transition_not_allowed``). Cancelling releases reserved stock (pending
-    payment) or returns sold stock and refunds the payment in full (paid and later).
+    transitions map (``core.fsm.InvalidTransition``, also for an unknown status), then the role
+    (``Forbidden`` ``transition_not_allowed``, ``commerce.orders.permissions.can_move_order``).
+    Cancelling releases reserved stock (pending payment) or returns sold stock and refunds the
+    payment in full (paid and later).
     """
-    if to_status not in OrderStatus.values:
-        raise Conflict(f"Unknown order status {to_status!r}.", code="invalid_transition",
-                       extra={"to": str(to_status)[:40]})
     with transaction.atomic():
         order = lock_visible_order(user=user, order_id=order_id)
-        if not order.can_transition_to(to_status):
-            raise Conflict(
-                f"An order cannot go from {order.status} to {to_status}.",
-                code="invalid_transition",
-                extra={"from": order.status, "to": to_status},
-            )
-        if to_status not in allowed_transitions_for(user=user, order=order):
+        ORDER_MACHINE.check(order.status, to_status, detail=None if to_status in OrderStatus.values
+                            else f"Unknown order status {str(to_status)[:40]!r}.")
+        if not can_move_order(user, order, to_status):
             raise Forbidden(f"You may not move this order to {to_status}.", code="transition_not_allowed")
         return _move_locked(order=order, to_status=to_status, actor=user, reason=reason)
 
@@ -259,13 +277,8 @@ def order_cancel_locked(*, order: Order, actor=None, reason: str) -> Order:
     or sold stock returned and the payment refunded in full (paid and later, before it left the
     store, or after a failed delivery: ``order_cancelling``, which payments handles); the
     delivery app cancels the open delivery attempt (the ``order_status_changed`` signal). Raises
-    ``Conflict`` ``invalid_transition`` when it cannot be cancelled."""
-    if not order.can_transition_to(OrderStatus.CANCELLED):
-        raise Conflict(
-            f"An order cannot go from {order.status} to cancelled.",
-            code="invalid_transition",
-            extra={"from": order.status, "to": OrderStatus.CANCELLED},
-        )
+    ``core.fsm.InvalidTransition`` when it cannot be cancelled."""
+    ORDER_MACHINE.check(order.status, OrderStatus.CANCELLED)
     was = order.status
     if was == OrderStatus.PENDING_PAYMENT:
         release_reservations(orders=[order], actor=actor, reason="order_cancelled")
@@ -279,8 +292,8 @@ def order_cancel_locked(*, order: Order, actor=None, reason: str) -> Order:
 def order_system_transition(*, order_id: uuid.UUID, to_status: str, actor=None, reason: str = "", at=None) -> Order:
     """Move order ``order_id`` for another app acting as the system (delivery: the parcel was
     picked up, delivery was proven with the buyer's PIN or QR, the carrier failed): locks the
-    order (re-entrant when the caller holds it), checks only the transitions map (``Conflict``
-    ``invalid_transition``), records ``actor`` in the audit row. ``delivered`` starts the
+    order (re-entrant when the caller holds it), checks only the transitions map
+    (``core.fsm.InvalidTransition``), records ``actor`` in the audit row. ``delivered`` starts the
     buyer-protection window; ``cancelled`` has the side effects of :func:`order_cancel_locked`.
     ``at`` is when it happened (e.g. the proof of delivery's time; default now). The caller checks
     that ``actor`` may do this (e.g. is the assigned courier with the proof)."""

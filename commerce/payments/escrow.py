@@ -51,6 +51,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 
 from commerce.common.money import CENT
 from commerce.orders.models import Order, OrderStatus
+from commerce.orders.permissions import is_order_buyer
 from commerce.orders.services import lock_delivered_order_of_buyer, lock_order
 from commerce.payments.hooks import buyer_has_disputed, open_disputes
 from commerce.wallet import services as wallets
@@ -177,7 +178,7 @@ def order_protection_data(*, user, order: Order, now: datetime | None = None) ->
     if dispute_id is _UNSET:
         dispute_id = open_dispute_id(order_id=order.pk) if escrow is not None else None
     actions: list[str] = []
-    if (escrow is not None and order.buyer_id == getattr(user, "pk", None) and order.status == OrderStatus.DELIVERED
+    if (escrow is not None and is_order_buyer(user, order) and order.status == OrderStatus.DELIVERED
             and escrow.status == EscrowStatus.HELD and dispute_id is None):
         actions.append("confirm_receipt")
         if (escrow.release_after is not None and now < escrow.release_after

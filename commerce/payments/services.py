@@ -52,29 +52,26 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
-from core.models import Address, is_staff_or_admin
+from core.models import Address
 from core.utils import parse_uuid
 from notifications.kinds import PAYMENT_FAILED, PAYMENT_REFUNDED, PAYMENT_SUCCEEDED
 from notifications.services import notify
 
 from commerce.cart.services import cart_remove_products
-from commerce.orders.models import (
-    Checkout,
-    CheckoutStatus,
-    Order,
-    OrderLine,
-    OrderSource,
-    OrderStatus,
-    OrderStatusChange,
-    ReservationStatus,
-    StockReservation,
+from commerce.orders.checkout import checkout_complete_if_paid
+from commerce.orders.models import Checkout, Order, OrderLine, OrderSource, OrderStatus, OrderStatusChange
+from commerce.orders.permissions import can_refund_order, can_view_order, is_order_buyer
+from commerce.orders.services import (
+    address_snapshot,
+    lock_order,
+    order_apply_transition,
+    order_number,
+    order_require_transition,
+    reservations_consume,
 )
-from commerce.orders.selectors import order_visible_to
-from commerce.orders.services import address_snapshot, lock_order, order_apply_transition, order_number
 from commerce.payments.escrow import commission_for, open_dispute_id, publish_escrow
 from commerce.payments.gateways import GatewayError, Intent, PaymentGateway, get_gateway
 from commerce.payments.models import Payment, PaymentMethod, PaymentStatus, PaymentWebhookEvent, Refund, WalletDeposit
-from commerce.stores.selectors import user_is_vendor_staff
 from commerce.wallet import services as wallets
 from commerce.wallet.models import Escrow, EscrowStatus, LedgerKind
 
@@ -117,15 +114,11 @@ def _mark_paid(*, order: Order, payment: Payment) -> None:
     payment.status = PaymentStatus.SUCCEEDED
     payment.succeeded_at = timezone.now()
     payment.save(update_fields=["status", "succeeded_at", "updated_at"])
-    StockReservation.objects.filter(order=order, status=ReservationStatus.ACTIVE).update(status=ReservationStatus.CONSUMED)
+    reservations_consume(order=order)
     Escrow.objects.create(order=order, amount=payment.amount, currency=payment.currency)
     order_apply_transition(order=order, to_status=OrderStatus.PAID, reason="payment_succeeded")
     if order.checkout_id:
-        pending = Order.objects.filter(checkout_id=order.checkout_id, status=OrderStatus.PENDING_PAYMENT).exists()
-        if not pending:
-            Checkout.objects.filter(pk=order.checkout_id, status=CheckoutStatus.ACTIVE).update(
-                status=CheckoutStatus.COMPLETED, updated_at=timezone.now()
-            )
+        checkout_complete_if_paid(checkout_id=order.checkout_id)
         product_ids = [pid for pid in order.lines.values_list("product_id", flat=True) if pid]
         if product_ids:
             cart_remove_products(user=order.buyer, product_ids=product_ids)
@@ -180,7 +173,7 @@ def payment_create(*, user, order_id: Any, method: str, card_token: str = "", id
     gateway = get_gateway() if method == PaymentMethod.CARD else None
     with transaction.atomic():
         order = _lock_checkout_then_order(oid)
-        if order.buyer_id != getattr(user, "pk", None):
+        if not is_order_buyer(user, order):
             raise NotFound("Order not found.", code="order_not_found")
         if order.status != OrderStatus.PENDING_PAYMENT:
             raise Conflict(f"Order {order.number} is {order.status} and cannot be paid.", code="order_not_payable",
@@ -510,7 +503,7 @@ def refund_locked(*, order: Order, amount: Decimal, actor=None, reason: str = ""
     docstring for where the money comes from). With ``set_status`` a refund that completes the
     total moves the order to ``refunded``. Raises ``Conflict`` ``not_paid``,
     ``refund_exceeds_payment``, ``insufficient_funds`` (vendor wallet after release),
-    ``invalid_transition`` (a full refund while out for delivery)."""
+    ``core.fsm.InvalidTransition`` (a full refund while out for delivery)."""
     payment = order.payments.select_for_update().filter(status=PaymentStatus.SUCCEEDED).first()
     if payment is None:
         raise Conflict("This order has no payment to refund.", code="not_paid")
@@ -519,9 +512,9 @@ def refund_locked(*, order: Order, amount: Decimal, actor=None, reason: str = ""
         raise Conflict(f"At most {remaining:.2f} {payment.currency} can be refunded.", code="refund_exceeds_payment",
                        extra={"refundable": f"{remaining:.2f}"})
     full = amount == remaining
-    if set_status and full and not order.can_transition_to(OrderStatus.REFUNDED):
-        raise Conflict(f"An order cannot be refunded in full while {order.status}.", code="invalid_transition",
-                       extra={"from": order.status, "to": OrderStatus.REFUNDED})
+    if set_status and full:
+        order_require_transition(order=order, to_status=OrderStatus.REFUNDED,
+                                 detail=f"An order cannot be refunded in full while {order.status}.")
     escrow = Escrow.objects.select_for_update().filter(order=order).first()
     if escrow is not None and escrow.status == EscrowStatus.RELEASED:
         share = commission_for(amount) if escrow.commission > 0 else Decimal("0.00")
@@ -573,9 +566,9 @@ def refund_create(*, user, order_id: Any, amount: Any = None, reason: str = "") 
         amount = wallets.validate_amount(amount)
     with transaction.atomic():
         order = _lock_checkout_then_order(oid)
-        if not order_visible_to(user=user, order=order):
+        if not can_view_order(user, order):
             raise NotFound("Order not found.", code="order_not_found")
-        if not (is_staff_or_admin(user) or user_is_vendor_staff(user=user, vendor_id=order.vendor_id, active_only=False)):
+        if not can_refund_order(user, order):
             raise Forbidden("Only the store or an admin can refund an order.", code="refund_not_allowed")
         if amount is None:
             amount = order.total - order.refunded_total

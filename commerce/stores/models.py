@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.fsm import StateMachine
+
 
 class VendorStatus(models.TextChoices):
     """Life cycle of a store: ``pending -> active -> suspended`` (and back to ``active``)."""
@@ -29,6 +31,9 @@ VENDOR_TRANSITIONS: dict[str, frozenset[str]] = {
     VendorStatus.ACTIVE: frozenset({VendorStatus.SUSPENDED}),
     VendorStatus.SUSPENDED: frozenset({VendorStatus.ACTIVE}),
 }
+
+#: the vendor's state machine (``core.fsm``); only ``commerce.stores.services`` moves it
+VENDOR_MACHINE = StateMachine("vendor", VENDOR_TRANSITIONS)
 
 
 class Vendor(models.Model):
@@ -67,7 +72,7 @@ class Vendor(models.Model):
 
     def can_transition_to(self, status: str) -> bool:
         """True when ``VENDOR_TRANSITIONS`` allows ``self.status -> status``."""
-        return status in VENDOR_TRANSITIONS.get(self.status, frozenset())
+        return VENDOR_MACHINE.can(self.status, status)
 
 
 class VendorStaffRole(models.TextChoices):

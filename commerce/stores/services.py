@@ -15,9 +15,11 @@ from django.utils import timezone
 
 from core.exceptions import Conflict, Forbidden, NotFound
 from core.models import Role
+from core.permissions import is_active_user
 
-from commerce.common.validation import as_uuid, invalid, is_signed_in, unique_slug
-from commerce.stores.models import VENDOR_TRANSITIONS, Vendor, VendorStaff, VendorStaffRole, VendorStatus
+from commerce.common.validation import as_uuid, invalid, unique_slug
+from commerce.stores.models import VENDOR_MACHINE, Vendor, VendorStaff, VendorStaffRole, VendorStatus
+from commerce.stores.permissions import can_manage_store_staff, can_set_store_status
 from commerce.stores.signals import vendor_status_changed
 
 
@@ -28,7 +30,7 @@ def vendor_apply(*, user, name: str, description: str = "") -> Vendor:
     Raises ``Forbidden`` for an anonymous user, ``ApplicationError`` (``invalid``) for an empty
     name and ``Conflict`` (``application_pending``) when the user already has a pending store.
     """
-    if not is_signed_in(user):
+    if not is_active_user(user):
         raise Forbidden("Sign in to apply as a vendor.", code="not_authenticated")
     name = (name or "").strip()
     if not name:
@@ -65,24 +67,20 @@ def vendor_set_status(*, vendor_id: uuid.UUID, status: str, actor) -> Vendor:
     ``vendor_status_changed`` (the catalogue then refreshes every cart holding one of the vendor's
     products: version bump + ``cart.updated``, since their availability changed).
 
-    Raises ``Forbidden`` (``forbidden``) for a non-admin, ``NotFound`` (``vendor_not_found``),
-    ``Conflict`` (``invalid_transition``, with ``status`` and ``allowed`` in the body).
+    Raises ``Forbidden`` (``forbidden``) unless ``actor`` is a marketplace admin
+    (``commerce.stores.permissions.can_set_store_status``), ``NotFound`` (``vendor_not_found``),
+    ``core.fsm.InvalidTransition`` (409 ``invalid_transition`` with ``from``, ``to``, ``allowed``).
     """
-    if not is_signed_in(actor) or not actor.is_admin:
+    if not can_set_store_status(actor):
         raise Forbidden("Only an administrator may change a vendor's status.", code="forbidden")
     vendor_id = as_uuid(vendor_id, code="vendor_not_found", what="Vendor")
     with transaction.atomic():
         vendor = Vendor.objects.select_for_update().filter(pk=vendor_id).first()
         if vendor is None:
             raise NotFound("Vendor not found.", code="vendor_not_found")
-        if not vendor.can_transition_to(status):
-            allowed = sorted(VENDOR_TRANSITIONS.get(vendor.status, ()))
-            raise Conflict(
-                f"A {vendor.status} vendor cannot become {status}"
-                + (f" (allowed: {', '.join(allowed)})." if allowed else "."),
-                code="invalid_transition",
-                extra={"status": vendor.status, "allowed": allowed},
-            )
+        allowed = VENDOR_MACHINE.allowed(vendor.status)
+        VENDOR_MACHINE.check(vendor.status, status, detail=f"A {vendor.status} vendor cannot become {status}"
+                             + (f" (allowed: {', '.join(allowed)})." if allowed else "."))
         from_status = vendor.status
         vendor.status = status
         vendor.status_changed_at = timezone.now()
@@ -96,7 +94,8 @@ def vendor_set_status(*, vendor_id: uuid.UUID, status: str, actor) -> Vendor:
 
 def vendor_staff_add(*, vendor_id: uuid.UUID, user, actor, role: str = VendorStaffRole.STAFF) -> VendorStaff:
     """Add ``user`` to the staff of vendor ``vendor_id`` (idempotent). Allowed to the vendor's
-    owner and admins. Staff of an active vendor get the ``vendor`` role.
+    owner and marketplace admins (``commerce.stores.permissions.can_manage_store_staff``). Staff
+    of an active vendor get the ``vendor`` role.
 
     Raises ``NotFound`` (``vendor_not_found``) and ``Forbidden`` (``forbidden``).
     """
@@ -105,7 +104,7 @@ def vendor_staff_add(*, vendor_id: uuid.UUID, user, actor, role: str = VendorSta
         vendor = Vendor.objects.select_for_update().filter(pk=vendor_id).first()
         if vendor is None:
             raise NotFound("Vendor not found.", code="vendor_not_found")
-        if not is_signed_in(actor) or not (actor.is_admin or vendor.owner_id == actor.pk):
+        if not can_manage_store_staff(actor, vendor):
             raise Forbidden("Only the store owner or an administrator may add staff.", code="forbidden")
         membership, _ = VendorStaff.objects.get_or_create(vendor=vendor, user=user, defaults={"role": role})
         if vendor.status == VendorStatus.ACTIVE:

@@ -10,8 +10,11 @@ from decimal import Decimal
 
 from commerce.cart.models import CartItem
 from commerce.cart.services import cart_add_item
+from commerce.orders import checkout as checkouts
+from commerce.payments import services as payments
 from commerce.wallet import services as wallets
 from commerce.wallet.models import LedgerKind
+from tests.factories.commerce import ProductFactory, VendorFactory
 from tests.factories.core import AddressFactory, UserFactory
 
 
@@ -38,3 +41,15 @@ def funded_wallet(user, amount: str | Decimal, currency: str = "EUR"):
     """Credit ``amount`` to ``user``'s wallet as a deposit; returns the wallet."""
     return wallets.wallet_credit(user=user, amount=Decimal(str(amount)), currency=currency,
                                  kind=LedgerKind.DEPOSIT, reference="test:deposit")
+
+
+def paid_order(*, buyer=None, vendor=None, price: str = "10.00"):
+    """An order of ``buyer`` (new by default) at ``vendor`` (new by default), checked out and paid
+    from a funded wallet (no gateway involved), not dispatched yet."""
+    product = ProductFactory(vendor=vendor or VendorFactory(), stock=5, price=price)
+    buyer = buyer_with_cart({product: 1}, buyer=buyer)
+    order = checkouts.checkout_create(buyer=buyer).orders.get()
+    funded_wallet(buyer, order.total)
+    payments.payment_create(user=buyer, order_id=order.id, method="wallet")
+    order.refresh_from_db()
+    return order

@@ -151,7 +151,9 @@ def test_resolution_release_pays_the_store_and_tells_both_sides(staff):
     for evs in events(order, "dispute.resolved").values():
         assert [e["dispute"]["status"] for e in evs] == ["resolved_release"]
     again = resolve(staff, dispute, resolution="refund")
-    assert again.status_code == 409 and again.json()["code"] == "dispute_not_open"
+    assert again.status_code == 409 and again.json() == {
+        "code": "invalid_transition", "detail": "This dispute is resolved_release.",
+        "from": "resolved_release", "to": "resolved_refund", "allowed": []}
 
 
 def test_resolution_partial_refund_splits_the_escrow(staff):

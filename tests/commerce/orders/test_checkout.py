@@ -172,6 +172,7 @@ def test_buyer_cancels_a_checkout(two_vendors):
     assert Product.objects.get(pk=p1.pk).stock == 5
     with pytest.raises(Conflict) as exc:
         checkouts.checkout_cancel(buyer=buyer, checkout_id=checkout.id)
-    assert exc.value.code == "checkout_not_active"
+    assert exc.value.as_dict() == {"code": "invalid_transition", "detail": "A checkout cannot go from cancelled to cancelled.",
+                                   "from": "cancelled", "to": "cancelled", "allowed": []}
     with pytest.raises(NotFound):
         checkouts.checkout_cancel(buyer=buyer_with_cart({}), checkout_id=checkout.id)

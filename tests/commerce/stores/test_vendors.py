@@ -3,7 +3,7 @@
 import pytest
 
 from commerce.stores.models import Vendor, VendorStaff, VendorStatus
-from commerce.stores.selectors import vendor_ids_for_user
+from commerce.stores.permissions import store_ids_of
 from core.models import Role
 from tests.conftest import client_for
 from tests.factories.commerce import ProductFactory, VendorFactory, VendorStaffFactory
@@ -84,8 +84,9 @@ def test_illegal_transition_is_409_invalid_transition(admin_client, start, actio
     response = admin_client.post(f"/api/v1/vendors/{vendor.pk}/{action}/")
     assert response.status_code == 409
     body = response.json()
-    assert body["code"] == "invalid_transition"
-    assert body["status"] == start
+    allowed = {"pending": ["active"], "active": ["suspended"], "suspended": ["active"]}[start]
+    assert body == {"code": "invalid_transition", "detail": body["detail"], "from": start,
+                    "to": {"suspend": "suspended", "activate": "active"}[action], "allowed": allowed}
     vendor.refresh_from_db()
     assert vendor.status == start
 
@@ -120,15 +121,15 @@ def test_owner_sees_own_pending_store():
     assert response.status_code == 200
 
 
-def test_vendor_ids_for_user_lists_memberships():
+def test_store_ids_of_lists_memberships():
     staff = UserFactory()
     a, b = VendorFactory(), VendorFactory(status=VendorStatus.SUSPENDED)
     VendorStaffFactory(vendor=a, user=staff)
     VendorStaffFactory(vendor=b, user=staff)
     VendorFactory()  # someone else's
-    assert set(vendor_ids_for_user(staff)) == {a.pk, b.pk}
-    assert vendor_ids_for_user(staff, active_only=True) == [a.pk]
-    assert vendor_ids_for_user(None) == []
+    assert set(store_ids_of(staff)) == {a.pk, b.pk}
+    assert store_ids_of(staff, active_only=True) == [a.pk]
+    assert store_ids_of(None) == []
 
 
 def test_suspending_hides_the_vendors_products_from_the_catalogue(admin_client, api_client, vendor):
