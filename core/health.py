@@ -96,9 +96,10 @@ def run_checks() -> dict[str, dict]:
             results[name] = {"status": "down", "ms": round((time.monotonic() - started) * 1000, 1), "error": "timeout"}
         elif future.exception() is not None:
             exc = future.exception()
-            # the class only: /health/ is public, and messages name hosts and ports
-            results[name] = {"status": "down", "ms": round((time.monotonic() - started) * 1000, 1),
-                             "error": exc.__class__.__name__}
+            # the class only: /health/ is public, and messages name hosts and ports. A client's own
+            # read timeout (it equals HEALTH_TIMEOUT) is the same finding as the wait running out.
+            error = "timeout" if isinstance(exc, (TimeoutError, redis.TimeoutError)) else exc.__class__.__name__
+            results[name] = {"status": "down", "ms": round((time.monotonic() - started) * 1000, 1), "error": error}
         else:
             results[name] = {"status": "ok", "ms": round(future.result(), 1)}
     return results
