@@ -99,6 +99,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "phonenumber_field",
+    "django_countries",
     "core",
     "realtime",
     "commerce",
@@ -417,6 +419,25 @@ DELIVERY_OPEN_DROPOFF_CELL_M = env.float("DELIVERY_OPEN_DROPOFF_CELL_M", default
 DELIVERY_DEFAULT_PICKUP = (52.520008, 13.404954)
 CELERY_BEAT_SCHEDULE["delivery-tick"] = {"task": "delivery.tasks.deliveries_tick", "schedule": 1.0}
 CELERY_BEAT_SCHEDULE["delivery-purge-positions"] = {"task": "delivery.tasks.purge_positions", "schedule": crontab(hour=3, minute=30)}
+
+# Stores (commerce.stores): logos, invitations, pickup points from the address.
+#: store logos: largest upload (bytes) and the longest side of the stored, re-encoded image (pixels)
+STORE_LOGO_MAX_BYTES = env.int("STORE_LOGO_MAX_BYTES", default=2 * 1024 * 1024)
+STORE_LOGO_SIDE = env.int("STORE_LOGO_SIDE", default=512)
+#: hours a staff invitation link stays valid; the front-end page its e-mail links to (token in the fragment)
+STORE_INVITATION_TTL_HOURS = env.int("STORE_INVITATION_TTL_HOURS", default=72)
+STORE_INVITATION_PATH = env("STORE_INVITATION_PATH", default="/store-invitations/accept/")
+#: pending invitations one store may have at once
+STORE_MAX_PENDING_INVITATIONS = env.int("STORE_MAX_PENDING_INVITATIONS", default=50)
+#: dotted path of a geocoder callable (address dict -> (lat, lon) or None) that derives pickup
+#: points from store addresses; empty (default): off, pickup points are set by hand
+STORE_GEOCODER = env("STORE_GEOCODER", default="")
+
+# Payouts (commerce.payouts): the smallest withdrawal minimum a store may set, and the minimum of
+# a store that set none (in the currency's units, e.g. EUR)
+PAYOUT_MINIMUM_FLOOR = env("PAYOUT_MINIMUM_FLOOR", default="1.00")
+PAYOUT_DEFAULT_MINIMUM = env("PAYOUT_DEFAULT_MINIMUM", default="10.00")
+
 
 # --- Security: proxies, HTTPS, cookies, CSP, admin lockout ----------------------------------
 #: reverse proxies / load balancers whose X-Forwarded-For and X-Forwarded-Proto are believed
