@@ -3,6 +3,7 @@ build; money as decimal strings)."""
 
 from rest_framework import serializers
 
+from commerce.stores.serializers import VendorRefSerializer
 from core.fields import MoneyField
 
 
@@ -24,11 +25,6 @@ class AuctionCreateInputSerializer(serializers.Serializer):
 
 class BidInputSerializer(serializers.Serializer):
     max_amount = MoneyField(help_text="Your maximum (proxy bid) as a decimal string, e.g. \"12.50\"")
-
-
-class VendorRefSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    name = serializers.CharField()
 
 
 class AuctionOutputSerializer(serializers.Serializer):

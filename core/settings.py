@@ -213,6 +213,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "VendorStaffRoleEnum": "commerce.stores.models.VendorStaffRole",
+        "InvitationStatusEnum": "commerce.stores.models.InvitationStatus",
+    },
 }
 
 SIMPLE_JWT = {

@@ -11,7 +11,7 @@ from core.permissions import is_active_user
 
 from commerce.catalog.models import Brand, Category, Product, ProductImage
 from commerce.stores.models import VendorStatus
-from commerce.stores.permissions import store_ids_of
+from commerce.stores.permissions import MANAGING_ROLES, store_ids_of
 
 
 def category_list() -> QuerySet[Category]:
@@ -93,15 +93,19 @@ def product_get(*, user, product_id: uuid.UUID) -> Product:
 
 
 def product_get_editable(*, user, product_id: uuid.UUID) -> Product:
-    """A product ``user`` may change: alive and of an *active* vendor they are staff of.
+    """A product ``user`` may change: alive and of an *active* vendor whose products they manage
+    (its owners and managers: ``commerce.stores.permissions.can_manage_products``).
 
-    Raises ``Forbidden`` (``not_vendor``) when ``user`` is staff of no active vendor, ``NotFound``
-    (``product_not_found``) when the product is unknown, deleted or another vendor's.
+    Raises ``Forbidden`` (``not_vendor``) when ``user`` is staff of no active vendor,
+    (``role_forbidden``) when they work for the product's store with the ``staff`` role,
+    ``NotFound`` (``product_not_found``) when the product is unknown, deleted or another vendor's.
     """
-    vendor_ids = store_ids_of(user, active_only=True)
-    if not vendor_ids:
+    staff_of = store_ids_of(user, active_only=True)
+    if not staff_of:
         raise Forbidden("Only staff of an active vendor may manage products.", code="not_vendor")
-    product = _product_base().alive().filter(pk=product_id, vendor_id__in=vendor_ids).first()
+    product = _product_base().alive().filter(pk=product_id, vendor_id__in=staff_of).first()
     if product is None:
         raise NotFound("Product not found.", code="product_not_found")
+    if product.vendor_id not in store_ids_of(user, active_only=True, roles=MANAGING_ROLES):
+        raise Forbidden("Only the store's owners and managers manage its products.", code="role_forbidden")
     return product

@@ -25,7 +25,7 @@ from commerce.catalog.models import Brand, Category, Product, ProductImage, Prod
 from commerce.catalog.selectors import product_get_editable
 from commerce.catalog.signals import products_changed
 from commerce.common.validation import as_uuid, invalid, unique_slug
-from commerce.stores.permissions import store_ids_of
+from commerce.stores.permissions import MANAGING_ROLES, is_store_staff, store_ids_of
 
 
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -136,15 +136,21 @@ def _check_sku(sku: Any, *, vendor_id: uuid.UUID, exclude_pk: uuid.UUID | None =
 
 
 def _resolve_vendor_for_create(*, user, vendor_id: uuid.UUID | None) -> uuid.UUID:
-    active_ids = store_ids_of(user, active_only=True)
-    if not active_ids:
-        raise Forbidden("Only staff of an active vendor may create products.", code="not_vendor")
+    """The store a product is created for: one whose products ``user`` manages (its owners and
+    managers, ``commerce.stores.permissions.can_manage_products``)."""
+    managed = store_ids_of(user, active_only=True, roles=MANAGING_ROLES)
     if vendor_id is None:
-        if len(active_ids) > 1:
+        if len(managed) > 1:
             raise invalid("vendor_id", "You act for several stores; say which one.")
-        return active_ids[0]
+        if managed:
+            return managed[0]
+        vendor_id = next(iter(store_ids_of(user, active_only=True)), None)
+        if vendor_id is None:
+            raise Forbidden("Only staff of an active vendor may create products.", code="not_vendor")
     vendor_id = as_uuid(vendor_id, code="vendor_not_found", what="Vendor")
-    if vendor_id not in active_ids:
+    if vendor_id not in managed:
+        if is_store_staff(user, vendor_id, active_only=True):
+            raise Forbidden("Only the store's owners and managers manage its products.", code="role_forbidden")
         raise Forbidden("You are not staff of this (active) vendor.", code="not_vendor")
     return vendor_id
 
@@ -171,6 +177,8 @@ def product_create(
     price history rows.
 
     Raises ``Forbidden`` (``not_vendor``) when ``user`` is not staff of that active vendor,
+    (``role_forbidden``) when they are, with the ``staff`` role (owners and managers manage
+    products),
     ``ApplicationError`` (``invalid`` with ``fields``) for bad values or an unknown category or
     brand, ``Conflict`` (``sku_taken``) when the vendor already has a live product with ``sku``.
     """

@@ -166,7 +166,7 @@ class VendorOutputSerializer(serializers.ModelSerializer):
 
 
 class VendorRefSerializer(serializers.Serializer):
-    """A store named inside another body."""
+    """A store named inside another body (an invitation, an auction, a withdrawal)."""
 
     id = serializers.UUIDField()
     name = serializers.CharField()
