@@ -39,7 +39,7 @@ BANK_DETAILS_TRANSITIONS: dict[str, frozenset[str]] = {
     BankDetailsStatus.REJECTED: frozenset({BankDetailsStatus.UNVERIFIED}),
 }
 #: the bank details' state machine (``core.fsm``); only ``commerce.payouts.services`` moves it
-BANK_DETAILS_MACHINE = StateMachine("bank details", BANK_DETAILS_TRANSITIONS)
+BANK_DETAILS_MACHINE = StateMachine("bank account", BANK_DETAILS_TRANSITIONS)
 
 
 class PayoutAccount(models.Model):
