@@ -4,8 +4,9 @@ wallet holds), buy-it-now, closing, and the periodic jobs.
 Every write locks the auction row first (``SELECT … FOR UPDATE``) and re-checks its state under
 the lock; then orders, products, carts and wallets follow the project's lock order (wallets in
 primary-key order, see ``commerce.wallet.services.lock_wallets``). Events go to ``auction:<id>`` through
-the outbox (after commit): ``auction.started``, ``auction.bid_placed``, ``auction.extended``,
-``auction.reserve_met``, ``auction.closed``, ``auction.cancelled``.
+the outbox (after commit; ``auctions.events``): ``auction.scheduled``, ``auction.started``,
+``auction.bid_placed``, ``auction.extended``, ``auction.reserve_met``, ``auction.closed``,
+``auction.cancelled``.
 
 Funds (``AUCTION_HOLD_FUNDS``, default on): the leader's maximum is held in their wallet
 (reference ``auction:<id>``); losing the lead releases it; a sale captures the final price from
@@ -29,6 +30,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from auctions import rules
+from auctions.events import (
+    AUCTION_TOPIC,
+    AuctionBidPlaced,
+    AuctionCancelled,
+    AuctionClosed,
+    AuctionExtended,
+    AuctionReserveMet,
+    AuctionScheduled,
+    AuctionStarted,
+)
 from auctions.models import (
     AUCTION_TRANSITIONS,
     Auction,
@@ -38,7 +49,7 @@ from auctions.models import (
     AuctionWatch,
     Bid,
 )
-from auctions.selectors import auction_get_visible, auction_public_data, auction_visible_to, pseudonym_of
+from auctions.selectors import auction_get_visible, auction_visible_to, pseudonym_of
 from commerce.catalog.models import Product
 from commerce.catalog.services import products_adjust_stock
 from commerce.payments.services import order_create_for_auction
@@ -68,7 +79,7 @@ def holds_enabled() -> bool:
 
 
 def hold_reference(auction_id: Any) -> str:
-    return f"auction:{auction_id}"
+    return f"auction:{auction_id}"  # not a topic: the reference of the auction's wallet holds (stored)
 
 
 def parse_amount(value: Any, *, field: str = "max_amount") -> Decimal:
@@ -180,7 +191,7 @@ def auction_create(
 def _start_locked(auction: Auction, now: datetime) -> None:
     _move(auction, AuctionStatus.LIVE)
     _save(auction, "status")
-    publish(topic=auction.topic, type="auction.started", data=auction_public_data(auction, now=now))
+    publish(topic=AUCTION_TOPIC.name(auction.pk), event=AuctionStarted.build(auction=auction, now=now))
 
 
 def auction_approve(*, user, auction_id: Any, now: datetime | None = None) -> Auction:
@@ -207,6 +218,7 @@ def auction_approve(*, user, auction_id: Any, now: datetime | None = None) -> Au
         else:
             _move(auction, AuctionStatus.SCHEDULED)
             _save(auction, "status", "approved_at")
+            publish(topic=AUCTION_TOPIC.name(auction.pk), event=AuctionScheduled.build(auction=auction, now=now))
             _schedule("start", auction.pk, auction.starts_at)
         _schedule("close", auction.pk, auction.ends_at)
         return auction
@@ -231,7 +243,7 @@ def auction_cancel(*, user, auction_id: Any, now: datetime | None = None) -> Auc
         _release_leader_hold(auction)
         if was_listed and auction.product_id:
             products_adjust_stock(changes={auction.product_id: 1}, reason="auction_cancelled", actor=user)
-        publish(topic=auction.topic, type="auction.cancelled", data=auction_public_data(auction, now=now))
+        publish(topic=AUCTION_TOPIC.name(auction.pk), event=AuctionCancelled.build(auction=auction, now=now))
         return auction
 
 
@@ -336,21 +348,19 @@ def auction_place_bid(*, auction_id: Any, bidder, max_amount: Any, now: datetime
         _save(auction, "leader_max", "second_max", "leader", "current_price", "bid_count", "ends_at")
         bid = Bid.objects.create(auction=auction, bidder=bidder, max_amount=amount, price_after=auction.current_price,
                                  leading_after=leads, version=auction.version, created_at=now)
-        data = auction_public_data(auction, now=now)
-        publish(topic=auction.topic, type="auction.bid_placed", data=data)
+        topic = AUCTION_TOPIC.name(auction.pk)
+        placed = AuctionBidPlaced.build(auction=auction, now=now)
+        publish(topic=topic, event=placed)
         if auction.ends_at != previous_end:
-            publish(topic=auction.topic, type="auction.extended",
-                    data={"auction_id": str(auction.pk), "ends_at": auction.ends_at, "previous_ends_at": previous_end,
-                          "hard_end": auction.hard_end, "version": auction.version})
+            publish(topic=topic, event=AuctionExtended.build(auction=auction, previous_ends_at=previous_end))
             _schedule("close", auction.pk, auction.ends_at)
         if not was_met and rules.reserve_met(new_standing, auction.reserve_price):
-            publish(topic=auction.topic, type="auction.reserve_met",
-                    data={"auction_id": str(auction.pk), "current_price": auction.current_price, "version": auction.version})
+            publish(topic=topic, event=AuctionReserveMet.build(auction=auction))
         if leads and previous_leader and previous_leader != bidder.pk:
             notify(recipients=[previous_leader], kind=AUCTION_OUTBID.name, title=f"Outbid on {auction.title}",
                    body=f"Someone bid more than your maximum. The price is now {auction.current_price:.2f} {auction.currency}.",
                    data={"auction_id": str(auction.pk), "current_price": f"{auction.current_price:.2f}",
-                         "minimum_bid": data["minimum_bid"], "url": f"/auctions/{auction.pk}"}, target=auction)
+                         "minimum_bid": placed.data["minimum_bid"], "url": f"/auctions/{auction.pk}"}, target=auction)
         return BidResult(auction=auction, bid=bid, leading=leads)
 
 
@@ -388,7 +398,7 @@ def _finish_sold(auction: Auction, *, winner_id, price: Decimal, now: datetime, 
     _move(auction, AuctionStatus.ENDED)
     auction.result, auction.final_price, auction.order, auction.closed_at = AuctionResult.SOLD, price, order, now
     _save(auction, "status", "result", "final_price", "order", "closed_at", "leader", "current_price")
-    publish(topic=auction.topic, type="auction.closed", data=auction_public_data(auction, now=now) | {"via": via})
+    publish(topic=AUCTION_TOPIC.name(auction.pk), event=AuctionClosed.build(auction=auction, now=now, via=via))
     notify(recipients=[winner_id], kind=AUCTION_WON.name, title=f"You won {auction.title}",
            body=f"You won at {price:.2f} {auction.currency}. Order {order.number} was created.",
            data={"auction_id": str(auction.pk), "order_id": str(order.pk), "url": f"/orders/{order.pk}"}, target=auction)
@@ -427,7 +437,7 @@ def auction_close(*, auction_id: Any, now: datetime | None = None) -> bool:
         _save(auction, "status", "result", "closed_at")
         if auction.product_id:
             products_adjust_stock(changes={auction.product_id: 1}, reason="auction_unsold")
-        publish(topic=auction.topic, type="auction.closed", data=auction_public_data(auction, now=now) | {"via": "bidding"})
+        publish(topic=AUCTION_TOPIC.name(auction.pk), event=AuctionClosed.build(auction=auction, now=now, via="bidding"))
         _notify_vendor(auction, f"{auction.title} ended unsold" + (" (reserve not met)." if auction.leader_id else "."))
         return True
 

@@ -29,6 +29,9 @@ CELERY_BROKER_URL = _TEST_REDIS
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 REALTIME["REDIS_PREFIX"] = "test-rt"  # noqa: F405
+# Every event published by any process of the suite (pytest, Daphne, Celery) is validated
+# against its schema; tests/conftest.py fails the run on an invalid one.
+REALTIME["VALIDATE_EVENTS"] = True  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"auth": "1000/min", "password_reset": "1000/min"}  # noqa: F405

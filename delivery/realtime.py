@@ -21,6 +21,7 @@ from typing import Any
 
 from core.exceptions import Forbidden
 from core.utils import parse_uuid
+from delivery.events import DELIVERY_TOPIC
 from delivery.models import Delivery
 from delivery.services import can_watch, delivery_data, delivery_ingest_locations
 from realtime.registry import Topic, command, register
@@ -33,7 +34,7 @@ def _find(key: str):
 
 @register
 class DeliveryTopic(Topic):
-    kind = "delivery"
+    kind = DELIVERY_TOPIC.kind
     buckets = {"location": (5, 120)}
 
     def authorize(self, *, user, key: str) -> bool:
@@ -45,7 +46,7 @@ class DeliveryTopic(Topic):
 
     def snapshot(self, *, user, key: str) -> dict[str, Any]:
         if not self.authorize(user=user, key=key):
-            raise Forbidden(f"You may not use delivery:{key}.", code="forbidden")
+            raise Forbidden(f"You may not use {DELIVERY_TOPIC.name(key)}.", code="forbidden")
         return delivery_data(_find(key), viewer=user, with_path=True)
 
     @command("location", bucket="location")

@@ -43,8 +43,10 @@ from notifications.models import (
     NotificationPreference,
     NotificationSettings,
 )
-from notifications.payloads import notification_dict, state_dict
+from notifications.events import NotificationCounts, NotificationCreated, NotificationReadAll, NotificationUpdated
 from realtime import outbox
+from realtime.events import Event
+from realtime.user_topic import USER_TOPIC
 from realtime.jsonutil import to_jsonable
 
 logger = logging.getLogger(__name__)
@@ -62,20 +64,11 @@ DIGEST_MIN_INTERVAL = timedelta(hours=20)
 DIGEST_FIRST_LOOKBACK = timedelta(days=1)
 DIGEST_OVERLAP = timedelta(hours=1)
 
-EVENT_CREATED = "notification.created"
-EVENT_UPDATED = "notification.updated"
-EVENT_READ_ALL = "notification.read_all"
-EVENT_COUNTS = "notification.counts"
-
-
-def user_topic(user_id: Any) -> str:
-    return f"user:{user_id}"
-
 
 # --- outbox helpers ----------------------------------------------------------------------------
 
-def _publish_many(events: list[tuple[str, str, dict[str, Any]]]) -> None:
-    """Queue many ``(topic, type, data)`` events; sent after commit in this order."""
+def _publish_many(events: list[tuple[str, Event]]) -> None:
+    """Queue many ``(topic, event)`` pairs; sent after commit in this order."""
     if events:
         outbox.publish_many(events, batch_size=BATCH_SIZE)
 
@@ -102,6 +95,10 @@ def _lock_counter(user_id: Any) -> NotificationCounter:
 
 def _counts(row: NotificationCounter) -> dict[str, int]:
     return {"unread": row.unread, "unseen": row.unseen}
+
+
+def _counts_event(counts: dict[str, int]) -> Event:
+    return NotificationCounts.build(unread=counts["unread"], unseen=counts["unseen"])
 
 
 # --- notify ------------------------------------------------------------------------------------
@@ -209,9 +206,9 @@ def notify(
                 row = counters[n.recipient_id]
                 row.unread += 1
                 row.unseen += 1
-                topic = user_topic(n.recipient_id)
-                events.append((topic, EVENT_CREATED, notification_dict(n)))
-                events.append((topic, EVENT_COUNTS, _counts(row)))
+                topic = USER_TOPIC.name(n.recipient_id)
+                events.append((topic, NotificationCreated.build(notification=n)))
+                events.append((topic, _counts_event(_counts(row))))
             _publish_many(events)
 
         to_email = [n for n in notifications if prefs[n.recipient_id][EMAIL] and n.recipient_id not in on_digest]
@@ -262,15 +259,15 @@ def _change(*, user, notification_id: Any, apply: Callable[[Notification, dateti
         n.save(update_fields=changed)
         after = _flags(n)
         d_unread, d_unseen = after[0] - before[0], after[1] - before[1]
-        topic = user_topic(user.pk)
-        outbox.publish(topic=topic, type=EVENT_UPDATED, data=state_dict(n))
+        topic = USER_TOPIC.name(user.pk)
+        outbox.publish(topic=topic, event=NotificationUpdated.build(notification=n))
         if d_unread or d_unseen:
             NotificationCounter.objects.filter(pk=counter.pk).update(
                 unread=F("unread") + d_unread, unseen=F("unseen") + d_unseen, updated_at=timezone.now()
             )
             counter.unread += d_unread
             counter.unseen += d_unseen
-        outbox.publish(topic=topic, type=EVENT_COUNTS, data=_counts(counter))
+        outbox.publish(topic=topic, event=_counts_event(_counts(counter)))
     return n
 
 
@@ -354,11 +351,11 @@ def mark_all_read(*, user) -> dict[str, Any]:
             recipient_id=user.pk, in_app=True, archived_at__isnull=True, read_at__isnull=True
         ).update(read_at=now, seen_at=Coalesce("seen_at", now))
         counts, changed = _settle_counts(user_id=user.pk, counter=counter)
-        topic = user_topic(user.pk)
+        topic = USER_TOPIC.name(user.pk)
         if updated:
-            outbox.publish(topic=topic, type=EVENT_READ_ALL, data={"read_at": now, "count": updated})
+            outbox.publish(topic=topic, event=NotificationReadAll.build(read_at=now, count=updated))
         if updated or changed:
-            outbox.publish(topic=topic, type=EVENT_COUNTS, data=counts)
+            outbox.publish(topic=topic, event=_counts_event(counts))
     return {"updated": updated, "counts": counts}
 
 
@@ -375,7 +372,7 @@ def mark_seen(*, user) -> dict[str, Any]:
         ).update(seen_at=timezone.now())
         counts, changed = _settle_counts(user_id=user.pk, counter=counter)
         if updated or changed:
-            outbox.publish(topic=user_topic(user.pk), type=EVENT_COUNTS, data=counts)
+            outbox.publish(topic=USER_TOPIC.name(user.pk), event=_counts_event(counts))
     return {"updated": updated, "counts": counts}
 
 
@@ -389,7 +386,7 @@ def recount(*, user_ids: Iterable[Any]) -> int:
             counts, changed = _settle_counts(user_id=uid, counter=counter)
             if changed:
                 fixed += 1
-                outbox.publish(topic=user_topic(uid), type=EVENT_COUNTS, data=counts)
+                outbox.publish(topic=USER_TOPIC.name(uid), event=_counts_event(counts))
     return fixed
 
 

@@ -14,6 +14,7 @@ from core.exceptions import Forbidden
 from core.utils import parse_uuid
 from realtime.registry import Topic, register
 
+from commerce.orders.events import VENDOR_TOPIC
 from commerce.orders.hooks import vendor_desk_extras
 from commerce.orders.models import Order, OrderStatus
 from commerce.orders.selectors import order_summary
@@ -34,7 +35,7 @@ class VendorTopic(Topic):
     (``commerce.orders.hooks.vendor_desk_extras``).
     """
 
-    kind = "vendor"
+    kind = VENDOR_TOPIC.kind
 
     def authorize(self, *, user, key: str) -> bool:
         vid = parse_uuid(key)
@@ -42,7 +43,7 @@ class VendorTopic(Topic):
 
     def snapshot(self, *, user, key: str) -> dict[str, Any]:
         if not self.authorize(user=user, key=key):
-            raise Forbidden(f"You may not use vendor:{key}.", code="forbidden")
+            raise Forbidden(f"You may not use {VENDOR_TOPIC.name(key)}.", code="forbidden")
         vendor = Vendor.objects.get(pk=key)
         counts = dict(Order.objects.filter(vendor=vendor).values_list("status").annotate(n=Count("id")))
         open_statuses = [OrderStatus.PAID, OrderStatus.PROCESSING, OrderStatus.READY_FOR_PICKUP,

@@ -54,17 +54,14 @@ from core.utils import parse_uuid
 from notifications.kinds import IN_APP, ORDER_STATUS_CHANGED, register_kind
 from notifications.services import notify
 from realtime.outbox import publish
+from realtime.user_topic import USER_TOPIC
 
 from commerce.catalog.services import products_adjust_stock
+from commerce.orders.events import VENDOR_TOPIC, OrderCreated, OrderStatusChanged
 from commerce.orders.models import Order, OrderStatus, OrderStatusChange, ReservationStatus, StockReservation
-from commerce.orders.selectors import allowed_transitions_for, order_data, order_summary, order_visible_to
+from commerce.orders.selectors import allowed_transitions_for, order_visible_to
 from commerce.orders.signals import order_cancelling, order_status_changed
 from commerce.stores.models import VendorStaff
-
-
-ORDER_STATUS_CHANGED_EVENT = "order.status_changed"
-
-ORDER_CREATED_EVENT = "order.created"
 
 ORDER_RECEIVED = register_kind(
     "order.received",
@@ -141,15 +138,9 @@ def _record(order: Order, *, to_status: str, actor, reason: str, at=None) -> Non
         order=order, from_status=from_status, to_status=to_status,
         actor=actor if getattr(actor, "pk", None) else None, reason=(reason or "")[:200],
     )
-    event = {
-        "order": order_summary(order),
-        "from": from_status,
-        "to": to_status,
-        "reason": reason or "",
-        "changed_at": order.updated_at,
-    }
-    publish(topic=f"user:{order.buyer_id}", type=ORDER_STATUS_CHANGED_EVENT, data=event)
-    publish(topic=f"vendor:{order.vendor_id}", type=ORDER_STATUS_CHANGED_EVENT, data=event)
+    event = OrderStatusChanged.build(order=order, from_status=from_status, reason=reason)
+    publish(topic=USER_TOPIC.name(order.buyer_id), event=event)
+    publish(topic=VENDOR_TOPIC.name(order.vendor_id), event=event)
     label = OrderStatus(to_status).label.lower()
     notify(
         recipients=[order.buyer_id],
@@ -163,7 +154,7 @@ def _record(order: Order, *, to_status: str, actor, reason: str, at=None) -> Non
     order_status_changed.send(sender=Order, order=order, from_status=from_status, to_status=to_status,
                               actor=actor if getattr(actor, "pk", None) else None, reason=reason or "")
     if to_status == OrderStatus.PAID:
-        publish(topic=f"vendor:{order.vendor_id}", type=ORDER_CREATED_EVENT, data={"order": order_data(order)})
+        publish(topic=VENDOR_TOPIC.name(order.vendor_id), event=OrderCreated.build(order=order))
         staff = list(VendorStaff.objects.filter(vendor_id=order.vendor_id).values_list("user_id", flat=True))
         if staff:
             notify(
