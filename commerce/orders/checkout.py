@@ -10,7 +10,8 @@
    requested, available}]``) and nothing is reserved,
 4. creates the :class:`~commerce.orders.models.Checkout`, one :class:`~commerce.orders.models.Order` per
    vendor with snapshots of the addresses and the lines (name, SKU, unit price at purchase,
-   quantity, vendor name), and a :class:`~commerce.orders.models.StockReservation` per line, taking the
+   quantity, vendor name; each announced with ``order.placed`` to the buyer and the store's
+   ``vendor:`` desk), and a :class:`~commerce.orders.models.StockReservation` per line, taking the
    units from ``Product.stock`` (``reason="reservation"``) — which refreshes every cart holding
    those products, so the buyer's ``cart:`` topic shows ``reservation`` with ``expires_at`` and
    other buyers see the lower ``available_stock``,
@@ -55,7 +56,13 @@ from commerce.orders.models import (
     ReservationStatus,
     StockReservation,
 )
-from commerce.orders.services import address_snapshot, order_apply_transition, order_number, release_reservations
+from commerce.orders.services import (
+    address_snapshot,
+    order_apply_transition,
+    order_number,
+    order_placed,
+    release_reservations,
+)
 
 
 logger = logging.getLogger(__name__)
@@ -155,7 +162,7 @@ def checkout_create(*, buyer, shipping_address_id: Any = None, billing_address_i
         total = sum((item.product.price * item.quantity for item in items), Decimal("0.00"))
         checkout = Checkout.objects.create(buyer=buyer, currency=currency, total=total, expires_at=expires_at)
         ship, bill = address_snapshot(shipping), address_snapshot(billing)
-        lines, reservations, audits = [], [], []
+        lines, reservations, audits, placed = [], [], [], []
         for vendor_id, vendor_items in by_vendor.items():
             subtotal = sum((i.product.price * i.quantity for i in vendor_items), Decimal("0.00"))
             oid = uuid.uuid4()
@@ -166,6 +173,7 @@ def checkout_create(*, buyer, shipping_address_id: Any = None, billing_address_i
             )
             audits.append(OrderStatusChange(order=order, from_status="", to_status=OrderStatus.PENDING_PAYMENT,
                                             actor=buyer, reason="checkout"))
+            placed.append(order)
             for i in vendor_items:
                 p = i.product
                 lines.append(OrderLine(order=order, product=p, product_name=p.name, sku=p.sku, vendor_name=p.vendor.name,
@@ -174,6 +182,8 @@ def checkout_create(*, buyer, shipping_address_id: Any = None, billing_address_i
         OrderLine.objects.bulk_create(lines)
         StockReservation.objects.bulk_create(reservations)
         OrderStatusChange.objects.bulk_create(audits)
+        for order in placed:
+            order_placed(order=order)
         products_adjust_stock(changes={i.product_id: -i.quantity for i in items}, reason="reservation", actor=buyer)
         checkout_id = checkout.id
         transaction.on_commit(lambda: _schedule_expiry(checkout_id, expires_at), robust=True)

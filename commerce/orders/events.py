@@ -14,6 +14,7 @@ from realtime.user_topic import USER_TOPIC
 
 from commerce.orders.models import Order, OrderSource, OrderStatus
 from commerce.orders.selectors import order_data, order_summary
+from commerce.stores.models import Vendor, VendorStatus
 
 #: ``vendor:<vendor_id>``: a store's live order desk (its staff only)
 VENDOR_TOPIC = TopicKind("vendor", key="the store's (vendor's) id", description="a store's live order desk, for its staff")
@@ -95,6 +96,21 @@ class OrderData(Payload):
     updated_at: Timestamp
 
 
+class OrderPlaced(EventSchema):
+    """A new order, waiting for payment (``pending_payment``): placed at checkout (one per store
+    of the cart) or made for an auction's winner. To the buyer's ``user:`` topic and the store's
+    desk, which counts it."""
+
+    type: ClassVar[str] = "order.placed"
+    topics: ClassVar[Topics] = (USER_TOPIC, VENDOR_TOPIC)
+
+    order: OrderSummary
+
+    @classmethod
+    def build(cls, *, order: Order) -> Event:
+        return cls.event({"order": order_summary(order)})
+
+
 class OrderStatusChanged(EventSchema):
     """An order moved along the pipeline (``commerce.orders.models.ORDER_TRANSITIONS``): to the
     buyer's ``user:`` topic and the store's ``vendor:`` desk. ``order`` is the summary after the
@@ -130,3 +146,26 @@ class OrderCreated(EventSchema):
     def build(cls, *, order: Order) -> Event:
         return cls.event({"order": order_data(order)})
 
+
+
+class DeskVendor(Payload):
+    id: UUID
+    name: str
+    status: one_of(VendorStatus.values)
+
+
+class VendorStatusChanged(EventSchema):
+    """The store moved along its life cycle (an administrator activated or suspended it): the
+    desk's ``vendor`` block. A suspended store's products are off sale (its carts update)."""
+
+    type: ClassVar[str] = "vendor.status_changed"
+    topics: ClassVar[Topics] = (VENDOR_TOPIC,)
+
+    vendor: DeskVendor
+    from_: one_of(VendorStatus.values) = Field(alias="from")
+    to: one_of(VendorStatus.values)
+
+    @classmethod
+    def build(cls, *, vendor: Vendor, from_status: str) -> Event:
+        return cls.event({"vendor": {"id": vendor.id, "name": vendor.name, "status": vendor.status},
+                          "from": from_status, "to": vendor.status})

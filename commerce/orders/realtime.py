@@ -27,12 +27,14 @@ class VendorTopic(Topic):
 
     Snapshot: ``{"vendor": {"id", "name", "status"}, "counts": {status: n},
     "open_orders": [order summary], "open_disputes": n}`` (open = paid, processing,
-    ready_for_pickup, out_for_delivery, delivery_failed; newest 50). Events: ``order.created`` (an
-    order was paid: ``{"order"}``), ``order.status_changed`` (``{"order", "from", "to", "reason",
-    "changed_at"}``), ``escrow.updated`` and ``dispute.opened`` / ``dispute.statement`` /
-    ``dispute.resolved`` / ``dispute.withdrawn`` (``commerce.payments.escrow``,
-    ``commerce.disputes.services``). ``open_disputes`` comes from the disputes room
-    (``commerce.orders.hooks.vendor_desk_extras``).
+    ready_for_pickup, out_for_delivery, delivery_failed; newest 50). Events
+    (``commerce.orders.events`` and the rooms above): ``order.placed`` (a new unpaid order),
+    ``order.status_changed``, ``order.created`` (an order was paid: the full order),
+    ``vendor.status_changed``, ``escrow.updated`` (``commerce.payments.escrow``) and
+    ``dispute.opened`` / ``dispute.statement`` / ``dispute.resolved`` / ``dispute.withdrawn``
+    (``commerce.disputes.services``). ``open_disputes`` comes from the disputes room
+    (``commerce.orders.hooks.vendor_desk_extras``). A desk keeps the snapshot with them
+    (``tests/commerce/orders/test_events.py``).
     """
 
     kind = VENDOR_TOPIC.kind

@@ -26,7 +26,8 @@ move (checked per object, :func:`commerce.orders.selectors.allowed_transitions_f
 Others get ``Forbidden`` ``transition_not_allowed`` (403); a user who may not see the order gets
 ``NotFound`` ``order_not_found`` (404), never a hint it exists.
 
-Every move writes an :class:`OrderStatusChange` (who, when, from, to, reason), publishes
+A new order is announced with ``order.placed`` (:func:`order_placed`, to the buyer and the
+store). Every move writes an :class:`OrderStatusChange` (who, when, from, to, reason), publishes
 ``order.status_changed`` to ``user:<buyer_id>`` and ``vendor:<vendor_id>`` after commit,
 notifies the buyer (kind ``order.status_changed``) and sends ``commerce.orders.signals.order_status_changed``
 (delivery creates a delivery attempt on ``ready_for_pickup`` and cancels the open one on
@@ -57,7 +58,7 @@ from realtime.outbox import publish
 from realtime.user_topic import USER_TOPIC
 
 from commerce.catalog.services import products_adjust_stock
-from commerce.orders.events import VENDOR_TOPIC, OrderCreated, OrderStatusChanged
+from commerce.orders.events import VENDOR_TOPIC, OrderCreated, OrderPlaced, OrderStatusChanged
 from commerce.orders.models import Order, OrderStatus, OrderStatusChange, ReservationStatus, StockReservation
 from commerce.orders.selectors import allowed_transitions_for, order_visible_to
 from commerce.orders.signals import order_cancelling, order_status_changed
@@ -119,6 +120,14 @@ def lock_delivered_order_of_buyer(*, user, order_id: Any, forbidden: Forbidden, 
         raise Conflict(f"Order {order.number} is {order.status}; {doing} once it is delivered.", code="not_delivered",
                        extra={"status": order.status})
     return order
+
+
+def order_placed(*, order: Order) -> None:
+    """Announce a new ``pending_payment`` order (``order.placed``) to its buyer's ``user:`` topic
+    and its store's desk, after commit. Call it where an order is created (checkout, auction)."""
+    event = OrderPlaced.build(order=order)
+    publish(topic=USER_TOPIC.name(order.buyer_id), event=event)
+    publish(topic=VENDOR_TOPIC.name(order.vendor_id), event=event)
 
 
 def _record(order: Order, *, to_status: str, actor, reason: str, at=None) -> None:

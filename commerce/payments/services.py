@@ -70,7 +70,7 @@ from commerce.orders.models import (
     StockReservation,
 )
 from commerce.orders.selectors import order_visible_to
-from commerce.orders.services import address_snapshot, lock_order, order_apply_transition, order_number
+from commerce.orders.services import address_snapshot, lock_order, order_apply_transition, order_number, order_placed
 from commerce.payments.escrow import commission_for, open_dispute_id, publish_escrow
 from commerce.payments.gateways import GatewayError, Intent, PaymentGateway, get_gateway
 from commerce.payments.models import Payment, PaymentMethod, PaymentStatus, PaymentWebhookEvent, Refund, WalletDeposit
@@ -626,6 +626,7 @@ def order_create_for_auction(
                                  vendor_name=vendor.name, unit_price=amount, quantity=1, line_total=amount)
         OrderStatusChange.objects.create(order=order, from_status="", to_status=OrderStatus.PENDING_PAYMENT,
                                          reason=OrderSource.AUCTION)
+        order_placed(order=order)
         order = lock_order(order.pk)
         if hold_reference:
             wallets.wallet_capture_hold(user=buyer, currency=currency, reference=hold_reference, amount=amount,
