@@ -2,7 +2,8 @@
 
 A client keeps its inbox and bell counts with them: ``notification.created`` adds an item,
 ``notification.updated`` changes one item's state, ``notification.read_all`` marks every unread
-item read, and ``notification.counts`` (after every change) is the truth for the bell.
+item read, ``notification.seen_all`` every unseen one seen, and ``notification.counts`` (after
+every change) is the truth for the bell.
 """
 
 from __future__ import annotations
@@ -78,6 +79,21 @@ class NotificationReadAll(EventSchema):
     @classmethod
     def build(cls, *, read_at: datetime, count: int) -> Event:
         return cls.event({"read_at": read_at, "count": count})
+
+
+class NotificationSeenAll(EventSchema):
+    """The bell was opened: every notification of the inbox not archived and not yet seen is
+    seen as of ``seen_at``; ``count`` of them changed."""
+
+    type: ClassVar[str] = "notification.seen_all"
+    topics: ClassVar[Topics] = (USER_TOPIC,)
+
+    seen_at: Timestamp
+    count: Count
+
+    @classmethod
+    def build(cls, *, seen_at: datetime, count: int) -> Event:
+        return cls.event({"seen_at": seen_at, "count": count})
 
 
 class NotificationCounts(EventSchema):

@@ -12,6 +12,7 @@ Events, published after commit to ``user:<user_id>`` (see README):
 * ``notification.created`` — the notification (shape of ``payloads.notification_dict``);
 * ``notification.updated`` — ``{"id", "seen_at", "read_at", "archived_at"}`` after read/unread/archive/unarchive;
 * ``notification.read_all`` — ``{"read_at", "count"}`` after "mark all read";
+* ``notification.seen_all`` — ``{"seen_at", "count"}`` after the bell was opened;
 * ``notification.counts`` — ``{"unread", "unseen"}`` after every change (no-ops publish nothing).
 """
 
@@ -43,7 +44,13 @@ from notifications.models import (
     NotificationPreference,
     NotificationSettings,
 )
-from notifications.events import NotificationCounts, NotificationCreated, NotificationReadAll, NotificationUpdated
+from notifications.events import (
+    NotificationCounts,
+    NotificationCreated,
+    NotificationReadAll,
+    NotificationSeenAll,
+    NotificationUpdated,
+)
 from realtime import outbox
 from realtime.events import Event
 from realtime.user_topic import USER_TOPIC
@@ -362,17 +369,22 @@ def mark_all_read(*, user) -> dict[str, Any]:
 def mark_seen(*, user) -> dict[str, Any]:
     """The bell was opened: every visible notification of ``user`` is now seen (``unseen`` → 0).
 
-    Returns ``{"updated": n, "counts": {"unread", "unseen"}}``; publishes ``notification.counts``
-    when something changed.
+    Returns ``{"updated": n, "counts": {"unread", "unseen"}}``; when something changed, publishes
+    ``notification.seen_all`` ``{"seen_at", "count"}`` (if notifications were marked) then
+    ``notification.counts``.
     """
     with transaction.atomic():
         counter = _lock_counter(user.pk)
+        now = timezone.now()
         updated = Notification.objects.filter(
             recipient_id=user.pk, in_app=True, archived_at__isnull=True, seen_at__isnull=True
-        ).update(seen_at=timezone.now())
+        ).update(seen_at=now)
         counts, changed = _settle_counts(user_id=user.pk, counter=counter)
+        topic = USER_TOPIC.name(user.pk)
+        if updated:
+            outbox.publish(topic=topic, event=NotificationSeenAll.build(seen_at=now, count=updated))
         if updated or changed:
-            outbox.publish(topic=USER_TOPIC.name(user.pk), event=_counts_event(counts))
+            outbox.publish(topic=topic, event=_counts_event(counts))
     return {"updated": updated, "counts": counts}
 
 

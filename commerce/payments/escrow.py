@@ -24,7 +24,8 @@ receipt confirmation and a dispute resolution racing each other move the money o
 
 Events (after commit, ``realtime.outbox.publish``) on the buyer's ``user:<buyer_id>`` and the
 store's ``vendor:<vendor_id>`` topics: ``escrow.updated`` with :func:`escrow_data` plus
-``reason`` (``protection_started``, ``released``, ``frozen``, ``unfrozen``, ``refunded``).
+``reason`` (``held`` when the payment is taken, ``protection_started``, ``released``, ``frozen``,
+``unfrozen``, ``refunded``).
 Notifications: ``escrow.protection_started`` (buyer), ``escrow.released`` (store owner).
 """
 

@@ -35,7 +35,9 @@ record of it. REST runs these with ``Idempotency-Key`` in its non-atomic mode
 (``core.idempotency``), so step 1 survives whatever happens after it.
 
 Events (after commit): the order moves publish ``order.status_changed`` / ``order.created``
-(``commerce.orders.services``); wallets publish ``wallet.updated``; the buyer is notified
+(``commerce.orders.services``); a payment held in escrow publishes ``escrow.updated`` (``held``);
+a refund publishes ``order.refunded`` (``commerce.payments.events``) to the buyer and the store;
+wallets publish ``wallet.updated``; the buyer is notified
 ``payment.succeeded`` / ``payment.failed`` / ``payment.refunded`` (critical kinds).
 """
 
@@ -56,6 +58,8 @@ from core.models import Address, is_staff_or_admin
 from core.utils import parse_uuid
 from notifications.kinds import PAYMENT_FAILED, PAYMENT_REFUNDED, PAYMENT_SUCCEEDED
 from notifications.services import notify
+from realtime.outbox import publish
+from realtime.user_topic import USER_TOPIC
 
 from commerce.cart.services import cart_remove_products
 from commerce.orders.models import (
@@ -69,9 +73,11 @@ from commerce.orders.models import (
     ReservationStatus,
     StockReservation,
 )
+from commerce.orders.events import VENDOR_TOPIC
 from commerce.orders.selectors import order_visible_to
 from commerce.orders.services import address_snapshot, lock_order, order_apply_transition, order_number, order_placed
 from commerce.payments.escrow import commission_for, open_dispute_id, publish_escrow
+from commerce.payments.events import OrderRefunded
 from commerce.payments.gateways import GatewayError, Intent, PaymentGateway, get_gateway
 from commerce.payments.models import Payment, PaymentMethod, PaymentStatus, PaymentWebhookEvent, Refund, WalletDeposit
 from commerce.stores.selectors import user_is_vendor_staff
@@ -118,8 +124,9 @@ def _mark_paid(*, order: Order, payment: Payment) -> None:
     payment.succeeded_at = timezone.now()
     payment.save(update_fields=["status", "succeeded_at", "updated_at"])
     StockReservation.objects.filter(order=order, status=ReservationStatus.ACTIVE).update(status=ReservationStatus.CONSUMED)
-    Escrow.objects.create(order=order, amount=payment.amount, currency=payment.currency)
+    escrow = Escrow.objects.create(order=order, amount=payment.amount, currency=payment.currency)
     order_apply_transition(order=order, to_status=OrderStatus.PAID, reason="payment_succeeded")
+    publish_escrow(order=order, escrow=escrow, reason="held")
     if order.checkout_id:
         pending = Order.objects.filter(checkout_id=order.checkout_id, status=OrderStatus.PENDING_PAYMENT).exists()
         if not pending:
@@ -551,6 +558,9 @@ def refund_locked(*, order: Order, amount: Decimal, actor=None, reason: str = ""
     payment.save(update_fields=["refunded_amount", "updated_at"])
     order.refunded_total += amount
     order.save(update_fields=["refunded_total", "updated_at"])
+    refunded = OrderRefunded.build(order=order, refund=refund)
+    publish(topic=USER_TOPIC.name(order.buyer_id), event=refunded)
+    publish(topic=VENDOR_TOPIC.name(order.vendor_id), event=refunded)
     notify(recipients=[order.buyer_id], kind=PAYMENT_REFUNDED.name,
            title=f"Refund for order {order.number}",
            body=f"{amount:.2f} {payment.currency} of order {order.number} was refunded"

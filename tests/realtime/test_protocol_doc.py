@@ -89,7 +89,8 @@ def test_every_product_event_type_has_a_message_with_a_payload_schema_and_no_pro
 
 def test_each_topic_lists_the_event_types_declared_for_its_kind():
     for kind in registry.registered_kinds():
-        assert DOC["x-topics"][kind]["events"] == [cls.type for cls in get_topic_kind(kind).events], kind
+        declared = [cls.type for cls in get_topic_kind(kind).events if not cls.__module__.startswith("tests.")]
+        assert DOC["x-topics"][kind]["events"] == declared, kind
 
 
 def _resolve(pointer: str):

@@ -11,6 +11,7 @@ The reducer a desk writes:
 * ``order.status_changed``: move one order between ``counts``; keep it in ``open_orders`` (the
   event's summary) while its status is open, newest first;
 * ``order.created`` (a paid order, in full): nothing more to keep (its move to ``paid`` came first);
+* ``order.refunded``: the refunded order's summary, if it is open;
 * ``dispute.opened`` / ``dispute.resolved`` / ``dispute.withdrawn``: ``open_disputes`` ± 1;
 * ``vendor.status_changed``: the ``vendor`` block;
 * ``escrow.updated``, ``dispute.statement``: not on the desk's snapshot (the order's and the
@@ -60,6 +61,9 @@ def reduce_desk(state: dict, type_: str, data: dict) -> dict:
         if data["to"] in OPEN:
             rest.append(order)
         state["open_orders"] = sorted(rest, key=lambda o: o["created_at"], reverse=True)[:50]
+    elif type_ == "order.refunded":  # a refund changes the order (refunded_total, updated_at)
+        order = data["order"]
+        state["open_orders"] = [order if o["id"] == order["id"] else o for o in state["open_orders"]]
     elif type_ == "dispute.opened":
         state["open_disputes"] += 1
     elif type_ in ("dispute.resolved", "dispute.withdrawn"):
@@ -104,7 +108,7 @@ def test_a_desk_applying_vendor_events_keeps_exactly_the_snapshot():
     disputes.dispute_add_statement(user=vendor.owner, dispute_id=dispute.pk, text="Please send a photo.")
     desk.sync("dispute.statement")
     disputes.dispute_resolve(user=AdminFactory(), dispute_id=dispute.pk, resolution="refund", note="Photo shows damage.")
-    desk.sync("dispute.resolved", "order.status_changed")
+    desk.sync("dispute.resolved", "order.refunded", "order.status_changed")
 
     # an unpaid checkout expires; a paid order is cancelled by the store
     late = buyer_with_cart({mug: 1})
@@ -115,8 +119,10 @@ def test_a_desk_applying_vendor_events_keeps_exactly_the_snapshot():
     other = buyer_with_cart({mug: 1})
     paid = checkouts.checkout_create(buyer=other).orders.get()
     payments.payment_create(user=other, order_id=paid.pk, method="card", card_token="tok_visa")
+    payments.refund_create(user=clerk, order_id=paid.pk, amount="5.00", reason="scratched")  # still open
+    desk.sync("order.placed", "order.created", "order.refunded")
     orders.order_transition(user=clerk, order_id=paid.pk, to_status="cancelled", reason="out_of_stock")
-    desk.sync("order.placed", "order.created", "order.status_changed")
+    desk.sync("order.refunded", "order.status_changed")
 
     admin = AdminFactory()
     vendor_set_status(vendor_id=vendor.pk, status="suspended", actor=admin)
