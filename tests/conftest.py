@@ -51,10 +51,15 @@ def pytest_sessionfinish(session, exitstatus):
         return
     ok, invalid, pids = read_event_log(log)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
+    if reporter is not None and (ok or invalid):
+        from realtime.asyncapi import documented_event_types  # cycle-breaker: Django is set up by now
+
+        unseen = sorted({cls.type for cls in documented_event_types() if cls.topics is not None} - set(ok))
         reporter.write_line("")
         reporter.write_sep("-", f"realtime events validated: {sum(ok.values())} of {len(ok)} types, "
                                 f"from {len(pids)} processes; invalid: {len(invalid)}")
+        if unseen and len(unseen) <= 10:
+            reporter.write_line(f"event types this run did not publish: {', '.join(unseen)}")
         for line in invalid[:50]:
             reporter.write_line(f"INVALID EVENT {line}", red=True)
     if invalid:

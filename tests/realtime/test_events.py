@@ -30,6 +30,7 @@ from realtime.events import (
 )
 from realtime.models import OutboxEvent
 from realtime.user_topic import USER_TOPIC
+from tests.conftest import read_event_log
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("core", "realtime", "notifications", "commerce", "auctions", "delivery", "chat", "simulator")
@@ -234,3 +235,16 @@ def test_realtime_publish_validates_even_with_validation_off(db, settings, priva
     with pytest.raises(CommandError, match="text"):
         with transaction.atomic():
             call_command("realtime_publish", USER_TOPIC.name(uuid.uuid4()), "system.announcement", "--data", '{"text": ""}')
+
+
+# --- the session's check ---------------------------------------------------------------------
+
+def test_the_session_check_counts_valid_events_and_collects_invalid_ones_of_any_process(tmp_path):
+    log = tmp_path / "events.log"
+    log.write_text("101\tcart.updated\tok\t\n101\tcart.updated\tok\t\n"
+                   "202\tchat.read\tinvalid\tlast_read_seq: Input should be greater than or equal to 0\n"
+                   "303\tnotification.counts\tok\t\n")
+    ok, invalid, pids = read_event_log(log)
+    assert ok == {"cart.updated": 2, "notification.counts": 1}
+    assert invalid == ["chat.read (pid 202): last_read_seq: Input should be greater than or equal to 0"]
+    assert pids == {"101", "202", "303"}
