@@ -30,6 +30,8 @@ from chat.models import Conversation
 from commerce.disputes import permissions as dispute_perms
 from commerce.disputes.models import Dispute
 from commerce.orders import permissions as order_perms
+from commerce.payouts import permissions as payout_perms
+from commerce.payouts.models import PayoutAccount, Withdrawal
 from commerce.stores import permissions as store_perms
 from commerce.stores.models import VendorStaff, VendorStaffRole
 from core import permissions as core_perms
@@ -58,7 +60,8 @@ STORE = {"owner", "manager", "clerk"}
 MANAGERS = {"owner", "manager"}
 
 #: every predicate module of the vocabulary
-MODULES = (core_perms, store_perms, order_perms, delivery_perms, auction_perms, chat_perms, dispute_perms)
+MODULES = (core_perms, store_perms, order_perms, delivery_perms, auction_perms, chat_perms, dispute_perms,
+           payout_perms)
 
 
 def people(vendor) -> dict:
@@ -136,6 +139,29 @@ def test_role_predicates_and_the_stores_room():
     ids = set(User.objects.filter(core_perms.marketplace_admins_q()).values_list("pk", flat=True))
     assert agrees(who, "marketplace_admins_q", core_perms.is_marketplace_admin,
                   lambda u: getattr(u, "pk", None) in ids) == []
+
+
+def test_payouts_room():
+    """Owners manage payouts; marketplace admins who do not work for the store review and pay
+    (four eyes: the inactive co-owner holds every admin flag and passes nothing anyway)."""
+    vendor = VendorFactory()
+    who = people(vendor)
+    account = PayoutAccount.objects.create(vendor=vendor, holder_name="Store", iban="DE89370400440532013000",
+                                           bic="COBADEFFXXX")
+    withdrawal = Withdrawal(vendor=vendor, account_holder=vendor.owner, requested_by=vendor.owner, amount="10.00",
+                            holder_name="Store", iban=account.iban, bic=account.bic)
+    insider = UserFactory(is_staff=True)
+    VendorStaff.objects.create(vendor=vendor, user=insider, role=VendorStaffRole.MANAGER)
+    rows = [
+        ("can_view_payouts", lambda u: payout_perms.can_view_payouts(u, vendor), {"owner"} | ADMINS),
+        ("can_review_bank_details", lambda u: payout_perms.can_review_bank_details(u, account), ADMINS),
+        ("can_process_withdrawal", lambda u: payout_perms.can_process_withdrawal(u, withdrawal), ADMINS),
+        ("can_see_payout_queue", lambda u: payout_perms.can_see_payout_queue(u), ADMINS),
+    ]
+    assert mismatches(who, rows) == []
+    assert payout_perms.can_see_payout_queue(insider) is True
+    assert payout_perms.can_review_bank_details(insider, account) is False
+    assert payout_perms.can_process_withdrawal(insider, withdrawal) is False
 
 
 def test_orders_room():

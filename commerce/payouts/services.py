@@ -44,9 +44,11 @@ from core.permissions import marketplace_admins_q
 from core.utils import parse_uuid
 from notifications.kinds import EMAIL, IN_APP, register_kind
 from notifications.services import notify
-from realtime.outbox import publish
+from realtime.outbox import publish_many
+from realtime.user_topic import USER_TOPIC
 
 from commerce.common.validation import invalid
+from commerce.payouts.events import PayoutAccountUpdated, WithdrawalUpdated
 from commerce.payouts.models import (
     BANK_DETAILS_MACHINE,
     WITHDRAWAL_MACHINE,
@@ -56,15 +58,11 @@ from commerce.payouts.models import (
     WithdrawalStatus,
 )
 from commerce.payouts.permissions import can_process_withdrawal, can_review_bank_details, can_view_payouts
-from commerce.payouts.selectors import payout_account_data, withdrawal_data
 from commerce.stores.models import Vendor, VendorStaff, VendorStatus
 from commerce.stores.permissions import OWNER_ROLES, can_manage_payouts
 from commerce.stores.services import lock_vendor
 from commerce.wallet import services as wallets
 from commerce.wallet.models import LedgerKind
-
-ACCOUNT_UPDATED = "payout_account.updated"
-WITHDRAWAL_UPDATED = "withdrawal.updated"
 
 REVIEW_NEEDED = register_kind(
     "payout.review_needed",
@@ -96,15 +94,13 @@ def _owner_ids(vendor: Vendor) -> list[Any]:
 
 
 def _announce_account(account: PayoutAccount) -> None:
-    data = {"account": payout_account_data(account, full_iban=False)}
-    for uid in _owner_ids(account.vendor):
-        publish(topic=f"user:{uid}", type=ACCOUNT_UPDATED, data=data)
+    event = PayoutAccountUpdated.build(account=account)
+    publish_many((USER_TOPIC.name(uid), event) for uid in _owner_ids(account.vendor))
 
 
 def _announce_withdrawal(withdrawal: Withdrawal) -> None:
-    data = {"withdrawal": withdrawal_data(withdrawal, full_iban=False)}
-    for uid in _owner_ids(withdrawal.vendor):
-        publish(topic=f"user:{uid}", type=WITHDRAWAL_UPDATED, data=data)
+    event = WithdrawalUpdated.build(withdrawal=withdrawal)
+    publish_many((USER_TOPIC.name(uid), event) for uid in _owner_ids(withdrawal.vendor))
 
 
 def _tell_staff(*, title: str, body: str, data: dict[str, Any], target) -> None:

@@ -38,6 +38,7 @@ from notifications.services import notify
 from realtime.outbox import publish
 
 from commerce.common.validation import as_uuid, invalid, unique_slug
+from commerce.stores.events import VENDOR_TOPIC, StoreUpdated
 from commerce.stores.geocoding import address_is_geocodable, configured_geocoder
 from commerce.stores.models import (
     VENDOR_MACHINE,
@@ -49,7 +50,6 @@ from commerce.stores.models import (
     VendorStatus,
 )
 from commerce.stores.permissions import OWNER_ROLES, can_edit_store_profile, can_manage_store_staff, can_set_store_status
-from commerce.stores.selectors import vendor_data
 from commerce.stores.signals import vendor_status_changed
 from commerce.stores.validation import (
     validate_store_country,
@@ -61,7 +61,6 @@ from commerce.stores.validation import (
 
 logger = logging.getLogger(__name__)
 
-STORE_UPDATED = "store.updated"
 
 PICKUP_NOT_FOUND = register_kind(
     "store.pickup_not_found",
@@ -258,7 +257,7 @@ def _apply_profile(vendor: Vendor, changes: dict[str, Any]) -> None:
 
 def _announce(vendor: Vendor) -> None:
     """``store.updated`` with the store as its staff see it, after commit."""
-    publish(topic=f"vendor:{vendor.pk}", type=STORE_UPDATED, data={"vendor": vendor_data(vendor, private=True)})
+    publish(topic=VENDOR_TOPIC.name(vendor.pk), event=StoreUpdated.build(vendor=vendor))
 
 
 def vendor_update_profile(*, vendor_id: uuid.UUID, actor, changes: dict[str, Any]) -> Vendor:

@@ -45,6 +45,7 @@ from notifications.services import email_address, notify
 from realtime.outbox import publish, revoke_subscription
 
 from commerce.common.validation import as_uuid, invalid
+from commerce.stores.events import VENDOR_TOPIC, StoreStaffChanged
 from commerce.stores.models import (
     INVITATION_MACHINE,
     InvitationStatus,
@@ -56,11 +57,9 @@ from commerce.stores.models import (
 )
 from commerce.stores.permissions import OWNER_ROLES, can_manage_store_staff
 from commerce.stores.selectors import invitation_by_token, invitation_token_hash
-from commerce.stores.serializers import StaffMemberOutputSerializer
 from commerce.stores.services import grant_vendor_role, lock_vendor
 from commerce.stores.validation import validate_store_email
 
-STAFF_CHANGED = "store.staff_changed"
 INVITATION_TEMPLATE = "stores/email/invitation"
 REVOKED_REASON = "removed_from_store"
 
@@ -76,13 +75,8 @@ STORE_STAFF_CHANGED = register_kind(
 )
 
 
-def _member_data(member: VendorStaff) -> dict[str, Any]:
-    return StaffMemberOutputSerializer(member).data
-
-
 def _announce(vendor: Vendor, member: VendorStaff, change: str) -> None:
-    publish(topic=f"vendor:{vendor.pk}", type=STAFF_CHANGED,
-            data={"vendor_id": str(vendor.pk), "member": _member_data(member), "change": change})
+    publish(topic=VENDOR_TOPIC.name(vendor.pk), event=StoreStaffChanged.build(member=member, change=change))
 
 
 def _owner_ids(vendor: Vendor, *, besides: Any = None) -> list[Any]:
@@ -310,7 +304,7 @@ def store_staff_remove(*, vendor_id: uuid.UUID, user_id: Any, actor) -> None:
         if Role.VENDOR in (user.roles or []) and not VendorStaff.objects.filter(user=user).exists():
             user.roles = [r for r in user.roles if r != Role.VENDOR]
             user.save(update_fields=["roles"])
-        revoke_subscription(user_id=user.pk, topic=f"vendor:{vendor.pk}", reason=REVOKED_REASON)
+        revoke_subscription(user_id=user.pk, topic=VENDOR_TOPIC.name(vendor.pk), reason=REVOKED_REASON)
         _announce(vendor, member, "removed")
         if not leaving:
             notify(recipients=[user.pk], kind=STORE_STAFF_CHANGED.name,
