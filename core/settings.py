@@ -177,8 +177,31 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-MEDIA_URL = "media/"
-MEDIA_ROOT = BASE_DIR / "media"
+MEDIA_URL = env("MEDIA_URL", default="media/")
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+# Uploaded files (product images, store logos) go through Django's default storage: the file
+# system under MEDIA_ROOT unless MEDIA_S3_BUCKET names a bucket of S3-compatible object storage
+# (AWS S3, MinIO, Ceph, R2, ...; django-storages' S3 backend). Files are never overwritten (every
+# upload gets a new random name), so they can be cached for ever.
+MEDIA_S3_BUCKET = env("MEDIA_S3_BUCKET", default="")
+if MEDIA_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": env("MEDIA_S3_ENDPOINT_URL", default=None),  # MinIO etc.; None for AWS
+            "region_name": env("MEDIA_S3_REGION", default=None),
+            "access_key": env("MEDIA_S3_ACCESS_KEY_ID", default=None),  # None: boto3's own chain (IAM role)
+            "secret_key": env("MEDIA_S3_SECRET_ACCESS_KEY", default=None),
+            "location": env("MEDIA_S3_PREFIX", default="media"),
+            "custom_domain": env("MEDIA_S3_CUSTOM_DOMAIN", default=None),  # a CDN in front of the bucket
+            # signed, expiring URLs for a private bucket (default), plain URLs for a public one
+            "querystring_auth": env.bool("MEDIA_S3_SIGNED_URLS", default=True),
+            "querystring_expire": env.int("MEDIA_S3_URL_EXPIRES", default=3600),
+            "file_overwrite": False,
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        },
+    }
 
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -444,6 +467,16 @@ STORE_GEOCODER = env("STORE_GEOCODER", default="")
 # a store that set none (in the currency's units, e.g. EUR)
 PAYOUT_MINIMUM_FLOOR = env("PAYOUT_MINIMUM_FLOOR", default="1.00")
 PAYOUT_DEFAULT_MINIMUM = env("PAYOUT_DEFAULT_MINIMUM", default="10.00")
+
+# Product media (commerce.catalog.media): upload limits, the stored image's longest side and the
+# two thumbnails' longest sides, in pixels
+PRODUCT_IMAGE_MAX_BYTES = env.int("PRODUCT_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
+PRODUCT_IMAGE_MAX_PIXELS = env.int("PRODUCT_IMAGE_MAX_PIXELS", default=40_000_000)
+PRODUCT_IMAGE_MAX_SIDE = env.int("PRODUCT_IMAGE_MAX_SIDE", default=12_000)
+PRODUCT_IMAGE_SIDE = env.int("PRODUCT_IMAGE_SIDE", default=2048)
+PRODUCT_THUMBNAIL_SIDES = {"small": env.int("PRODUCT_THUMBNAIL_SMALL", default=240),
+                           "large": env.int("PRODUCT_THUMBNAIL_LARGE", default=800)}
+PRODUCT_IMAGES_MAX = env.int("PRODUCT_IMAGES_MAX", default=12)
 
 
 # --- Security: proxies, HTTPS, cookies, CSP, admin lockout ----------------------------------

@@ -19,6 +19,7 @@ from realtime.jsonutil import to_jsonable
 from commerce.cart.hooks import checkout_reservations
 from commerce.cart.models import Cart, CartItem
 from commerce.catalog.models import ProductImage
+from commerce.catalog.selectors import primary_image_url
 from commerce.common.money import money
 
 
@@ -35,7 +36,7 @@ def _line_data(item: CartItem, reserved: int = 0) -> dict[str, Any]:
     product = item.product
     purchasable = product.is_purchasable
     available = max(product.stock, 0) + reserved if purchasable else 0
-    images = list(product.images.all())
+    images = list(product.images.all())  # prefetched
     price = money(product.price)
     return {
         "id": item.id,
@@ -45,7 +46,7 @@ def _line_data(item: CartItem, reserved: int = 0) -> dict[str, Any]:
             "sku": product.sku,
             "slug": product.slug,
             "vendor_id": product.vendor_id,
-            "image": images[0].url if images else None,
+            "image": primary_image_url(images),
         },
         "unit_price": price,
         "currency": product.currency,

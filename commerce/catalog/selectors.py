@@ -65,6 +65,20 @@ def _product_base() -> QuerySet[Product]:
     )
 
 
+def primary_image_url(images: list[ProductImage], *, size: str = "small") -> str | None:
+    """The URL a list or cart line shows for a product whose ``images`` (prefetched, in order)
+    are given: the primary image's ``size`` thumbnail (``small`` or ``large``) for an upload, its
+    URL for a linked image, the first image when none is marked primary; None without images. No
+    query."""
+    if not images:
+        return None
+    image = next((img for img in images if img.is_primary), images[0])
+    if image.file:
+        thumb = image.thumbnail_small if size == "small" else image.thumbnail_large
+        return (thumb or image.file).url
+    return image.url
+
+
 def product_list_public() -> QuerySet[Product]:
     """Products anyone may see: alive, active, of an active vendor."""
     return _product_base().public()

@@ -15,12 +15,14 @@ import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import Conflict, Forbidden, NotFound
 
+from commerce.catalog.media import ensure_primary
 from commerce.catalog.models import Brand, Category, Product, ProductImage, ProductPriceChange, ProductStockChange
 from commerce.catalog.selectors import product_get_editable
 from commerce.catalog.signals import products_changed
@@ -35,9 +37,6 @@ MAX_PRICE = Decimal("9999999999.99")
 MAX_STOCK = 2_000_000_000
 
 MAX_ATTRIBUTES = 50
-
-MAX_IMAGES = 20
-
 
 def validate_attributes(value: Any) -> dict[str, Any]:
     """Check product ``attributes``: a JSON object of at most 50 keys (1..64 characters, no
@@ -94,8 +93,9 @@ def _validate_currency(value: Any) -> str:
 
 
 def _validate_images(images: Any) -> list[dict[str, Any]]:
-    if not isinstance(images, list) or len(images) > MAX_IMAGES:
-        raise invalid("images", f"Give a list of at most {MAX_IMAGES} images.")
+    most = int(settings.PRODUCT_IMAGES_MAX)
+    if not isinstance(images, list) or len(images) > most:
+        raise invalid("images", f"Give a list of at most {most} images.")
     out = []
     for i, img in enumerate(images):
         url = img.get("url") if isinstance(img, dict) else None
@@ -206,6 +206,7 @@ def product_create(
         except IntegrityError:
             raise Conflict(f"SKU {sku!r} is already used by another of your products.", code="sku_taken") from None
         ProductImage.objects.bulk_create([ProductImage(product=product, **row) for row in image_rows])
+        ensure_primary(product)
         ProductPriceChange.objects.create(
             product=product, old_price=price, new_price=price, currency=currency, changed_by=user
         )
@@ -225,7 +226,7 @@ _CART_VISIBLE = frozenset({"name", "sku", "price", "stock", "is_active", "images
 def product_update(*, user, product_id: uuid.UUID, **changes: Any) -> Product:
     """Change a product of one of ``user``'s active vendors. ``changes`` may hold any of
     ``PRODUCT_UPDATABLE`` (``currency`` cannot change: carts are single-currency). ``images``
-    replaces the image list.
+    replaces the linked images (by URL); uploaded ones stay (``commerce.catalog.media``).
 
     A price change writes a :class:`ProductPriceChange`, a stock change a
     :class:`ProductStockChange` (reason ``vendor_update``), both with ``changed_by=user``. When a
@@ -290,10 +291,17 @@ def _apply_changes(product: Product, changes: dict[str, Any]) -> None:
 
 
 def _replace_images(product: Product, images: Any) -> None:
-    """Step 2: the product's image list becomes ``images`` (checked first)."""
+    """Step 2: the product's *linked* images (by URL) become ``images`` (checked first);
+    uploaded images stay (they are managed through ``commerce.catalog.media``). The product keeps
+    one primary image. Raises ``ApplicationError`` ``invalid``, ``Conflict`` ``too_many_images``."""
     rows = _validate_images(images)
-    product.images.all().delete()
+    uploads = product.images.exclude(file="").count()
+    if uploads + len(rows) > int(settings.PRODUCT_IMAGES_MAX):
+        raise Conflict(f"A product has at most {settings.PRODUCT_IMAGES_MAX} images ({uploads} uploaded).",
+                       code="too_many_images")
+    product.images.filter(file="").delete()
     ProductImage.objects.bulk_create([ProductImage(product=product, **row) for row in rows])
+    ensure_primary(product)
 
 
 def _record_history(product: Product, *, old_price, old_stock: int, user) -> None:
