@@ -70,17 +70,21 @@ def read_upload(file: Any, *, limit: int) -> bytes:
     return bytes(data)
 
 
-def make_thumbnail(data: bytes, *, side: int) -> bytes:
-    """A WebP thumbnail of the (already clean) image ``data``, at most ``side`` pixels on its
-    longest side (never enlarged), alpha kept."""
+def make_thumbnails(data: bytes, *, sides: dict[str, int]) -> dict[str, bytes]:
+    """WebP thumbnails ``{name: bytes}`` of the (already clean) image ``data``, one per ``sides``
+    entry, at most that many pixels on the longest side (never enlarged), alpha kept. The image is
+    decoded once; each thumbnail is scaled from the next larger one (LANCZOS)."""
+    out: dict[str, bytes] = {}
     with Image.open(io.BytesIO(data)) as image:
         image.load()
         mode = "RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB"
-        thumb = image.convert(mode)
-        thumb.thumbnail((side, side), Image.Resampling.LANCZOS)
-        out = io.BytesIO()
-        thumb.save(out, format="WEBP", quality=THUMBNAIL_QUALITY, method=4)
-        return out.getvalue()
+        current = image.convert(mode)
+        for name, side in sorted(sides.items(), key=lambda item: -int(item[1])):
+            current.thumbnail((int(side), int(side)), Image.Resampling.LANCZOS)
+            buffer = io.BytesIO()
+            current.save(buffer, format="WEBP", quality=THUMBNAIL_QUALITY, method=4)
+            out[name] = buffer.getvalue()
+    return out
 
 
 def _delete_files(names: Iterable[str]) -> None:
@@ -164,7 +168,7 @@ def product_image_upload(*, user, product_id: uuid.UUID, file: Any, alt_text: st
     clean = sanitize_image(data, field="file", max_pixels=int(settings.PRODUCT_IMAGE_MAX_PIXELS),
                            max_side=int(settings.PRODUCT_IMAGE_MAX_SIDE),
                            output_side=int(settings.PRODUCT_IMAGE_SIDE))
-    thumbs = {size: make_thumbnail(clean.data, side=int(side)) for size, side in settings.PRODUCT_THUMBNAIL_SIDES.items()}
+    thumbs = make_thumbnails(clean.data, sides=settings.PRODUCT_THUMBNAIL_SIDES)
     stem = f"products/{product_id}/{uuid.uuid4().hex}"
     names: list[str] = []
     try:
