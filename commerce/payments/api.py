@@ -33,7 +33,6 @@ from commerce.payments.serializers import (
     RefundOutputSerializer,
 )
 from commerce.wallet import services as wallets
-from commerce.wallet.api import wallet_body
 
 
 class OrderConfirmReceiptApi(APIView):
@@ -60,7 +59,7 @@ class OrderPaymentsApi(APIView):
                    **error_responses(401, 404)}, tags=["payments"])
     def get(self, request: Request, order_id) -> Response:
         order = order_get_visible(user=request.user, order_id=order_id)
-        return Response([payments.payment_data(p) for p in order.payments.all()])
+        return Response(PaymentOutputSerializer(order.payments.all(), many=True).data)
 
     @extend_schema(
         summary="Pay an order",
@@ -80,7 +79,7 @@ class OrderPaymentsApi(APIView):
         data = validated(PaymentInputSerializer, request.data)
         payment = payments.payment_create(user=request.user, order_id=order_id, method=data["method"],
                                           card_token=data["card_token"])
-        return Response(payments.payment_data(payment), status=status.HTTP_201_CREATED)
+        return Response(PaymentOutputSerializer(payment).data, status=status.HTTP_201_CREATED)
 
 
 class OrderRefundsApi(APIView):
@@ -100,10 +99,8 @@ class OrderRefundsApi(APIView):
         data = validated(RefundInputSerializer, request.data)
         refund = payments.refund_create(user=request.user, order_id=order_id, amount=data.get("amount"),
                                         reason=data["reason"])
-        order = order_get_visible(user=request.user, order_id=order_id)
-        body = {"id": str(refund.id), "payment_id": str(refund.payment_id), "amount": f"{refund.amount:.2f}",
-                "reason": refund.reason, "created_at": refund.created_at, "order": order_data_for(user=request.user, order=order)}
-        return Response(body, status=status.HTTP_201_CREATED)
+        order = order_data_for(user=request.user, order=order_get_visible(user=request.user, order_id=order_id))
+        return Response(RefundOutputSerializer(refund, context={"order": order}).data, status=status.HTTP_201_CREATED)
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -145,7 +142,4 @@ class WalletDepositApi(APIView):
         deposit: WalletDeposit = payments.deposit_create(user=request.user, amount=data["amount"],
                                                          card_token=data["card_token"], currency=data["currency"])
         wallet = wallets.wallet_get(user=request.user, currency=deposit.currency)
-        body = {"id": str(deposit.id), "amount": f"{deposit.amount:.2f}", "currency": deposit.currency,
-                "status": deposit.status, "failure_code": deposit.failure_code, "created_at": deposit.created_at,
-                "wallet": wallet_body(wallet)}
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(DepositOutputSerializer(deposit, context={"wallet": wallet}).data, status=status.HTTP_201_CREATED)

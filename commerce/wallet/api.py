@@ -3,8 +3,6 @@ are a payment (``commerce.payments.api``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
@@ -25,14 +23,6 @@ from commerce.wallet.serializers import WalletEntrySerializer, WalletOutputSeria
 CURRENCY_PARAM = OpenApiParameter("currency", OpenApiTypes.STR, description="ISO 4217, default EUR")
 
 
-def wallet_body(wallet) -> dict[str, Any]:
-    """The wallet's REST body: ``wallet_data`` plus ``ledger`` (the latest 50 entries, newest
-    first, as ``WalletEntrySerializer``). Also the ``wallet`` of a deposit's body."""
-    body = wallets.wallet_data(wallet)
-    body["ledger"] = WalletEntrySerializer(wallet.entries.order_by("-id")[:50], many=True).data
-    return body
-
-
 def _currency(request) -> str:
     c = (request.query_params.get("currency") or "EUR").upper()
     if len(c) != 3 or not c.isalpha():
@@ -49,7 +39,7 @@ class WalletApi(APIView):
                    parameters=[CURRENCY_PARAM], responses={200: WalletOutputSerializer, **error_responses(400, 401)},
                    tags=["wallet"])
     def get(self, request: Request) -> Response:
-        return Response(wallet_body(wallets.wallet_get(user=request.user, currency=_currency(request))))
+        return Response(WalletOutputSerializer(wallets.wallet_get(user=request.user, currency=_currency(request))).data)
 
 
 class WalletLedgerApi(generics.GenericAPIView):
