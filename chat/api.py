@@ -1,4 +1,5 @@
-"""REST views of the chat (thin: validate input, call a service or selector, return its shape).
+"""REST views of the chat (thin: validate input, call a service or selector, render with
+``chat.serializers``).
 
 Every endpoint needs a signed-in user (401 ``not_authenticated`` otherwise). A conversation the
 caller does not take part in — or that does not exist, or whose id is malformed — is always
@@ -150,8 +151,8 @@ class MessageListCreateApi(APIView):
         data = MessageSendInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.message_send(user=request.user, conversation_id=conversation_id, **data.validated_data)
-        body = {"message": selectors.message_data(result.message), "created": result.created}
-        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        return Response(SendOutputSerializer(result).data,
+                        status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
 class MessageDetailApi(APIView):
@@ -201,7 +202,8 @@ class ReadApi(APIView):
     def post(self, request: Request, conversation_id: str) -> Response:
         data = ReadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(services.conversation_mark_read(user=request.user, conversation_id=conversation_id, **data.validated_data))
+        result = services.conversation_mark_read(user=request.user, conversation_id=conversation_id, **data.validated_data)
+        return Response(ReadOutputSerializer(result).data)
 
 
 class BlockApi(APIView):
@@ -217,14 +219,14 @@ class BlockApi(APIView):
         responses={200: BlockOutputSerializer, **_errors(401, 403)},
     )
     def post(self, request: Request, conversation_id: str) -> Response:
-        return Response(services.conversation_block(user=request.user, conversation_id=conversation_id))
+        return Response(BlockOutputSerializer(services.conversation_block(user=request.user, conversation_id=conversation_id)).data)
 
     @extend_schema(
         tags=TAGS, summary="Lift your side's block", parameters=[CONVERSATION_ID], request=None,
         responses={200: BlockOutputSerializer, **_errors(401, 403)},
     )
     def delete(self, request: Request, conversation_id: str) -> Response:
-        return Response(services.conversation_unblock(user=request.user, conversation_id=conversation_id))
+        return Response(BlockOutputSerializer(services.conversation_unblock(user=request.user, conversation_id=conversation_id)).data)
 
 
 class ReportApi(APIView):
@@ -243,14 +245,7 @@ class ReportApi(APIView):
         data = ReportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         report = services.message_report(user=request.user, conversation_id=conversation_id, seq=seq, **data.validated_data)
-        body = {"id": str(report.pk), "message_id": str(report.message_id), "reason": report.reason,
-                "status": report.status, "created_at": report.created_at}
-        return Response(ReportOutputSerializer(body).data, status=status.HTTP_201_CREATED)
-
-
-def _attachment_data(att: ChatAttachment) -> dict:
-    return {"id": str(att.pk), "url": selectors.attachment_url(conversation_id=att.conversation_id, attachment_id=att.pk),
-            "content_type": att.content_type, "size": att.size}
+        return Response(ReportOutputSerializer(report).data, status=status.HTTP_201_CREATED)
 
 
 class AttachmentUploadApi(APIView):
@@ -268,7 +263,7 @@ class AttachmentUploadApi(APIView):
     )
     def post(self, request: Request, conversation_id: str) -> Response:
         attachment = services.attachment_upload(user=request.user, conversation_id=conversation_id, file=request.FILES.get("file"))
-        return Response(_attachment_data(attachment), status=status.HTTP_201_CREATED)
+        return Response(AttachmentOutputSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
 class AttachmentDetailApi(APIView):

@@ -34,6 +34,8 @@ from chat.serializers import (
     EditCommandSerializer,
     MessageSendInputSerializer,
     ReadInputSerializer,
+    ReadOutputSerializer,
+    SendOutputSerializer,
     SeqCommandSerializer,
     TypingInputSerializer,
 )
@@ -62,7 +64,7 @@ class ChatTopic(Topic):
     @command("send", bucket="send")
     def send(self, *, user, key: str, data: dict) -> dict[str, Any]:
         result = services.message_send(user=user, conversation_id=key, **validated_command(MessageSendInputSerializer, data))
-        return {"message": selectors.message_data(result.message), "created": result.created}
+        return SendOutputSerializer(result).data
 
     @command("edit")
     def edit(self, *, user, key: str, data: dict) -> dict[str, Any]:
@@ -80,7 +82,8 @@ class ChatTopic(Topic):
 
     @command("read")
     def read(self, *, user, key: str, data: dict) -> dict[str, Any]:
-        return services.conversation_mark_read(user=user, conversation_id=key, **validated_command(ReadInputSerializer, data))
+        result = services.conversation_mark_read(user=user, conversation_id=key, **validated_command(ReadInputSerializer, data))
+        return ReadOutputSerializer(result).data
 
 
 @add_snapshot_provider

@@ -56,6 +56,8 @@ from django.utils import timezone
 from chat import moderation, selectors
 from chat.models import (
     MAX_CLIENT_MSG_ID_LENGTH,
+    MAX_REPORT_COMMENT,
+    MAX_SEQ,
     MAX_TEXT_LENGTH,
     ChatAttachment,
     ChatBlock,
@@ -83,8 +85,6 @@ logger = logging.getLogger(__name__)
 
 EDIT_WINDOW = timedelta(minutes=10)
 TYPING_EXPIRES_MS = 5000
-MAX_SEQ = 2**53
-MAX_REPORT_COMMENT = 1000
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 UPLOAD_LIMITS: tuple[tuple[int, int], ...] = ((60, 10), (3600, 100))
 

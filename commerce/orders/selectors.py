@@ -151,7 +151,9 @@ def checkout_data(checkout: Checkout) -> dict[str, Any]:
 
 def active_reservation_for(*, user_ids: list[Any]) -> dict[Any, dict[str, Any]]:
     """For cart payloads: ``{user_id: {"checkout_id", "expires_at", "total", "currency",
-    "order_ids", "quantities": {product_id: units}}}`` of each user's active checkout."""
+    "order_ids", "quantities": {product_id: units}}}`` of each user's active checkout (ids as
+    strings, ``expires_at`` a ``datetime``, ``total`` a ``Decimal``). Provides the cart room's
+    ``checkout_reservations`` hook."""
     out: dict[Any, dict[str, Any]] = {}
     rows = (
         StockReservation.objects.filter(
@@ -163,7 +165,7 @@ def active_reservation_for(*, user_ids: list[Any]) -> dict[Any, dict[str, Any]]:
     )
     for buyer_id, checkout_id, expires_at, total, currency, order_id, product_id, qty in rows:
         r = out.setdefault(buyer_id, {"checkout_id": str(checkout_id), "expires_at": expires_at,
-                                      "total": f"{total:.2f}", "currency": currency, "order_ids": [],
+                                      "total": total, "currency": currency, "order_ids": [],
                                       "quantities": {}})
         if str(order_id) not in r["order_ids"]:
             r["order_ids"].append(str(order_id))
