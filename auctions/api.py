@@ -21,12 +21,12 @@ from auctions.serializers import (
     BidOutputSerializer,
     WatchOutputSerializer,
 )
-from commerce.common.api import error_responses
 from commerce.orders.selectors import order_data
 from commerce.orders.serializers import OrderSerializer
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from core.pagination import LimitOffsetPagination
 from core.utils import parse_uuid, validated
+from core.schema import error_responses
 
 
 def _get(request, auction_id) -> Auction:
@@ -37,6 +37,7 @@ class AuctionListCreateApi(generics.GenericAPIView):
     permission_classes = [IsAuthenticated]
     pagination_class = LimitOffsetPagination
     serializer_class = AuctionOutputSerializer
+    queryset = Auction.objects.none()  # for the OpenAPI document; get() builds the list
 
     @extend_schema(
         operation_id="auctions_list",
@@ -44,6 +45,7 @@ class AuctionListCreateApi(generics.GenericAPIView):
         description="Default: live and scheduled, soonest end first. `status`, `ending_soon=1` (live, ending within the "
         "hour), `vendor=<id>`, `mine=bids` (you bid), `won=1` (you won).",
         parameters=[OpenApiParameter(n, OpenApiTypes.STR) for n in ("status", "ending_soon", "vendor", "mine", "won")],
+        responses={200: AuctionOutputSerializer(many=True), **error_responses(400, 401)},
         tags=["auctions"],
     )
     def get(self, request: Request) -> Response:
@@ -112,7 +114,7 @@ class AuctionBuyNowApi(APIView):
     @extend_schema(summary="Buy it now", request=None, parameters=[IDEMPOTENCY_KEY_PARAMETER],
                    description="Before the first bid only (409 `buy_now_unavailable`); ends the auction sold and returns "
                    "the order (paid from your wallet).",
-                   responses={201: OrderSerializer, **error_responses(400, 401, 403, 404, 409)}, tags=["auctions"])
+                   responses={201: OrderSerializer, **error_responses(400, 401, 403, 404, 409, 422)}, tags=["auctions"])
     @idempotent(scope="auction_buy_now")
     def post(self, request: Request, auction_id) -> Response:
         order = services.auction_buy_now(auction_id=auction_id, buyer=request.user)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -24,7 +24,6 @@ from chat.serializers import (
     AttachmentOutputSerializer,
     AttachmentUploadInputSerializer,
     BlockOutputSerializer,
-    ChatErrorSerializer,
     ConversationOutputSerializer,
     ConversationStartInputSerializer,
     HistoryOutputSerializer,
@@ -39,22 +38,16 @@ from chat.serializers import (
     SendOutputSerializer,
     UnreadOutputSerializer,
 )
+from core.schema import error_responses
 from core.utils import parse_uuid
 from core.exceptions import NotFound
 
 TAGS = ["chat"]
 
 
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    text = {
-        400: "Invalid input: `invalid` (with `fields`) or a domain code",
-        401: "Not authenticated",
-        403: "`forbidden` (not a participant, unknown or malformed id) or a domain code",
-        404: "Not found",
-        409: "Conflict with the current state",
-        429: "`rate_limited` (with `retry_after_ms`)",
-    }
-    return {c: OpenApiResponse(ChatErrorSerializer, description=text[c]) for c in codes}
+def _errors(*codes: int) -> dict:
+    """:func:`core.schema.error_responses` with the chat's meaning of 403 (not a participant)."""
+    return error_responses(*codes, e403="`forbidden` (not a participant, unknown or malformed id) or a domain code")
 
 
 CONVERSATION_ID = OpenApiParameter("conversation_id", OpenApiTypes.UUID, OpenApiParameter.PATH)

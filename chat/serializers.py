@@ -39,15 +39,6 @@ def _text_field() -> serializers.CharField:
     return StrictCharField(max_length=MAX_TEXT_LENGTH, help_text="1–4,000 characters (surrounding whitespace is dropped)")
 
 
-class ChatErrorSerializer(serializers.Serializer):
-    """Every refusal: ``{"code", "detail", "fields"?}`` (``retry_after_ms`` with ``rate_limited``)."""
-
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    fields = serializers.DictField(required=False)
-    retry_after_ms = serializers.IntegerField(required=False)
-
-
 # --- input -------------------------------------------------------------------------------------
 
 

@@ -12,11 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commerce.common.api import error_responses
 from commerce.stores.selectors import vendor_ids_for_user
 from core.exceptions import ApplicationError
 from core.models import is_staff_or_admin
 from core.utils import parse_uuid, validated
+from core.schema import error_responses
 from delivery import services
 from delivery.models import Delivery
 from delivery.serializers import (
@@ -53,7 +53,8 @@ class DeliveryListApi(APIView):
         parameters=[OpenApiParameter(n, OpenApiTypes.STR) for n in ("open", "lat", "lon", "order")],
         responses={200: PolymorphicProxySerializer(component_name="DeliveryListItem", many=True,
                                                    serializers=[DeliveryOutputSerializer, OpenDeliveryOutputSerializer],
-                                                   resource_type_field_name=None)},
+                                                   resource_type_field_name=None),
+                   **error_responses(400, 401)},
         tags=["delivery"],
     )
     def get(self, request: Request) -> Response:

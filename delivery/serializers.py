@@ -63,7 +63,7 @@ class OpenDeliveryOutputSerializer(serializers.Serializer):
     distance_m = serializers.FloatField(help_text="Pickup to the drop-off area's centre, metres (rounded to 100)")
     created_at = TimestampField(source="delivery.created_at")
 
-    @extend_schema_field({"type": "object", "nullable": True, "enum": [None]})
+    @extend_schema_field({"type": "object", "nullable": True, "description": "Always null"})
     def get_courier(self, view) -> None:
         return None
 

@@ -13,10 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError
+from core.schema import error_responses
 
 from commerce.cart import services
 from commerce.cart.serializers import CartItemAddInputSerializer, CartItemQuantityInputSerializer, CartOutputSerializer
-from commerce.common.api import error_responses
 
 
 CART_HEADER = "X-Cart-Id"

@@ -18,9 +18,10 @@ from rest_framework.views import APIView
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from core.pagination import NewestFirstCursorPagination
 from core.utils import validated
+from core.schema import error_responses
 
-from commerce.common.api import error_responses
 from commerce.disputes import selectors, services
+from commerce.disputes.models import Dispute
 from commerce.orders.selectors import order_get_visible
 from commerce.disputes.serializers import (
     DisputeDetailOutputSerializer,
@@ -71,10 +72,13 @@ class DisputeListApi(generics.GenericAPIView):
     permission_classes = [IsAuthenticated]
     pagination_class = NewestFirstCursorPagination
     serializer_class = DisputeOutputSerializer
+    queryset = Dispute.objects.none()  # for the OpenAPI document; get() builds the list
 
     @extend_schema(summary="Disputes you take part in", operation_id="disputes_list",
                    description="As the buyer or the store's staff; marketplace staff see all. `status` narrows.",
-                   parameters=[OpenApiParameter("status", OpenApiTypes.STR)], tags=TAGS)
+                   parameters=[OpenApiParameter("status", OpenApiTypes.STR)],
+                   responses={200: DisputeOutputSerializer(many=True),
+                              **error_responses(400, 401, 404, e404="Invalid cursor")}, tags=TAGS)
     def get(self, request: Request) -> Response:
         qs = selectors.disputes_for(user=request.user, status=request.query_params.get("status") or None)
         page = self.paginate_queryset(qs)
@@ -136,7 +140,7 @@ class DisputeResolveApi(APIView):
         "403 `staff_only`; 409 `dispute_not_open` (someone resolved it first), `insufficient_funds` (a released "
         "escrow must come back from the store's wallet); 400 `invalid_amount`.",
         request=DisputeResolveInputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={200: DisputeDetailOutputSerializer, **error_responses(400, 401, 403, 404, 409)}, tags=TAGS,
+        responses={200: DisputeDetailOutputSerializer, **error_responses(400, 401, 403, 404, 409, 422)}, tags=TAGS,
     )
     @idempotent(scope="dispute_resolve")
     def post(self, request: Request, dispute_id) -> Response:

@@ -113,3 +113,11 @@ class EscrowOutputSerializer(serializers.Serializer):
     def get_dispute_id(self, escrow) -> str | None:
         dispute_id = self.context.get("dispute_id")
         return None if dispute_id is None else str(dispute_id)
+
+
+class WebhookResultSerializer(serializers.Serializer):
+    """What the marketplace did with a gateway event (``payments_handle_webhook``)."""
+
+    event_id = serializers.CharField()
+    result = serializers.CharField(help_text="duplicate, ignored, unknown_intent, intent_pending, status_mismatch, "
+                                   "intent_mismatch, or the settlement's result (payment_succeeded, deposit_succeeded…)")

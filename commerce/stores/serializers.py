@@ -18,8 +18,7 @@ class VendorOutputSerializer(serializers.ModelSerializer):
     (``commerce.stores.selectors.vendor_private_ids``) is ``"all"`` or holds the store's id; everyone else
     gets the store without the key."""
 
-    owner_id = serializers.UUIDField(read_only=True, required=False,
-                                     help_text="Only for the store's staff and admins")
+    owner_id = serializers.UUIDField(required=False, help_text="Only for the store's staff and admins")
 
     class Meta:
         model = Vendor

@@ -13,8 +13,8 @@ from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError
 from core.pagination import NewestFirstCursorPagination
+from core.schema import error_responses
 
-from commerce.common.api import error_responses
 from commerce.wallet import services as wallets
 from commerce.wallet.models import LedgerEntry
 from commerce.wallet.serializers import WalletEntrySerializer, WalletOutputSerializer
@@ -46,8 +46,11 @@ class WalletLedgerApi(generics.GenericAPIView):
     permission_classes = [IsAuthenticated]
     pagination_class = NewestFirstCursorPagination
     serializer_class = WalletEntrySerializer
+    queryset = LedgerEntry.objects.none()  # for the OpenAPI document; get() builds the list
 
-    @extend_schema(summary="Your wallet's whole ledger, newest first", parameters=[CURRENCY_PARAM], tags=["wallet"])
+    @extend_schema(summary="Your wallet's whole ledger, newest first", parameters=[CURRENCY_PARAM],
+                   responses={200: WalletEntrySerializer(many=True), **error_responses(400, 401, 404, e404="Invalid cursor")},
+                   tags=["wallet"])
     def get(self, request: Request) -> Response:
         wallet = wallets.wallet_get(user=request.user, currency=_currency(request))
         page = self.paginate_queryset(LedgerEntry.objects.filter(wallet=wallet))
