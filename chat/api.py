@@ -81,8 +81,8 @@ class ConversationListCreateApi(generics.GenericAPIView):
         tags=TAGS,
         summary="Open a conversation with a vendor",
         description="One conversation per buyer, vendor and context: asking again returns the existing one (200). "
-        "The context is a product of that vendor (`order` and `auction` once those apps exist: "
-        "`context_type_unavailable` until then). Codes: 400 `invalid`, `own_vendor`, `context_type_unavailable`; "
+        "The context is a product, an auction or one of your orders of that vendor. Codes: 400 `invalid`, "
+        "`own_vendor`, `context_type_unavailable` (a deployment without that app); "
         "403 `blocked`; 404 `vendor_not_found`, `context_not_found`.",
         request=ConversationStartInputSerializer,
         responses={201: ConversationOutputSerializer, 200: ConversationOutputSerializer, **_errors(400, 401, 403, 404)},

@@ -378,7 +378,7 @@ CHAT_MEDIA_ROOT = env("CHAT_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "chat-
 # Checkout, payments, wallet.
 #: minutes a checkout's stock stays reserved waiting for payment
 CHECKOUT_RESERVATION_MINUTES = env.int("CHECKOUT_RESERVATION_MINUTES", default=15)
-#: provider behind card payments (commerce.gateways.GATEWAYS)
+#: provider behind card payments (commerce.payments.gateways.GATEWAYS)
 PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="test")
 #: with DEBUG off the ``test`` gateway is refused unless this is set (a staging stack; logged as a
 #: warning at start-up by core.apps)

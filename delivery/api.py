@@ -54,7 +54,7 @@ class DeliveryListApi(APIView):
         responses={200: PolymorphicProxySerializer(component_name="DeliveryListItem", many=True,
                                                    serializers=[DeliveryOutputSerializer, OpenDeliveryOutputSerializer],
                                                    resource_type_field_name=None),
-                   **error_responses(400, 401)},
+                   **error_responses(400, 401, 403, e403="`?open=1` is for couriers")},
         tags=["delivery"],
     )
     def get(self, request: Request) -> Response:
