@@ -4,6 +4,7 @@ and bid replies (money as decimal strings)."""
 from rest_framework import serializers
 
 from auctions.models import AuctionResult, AuctionStatus
+from commerce.stores.serializers import VendorRefSerializer
 from core.fields import MoneyField, MoneyOutputField, TimestampField
 
 
@@ -25,11 +26,6 @@ class AuctionCreateInputSerializer(serializers.Serializer):
 
 class BidInputSerializer(serializers.Serializer):
     max_amount = MoneyField(help_text="Your maximum (proxy bid) as a decimal string, e.g. \"12.50\"")
-
-
-class VendorRefSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    name = serializers.CharField()
 
 
 class AuctionSerializer(serializers.Serializer):

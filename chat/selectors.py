@@ -51,7 +51,6 @@ from core.utils import parse_uuid
 #: messages in a topic snapshot and the default page of the history
 SNAPSHOT_MESSAGES = 50
 DEFAULT_PAGE = 50
-MAX_PAGE = 200
 
 
 

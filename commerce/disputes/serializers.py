@@ -9,7 +9,7 @@ from core.fields import MoneyOutputField, TimestampField
 
 from commerce.disputes.models import DisputeReason, DisputeRole, DisputeStatus
 from commerce.orders.models import OrderStatus
-from commerce.orders.serializers import OrderVendorSerializer
+from commerce.stores.serializers import VendorRefSerializer
 
 
 class DisputeOpenInputSerializer(serializers.Serializer):
@@ -53,7 +53,7 @@ class DisputeOrderSerializer(serializers.Serializer):
     total = MoneyOutputField()
     refunded_total = MoneyOutputField()
     buyer_id = serializers.UUIDField()
-    vendor = OrderVendorSerializer()
+    vendor = VendorRefSerializer()
 
 
 class DisputeResolutionSerializer(serializers.Serializer):

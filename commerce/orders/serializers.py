@@ -8,6 +8,7 @@ from rest_framework import serializers
 from core.fields import MoneyOutputField, TimestampField
 
 from commerce.orders.models import CheckoutStatus, OrderStatus
+from commerce.stores.serializers import VendorRefSerializer
 
 
 class CheckoutInputSerializer(serializers.Serializer):
@@ -30,11 +31,6 @@ class OrderLineOutputSerializer(serializers.Serializer):
     line_total = MoneyOutputField()
 
 
-class OrderVendorSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    name = serializers.CharField()
-
-
 class OrderSerializer(serializers.Serializer):
     """An order: the body of ``order.created`` events (``vendor:`` topic), of a checkout's
     ``orders`` and of a buy-it-now; :class:`OrderOutputSerializer` adds what one viewer may do.
@@ -47,7 +43,7 @@ class OrderSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=OrderStatus.choices)
     source = serializers.CharField()
     buyer_id = serializers.UUIDField()
-    vendor = OrderVendorSerializer()
+    vendor = VendorRefSerializer()
     currency = serializers.CharField()
     subtotal = MoneyOutputField()
     shipping_total = MoneyOutputField()

@@ -12,6 +12,13 @@ class VendorApplyInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
+class VendorRefSerializer(serializers.Serializer):
+    """A store named inside another body (an order, a dispute's order, an auction)."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
 class VendorOutputSerializer(serializers.ModelSerializer):
     """A store. ``owner_id`` (who owns it) is private: rendered only for the store's own staff and
     marketplace admins, i.e. when the context's ``private_vendor_ids``
