@@ -16,6 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.schema import error_responses
+from core.utils import validated
 from commerce.catalog import media, selectors, services
 from commerce.catalog.filters import ProductFilter, StableOrderingFilter
 from commerce.catalog.serializers import (
@@ -29,8 +31,7 @@ from commerce.catalog.serializers import (
     ProductOutputSerializer,
     ProductUpdateInputSerializer,
 )
-from commerce.common.api import ReadOpenMixin, error_responses
-from core.utils import validated
+from commerce.common.api import ReadOpenMixin
 
 
 class CategoryListApi(generics.ListAPIView):

@@ -15,8 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from core.schema import error_responses
 
-from commerce.common.api import error_responses
 from commerce.payouts import selectors, services
 from commerce.payouts.models import BankDetailsStatus, WithdrawalStatus
 from commerce.payouts.serializers import (

@@ -18,8 +18,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.models import User
+from core.schema import error_responses
 
-from commerce.common.api import ReadOpenMixin, error_responses
+from commerce.common.api import ReadOpenMixin
 from commerce.stores import selectors, services, staff
 from commerce.stores.models import VendorStatus
 from commerce.stores.serializers import (

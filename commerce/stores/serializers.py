@@ -111,7 +111,8 @@ class VendorOutputSerializer(serializers.ModelSerializer):
     ``private_vendor_ids`` (``commerce.stores.selectors.vendor_private_ids``) is ``"all"`` or holds
     the store's id; everyone else gets the store without those keys."""
 
-    owner_id = serializers.UUIDField(read_only=True, required=False, help_text="Only for the store's staff and admins")
+    owner_id = serializers.UUIDField(required=False, help_text="Only for the store's staff and admins")
+    website = serializers.CharField(help_text="http(s) URL of the store's own site, or empty")
     logo_url = serializers.SerializerMethodField(help_text="URL of the re-encoded logo, or null")
     address = serializers.SerializerMethodField()
     contact_email = serializers.CharField(required=False, help_text="Public when email_public")
@@ -120,7 +121,8 @@ class VendorOutputSerializer(serializers.ModelSerializer):
     email_public = serializers.BooleanField(required=False)
     phone_public = serializers.BooleanField(required=False)
     address_public = serializers.BooleanField(required=False)
-    pickup_point = serializers.SerializerMethodField(help_text="Only for the store's staff and admins")
+    pickup_point = PickupPointOutputSerializer(required=False, allow_null=True,
+                                               help_text="Only for the store's staff and admins; null until set")
 
     class Meta:
         model = Vendor
@@ -136,14 +138,6 @@ class VendorOutputSerializer(serializers.ModelSerializer):
     @extend_schema_field(VendorAddressSerializer)
     def get_address(self, vendor: Vendor) -> dict:
         return {key: value for key, value in vendor.address_dict().items()}
-
-    @extend_schema_field(PickupPointOutputSerializer(allow_null=True, required=False))
-    def get_pickup_point(self, vendor: Vendor) -> dict | None:
-        try:
-            point = vendor.pickup_point
-        except PickupPoint.DoesNotExist:
-            return None
-        return PickupPointOutputSerializer(point).data
 
     def _is_private(self, vendor: Vendor) -> bool:
         private = self.context.get("private_vendor_ids", ())
