@@ -137,10 +137,11 @@ class WithdrawalListCreateApi(generics.GenericAPIView):
         description="Holds `amount` of the store's available earnings until marketplace staff pay it (then it is "
         "debited) or reject it (then it is released). Needs verified bank details and an active store. 400 "
         "`invalid_amount`, `below_minimum`; 409 `insufficient_funds`, `bank_details_missing`, "
-        "`bank_details_not_verified`, `store_not_active`. Send an `Idempotency-Key`.",
+        "`bank_details_not_verified`, `store_not_active`. Send an `Idempotency-Key`: the same key with the same "
+        "body replays the first answer, with another body 422 `idempotency_key_reused`.",
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         request=WithdrawalInputSerializer,
-        responses={201: WithdrawalOutputSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={201: WithdrawalOutputSerializer, **error_responses(400, 401, 403, 404, 409, 422)},
     )
     @idempotent(scope="withdrawal_request")
     def post(self, request: Request, vendor_id: uuid.UUID) -> Response:
