@@ -163,10 +163,6 @@ class ProductImage(models.Model):
     def __str__(self) -> str:
         return self.file.name or self.url
 
-    @property
-    def is_upload(self) -> bool:
-        return bool(self.file)
-
 
 class ProductPriceChange(models.Model):
     """History: the price of ``product`` went from ``old_price`` to ``new_price`` (``currency``)."""

@@ -21,8 +21,9 @@ from PIL import ExifTags, Image
 from commerce.catalog.models import ProductImage
 from tests.conftest import client_for
 from tests.factories.commerce import ProductFactory, VendorFactory
+from tests.factories.core import AdminFactory
 from tests.factories.orders import buyer_with_cart
-from tests.factories.stores import REFUSED, client_of, member, store_people
+from tests.factories.stores import REFUSED, client_of, store_people
 
 pytestmark = pytest.mark.django_db
 
@@ -261,3 +262,14 @@ def test_storage_is_the_file_system_by_default_and_s3_compatible_when_configured
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
                          cwd=ROOT).stdout.split()
     assert out[-6:] == ["S3Storage", "market-media", "http://127.0.0.1:9000", "media", "False", "True"]
+
+
+def test_the_admin_shows_a_products_images_read_only(media_root, client):
+    product = ProductFactory(vendor=VendorFactory())
+    body = upload(product.vendor.owner, product, photo((300, 200))).json()
+    operator = AdminFactory()
+    client.force_login(operator)
+    page = client.get(f"/admin/commerce/product/{product.pk}/change/")
+    assert page.status_code == 200
+    assert body["thumbnails"]["small"] in page.content.decode()
+    assert "images-0-alt_text" not in page.content.decode()  # no editable image fields
