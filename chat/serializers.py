@@ -17,7 +17,8 @@ from chat.models import (
     ReportReason,
     Side,
 )
-from chat.services import MAX_REPORT_COMMENT, MAX_SEQ
+from chat.services import MAX_REPORT_COMMENT
+from threads.inputs import MAX_SEQ
 
 
 class StrictCharField(serializers.CharField):
