@@ -12,6 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
+from rest_framework.test import APIClient
 
 from notifications.models import Notification
 from realtime.models import OutboxEvent
@@ -84,7 +85,6 @@ def test_nobody_but_the_requester_and_agents_reaches_a_ticket():
     assert stranger_client.get(f"{API}/tickets/").json()["results"] == []
     assert stranger_client.get(f"{API}/queue/").status_code == 403
     assert client_for(buyer).get(f"{API}/queue/").status_code == 403
-    from rest_framework.test import APIClient
     assert APIClient().get(f"{base}/").status_code == 401
     assert client_for(stranger).get(f"{API}/tickets/not-a-uuid/").status_code == 404
     # the socket topics
