@@ -32,9 +32,11 @@ from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 
 from threads.images import EXTENSIONS, PrivateMediaStorage
-from threads.inputs import MAX_CLIENT_MSG_ID_LENGTH
+from threads.inputs import MAX_CLIENT_MSG_ID_LENGTH, MAX_SEQ  # noqa: F401  (the chat's limits: re-exported)
 
 MAX_TEXT_LENGTH = 4000
+#: characters of a report's comment
+MAX_REPORT_COMMENT = 1000
 
 
 class ContextType(models.TextChoices):

@@ -15,29 +15,29 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commerce.common.api import error_responses
+from core.schema import error_responses
 from core.exceptions import Forbidden, NotFound
 from core.utils import parse_uuid
 from support import selectors, services
 from support.models import TicketAttachment
 from support.permissions import can_work_ticket
 from support.serializers import (
-    AssignInputSerializer,
-    AttachmentOutputSerializer,
-    AttachmentUploadInputSerializer,
-    HistoryOutputSerializer,
-    HistoryQuerySerializer,
-    MessageSendInputSerializer,
-    NoteInputSerializer,
-    NoteOutputSerializer,
-    QueueQuerySerializer,
-    ReadInputSerializer,
-    ReadOutputSerializer,
-    SendOutputSerializer,
+    TicketAssignInputSerializer,
+    TicketAttachmentOutputSerializer,
+    TicketAttachmentUploadInputSerializer,
+    TicketHistoryOutputSerializer,
+    TicketHistoryQuerySerializer,
+    TicketMessageSendInputSerializer,
+    TicketNoteInputSerializer,
+    TicketNoteOutputSerializer,
+    TicketQueueQuerySerializer,
+    TicketReadInputSerializer,
+    TicketReadOutputSerializer,
+    TicketSendOutputSerializer,
     TicketOpenInputSerializer,
     TicketOutputSerializer,
     TicketUpdateInputSerializer,
-    TransitionInputSerializer,
+    TicketTransitionInputSerializer,
 )
 
 TAGS = ["support"]
@@ -49,7 +49,7 @@ def _ticket(ticket) -> dict:
 
 
 def _attachment(att: TicketAttachment) -> dict:
-    return AttachmentOutputSerializer({
+    return TicketAttachmentOutputSerializer({
         "id": att.pk, "url": selectors.attachment_url(ticket_id=att.ticket_id, attachment_id=att.pk),
         "content_type": att.content_type, "size": att.size,
     }).data
@@ -93,11 +93,11 @@ class QueueApi(generics.GenericAPIView):
         tags=TAGS, summary="The staff queue (support staff)",
         description="Active tickets (or `status`), most urgent first, then oldest. `view`: all, unassigned, mine; "
         "`overdue=true` for tickets past their first-response target. 403 `forbidden` for anyone but support staff.",
-        parameters=[QueueQuerySerializer],
+        parameters=[TicketQueueQuerySerializer],
         responses={200: TicketOutputSerializer(many=True), **error_responses(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
-        query = QueueQuerySerializer(data=request.query_params)
+        query = TicketQueueQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         page = self.paginate_queryset(selectors.queue(user=request.user, **query.validated_data))
         return self.get_paginated_response([_ticket(t) for t in page])
@@ -130,27 +130,27 @@ class MessageListCreateApi(APIView):
         tags=TAGS, summary="The thread by anchors",
         description="Messages in ascending `seq`: `before=N` the newest below N, `after=N` the oldest above N. "
         "Internal notes are not part of the thread.",
-        parameters=[TICKET_ID, HistoryQuerySerializer],
-        responses={200: HistoryOutputSerializer, **error_responses(400, 401, 404)},
+        parameters=[TICKET_ID, TicketHistoryQuerySerializer],
+        responses={200: TicketHistoryOutputSerializer, **error_responses(400, 401, 404)},
     )
     def get(self, request: Request, ticket_id: str) -> Response:
         ticket, _side = selectors.ticket_for(user=request.user, ticket_id=ticket_id)
-        query = HistoryQuerySerializer(data=request.query_params)
+        query = TicketHistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        return Response(HistoryOutputSerializer(selectors.message_history(ticket=ticket, **query.validated_data)).data)
+        return Response(TicketHistoryOutputSerializer(selectors.message_history(ticket=ticket, **query.validated_data)).data)
 
     @extend_schema(
         tags=TAGS, summary="Write in the thread",
         description="Same as the socket command `send`: 201 new, 200 when `client_msg_id` was used before. Codes: 400 "
         "`invalid`, `invalid_image`; 404; 409 `ticket_not_open` (resolved or closed: reopen it).",
-        parameters=[TICKET_ID], request=MessageSendInputSerializer,
-        responses={201: SendOutputSerializer, 200: SendOutputSerializer, **error_responses(400, 401, 404, 409)},
+        parameters=[TICKET_ID], request=TicketMessageSendInputSerializer,
+        responses={201: TicketSendOutputSerializer, 200: TicketSendOutputSerializer, **error_responses(400, 401, 404, 409)},
     )
     def post(self, request: Request, ticket_id: str) -> Response:
-        data = MessageSendInputSerializer(data=request.data)
+        data = TicketMessageSendInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.message_send(user=request.user, ticket_id=ticket_id, **data.validated_data)
-        body = SendOutputSerializer({"message": selectors.message_data(result.message), "created": result.created}).data
+        body = TicketSendOutputSerializer({"message": selectors.message_data(result.message), "created": result.created}).data
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
@@ -158,11 +158,11 @@ class ReadApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(tags=TAGS, summary="Mark the thread read up to a seq", parameters=[TICKET_ID],
-                   request=ReadInputSerializer, responses={200: ReadOutputSerializer, **error_responses(400, 401, 404)})
+                   request=TicketReadInputSerializer, responses={200: TicketReadOutputSerializer, **error_responses(400, 401, 404)})
     def post(self, request: Request, ticket_id: str) -> Response:
-        data = ReadInputSerializer(data=request.data)
+        data = TicketReadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(ReadOutputSerializer(services.mark_read(user=request.user, ticket_id=ticket_id,
+        return Response(TicketReadOutputSerializer(services.mark_read(user=request.user, ticket_id=ticket_id,
                                                                 **data.validated_data)).data)
 
 
@@ -171,20 +171,20 @@ class NoteListCreateApi(APIView):
 
     @extend_schema(tags=TAGS, summary="Internal notes (support staff)",
                    description="Never shown to the requester: 403 `forbidden` for them.",
-                   parameters=[TICKET_ID], responses={200: NoteOutputSerializer(many=True), **error_responses(401, 403, 404)})
+                   parameters=[TICKET_ID], responses={200: TicketNoteOutputSerializer(many=True), **error_responses(401, 403, 404)})
     def get(self, request: Request, ticket_id: str) -> Response:
         ticket, _side = selectors.ticket_for(user=request.user, ticket_id=ticket_id)
         if not can_work_ticket(request.user, ticket):
             raise Forbidden("Only support staff read internal notes.", code="forbidden")
-        return Response(NoteOutputSerializer(selectors.notes_of(ticket=ticket), many=True).data)
+        return Response(TicketNoteOutputSerializer(selectors.notes_of(ticket=ticket), many=True).data)
 
     @extend_schema(tags=TAGS, summary="Add an internal note (support staff)", parameters=[TICKET_ID],
-                   request=NoteInputSerializer, responses={201: NoteOutputSerializer, **error_responses(400, 401, 403, 404)})
+                   request=TicketNoteInputSerializer, responses={201: TicketNoteOutputSerializer, **error_responses(400, 401, 403, 404)})
     def post(self, request: Request, ticket_id: str) -> Response:
-        data = NoteInputSerializer(data=request.data)
+        data = TicketNoteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         note = services.note_add(user=request.user, ticket_id=ticket_id, **data.validated_data)
-        return Response(NoteOutputSerializer(selectors.note_data(note)).data, status=status.HTTP_201_CREATED)
+        return Response(TicketNoteOutputSerializer(selectors.note_data(note)).data, status=status.HTTP_201_CREATED)
 
 
 class AssignApi(APIView):
@@ -192,9 +192,9 @@ class AssignApi(APIView):
 
     @extend_schema(tags=TAGS, summary="Assign to a support agent (support staff)",
                    description="Codes: 400 `not_an_agent`; 403 `forbidden`; 404.", parameters=[TICKET_ID],
-                   request=AssignInputSerializer, responses={200: TicketOutputSerializer, **error_responses(400, 401, 403, 404)})
+                   request=TicketAssignInputSerializer, responses={200: TicketOutputSerializer, **error_responses(400, 401, 403, 404)})
     def post(self, request: Request, ticket_id: str) -> Response:
-        data = AssignInputSerializer(data=request.data)
+        data = TicketAssignInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(_ticket(services.ticket_assign(user=request.user, ticket_id=ticket_id, **data.validated_data)))
 
@@ -207,11 +207,11 @@ class TransitionApi(APIView):
         description="Support staff: any move of the map; the requester: `resolved`, `closed`, `open` (reopen within 7 "
         "days of the resolution). Codes: 403 `transition_not_allowed`; 404; 409 `invalid_transition` (with `from`, "
         "`to`, `allowed`).",
-        parameters=[TICKET_ID], request=TransitionInputSerializer,
+        parameters=[TICKET_ID], request=TicketTransitionInputSerializer,
         responses={200: TicketOutputSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     def post(self, request: Request, ticket_id: str) -> Response:
-        data = TransitionInputSerializer(data=request.data)
+        data = TicketTransitionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         ticket = services.ticket_transition(user=request.user, ticket_id=ticket_id, to_status=data.validated_data["status"])
         return Response(_ticket(ticket))
@@ -224,8 +224,8 @@ class AttachmentUploadApi(APIView):
     @extend_schema(tags=TAGS, summary="Upload an image to send",
                    description="Multipart field `file`; then send a message with `attachment_id`. Codes: 400 "
                    "`invalid_image`, `image_too_large`; 404; 409 `ticket_not_open`.",
-                   parameters=[TICKET_ID], request={"multipart/form-data": AttachmentUploadInputSerializer},
-                   responses={201: AttachmentOutputSerializer, **error_responses(400, 401, 404, 409)})
+                   parameters=[TICKET_ID], request={"multipart/form-data": TicketAttachmentUploadInputSerializer},
+                   responses={201: TicketAttachmentOutputSerializer, **error_responses(400, 401, 404, 409)})
     def post(self, request: Request, ticket_id: str) -> Response:
         attachment = services.attachment_upload(user=request.user, ticket_id=ticket_id, file=request.FILES.get("file"))
         return Response(_attachment(attachment), status=status.HTTP_201_CREATED)

@@ -25,7 +25,7 @@ from realtime.registry import Topic, command, register
 from support import selectors, services
 from support.events import QUEUE_KEY, SUPPORT_QUEUE_TOPIC, TICKET_TOPIC
 from support.permissions import can_see_support_queue
-from support.serializers import MessageSendInputSerializer, ReadInputSerializer, TypingInputSerializer
+from support.serializers import TicketMessageSendInputSerializer, TicketReadInputSerializer, TicketTypingInputSerializer
 
 
 @register
@@ -44,16 +44,16 @@ class TicketTopic(Topic):
 
     @command("send", bucket="send")
     def send(self, *, user, key: str, data: dict) -> dict[str, Any]:
-        result = services.message_send(user=user, ticket_id=key, **validated_command(MessageSendInputSerializer, data))
+        result = services.message_send(user=user, ticket_id=key, **validated_command(TicketMessageSendInputSerializer, data))
         return {"message": selectors.message_data(result.message), "created": result.created}
 
     @command("typing", bucket="typing")
     def typing(self, *, user, key: str, data: dict) -> dict[str, Any]:
-        return services.typing_signal(user=user, ticket_id=key, **validated_command(TypingInputSerializer, data))
+        return services.typing_signal(user=user, ticket_id=key, **validated_command(TicketTypingInputSerializer, data))
 
     @command("read")
     def read(self, *, user, key: str, data: dict) -> dict[str, Any]:
-        return services.mark_read(user=user, ticket_id=key, **validated_command(ReadInputSerializer, data))
+        return services.mark_read(user=user, ticket_id=key, **validated_command(TicketReadInputSerializer, data))
 
 
 @register

@@ -45,7 +45,7 @@ class TicketOpenInputSerializer(serializers.Serializer):
     delivery_id = serializers.UUIDField(required=False, allow_null=True, default=None, help_text="a delivery of yours")
 
 
-class MessageSendInputSerializer(serializers.Serializer):
+class TicketMessageSendInputSerializer(serializers.Serializer):
     text = StrictCharField(max_length=MAX_TEXT_LENGTH)
     client_msg_id = StrictCharField(max_length=MAX_CLIENT_MSG_ID_LENGTH, required=False, allow_null=True,
                                     allow_blank=True, trim_whitespace=False,
@@ -53,19 +53,19 @@ class MessageSendInputSerializer(serializers.Serializer):
     attachment_id = serializers.UUIDField(required=False, allow_null=True, help_text="an image uploaded to this ticket")
 
 
-class NoteInputSerializer(serializers.Serializer):
+class TicketNoteInputSerializer(serializers.Serializer):
     text = StrictCharField(max_length=MAX_TEXT_LENGTH)
 
 
-class ReadInputSerializer(serializers.Serializer):
+class TicketReadInputSerializer(serializers.Serializer):
     up_to_seq = StrictIntegerField(min_value=0, max_value=MAX_SEQ)
 
 
-class TypingInputSerializer(serializers.Serializer):
+class TicketTypingInputSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=["start", "stop"])
 
 
-class AssignInputSerializer(serializers.Serializer):
+class TicketAssignInputSerializer(serializers.Serializer):
     assignee_id = serializers.UUIDField(allow_null=True, help_text="a support agent; null unassigns")
 
 
@@ -74,11 +74,11 @@ class TicketUpdateInputSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=TicketCategory.choices, required=False)
 
 
-class TransitionInputSerializer(serializers.Serializer):
+class TicketTransitionInputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=TicketStatus.choices)
 
 
-class HistoryQuerySerializer(serializers.Serializer):
+class TicketHistoryQuerySerializer(serializers.Serializer):
     before = serializers.IntegerField(required=False, min_value=1, max_value=MAX_SEQ)
     after = serializers.IntegerField(required=False, min_value=0, max_value=MAX_SEQ)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
@@ -89,30 +89,30 @@ class HistoryQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class QueueQuerySerializer(serializers.Serializer):
+class TicketQueueQuerySerializer(serializers.Serializer):
     view = serializers.ChoiceField(choices=["all", "unassigned", "mine"], default="all")
     status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
     priority = serializers.ChoiceField(choices=TicketPriority.choices, required=False)
     overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
-class AttachmentUploadInputSerializer(serializers.Serializer):
+class TicketAttachmentUploadInputSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="JPEG, PNG, GIF or WebP, at most 5 MiB")
 
 
 # --- output ------------------------------------------------------------------------------------
 
 
-class PersonSerializer(serializers.Serializer):
+class TicketPersonSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
 
 
-class RequesterSerializer(PersonSerializer):
+class TicketRequesterSerializer(TicketPersonSerializer):
     role = serializers.ChoiceField(choices=RequesterRole.choices)
 
 
-class LinksSerializer(serializers.Serializer):
+class TicketLinksSerializer(serializers.Serializer):
     order_id = serializers.UUIDField(allow_null=True)
     delivery_id = serializers.UUIDField(allow_null=True)
 
@@ -123,10 +123,10 @@ class TicketOutputSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=TicketCategory.choices)
     priority = serializers.ChoiceField(choices=TicketPriority.choices)
     status = serializers.ChoiceField(choices=TicketStatus.choices)
-    requester = RequesterSerializer()
+    requester = TicketRequesterSerializer()
     vendor_id = serializers.UUIDField(allow_null=True)
-    links = LinksSerializer()
-    assignee = PersonSerializer(allow_null=True)
+    links = TicketLinksSerializer()
+    assignee = TicketPersonSerializer(allow_null=True)
     last_seq = serializers.IntegerField()
     last_message_at = serializers.CharField(allow_null=True, help_text="ISO 8601 UTC")
     first_response_due_at = serializers.CharField(help_text="created_at + the priority's first-response target")
@@ -139,48 +139,48 @@ class TicketOutputSerializer(serializers.Serializer):
     updated_at = serializers.CharField()
 
 
-class SenderSerializer(PersonSerializer):
+class TicketSenderSerializer(TicketPersonSerializer):
     side = serializers.ChoiceField(choices=Side.choices)
 
 
-class AttachmentOutputSerializer(serializers.Serializer):
+class TicketAttachmentOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     url = serializers.CharField(help_text="GET it with the bearer token (requester and agents only)")
     content_type = serializers.CharField()
     size = serializers.IntegerField(help_text="bytes")
 
 
-class MessageOutputSerializer(serializers.Serializer):
+class TicketMessageOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     ticket_id = serializers.UUIDField()
     seq = serializers.IntegerField(help_text="1, 2, 3 … per ticket, no gaps")
-    sender = SenderSerializer()
+    sender = TicketSenderSerializer()
     text = serializers.CharField()
-    attachment = AttachmentOutputSerializer(allow_null=True)
+    attachment = TicketAttachmentOutputSerializer(allow_null=True)
     client_msg_id = serializers.CharField(allow_null=True)
     created_at = serializers.CharField()
 
 
-class SendOutputSerializer(serializers.Serializer):
-    message = MessageOutputSerializer()
+class TicketSendOutputSerializer(serializers.Serializer):
+    message = TicketMessageOutputSerializer()
     created = serializers.BooleanField(help_text="false when a retried client_msg_id returned the stored message")
 
 
-class HistoryOutputSerializer(serializers.Serializer):
-    results = MessageOutputSerializer(many=True)
+class TicketHistoryOutputSerializer(serializers.Serializer):
+    results = TicketMessageOutputSerializer(many=True)
     has_more_before = serializers.BooleanField()
     has_more_after = serializers.BooleanField()
     last_seq = serializers.IntegerField()
 
 
-class NoteOutputSerializer(serializers.Serializer):
+class TicketNoteOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     ticket_id = serializers.UUIDField()
-    author = PersonSerializer()
+    author = TicketPersonSerializer()
     text = serializers.CharField()
     created_at = serializers.CharField()
 
 
-class ReadOutputSerializer(serializers.Serializer):
+class TicketReadOutputSerializer(serializers.Serializer):
     ticket_id = serializers.UUIDField()
     last_read_seq = serializers.IntegerField()
