@@ -63,7 +63,8 @@ class TicketUpdated(EventSchema):
     last_message_at: Timestamp | None
     first_response_due_at: Timestamp = Field(description="created_at + the priority's first-response target")
     first_response_at: Timestamp | None
-    overdue: bool = Field(description="flagged: no first response by first_response_due_at")
+    overdue: bool = Field(description="flagged: no first response by first_response_due_at, and still none")
+    sla_breached_at: Timestamp | None = Field(description="when it was flagged overdue (kept once answered)")
     resolved_at: Timestamp | None
     reopen_until: Timestamp | None = Field(description="a resolved ticket may be reopened until then")
     closed_at: Timestamp | None

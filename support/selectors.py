@@ -3,8 +3,8 @@ events (times ISO 8601 UTC, ids strings):
 
 * ticket — ``{"id", "subject", "category", "priority", "status", "requester": {"id", "name",
   "role"}, "vendor_id", "links": {"order_id", "delivery_id"}, "assignee": {"id", "name"} | null,
-  "last_seq", "last_message_at", "first_response_due_at", "first_response_at", "overdue",
-  "resolved_at", "reopen_until", "closed_at", "created_at", "updated_at"}``;
+  "last_seq", "last_message_at", "first_response_due_at", "first_response_at", "overdue" (flagged
+  and still unanswered), "sla_breached_at" (when it was flagged: kept after the answer), "resolved_at", "reopen_until", "closed_at", "created_at", "updated_at"}``;
 * message — ``{"id", "ticket_id", "seq", "sender": {"id", "side", "name"}, "text",
   "attachment": {"id", "url", "content_type", "size"} | null, "client_msg_id", "created_at"}``;
 * note (agents only) — ``{"id", "ticket_id", "author": {"id", "name"}, "text", "created_at"}``.
@@ -96,7 +96,8 @@ def ticket_data(ticket: Ticket) -> dict[str, Any]:
         "last_message_at": ticket.last_message_at,
         "first_response_due_at": ticket.first_response_due_at,
         "first_response_at": ticket.first_response_at,
-        "overdue": ticket.sla_breached_at is not None,
+        "overdue": ticket.sla_breached_at is not None and ticket.first_response_at is None,
+        "sla_breached_at": ticket.sla_breached_at,
         "resolved_at": ticket.resolved_at,
         "reopen_until": ticket.resolved_at + REOPEN_WINDOW if ticket.resolved_at and ticket.status == "resolved" else None,
         "closed_at": ticket.closed_at,
@@ -200,8 +201,10 @@ def queue(*, user, view: str = "all", status: str | None = None, priority: str |
         qs = qs.filter(assignee_id=user.pk)
     if priority:
         qs = qs.filter(priority=priority)
-    if overdue is not None:
-        qs = qs.filter(sla_breached_at__isnull=not overdue)
+    if overdue is True:
+        qs = qs.filter(sla_breached_at__isnull=False, first_response_at__isnull=True)
+    elif overdue is False:
+        qs = qs.exclude(sla_breached_at__isnull=False, first_response_at__isnull=True)
     return _by_priority(qs)
 
 

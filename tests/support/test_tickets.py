@@ -166,6 +166,11 @@ def test_sla_flags_overdue_tickets_once_and_notifies_staff():
     assert {staff.pk, other_agent.pk} <= notified and buyer.pk not in notified  # unassigned: every agent
     assert OutboxEvent.objects.filter(topic="support_queue:all", type="ticket.updated",
                                       data__overdue=True, data__id=str(urgent_ish.pk)).exists()
+    # answering ends "overdue"; the breach stays on record
+    services.message_send(user=other_agent, ticket_id=urgent_ish.pk, text="Sorry for the wait.")
+    answered_late = client_for(staff).get(f"{API}/tickets/{urgent_ish.pk}/").json()
+    assert answered_late["overdue"] is False and answered_late["sla_breached_at"] is not None
+    assert client_for(staff).get(f"{API}/queue/?overdue=true").json()["results"] == []
     # raising the priority of the calm one moves its due time; lowering it back clears nothing it had not got
     assert services.ticket_update(user=staff, ticket_id=calm.pk, priority="urgent").first_response_due_at == \
         calm.created_at + timedelta(hours=1)
