@@ -330,6 +330,7 @@ CELERY_BEAT_SCHEDULE = {
     "chat-purge-orphan-attachments": {"task": "chat.tasks.purge_orphan_attachments", "schedule": 3600.0},
     "support-flag-overdue": {"task": "support.tasks.flag_overdue", "schedule": 60.0},
     "support-close-resolved": {"task": "support.tasks.close_resolved", "schedule": 3600.0},
+    "support-purge-orphan-attachments": {"task": "support.tasks.purge_orphan_attachments", "schedule": 3600.0},
     "core-purge-idempotency-keys": {"task": "core.tasks.purge_idempotency_keys", "schedule": 3600.0},
     "commerce-expire-reservations": {"task": "commerce.tasks.expire_reservations_sweep", "schedule": 30.0},
 }

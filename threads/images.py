@@ -6,10 +6,13 @@ served only through the owning app's API to the thread's participants."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from core.images import DEFAULT_MAX_PIXELS, SanitizedImage, sanitize_image
 from threads.inputs import invalid
@@ -77,3 +80,16 @@ class PrivateMediaStorage(FileSystemStorage):
 
     def url(self, name: str | None) -> str:
         raise ValueError("private attachments have no public URL; use the app's attachment endpoint")
+
+
+def purge_unsent(queryset: QuerySet, *, older_than_hours: int = 24, limit: int = 1000) -> int:
+    """Delete uploads never attached to a message within ``older_than_hours`` (``queryset``: the
+    app's attachments; each has ``created_at``, ``file`` and a reverse one-to-one ``message``),
+    files first. Returns how many were deleted (at most ``limit`` per call)."""
+    cutoff = timezone.now() - timedelta(hours=older_than_hours)
+    count = 0
+    for attachment in queryset.filter(created_at__lt=cutoff, message__isnull=True)[:limit]:
+        attachment.file.delete(save=False)
+        attachment.delete()
+        count += 1
+    return count

@@ -5,13 +5,18 @@ checks, typing expiry and image sniffing."""
 from __future__ import annotations
 
 import io
+import os
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image
 
 from core.exceptions import ApplicationError
-from support.models import TicketMessage
+from support import services
+from support.models import TicketAttachment, TicketMessage
+from support.tasks import purge_orphan_attachments
 from tests.factories.support import open_ticket
 from threads import sequence
 from threads.images import read_image, sniff_image_type
@@ -78,3 +83,20 @@ def test_images_are_sniffed_capped_and_reencoded():
     with pytest.raises(ApplicationError) as not_image:
         read_image(SimpleUploadedFile("a.pdf", b"%PDF-1.7 ..."), max_bytes=10_000)
     assert not_image.value.code == "invalid_image"
+
+
+@pytest.mark.django_db
+def test_unsent_uploads_are_purged_after_a_day_and_sent_ones_kept(settings, tmp_path):
+    settings.SUPPORT_MEDIA_ROOT = str(tmp_path)
+    ticket = open_ticket()
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(buffer, "PNG")
+    upload = lambda: services.attachment_upload(  # noqa: E731
+        user=ticket.requester, ticket_id=ticket.pk, file=SimpleUploadedFile("a.png", buffer.getvalue()))
+    unsent, sent, fresh = upload(), upload(), upload()
+    services.message_send(user=ticket.requester, ticket_id=ticket.pk, text="photo", attachment_id=sent.pk)
+    TicketAttachment.objects.filter(pk__in=[unsent.pk, sent.pk]).update(created_at=timezone.now() - timedelta(hours=25))
+    path = unsent.file.path
+    assert purge_orphan_attachments() == 1
+    assert set(TicketAttachment.objects.values_list("pk", flat=True)) == {sent.pk, fresh.pk}
+    assert not os.path.exists(path)
