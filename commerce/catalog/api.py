@@ -81,7 +81,7 @@ class ProductListCreateApi(ReadOpenMixin, generics.GenericAPIView):
     filter_backends = [DjangoFilterBackend, drf_filters.SearchFilter, StableOrderingFilter]
     filterset_class = ProductFilter
     search_fields = ["name", "sku"]
-    ordering_fields = ["price", "created_at", "name"]
+    ordering_fields = ["price", "created_at", "name", "rating"]
     ordering = ["-created_at"]
 
     def get_queryset(self):
@@ -100,8 +100,8 @@ class ProductListCreateApi(ReadOpenMixin, generics.GenericAPIView):
             ),
             OpenApiParameter(
                 "ordering", OpenApiTypes.STR, required=False,
-                enum=["price", "-price", "created_at", "-created_at", "name", "-name"],
-                description="Sort order (default `-created_at`).",
+                enum=["price", "-price", "created_at", "-created_at", "name", "-name", "rating", "-rating"],
+                description="Sort order (default `-created_at`); by `rating` unrated products come last either way.",
             ),
         ],
         responses={200: ProductOutputSerializer(many=True), **error_responses(400)},

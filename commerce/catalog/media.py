@@ -20,7 +20,8 @@ store (``commerce.catalog.selectors.product_get_editable``).
 Lock order: the product (``FOR UPDATE``), then its images. Files are written before the
 transaction (storage is not transactional) and removed again if it fails; files of a deleted image
 are removed after commit. When the primary image changes, carts holding the product are refreshed
-(``products_changed``: a cart line shows the primary image).
+(``products_changed``: a cart line shows the primary image), and every change publishes the
+product page (``product.updated`` on ``product:<id>``, ``commerce.catalog.pages``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from core.exceptions import ApplicationError, Conflict, NotFound
 from core.images import sanitize_image
 
 from commerce.catalog.models import Product, ProductImage
+from commerce.catalog.pages import publish_pages
 from commerce.catalog.selectors import product_get_editable
 from commerce.catalog.signals import products_changed
 from commerce.common.validation import as_uuid, invalid
@@ -191,6 +193,7 @@ def product_image_upload(*, user, product_id: uuid.UUID, file: Any, alt_text: st
             if is_primary or last is None:
                 _set_primary(product, image)
                 products_changed.send(sender=Product, product_ids=[product.pk])
+            publish_pages(product_ids=[product.pk])
     except BaseException:
         _delete_files(names)
         raise
@@ -213,6 +216,7 @@ def product_image_update(*, user, product_id: uuid.UUID, image_id: Any, alt_text
             image.save(update_fields=["alt_text"])
         if is_primary and _set_primary(product, image):
             products_changed.send(sender=Product, product_ids=[product.pk])
+        publish_pages(product_ids=[product.pk])
     return image
 
 
@@ -228,6 +232,7 @@ def product_image_delete(*, user, product_id: uuid.UUID, image_id: Any) -> None:
         if was_primary:
             ensure_primary(product)
             products_changed.send(sender=Product, product_ids=[product.pk])
+        publish_pages(product_ids=[product.pk])
         transaction.on_commit(lambda: _delete_files(files), robust=True)
 
 
@@ -246,5 +251,6 @@ def product_images_reorder(*, user, product_id: uuid.UUID, image_ids: Any) -> li
         for position, pk in enumerate(image_ids):
             images[pk].position = position
         ProductImage.objects.bulk_update(list(images.values()), ["position"])
+        publish_pages(product_ids=[product.pk])
     return [images[pk] for pk in image_ids]
 

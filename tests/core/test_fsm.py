@@ -21,6 +21,7 @@ from commerce.stores.models import INVITATION_MACHINE, VENDOR_MACHINE
 from core.exceptions import api_exception_handler, to_application_error
 from core.fsm import InvalidTransition, StateMachine
 from delivery.models import DELIVERY_MACHINE
+from support.models import TICKET_MACHINE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,6 +37,7 @@ OWNERS = {
     "INVITATION_MACHINE": (INVITATION_MACHINE, "commerce/stores/staff.py"),
     "BANK_DETAILS_MACHINE": (BANK_DETAILS_MACHINE, "commerce/payouts/services.py"),
     "WITHDRAWAL_MACHINE": (WITHDRAWAL_MACHINE, "commerce/payouts/services.py"),
+    "TICKET_MACHINE": (TICKET_MACHINE, "support/services.py"),
 }
 
 
@@ -90,7 +92,8 @@ def test_only_the_owner_checks_or_refuses_its_machine():
     """``.check(``, ``.refusal(`` and ``.sources(`` (the bulk moves' filter) of a machine appear in
     its owner module only; reads (``can``, ``allowed``) are free."""
     offenders = []
-    for app in ("core", "realtime", "notifications", "commerce", "auctions", "delivery", "chat", "simulator"):
+    for app in ("core", "realtime", "notifications", "commerce", "auctions", "delivery", "chat", "support", "threads",
+                "simulator"):
         for path in (ROOT / app).rglob("*.py"):
             rel = str(path.relative_to(ROOT))
             for name, (_, owner) in OWNERS.items():
