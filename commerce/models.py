@@ -3,13 +3,14 @@ room's models, which all keep the one app label ``commerce`` (so table names, co
 permissions and migrations are those of one app). Code imports a room's module
 (``commerce.orders.models``), never this one.
 
-* ``commerce.stores.models`` — Vendor, VendorStaff;
+* ``commerce.stores.models`` — Vendor, VendorStaff, PickupPoint, StoreInvitation;
 * ``commerce.catalog.models`` — Category, Brand, Product, ProductImage, ProductPriceChange,
   ProductStockChange;
 * ``commerce.cart.models`` — Cart, CartItem;
 * ``commerce.orders.models`` — Checkout, Order, OrderLine, OrderStatusChange, StockReservation;
 * ``commerce.payments.models`` — Payment, Refund, PaymentWebhookEvent, WalletDeposit;
 * ``commerce.disputes.models`` — Dispute, DisputeStatement;
+* ``commerce.payouts.models`` — PayoutAccount, Withdrawal;
 * ``commerce.wallet.models`` — Wallet, LedgerEntry, WalletHold, Escrow.
 """
 
@@ -18,5 +19,6 @@ from commerce.catalog import models as catalog  # noqa: F401
 from commerce.disputes import models as disputes  # noqa: F401
 from commerce.orders import models as orders  # noqa: F401
 from commerce.payments import models as payments  # noqa: F401
+from commerce.payouts import models as payouts  # noqa: F401
 from commerce.stores import models as stores  # noqa: F401
 from commerce.wallet import models as wallet  # noqa: F401

@@ -2,6 +2,7 @@
 history (read-only rows)."""
 
 from django.contrib import admin
+from django.utils.html import format_html
 
 from commerce.catalog.models import (
     Brand,
@@ -30,8 +31,28 @@ class BrandAdmin(admin.ModelAdmin):
 
 
 class ProductImageInline(admin.TabularInline):
+    """A product's images, read-only: uploads, order and the primary image go through the API
+    (``commerce.catalog.media``), which checks the files, keeps one primary image and removes
+    deleted files."""
+
     model = ProductImage
     extra = 0
+    fields = ["preview", "url", "alt_text", "position", "is_primary", "width", "height", "content_type", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="image")
+    def preview(self, image: ProductImage) -> str:
+        src = image.thumbnail_small.url if image.thumbnail_small else image.url
+        return format_html('<img src="{}" alt="" style="max-height:80px">', src) if src else "-"
 
 
 class HistoryAdmin(admin.ModelAdmin):

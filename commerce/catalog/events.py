@@ -60,10 +60,25 @@ class PageVendor(Payload):
     slug: str
 
 
+class PageThumbnails(Payload):
+    small: str = Field(description="URL, at most 240 pixels per side (WebP)")
+    large: str = Field(description="URL, at most 800 pixels per side (WebP)")
+
+
 class PageImage(Payload):
+    """An image of the product: an upload (re-encoded, with thumbnails) or a link."""
+
+    id: int
     url: str
+    source: Literal["upload", "link"]
+    thumbnails: PageThumbnails | None = Field(description="null for a linked image")
     alt_text: str
     position: Count
+    is_primary: bool = Field(description="exactly one image of a product is primary")
+    width: Count | None
+    height: Count | None
+    content_type: str
+    size_bytes: Count | None
 
 
 class ProductUpdated(EventSchema):

@@ -168,19 +168,42 @@ class Product(models.Model):
 
 
 class ProductImage(models.Model):
-    """An image of a product: a URL or storage path (no upload handling here), ordered by
-    ``position`` (the first is the main image)."""
+    """An image of a product, ordered by ``position``; exactly one of a product's images is its
+    ``is_primary`` one (lists, carts and orders show it) while it has any.
+
+    Two sources: an **upload** (``file``: the re-encoded image without metadata, with its two
+    thumbnails ``thumbnail_small`` and ``thumbnail_large``, all in Django's default storage —
+    ``commerce.catalog.media``), or a **link** (``url``: an image hosted elsewhere, given in a
+    product's ``images`` list, e.g. by a catalogue import). ``width``/``height`` in pixels and
+    ``size_bytes`` describe the stored upload.
+    """
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
-    url = models.CharField(max_length=500)
+    url = models.CharField(max_length=500, blank=True, help_text="A linked image's URL (empty for an upload)")
+    file = models.FileField(upload_to="products/", max_length=200, blank=True)
+    thumbnail_small = models.FileField(upload_to="products/", max_length=200, blank=True)
+    thumbnail_large = models.FileField(upload_to="products/", max_length=200, blank=True)
+    content_type = models.CharField(max_length=32, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    size_bytes = models.PositiveIntegerField(null=True, blank=True)
     alt_text = models.CharField(max_length=200, blank=True)
     position = models.PositiveIntegerField(default=0)
+    is_primary = models.BooleanField(default=False)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    created_at = models.DateTimeField(db_default=Now())
 
     class Meta:
         ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product"], condition=Q(is_primary=True),
+                                    name="commerce_productimage_one_primary"),
+            models.CheckConstraint(condition=~Q(url="") | ~Q(file=""), name="commerce_productimage_has_source"),
+        ]
 
     def __str__(self) -> str:
-        return self.url
+        return self.file.name or self.url
 
 
 class ProductPriceChange(models.Model):

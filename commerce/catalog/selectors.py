@@ -13,7 +13,7 @@ from core.utils import parse_uuid
 
 from commerce.catalog.models import DEFAULT_LOW_STOCK_THRESHOLD, Brand, CatalogSettings, Category, Product, ProductImage
 from commerce.stores.models import VendorStatus
-from commerce.stores.permissions import store_ids_of
+from commerce.stores.permissions import MANAGING_ROLES, store_ids_of
 
 
 def category_list() -> QuerySet[Category]:
@@ -83,6 +83,20 @@ def product_base() -> QuerySet[Product]:
     )
 
 
+def primary_image_url(images: list[ProductImage], *, size: str = "small") -> str | None:
+    """The URL a list or cart line shows for a product whose ``images`` (prefetched, in order)
+    are given: the primary image's ``size`` thumbnail (``small`` or ``large``) for an upload, its
+    URL for a linked image, the first image when none is marked primary; None without images. No
+    query."""
+    if not images:
+        return None
+    image = next((img for img in images if img.is_primary), images[0])
+    if image.file:
+        thumb = image.thumbnail_small if size == "small" else image.thumbnail_large
+        return (thumb or image.file).url
+    return image.url
+
+
 def product_list_public() -> QuerySet[Product]:
     """Products anyone may see: alive, active, of an active vendor."""
     return product_base().public()
@@ -125,15 +139,19 @@ def can_view_product_page(*, user, product_id: Any) -> bool:
 
 
 def product_get_editable(*, user, product_id: uuid.UUID) -> Product:
-    """A product ``user`` may change: alive and of an *active* vendor they are staff of.
+    """A product ``user`` may change: alive and of an *active* vendor whose products they manage
+    (its owners and managers: ``commerce.stores.permissions.can_manage_products``).
 
-    Raises ``Forbidden`` (``not_vendor``) when ``user`` is staff of no active vendor, ``NotFound``
-    (``product_not_found``) when the product is unknown, deleted or another vendor's.
+    Raises ``Forbidden`` (``not_vendor``) when ``user`` is staff of no active vendor,
+    (``role_forbidden``) when they work for the product's store with the ``staff`` role,
+    ``NotFound`` (``product_not_found``) when the product is unknown, deleted or another vendor's.
     """
-    vendor_ids = store_ids_of(user, active_only=True)
-    if not vendor_ids:
+    staff_of = store_ids_of(user, active_only=True)
+    if not staff_of:
         raise Forbidden("Only staff of an active vendor may manage products.", code="not_vendor")
-    product = product_base().alive().filter(pk=product_id, vendor_id__in=vendor_ids).first()
+    product = product_base().alive().filter(pk=product_id, vendor_id__in=staff_of).first()
     if product is None:
         raise NotFound("Product not found.", code="product_not_found")
+    if product.vendor_id not in store_ids_of(user, active_only=True, roles=MANAGING_ROLES):
+        raise Forbidden("Only the store's owners and managers manage its products.", code="role_forbidden")
     return product

@@ -15,6 +15,7 @@ import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -22,6 +23,8 @@ from django.utils import timezone
 from core.exceptions import Conflict, Forbidden, NotFound
 from realtime import outbox
 
+from commerce.catalog.events import PRODUCT_TOPIC, ProductRatingChanged
+from commerce.catalog.media import ensure_primary
 from commerce.catalog.models import (
     MAX_STOCK,
     Brand,
@@ -31,12 +34,11 @@ from commerce.catalog.models import (
     ProductPriceChange,
     ProductStockChange,
 )
-from commerce.catalog.events import PRODUCT_TOPIC, ProductRatingChanged
 from commerce.catalog.pages import publish_pages
 from commerce.catalog.selectors import product_get_editable
 from commerce.catalog.signals import products_changed
 from commerce.common.validation import as_uuid, invalid, unique_slug
-from commerce.stores.permissions import store_ids_of
+from commerce.stores.permissions import MANAGING_ROLES, is_store_staff, store_ids_of
 
 
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -44,9 +46,6 @@ CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 MAX_PRICE = Decimal("9999999999.99")
 
 MAX_ATTRIBUTES = 50
-
-MAX_IMAGES = 20
-
 
 def validate_attributes(value: Any) -> dict[str, Any]:
     """Check product ``attributes``: a JSON object of at most 50 keys (1..64 characters, no
@@ -103,8 +102,9 @@ def _validate_currency(value: Any) -> str:
 
 
 def _validate_images(images: Any) -> list[dict[str, Any]]:
-    if not isinstance(images, list) or len(images) > MAX_IMAGES:
-        raise invalid("images", f"Give a list of at most {MAX_IMAGES} images.")
+    most = int(settings.PRODUCT_IMAGES_MAX)
+    if not isinstance(images, list) or len(images) > most:
+        raise invalid("images", f"Give a list of at most {most} images.")
     out = []
     for i, img in enumerate(images):
         url = img.get("url") if isinstance(img, dict) else None
@@ -145,15 +145,21 @@ def _check_sku(sku: Any, *, vendor_id: uuid.UUID, exclude_pk: uuid.UUID | None =
 
 
 def _resolve_vendor_for_create(*, user, vendor_id: uuid.UUID | None) -> uuid.UUID:
-    active_ids = store_ids_of(user, active_only=True)
-    if not active_ids:
-        raise Forbidden("Only staff of an active vendor may create products.", code="not_vendor")
+    """The store a product is created for: one whose products ``user`` manages (its owners and
+    managers, ``commerce.stores.permissions.can_manage_products``)."""
+    managed = store_ids_of(user, active_only=True, roles=MANAGING_ROLES)
     if vendor_id is None:
-        if len(active_ids) > 1:
+        if len(managed) > 1:
             raise invalid("vendor_id", "You act for several stores; say which one.")
-        return active_ids[0]
+        if managed:
+            return managed[0]
+        vendor_id = next(iter(store_ids_of(user, active_only=True)), None)
+        if vendor_id is None:
+            raise Forbidden("Only staff of an active vendor may create products.", code="not_vendor")
     vendor_id = as_uuid(vendor_id, code="vendor_not_found", what="Vendor")
-    if vendor_id not in active_ids:
+    if vendor_id not in managed:
+        if is_store_staff(user, vendor_id, active_only=True):
+            raise Forbidden("Only the store's owners and managers manage its products.", code="role_forbidden")
         raise Forbidden("You are not staff of this (active) vendor.", code="not_vendor")
     return vendor_id
 
@@ -180,6 +186,8 @@ def product_create(
     price history rows.
 
     Raises ``Forbidden`` (``not_vendor``) when ``user`` is not staff of that active vendor,
+    (``role_forbidden``) when they are, with the ``staff`` role (owners and managers manage
+    products),
     ``ApplicationError`` (``invalid`` with ``fields``) for bad values or an unknown category or
     brand, ``Conflict`` (``sku_taken``) when the vendor already has a live product with ``sku``.
     """
@@ -207,6 +215,7 @@ def product_create(
         except IntegrityError:
             raise Conflict(f"SKU {sku!r} is already used by another of your products.", code="sku_taken") from None
         ProductImage.objects.bulk_create([ProductImage(product=product, **row) for row in image_rows])
+        ensure_primary(product)
         ProductPriceChange.objects.create(
             product=product, old_price=price, new_price=price, currency=currency, changed_by=user
         )
@@ -226,7 +235,7 @@ _CART_VISIBLE = frozenset({"name", "sku", "price", "stock", "is_active", "images
 def product_update(*, user, product_id: uuid.UUID, **changes: Any) -> Product:
     """Change a product of one of ``user``'s active vendors. ``changes`` may hold any of
     ``PRODUCT_UPDATABLE`` (``currency`` cannot change: carts are single-currency). ``images``
-    replaces the image list.
+    replaces the linked images (by URL); uploaded ones stay (``commerce.catalog.media``).
 
     A price change writes a :class:`ProductPriceChange`, a stock change a
     :class:`ProductStockChange` (reason ``vendor_update``), both with ``changed_by=user``. When a
@@ -293,10 +302,17 @@ def _apply_changes(product: Product, changes: dict[str, Any]) -> None:
 
 
 def _replace_images(product: Product, images: Any) -> None:
-    """Step 2: the product's image list becomes ``images`` (checked first)."""
+    """Step 2: the product's *linked* images (by URL) become ``images`` (checked first);
+    uploaded images stay (they are managed through ``commerce.catalog.media``). The product keeps
+    one primary image. Raises ``ApplicationError`` ``invalid``, ``Conflict`` ``too_many_images``."""
     rows = _validate_images(images)
-    product.images.all().delete()
+    uploads = product.images.exclude(file="").count()
+    if uploads + len(rows) > int(settings.PRODUCT_IMAGES_MAX):
+        raise Conflict(f"A product has at most {settings.PRODUCT_IMAGES_MAX} images ({uploads} uploaded).",
+                       code="too_many_images")
+    product.images.filter(file="").delete()
     ProductImage.objects.bulk_create([ProductImage(product=product, **row) for row in rows])
+    ensure_primary(product)
 
 
 def _record_history(product: Product, *, old_price, old_stock: int, user) -> None:

@@ -9,4 +9,8 @@ urlpatterns = [
     path("brands/", api.BrandListApi.as_view(), name="brand-list"),
     path("products/", api.ProductListCreateApi.as_view(), name="product-list"),
     path("products/<uuid:product_id>/", api.ProductDetailApi.as_view(), name="product-detail"),
+    path("products/<uuid:product_id>/images/", api.ProductImageListApi.as_view(), name="product-images"),
+    path("products/<uuid:product_id>/images/order/", api.ProductImageOrderApi.as_view(), name="product-images-order"),
+    path("products/<uuid:product_id>/images/<int:image_id>/", api.ProductImageDetailApi.as_view(),
+         name="product-image"),
 ]

@@ -74,11 +74,11 @@ from commerce.orders.services import (
     order_require_transition,
     reservations_consume,
 )
-from commerce.orders.events import VENDOR_TOPIC
 from commerce.payments.escrow import commission_for, open_dispute_id, publish_escrow
 from commerce.payments.events import OrderRefunded
 from commerce.payments.gateways import GatewayError, Intent, PaymentGateway, get_gateway
 from commerce.payments.models import Payment, PaymentMethod, PaymentStatus, PaymentWebhookEvent, Refund, WalletDeposit
+from commerce.stores.events import VENDOR_TOPIC
 from commerce.wallet import services as wallets
 from commerce.wallet.models import Escrow, EscrowStatus, LedgerKind
 

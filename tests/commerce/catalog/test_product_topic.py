@@ -18,11 +18,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
-from commerce.catalog import services
+from commerce.catalog import media, services
 from commerce.catalog.events import PRODUCT_TOPIC
 from commerce.catalog.models import CatalogSettings, Product
 from commerce.catalog.realtime import ProductTopic
+from commerce.demo import demo_photo
 from commerce.stores.services import vendor_set_status
 from core.exceptions import ApplicationError, Conflict
 from realtime.models import OutboxEvent
@@ -48,9 +50,10 @@ def topic_events(product) -> list[tuple[str, dict]]:
     return [(row.type, row.data) for row in OutboxEvent.objects.filter(topic=PRODUCT_TOPIC.name(product.pk)).order_by("id")]
 
 
-def test_a_buyer_and_a_clerk_keep_exactly_the_page_through_every_change():
+def test_a_buyer_and_a_clerk_keep_exactly_the_page_through_every_change(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
     vendor = VendorFactory()
-    clerk = VendorStaffFactory(vendor=vendor).user
+    clerk = VendorStaffFactory(vendor=vendor, role="manager").user  # managers change products
     product = ProductFactory(vendor=vendor, price=Decimal("20.00"), stock=9)
     buyer = UserFactory()
     clients = [Client(user=u, topic=PRODUCT_TOPIC.name(product.pk), reduce=reduce_page) for u in (buyer, clerk)]
@@ -66,6 +69,13 @@ def test_a_buyer_and_a_clerk_keep_exactly_the_page_through_every_change():
     assert clients[0].state["low_stock"] is True and clients[0].state["stock"] == 4
     services.product_update(user=clerk, product_id=product.pk, description="Now with a lid.",
                             images=[{"url": "https://img.example/1.jpg"}])
+    sync("product.updated")
+    photo = SimpleUploadedFile("p.jpg", demo_photo(label="p", seed="topic", side=320), content_type="image/jpeg")
+    uploaded = media.product_image_upload(user=clerk, product_id=product.pk, file=photo, is_primary=True)
+    sync("product.updated")
+    assert [(i["source"], i["is_primary"]) for i in clients[0].state["images"]] == [("link", False), ("upload", True)]
+    media.product_images_reorder(user=vendor.owner, product_id=product.pk,
+                                 image_ids=[uploaded.pk, *[i["id"] for i in clients[0].state["images"][:1]]])
     sync("product.updated")
     services.product_rating_apply(product_id=product.pk, add=[5, 4, 4])
     sync("product.rating_changed")
