@@ -77,7 +77,7 @@ def config(args) -> dict:
         "couriers": {"ladder": [100] if q else [int(GOALS["couriers"] * f) for f in LADDER if f <= 1],
                      "duration": 8.0 if q else 20.0, "warmup": 2.0, "watchers": 30 if q else 100},
         "bids-many": {"ladder": [250.0] if q else [GOALS["bids-many"] * f for f in LADDER], "window": 4.0 if q else 10.0,
-                      "compress": args.compress or (302_400.0 if q else 100_800.0), "bidders": 100 if q else 400},
+                      "compress": args.compress or (302_400.0 if q else 100_800.0), "bidders": 200 if q else 1000},
         "bids-hot": {"ladder": [150.0] if q else [GOALS["bids-hot"] * f for f in LADDER], "duration": 6.0 if q else 12.0,
                      "warmup": 1.0, "bidders": 50},
         "chat": {"ladder": [250.0] if q else [GOALS["chat"] * f for f in LADDER], "duration": 6.0 if q else 12.0,

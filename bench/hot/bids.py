@@ -35,7 +35,7 @@ from typing import Any
 
 from bench.common import log
 from bench.hot.data import EbayAuction, load_auctions
-from bench.hot.stack import HotStack
+from bench.hot.stack import HotStack, in_threads
 from bench.hot.steps import KEY, SENT, STATUS, Step, baseline_step, close, command_stats, pct_ms, query_stats, run_step, sockets
 
 GOAL_MANY = 1000  # bids/s over many auctions on one Daphne process (issue 16)
@@ -64,8 +64,8 @@ class Bidders:
         VendorStaff.objects.create(vendor=self.vendor, user=self.owner, role="owner")
         users = User.objects.bulk_create([User(email=f"hot-bidder-{run}-{i}@example.com", display_name=f"Bidder {i}",
                                                password="!") for i in range(pool + hot)])
-        for u in users:
-            wallet_credit(user=u, amount=Decimal("10000000.00"), currency="EUR", kind=LedgerKind.DEPOSIT)
+        in_threads(lambda u: wallet_credit(user=u, amount=Decimal("10000000.00"), currency="EUR", kind=LedgerKind.DEPOSIT),
+                   users)
         self.watcher = User.objects.create_user(f"hot-watcher-{run}@example.com", "x")
         self.watcher_token = str(AccessToken.for_user(self.watcher))
         tokens = [str(AccessToken.for_user(u)) for u in users]
@@ -88,15 +88,16 @@ class Bidders:
 
         from auctions import services
 
-        out = []
         now = timezone.now()
-        for s in specs:
+
+        def create(s: dict) -> str:
             a = services.auction_create(user=self.owner, vendor_id=self.vendor.pk, title=s["title"],
                                         start_price=f"{s['start_price']:.2f}", ends_at=now + timedelta(seconds=s["ends_in_s"]),
                                         soft_close_window_seconds=s["window_s"], soft_close_extension_seconds=s["extension_s"])
             services.auction_approve(user=self.admin, auction_id=a.pk)
-            out.append(str(a.pk))
-        return out
+            return str(a.pk)
+
+        return in_threads(create, specs) if len(specs) > 8 else [create(s) for s in specs]
 
     # --- many auctions -------------------------------------------------------------------------
     def plan_many(self, rate: float, window: float, compress: float) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 
 from bench.common import log
 from bench.hot.data import ACCURACY_M, CourierReplay, assign_tracks, load_tracks
-from bench.hot.stack import HotStack
+from bench.hot.stack import HotStack, in_threads
 from bench.hot.steps import KEY, REPLIED, SENT, STATUS, Step, baseline_step, close, command_stats, pct_ms, query_stats, run_step, sockets
 
 GOAL = 1000  # couriers at ~1 Hz on one Daphne process (issue 16)
@@ -82,8 +82,9 @@ class Couriers:
                               shipping_address={"full_name": buyer.display_name, "line1": f"Bench street {i}",
                                                 "latitude": f"{drop.lat:.6f}", "longitude": f"{drop.lon:.6f}"}))
         Order.objects.bulk_create(made, batch_size=1000)
-        deliveries = []
-        for i, (order, courier) in enumerate(zip(made, couriers)):
+
+        def claim(i: int) -> str:
+            order, courier = made[i], couriers[i]
             orders.order_transition(user=owner, order_id=order.id, to_status="ready_for_pickup")
             d = Delivery.objects.get(order=order)
             # the pickup is where the courier's replay starts
@@ -91,7 +92,9 @@ class Couriers:
             Delivery.objects.filter(pk=d.pk).update(pickup_lat=fix.lat, pickup_lon=fix.lon)
             services.delivery_claim(courier=courier, delivery_id=d.pk)
             services.delivery_set_status(courier=courier, delivery_id=d.pk, status="picked_up")
-            deliveries.append(str(d.pk))
+            return str(d.pk)
+
+        deliveries = in_threads(claim, list(range(self.n)))
         return (deliveries, [str(AccessToken.for_user(u)) for u in couriers], [str(AccessToken.for_user(u)) for u in buyers])
 
     # --- one step ---------------------------------------------------------------------------------

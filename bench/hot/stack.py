@@ -92,6 +92,28 @@ def call_all(procs: list[LoadProc], msgs: list[dict | None]) -> list[dict | None
     return [p.recv() if m is not None else None for p, m in zip(procs, msgs)]
 
 
+def in_threads(fn, items: list, *, threads: int = 4) -> list:
+    """``[fn(item) for item in items]`` on ``threads`` threads (setup work that waits on the
+    database and Redis more than it computes); each thread closes its connections at the end."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    def run(chunk: list) -> list:
+        try:
+            return [fn(x) for x in chunk]
+        finally:
+            connections.close_all()
+
+    chunks = [items[k::threads] for k in range(threads)]
+    with ThreadPoolExecutor(threads) as pool:
+        parts = list(pool.map(run, chunks))
+    out: list = [None] * len(items)
+    for k, part in enumerate(parts):
+        out[k::threads] = part
+    return out
+
+
 def _pg_restart_with_statements(data_dir: Path) -> None:
     """Load ``pg_stat_statements`` into the benchmark's own PostgreSQL (a restart of that server)."""
     import psycopg

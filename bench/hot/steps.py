@@ -39,7 +39,7 @@ class Step:
     lead: float = 2.0
     settle: float = 2.5
     profile: str | None = None
-    timeout: float = 30.0
+    timeout: float = 60.0
 
 
 def run_step(stack: HotStack, step: Step, *, stats_token: str, profiler: Profiler | None = None,
