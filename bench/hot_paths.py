@@ -77,7 +77,7 @@ def config(args) -> dict:
         "couriers": {"ladder": [100] if q else [int(GOALS["couriers"] * f) for f in LADDER if f <= 1],
                      "duration": 8.0 if q else 20.0, "warmup": 2.0, "watchers": 30 if q else 100},
         "bids-many": {"ladder": [250.0] if q else [GOALS["bids-many"] * f for f in LADDER], "window": 4.0 if q else 10.0,
-                      "compress": args.compress or (302_400.0 if q else 100_800.0), "bidders": 200 if q else 1000},
+                      "compress": args.compress or (302_400.0 if q else 100_800.0)},
         "bids-hot": {"ladder": [150.0] if q else [GOALS["bids-hot"] * f for f in LADDER], "duration": 6.0 if q else 12.0,
                      "warmup": 1.0, "bidders": 50},
         "chat": {"ladder": [250.0] if q else [GOALS["chat"] * f for f in LADDER], "duration": 6.0 if q else 12.0,
@@ -93,8 +93,6 @@ def config(args) -> dict:
         cfg["bids-many"]["window"] = args.step_seconds
     if args.conversations:
         cfg["chat"]["conversations"] = args.conversations
-    if args.bidders:
-        cfg["bids-many"]["bidders"] = args.bidders
     return cfg
 
 
@@ -143,7 +141,6 @@ def main() -> None:
     parser.add_argument("--step-seconds", type=float, default=None, help="seconds per step (window for bids-many)")
     parser.add_argument("--compress", type=float, default=None, help="eBay time compression, real s per bench s")
     parser.add_argument("--conversations", type=int, default=None)
-    parser.add_argument("--bidders", type=int, default=None, help="bidder sockets of the many-auction shape")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--no-celery", action="store_true", help="no Celery worker/beat (throttle flushes, closing)")
@@ -164,7 +161,9 @@ def main() -> None:
         from bench.hot.stack import HotStack
         from bench.hot.steps import close
 
-        stack = HotStack(tmp, celery=not args.no_celery)
+        # the "ending soon" notice (300 s before the end) scaled like the auctions' soft close
+        ending_soon = max(1, round(300 / cfg["bids-many"]["compress"]))
+        stack = HotStack(tmp, celery=not args.no_celery, settings_extra=f"AUCTION_ENDING_SOON_SECONDS = {ending_soon}")
         from rest_framework_simplejwt.tokens import AccessToken
 
         from core.models import User
@@ -183,13 +182,15 @@ def main() -> None:
             elif path.startswith("bids"):
                 from bench.hot.bids import Bidders
 
-                bidders = bidders or Bidders(stack, pool=cfg["bids-many"]["bidders"], hot=cfg["bids-hot"]["bidders"])
+                bidders = bidders or Bidders(stack, hot=cfg["bids-hot"]["bidders"])
                 fixture = bidders
             else:
                 from bench.hot.chat import Chats
 
                 fixture = Chats(stack, cfg["chat"]["conversations"])
             results["paths"][path] = run_path(path, fixture, cfg, args, token, profiler)
+            if path == "couriers":
+                fixture.finish()
             results["paths"][path]["seconds"] = round(time.monotonic() - t, 1)
             if path != "bids-many" or "bids-hot" not in args.paths:  # the bidders' sockets serve both shapes
                 close(stack)

@@ -8,9 +8,10 @@ Two shapes:
   per benchmark second; default 100,800: a 7-day auction lasts 6 s, its last hour 36 ms).
   Auction ends are spread so that the bids of all running auctions add up to the offered rate;
   the measuring window is the middle, where as many auctions start as end. The soft-close window
-  and extension are the production 120 s divided by ``compress`` (at least 1 s). Each
-  pseudonym is one bench bidder within an auction (bidders come from a pool of sockets, one
-  command in flight each).
+  and extension are the production 120 s divided by ``compress`` (at least 1 s; so is the 300 s
+  "ending soon" notice, ``AUCTION_ENDING_SOON_SECONDS``, set by ``hot_paths.py``). Each recorded
+  pseudonym is one bench bidder with a socket of its own (one command in flight), in every
+  auction it bid on.
 - **one hot auction**: 50 bidders on one live auction in its soft-close phase (production
   120 s window and extension: every bid extends it). Recorded histories are chained on it, each
   squeezed into the time its bids take at the offered rate (so each keeps its sniping shape)
@@ -33,6 +34,8 @@ from decimal import Decimal
 from itertools import cycle
 from typing import Any
 
+from django.db.models import Count
+
 from bench.common import log
 from bench.hot.data import EbayAuction, load_auctions
 from bench.hot.stack import HotStack, in_threads
@@ -45,41 +48,68 @@ DAY = 86400.0
 
 
 class Bidders:
-    """Bench bidders (funded wallets, one socket each), a store and an admin to list auctions."""
+    """Bench bidders (funded wallets, one socket each), a store and an admin to list auctions.
 
-    def __init__(self, stack: HotStack, *, pool: int, hot: int = 50) -> None:
+    Many-auction bidders are the recorded pseudonyms, one bench user and socket each, made when
+    a step first needs them (a real bidder may bid on several auctions, as in the data); the hot
+    auction has its own ``hot`` bidders."""
+
+    def __init__(self, stack: HotStack, *, hot: int = 50) -> None:
         from rest_framework_simplejwt.tokens import AccessToken
 
-        from commerce.models import LedgerKind, Vendor, VendorStaff
-        from commerce.wallet import wallet_credit
+        from commerce.models import Vendor, VendorStaff
         from core.models import Role, User
 
         self.stack = stack
         t = time.monotonic()
-        run = int(time.time())
+        self.run = int(time.time())
+        run = self.run
         self.owner = User.objects.create_user(f"hot-seller-{run}@example.com", "x", roles=[Role.VENDOR])
         self.admin = User.objects.create_user(f"hot-admin-{run}@example.com", "x", roles=[Role.ADMIN], is_staff=True)
         self.vendor = Vendor.objects.create(name=f"Auction house {run}", slug=f"auction-house-{run}", owner=self.owner,
                                             status="active")
         VendorStaff.objects.create(vendor=self.vendor, user=self.owner, role="owner")
-        users = User.objects.bulk_create([User(email=f"hot-bidder-{run}-{i}@example.com", display_name=f"Bidder {i}",
-                                               password="!") for i in range(pool + hot)])
-        in_threads(lambda u: wallet_credit(user=u, amount=Decimal("10000000.00"), currency="EUR", kind=LedgerKind.DEPOSIT),
-                   users)
         self.watcher = User.objects.create_user(f"hot-watcher-{run}@example.com", "x")
         self.watcher_token = str(AccessToken.for_user(self.watcher))
-        tokens = [str(AccessToken.for_user(u)) for u in users]
-        self.pool, self.hot = pool, hot
-        self.user_ids = [u.pk for u in users]
-        senders = len(stack.loads)
-        ids = [f"m{i}" for i in range(pool)] + [f"h{i}" for i in range(hot)]
-        sockets(stack, [[{"id": ids[i], "token": tokens[i], "subs": []} for i in range(k, len(ids), senders)]
-                        for k in range(senders)])
-        self.proc_of = {ids[i]: i % senders for i in range(len(ids))}
+        self.proc_of: dict[str, int] = {}  # socket id -> sender process
+        self.sock_of: dict[str, str] = {}  # pseudonym -> socket id
+        self.hot = hot
+        self._bidders([f"h{i}" for i in range(hot)])
         self.histories = load_auctions()
         random.Random(16).shuffle(self.histories)
         self._hist = cycle(self.histories)
-        log(f"  bids: {pool} + {hot} funded bidders in {time.monotonic() - t:.1f} s")
+        log(f"  bids: {hot} hot-auction bidders in {time.monotonic() - t:.1f} s")
+
+    def _bidders(self, sids: list[str]) -> None:
+        """Users with 10,000,000.00 EUR in their wallets and an authenticated socket each."""
+        from rest_framework_simplejwt.tokens import AccessToken
+
+        from commerce.models import LedgerKind
+        from commerce.wallet import wallet_credit
+        from core.models import User
+
+        users = User.objects.bulk_create([User(email=f"hot-{sid}-{self.run}@example.com", display_name=f"Bidder {sid}",
+                                               password="!") for sid in sids])
+        in_threads(lambda u: wallet_credit(user=u, amount=Decimal("10000000.00"), currency="EUR", kind=LedgerKind.DEPOSIT),
+                   users)
+        senders = len(self.stack.loads)
+        first = len(self.proc_of)
+        per: list[list[dict]] = [[] for _ in range(senders)]
+        for k, (sid, u) in enumerate(zip(sids, users)):
+            self.proc_of[sid] = (first + k) % senders
+            per[self.proc_of[sid]].append({"id": sid, "token": str(AccessToken.for_user(u)), "subs": []})
+        sockets(self.stack, per, concurrency=50)
+
+    def ensure_pseudonyms(self, names: set[str]) -> None:
+        """A bench bidder for each recorded pseudonym not seen yet."""
+        new = sorted(n for n in names if n not in self.sock_of)
+        if not new:
+            return
+        t = time.monotonic()
+        for n in new:
+            self.sock_of[n] = f"p{n.rsplit('-', 1)[-1]}"
+        self._bidders([self.sock_of[n] for n in new])
+        log(f"  bids: {len(new)} more recorded bidders ({len(self.sock_of)} in all) in {time.monotonic() - t:.1f} s")
 
     def create_auctions(self, specs: list[dict]) -> list[str]:
         """Live auctions through the services: ``{title, start_price, window_s, extension_s,
@@ -130,17 +160,14 @@ class Bidders:
             c["id"] = aid
         watched = [c["id"] for c in copies[:: max(1, len(copies) // watch)]][:watch]
         self._watch(watched)
+        self.ensure_pseudonyms({b.bidder for c in copies for b in c["history"].bids})
         senders = len(self.stack.loads)
         items: list[list[list]] = [[] for _ in range(senders)]
-        offset = 0
         for c in copies:
-            h = c["history"]
-            names = {b: k for k, b in enumerate(h.bidders)}
-            for n, b in enumerate(h.bids):
-                sid = f"m{(offset + names[b.bidder]) % self.pool}"
+            for n, b in enumerate(c["history"].bids):
+                sid = self.sock_of[b.bidder]
                 items[self.proc_of[sid]].append([sid, round(c["start"] + b.t_days * DAY / compress, 4), f"auction:{c['id']}",
                                                  "bid", {"max_amount": f"{b.max_bid:.2f}"}, f"{c['id']}|{n}"])
-            offset += len(names) + 7
         for its in items:
             its.sort(key=lambda x: x[1])
 
@@ -159,13 +186,29 @@ class Bidders:
                   fields=FIELDS, record=(["auction.bid_placed"], "data.version"), profile=profile, lead=4.0)
         raw = run_step(self.stack, st, stats_token=stats_token, profiler=profiler)
         close(self.stack, "aw")
+        closing = self._wait_closed([c["id"] for c in copies])
         res = {"shape": "many", "auctions": len(copies), "compress": compress, "soft_close_s": soft,
-               "bidders": self.pool, **self._analyse(raw, [c["id"] for c in copies])}
+               "bidders": len({b.bidder for c in copies for b in c["history"].bids}), "closing": closing, **self._analyse(raw, [c["id"] for c in copies])}
         res["ebay_final_price_reproduced"] = self._ebay_match(raw, copies)
         if baseline:
             res["baseline"] = baseline_step(self.stack, st, watch={f"auction:{a}" for a in watched}, stats_token=stats_token)
         self._log(res)
         return res
+
+    @staticmethod
+    def _wait_closed(ids: list[str], timeout: float = 240.0) -> dict[str, Any]:
+        """Wait until the beat's ``auctions_tick`` has closed every auction of the step (so their
+        closing does not load the next step, and the replay check sees final prices)."""
+        from auctions.models import Auction, AuctionStatus
+
+        t = time.monotonic()
+        while True:
+            live = Auction.objects.filter(pk__in=ids, status=AuctionStatus.LIVE).count()
+            if not live or time.monotonic() - t > timeout:
+                break
+            time.sleep(1.0)
+        results = dict(Auction.objects.filter(pk__in=ids).values_list("result").annotate(n=Count("id")))
+        return {"seconds": round(time.monotonic() - t, 1), "still_live": live, "results": results}
 
     # --- one hot auction -----------------------------------------------------------------------
     def plan_hot(self, rate: float, duration: float) -> dict[str, Any]:

@@ -97,6 +97,13 @@ class Couriers:
         deliveries = in_threads(claim, list(range(self.n)))
         return (deliveries, [str(AccessToken.for_user(u)) for u in couriers], [str(AccessToken.for_user(u)) for u in buyers])
 
+    def finish(self) -> None:
+        """End the deliveries once the path is measured (one ``UPDATE``: teardown, not a
+        measured path), so the beat's stale-courier sweep does not load the next paths."""
+        from delivery.models import Delivery
+
+        Delivery.objects.filter(pk__in=self.deliveries).update(status="failed", failure_reason="benchmark over")
+
     # --- one step ---------------------------------------------------------------------------------
     def plan(self, n: int, duration: float) -> list[tuple[int, dict]]:
         """The points of couriers ``0..n-1`` over ``duration`` s: ``(courier, point)`` (offsets)."""

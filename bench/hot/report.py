@@ -155,7 +155,8 @@ def markdown(r: dict, *, images: list[str]) -> str:
         elif path == "bids-many":
             s0 = p["steps"][-1]
             lines.append(f"Copies of the recorded eBay auctions, time compressed {c['compress']:,.0f}× (a 7-day auction lasts "
-                         f"{7 * 86400 / c['compress']:.1f} s), soft close {s0['soft_close_s']} s, {c['bidders']} bidder sockets; "
+                         f"{7 * 86400 / c['compress']:.1f} s), soft close {s0['soft_close_s']} s, each recorded bidder a bench user with a socket "
+                         f"of its own ({s0['bidders']:,} at the last step); "
                          f"{c['window']:g} s measuring window in the middle of each step. *Replay ok*: auctions whose stored bids, "
                          f"replayed in order through `auctions.rules`, were all valid and give the stored prices and the "
                          f"auction's final price and leader.")
@@ -170,6 +171,13 @@ def markdown(r: dict, *, images: list[str]) -> str:
             m = [(s["offered_per_s"], s["ebay_final_price_reproduced"]) for s in p["steps"]]
             lines.append("eBay's recorded final price reproduced (auctions that received every recorded bid): " +
                          "; ".join(f"{o:g}/s: {e['matching']} of {e['complete']}" for o, e in m) + ".")
+            lines.append("")
+            lines.append("Closing by the beat's `auctions_tick` after each step (waited for before the replay check and the "
+                         "next step): " + "; ".join(
+                             f"{s['offered_per_s']:g}/s: {s['auctions']} auctions in {s['closing']['seconds']:g} s "
+                             f"({', '.join(f'{k or chr(8212)} {v}' for k, v in s['closing']['results'].items())}"
+                             f"{', still live ' + str(s['closing']['still_live']) if s['closing']['still_live'] else ''})"
+                             for s in p["steps"] + p.get("repeats", []) if "closing" in s) + ".")
             lines.append("")
         runs = goal_runs(p)
         if runs:

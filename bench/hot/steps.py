@@ -96,29 +96,43 @@ def pct_ms(values: list[float], p: float) -> float | None:
 
 
 def command_stats(raw: dict, *, window: tuple[float, float] | None = None) -> dict[str, Any]:
-    """Rates and latencies of the commands scheduled in the window (default: the step's)."""
+    """Rates and latencies over the measuring window (default: the step's):
+
+    - ``offered``: commands scheduled in the window (per second: ``offered_per_s``);
+    - ``completed_per_s`` / ``accepted_per_s``: replies (any / ``ok``) that *arrived* in the
+      window, per second: what the stack did while loaded, whenever the command was due;
+    - round trips: of the commands *sent* in the window (replied, even after it);
+    - ``client_lag``: how late the window's scheduled commands left (their socket was waiting);
+    - ``refused_or_failed``: error codes of the replies in the window, plus ``not_sent`` and
+      ``timeout`` among the window's scheduled / sent commands.
+    """
     w0, w1 = window or raw["window"]
-    rows = [r for r in raw["rows"] if w0 <= r[SCHED] < w1]
     span = w1 - w0
-    done = [r for r in rows if r[REPLIED] is not None]
-    ok = [r for r in done if r[STATUS] == "ok"]
+    rows = raw["rows"]
+    scheduled = [r for r in rows if w0 <= r[SCHED] < w1]
+    replied = [r for r in rows if r[REPLIED] is not None and w0 <= r[REPLIED] < w1]
+    sent = [r for r in rows if r[SENT] is not None and w0 <= r[SENT] < w1]
     codes: dict[str, int] = {}
-    for r in rows:
+    for r in replied:
         if r[STATUS] != "ok":
-            c = r[CODE] if r[STATUS] == "error" else r[STATUS]
-            codes[c or "?"] = codes.get(c or "?", 0) + 1
-    rtt = [r[REPLIED] - r[SENT] for r in done]
-    lag = [r[SENT] - r[SCHED] for r in rows if r[SENT] is not None]
-    last = max((r[REPLIED] for r in done), default=None)
-    # completed round trips per second: from the window's start to the last reply of its commands
-    busy = max(span, (last - w0)) if last else span
+            codes[r[CODE] or "?"] = codes.get(r[CODE] or "?", 0) + 1
+    for r in scheduled:
+        if r[STATUS] == "not_sent":
+            codes["not_sent"] = codes.get("not_sent", 0) + 1
+    for r in sent:
+        if r[STATUS] in ("timeout", "error") and r[REPLIED] is None:
+            codes[r[STATUS]] = codes.get(r[STATUS], 0) + 1
+    rtt = [r[REPLIED] - r[SENT] for r in sent if r[REPLIED] is not None]
+    lag = [r[SENT] - r[SCHED] for r in scheduled if r[SENT] is not None]
+    accepted = sum(1 for r in replied if r[STATUS] == "ok")
     return {
-        "offered": len(rows), "offered_per_s": round(len(rows) / span, 1), "sent": sum(1 for r in rows if r[SENT] is not None),
-        "completed": len(done), "accepted": len(ok), "refused_or_failed": codes,
-        "completed_per_s": round(len(done) / busy, 1), "accepted_per_s": round(len(ok) / busy, 1),
+        "offered": len(scheduled), "offered_per_s": round(len(scheduled) / span, 1),
+        "completed": len(replied), "accepted": accepted, "refused_or_failed": codes,
+        "completed_per_s": round(len(replied) / span, 1), "accepted_per_s": round(accepted / span, 1),
         "rtt_p50_ms": pct_ms(rtt, 50), "rtt_p90_ms": pct_ms(rtt, 90), "rtt_p99_ms": pct_ms(rtt, 99),
         "rtt_max_ms": round(max(rtt) * 1000, 1) if rtt else None,
         "client_lag_p50_ms": pct_ms(lag, 50), "client_lag_p99_ms": pct_ms(lag, 99),
+        "not_sent_in_step": sum(1 for r in rows if r[STATUS] == "not_sent"),
     }
 
 

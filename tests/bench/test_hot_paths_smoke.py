@@ -27,7 +27,7 @@ def hot(tmp_path_factory) -> dict:
     ladder = {"couriers": [12], "bids-many": [40], "bids-hot": [25], "chat": [40]}
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "hot_paths.py"), "--quick", "--no-profile", "--no-baseline",
-         "--ladder", json.dumps(ladder), "--step-seconds", "3", "--conversations", "6", "--bidders", "30",
+         "--ladder", json.dumps(ladder), "--step-seconds", "3", "--conversations", "6",
          "--compress", "604800", "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
