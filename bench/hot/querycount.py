@@ -38,7 +38,8 @@ def _bucket(label: str) -> dict[str, float]:
     b = _counts.get(label)
     if b is None:
         b = _counts[label] = {"calls": 0, "failed": 0, "queries": 0, "db_s": 0.0, "commits": 0, "rollbacks": 0,
-                              **{v: 0 for v in VERBS}, "other_sql": 0}
+                              **{v: 0 for v in VERBS}, "other_sql": 0,
+                              "queries_ok": 0, "queries_failed": 0, "max_queries_per_call": 0}
     return b
 
 
@@ -53,6 +54,7 @@ def _count_query(execute, sql, params, many, context):
     finally:
         dt = time.perf_counter() - t0
         verb = sql.lstrip()[:6].lower() if isinstance(sql, str) else ""
+        _local.queries = getattr(_local, "queries", 0) + 1
         with _lock:
             b = _bucket(current_label())
             b["queries"] += 1
@@ -70,6 +72,7 @@ def _labelled(label: str, fn):
     def run(*args, **kwargs):
         previous = getattr(_local, "label", None)
         _local.label = label
+        before = getattr(_local, "queries", 0)
         ok = False
         try:
             result = fn(*args, **kwargs)
@@ -77,10 +80,13 @@ def _labelled(label: str, fn):
             return result
         finally:
             _local.label = previous
+            n = getattr(_local, "queries", 0) - before
             with _lock:
                 b = _bucket(label)
                 b["calls"] += 1
                 b["failed"] += 0 if ok else 1
+                b["queries_ok" if ok else "queries_failed"] += n
+                b["max_queries_per_call"] = max(b["max_queries_per_call"], n)
 
     return run
 
@@ -108,7 +114,8 @@ def _patch_transactions() -> None:
 
 def snapshot(*, reset: bool = False) -> dict[str, Any]:
     """``{"pid", "since", "labels": {label: {calls, failed, queries, db_s, commits, rollbacks,
-    select, insert, update, delete, other_sql}}}``; with ``reset`` the counts start again."""
+    select, insert, update, delete, other_sql, queries_ok, queries_failed (statements of the calls
+    that returned / raised), max_queries_per_call}}}``; with ``reset`` the counts start again."""
     global _started
     with _lock:
         out = {"pid": os.getpid(), "since": _started, "at": time.time(),

@@ -149,6 +149,10 @@ def query_stats(raw: dict, kind: str, command: str) -> dict[str, Any]:
         "calls": calls, "failed": cmd.get("failed", 0),
         "queries_per_command": per(cmd.get("queries", 0) + auth.get("queries", 0)),
         "authorize_queries_per_command": per(auth.get("queries", 0)),
+        "queries_per_accepted": (round(cmd.get("queries_ok", 0) / (calls - cmd.get("failed", 0)), 2)
+                                 if calls - cmd.get("failed", 0) else None),
+        "queries_per_refused": round(cmd.get("queries_failed", 0) / cmd["failed"], 2) if cmd.get("failed") else None,
+        "max_queries_per_command": cmd.get("max_queries_per_call"),
         "commits_per_command": per(cmd.get("commits", 0) + auth.get("commits", 0)),
         "db_ms_per_command": per(1000 * (cmd.get("db_s", 0) + auth.get("db_s", 0))),
         "by_verb_per_command": {v: per(cmd.get(v, 0) + auth.get(v, 0)) for v in ("select", "insert", "update", "delete", "other_sql")},
