@@ -69,8 +69,9 @@ def git_state() -> dict:
 
     return {"commit": run("rev-parse", "HEAD"), "branch": run("rev-parse", "--abbrev-ref", "HEAD"),
             "dirty": bool(run("status", "--porcelain", "--untracked-files=no")),
-            # the last commit that changed anything but the benchmarks: the code being measured
-            "code_commit": run("log", "-1", "--format=%H", "--", ".", ":(exclude)bench", ":(exclude)tests/bench")}
+            # the last commit that changed anything but the benchmarks and their wiring: the code measured
+            "code_commit": run("log", "-1", "--format=%H", "--", ".", ":(exclude)bench", ":(exclude)tests/bench",
+                               ":(exclude)Makefile", ":(exclude)requirements-dev.txt")}
 
 
 def config(args) -> dict:
