@@ -188,12 +188,26 @@ class Meter:
     def snap(self) -> dict[str, dict[int, tuple[float, float]]]:
         return {name: {p: self._one(p) for p in pids()} for name, pids in self.groups.items()}
 
+    @staticmethod
+    def machine() -> tuple[float, float, float]:
+        """(busy, steal, total) CPU seconds of the whole machine so far (``/proc/stat``)."""
+        try:
+            f = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        except (OSError, ValueError, IndexError):
+            return 0.0, 0.0, 0.0
+        user, nice, system, idle, iowait, irq, softirq, steal = (f + [0] * 8)[:8]
+        return (user + nice + system + irq + softirq) / TICK, steal / TICK, (sum(f[:8])) / TICK
+
     def start(self) -> None:
-        self.t0, self.c0 = time.perf_counter(), self.snap()
+        self.t0, self.c0, self.m0 = time.perf_counter(), self.snap(), self.machine()
 
     def stop(self) -> dict:
+        """``{"cpu_pct_of_core": {group: %}, "machine_busy_pct_of_core", "others_pct_of_core"
+        (the machine's busy CPU not in any group: other users), "steal_pct_of_core", "loadavg",
+        "seconds"}``."""
         dt = time.perf_counter() - self.t0
         c1 = self.snap()
+        m1 = self.machine()
         cpu = {}
         for k, now in c1.items():
             before = self.c0[k]
@@ -201,7 +215,11 @@ class Meter:
             d += sum(now[p][1] - before[p][1] for p in now if p in before)
             d -= sum(v[0] for p, v in before.items() if p not in now)
             cpu[k] = round(100 * d / dt, 1)
-        return {"cpu_pct_of_core": cpu, "loadavg": [round(x, 2) for x in os.getloadavg()], "seconds": round(dt, 2)}
+        busy = round(100 * (m1[0] - self.m0[0]) / dt, 1)
+        return {"cpu_pct_of_core": cpu, "machine_busy_pct_of_core": busy,
+                "others_pct_of_core": round(max(0.0, busy - sum(cpu.values())), 1),
+                "steal_pct_of_core": round(100 * (m1[1] - self.m0[1]) / dt, 1),
+                "loadavg": [round(x, 2) for x in os.getloadavg()], "seconds": round(dt, 2)}
 
 
 

@@ -15,8 +15,7 @@ Two shapes:
 - **one hot auction**: 50 bidders on one live auction in its soft-close phase (production
   120 s window and extension: every bid extends it). Recorded histories are chained on it, each
   squeezed into the time its bids take at the offered rate (so each keeps its sniping shape)
-  and shifted up by the prices reached before it, so bids stay near the running price and many
-  are refused as too low, as in a contested auction.
+  and re-based on the price reached before it, in bid increments (:meth:`Bidders.plan_hot`).
 
 Setup (not measured): auctions through ``auction_create`` + ``auction_approve``; the many-auction
 ends are then set to the schedule with one ``UPDATE`` (the beat's ``auctions_tick`` closes them
@@ -74,14 +73,15 @@ class Bidders:
         self.proc_of: dict[str, int] = {}  # socket id -> sender process
         self.sock_of: dict[str, str] = {}  # pseudonym -> socket id
         self.hot = hot
-        self._bidders([f"h{i}" for i in range(hot)])
+        # the hot auction's price climbs through many chained histories: fund its bidders deeply
+        self._bidders([f"h{i}" for i in range(hot)], funds=Decimal("1000000000.00"))
         self.histories = load_auctions()
         random.Random(16).shuffle(self.histories)
         self._hist = cycle(self.histories)
         log(f"  bids: {hot} hot-auction bidders in {time.monotonic() - t:.1f} s")
 
-    def _bidders(self, sids: list[str]) -> None:
-        """Users with 10,000,000.00 EUR in their wallets and an authenticated socket each."""
+    def _bidders(self, sids: list[str], funds: Decimal = Decimal("10000000.00")) -> None:
+        """Users with ``funds`` EUR in their wallets and an authenticated socket each."""
         from rest_framework_simplejwt.tokens import AccessToken
 
         from commerce.models import LedgerKind
@@ -90,8 +90,7 @@ class Bidders:
 
         users = User.objects.bulk_create([User(email=f"hot-{sid}-{self.run}@example.com", display_name=f"Bidder {sid}",
                                                password="!") for sid in sids])
-        in_threads(lambda u: wallet_credit(user=u, amount=Decimal("10000000.00"), currency="EUR", kind=LedgerKind.DEPOSIT),
-                   users)
+        in_threads(lambda u: wallet_credit(user=u, amount=funds, currency="EUR", kind=LedgerKind.DEPOSIT), users)
         senders = len(self.stack.loads)
         first = len(self.proc_of)
         per: list[list[dict]] = [[] for _ in range(senders)]
@@ -212,25 +211,51 @@ class Bidders:
 
     # --- one hot auction -----------------------------------------------------------------------
     def plan_hot(self, rate: float, duration: float) -> dict[str, Any]:
-        """Chained histories for one auction: ``[(offset s, hot bidder index, amount)]``."""
-        t, base, bids = 0.0, None, []
-        start_price = None
+        """Recorded histories chained on one auction: ``{"bids": [(offset s, hot bidder index,
+        amount)], "start_price", "expected_refusals"}``.
+
+        History *h* takes the ``len(bids) / rate`` seconds after the one before it, its bids at
+        their recorded fractions of the auction's length (its sniping shape). Its amounts are
+        re-based on the price the chain has reached: a bid ``d`` above the recorded opening bid
+        becomes the minimum bid at that point plus ``d`` counted in increments of the history's
+        own price level (``rules.increment`` of its final price) and re-expressed in increments of
+        the new level, so each history keeps its bidding in increments. The chain is played
+        through ``auctions.rules`` here, in schedule order, to know that price; the bids it
+        refuses are counted (they are refused by the server too when it sees the same order)."""
+        from auctions import rules
+
+        cent = Decimal("0.01")
+        t, bids, start_price = 0.0, [], None
+        standing, leader, price, refused = rules.Standing(None, None), None, None, 0
         while t < duration:
             h: EbayAuction = next(self._hist)
             if len(h.bids) < 5:
                 continue
-            if base is None:
-                base, start_price = h.open_bid, h.open_bid
+            if start_price is None:
+                start_price = h.open_bid
+            base = rules.minimum_bid(price, start_price=start_price)
+            scale = rules.increment(base) / rules.increment(h.final_price)
             slot = len(h.bids) / rate
             names = {b: k for k, b in enumerate(h.bidders)}
             shift = len(bids) % self.hot
             for b in h.bids:
                 at = t + slot * b.t_days / h.days
-                if at < duration:
-                    bids.append((round(at, 4), (shift + names[b.bidder]) % self.hot, base + (b.max_bid - h.open_bid)))
-            base += max(Decimal("0"), h.final_price - h.open_bid)
+                if at >= duration:
+                    continue
+                who = (shift + names[b.bidder]) % self.hot
+                amount = (base + (b.max_bid - h.open_bid) * scale).quantize(cent)
+                bids.append((round(at, 4), who, amount))
+                is_leader = who == leader
+                valid = (amount > standing.leader_max) if is_leader else (
+                    amount >= rules.minimum_bid(price, start_price=start_price))
+                if not valid:
+                    refused += 1
+                    continue
+                standing, leads = rules.apply_bid(standing, is_leader=is_leader, max_amount=amount)
+                leader = who if leads else leader
+                price = rules.current_price(standing, start_price=start_price, reserve=None)
             t += slot
-        return {"bids": sorted(bids), "start_price": start_price}
+        return {"bids": sorted(bids), "start_price": start_price, "expected_refusals": refused}
 
     def step_hot(self, rate: float, *, duration: float, warmup: float, profile: str | None = None,
                  baseline: bool = False, stats_token: str, profiler=None, watchers: int = 20) -> dict[str, Any]:
@@ -247,7 +272,9 @@ class Bidders:
                   fields=FIELDS, record=(["auction.bid_placed"], "data.version"), profile=profile)
         raw = run_step(self.stack, st, stats_token=stats_token, profiler=profiler)
         close(self.stack, "aw")
-        res = {"shape": "hot", "auctions": 1, "bidders": self.hot, "watchers": watchers, **self._analyse(raw, [aid])}
+        res = {"shape": "hot", "auctions": 1, "bidders": self.hot, "watchers": watchers,
+               "planned_bids": len(plan["bids"]), "refused_in_schedule_order": plan["expected_refusals"],
+               **self._analyse(raw, [aid])}
         if baseline:
             res["baseline"] = baseline_step(self.stack, st, watch={f"auction:{aid}"}, stats_token=stats_token)
         self._log(res)

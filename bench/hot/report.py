@@ -27,6 +27,11 @@ def cpu_cell(cpu: dict) -> str:
             f"{f(round(load, 1))}")
 
 
+def others_cell(cpu: dict) -> str:
+    """CPU the machine spent outside this benchmark's processes (other users), and the load average."""
+    return f"{f(cpu.get('others_pct_of_core'))} ({f(cpu.get('loadavg', [None])[0])})"
+
+
 def codes_cell(codes: dict) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(codes.items(), key=lambda kv: -kv[1])) or "–"
 
@@ -56,40 +61,40 @@ def step_rows(path: str, p: dict) -> list[str]:
     if path == "couriers":
         lines += ["| couriers | offered pos/s | accepted pos/s | rtt p50 / p99 ms | client lag p99 ms | watcher p50 / p99 ms | "
                   "above schedule p50 / p99 ms | persisted / accepted (missing, dup) | not accepted | CPU % daphne / pg / redis / celery / load | "
-                  "SQL per cmd (Daphne) | commits per cmd | PG statements / tx per cmd |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "other users' CPU % (load avg) | SQL per cmd (Daphne) | commits per cmd | PG statements / tx per cmd |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in p["steps"] + p.get("repeats", []):
             pe = r["persistence"]
             lines.append(
                 f"| {r['couriers']}{' (goal)' if r in goal_runs(p) else ''} | {f(r['offered_per_s'])} | {f(r['accepted_per_s'])} | "
                 f"{f(r['rtt_p50_ms'])} / {f(r['rtt_p99_ms'])} | {f(r['client_lag_p99_ms'])} | {f(r['watcher_p50_ms'])} / {f(r['watcher_p99_ms'])} | "
                 f"{f(r['watcher_late_p50_ms'])} / {f(r['watcher_late_p99_ms'])} | {pe['persisted']:,} / {pe['accepted']:,} ({pe['missing']}, {pe['duplicates']}) | "
-                f"{codes_cell(r['refused_or_failed'])} | {cpu_cell(r['cpu'])} | {f(q(r)['queries_per_command'], 1)} | "
+                f"{codes_cell(r['refused_or_failed'])} | {cpu_cell(r['cpu'])} | {others_cell(r['cpu'])} | {f(q(r)['queries_per_command'], 1)} | "
                 f"{f(q(r)['commits_per_command'], 1)} | {f(q(r)['pg_statements_per_command'], 1)} / {f(q(r)['pg_transactions_per_command'], 1)} |")
     elif path.startswith("bids"):
         lines += ["| offered bids/s | done / accepted per s | refused or failed | rtt p50 / p99 ms | client lag p99 ms | "
                   "bid → watcher p50 / p99 ms | replay ok (auctions) | CPU % daphne / pg / redis / celery / load | "
-                  "SQL per cmd (Daphne) | commits per cmd | PG statements / tx per cmd |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "other users' CPU % (load avg) | SQL per cmd (Daphne) | commits per cmd | PG statements / tx per cmd |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in p["steps"] + p.get("repeats", []):
             rp = r["replay"]
             lines.append(
                 f"| {f(r['offered_per_s'])}{' (goal)' if r in goal_runs(p) else ''} | {f(r['completed_per_s'])} / {f(r['accepted_per_s'])} | "
                 f"{codes_cell(r['refused_or_failed'])} | {f(r['rtt_p50_ms'])} / {f(r['rtt_p99_ms'])} | {f(r['client_lag_p99_ms'])} | "
-                f"{f(r['watcher_p50_ms'])} / {f(r['watcher_p99_ms'])} | {rp['ok']} / {rp['auctions']} | {cpu_cell(r['cpu'])} | "
+                f"{f(r['watcher_p50_ms'])} / {f(r['watcher_p99_ms'])} (n={r['watcher_events']}) | {rp['ok']} / {rp['auctions']} | {cpu_cell(r['cpu'])} | {others_cell(r['cpu'])} | "
                 f"{f(q(r)['queries_per_command'], 1)} | {f(q(r)['commits_per_command'], 1)} | "
                 f"{f(q(r)['pg_statements_per_command'], 1)} / {f(q(r)['pg_transactions_per_command'], 1)} |")
     else:
         lines += ["| offered msg/s | accepted msg/s | rtt p50 / p99 ms | client lag p99 ms | to the other side p50 / p99 ms | "
                   "accepted, not delivered | gateway seq gaps / dups | chat seq gaps (conversations) | CPU % daphne / pg / redis / celery / load | "
-                  "SQL per cmd (Daphne) | commits per cmd | PG statements / tx per cmd |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "other users' CPU % (load avg) | SQL per cmd (Daphne) | commits per cmd | PG statements / tx per cmd |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in p["steps"] + p.get("repeats", []):
             lines.append(
                 f"| {f(r['offered_per_s'])}{' (goal)' if r in goal_runs(p) else ''} | {f(r['accepted_per_s'])} | "
                 f"{f(r['rtt_p50_ms'])} / {f(r['rtt_p99_ms'])} | {f(r['client_lag_p99_ms'])} | {f(r['delivery_p50_ms'])} / {f(r['delivery_p99_ms'])} | "
                 f"{r['accepted_not_delivered']} | {r['gateway_seq']['gaps']} / {r['gateway_seq']['dups']} | "
-                f"{r['chat_seq']['with_gap_or_duplicate']} ({r['chat_seq']['conversations']}) | {cpu_cell(r['cpu'])} | "
+                f"{r['chat_seq']['with_gap_or_duplicate']} ({r['chat_seq']['conversations']}) | {cpu_cell(r['cpu'])} | {others_cell(r['cpu'])} | "
                 f"{f(q(r)['queries_per_command'], 1)} | {f(q(r)['commits_per_command'], 1)} | "
                 f"{f(q(r)['pg_statements_per_command'], 1)} / {f(q(r)['pg_transactions_per_command'], 1)} |")
     return lines
@@ -163,7 +168,11 @@ def markdown(r: dict, *, images: list[str]) -> str:
                          f"auction's final price and leader.")
         elif path == "bids-hot":
             lines.append(f"One live auction in its soft-close phase (120 s window: every bid extends it), {c['bidders']} bidder "
-                         f"sockets, recorded histories chained on it at the offered rate; {c['duration']:g} s per step.")
+                         f"sockets, recorded histories chained on it at the offered rate and re-based on the price reached, in "
+                         f"bid increments; {c['duration']:g} s per step. Played in schedule order through the rules, "
+                         + "; ".join(f"{s['offered_per_s']:g}/s: {s['refused_in_schedule_order']} of the {s['planned_bids']} planned bids"
+                                     for s in p["steps"] if "planned_bids" in s)
+                         + " are refused as too low; the server refuses more when bids reach it later or in another order.")
         else:
             lines.append(f"{c['conversations']} conversations, both sides subscribed from different processes; "
                          f"{c['duration']:g} s per step.")
