@@ -201,7 +201,13 @@ def main() -> None:
             if dead:
                 raise RuntimeError(f"server processes exited: {dead}")
         if profiler:
+            from bench.hot.report import profile_breakdown
+
             results["profiles"] = profiler.results
+            project = sorted(d.name for d in BASE_DIR.iterdir()
+                             if (d / "__init__.py").exists() and d.name not in ("bench", "tests"))
+            results["profile_breakdown"] = {label: profile_breakdown((tmp / f"{label}.txt").read_text(), project)
+                                            for label in profiler.results if (tmp / f"{label}.txt").exists()}
     finally:
         if stack is not None:
             results["daphne_log_tail"] = stack.logs["daphne"].read_text(errors="replace")[-3000:]

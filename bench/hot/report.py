@@ -6,6 +6,17 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
+#: leaf-frame file prefixes → what the sampled thread was doing
+LEAF_KINDS = [
+    (("psycopg/", "psycopg_c", "psycopg_pool/"), "psycopg: sending to / waiting on PostgreSQL"),
+    (("redis/", "hiredis"), "redis-py: Redis round trips"),
+    (("channels_redis/", "msgpack"), "channel layer"),
+    (("django/",), "Django (ORM, transactions): Python CPU"),
+    (("twisted/", "autobahn/", "daphne/", "txaio/"), "Daphne / Twisted / autobahn: sockets, frames"),
+    (("asyncio/", "selectors.py"), "asyncio loop (select included)"),
+    (("threading.py", "concurrent/", "asgiref/", "channels/"), "thread pool hand-off (asgiref, futures, locks)"),
+    (("json/", "uuid.py", "datetime", "decimal", "copy.py", "re/", "enum.py"), "stdlib: JSON, uuid, dates, decimals"),
+]
 TITLES = {"couriers": "Couriers: `location` on `delivery:<id>`", "bids-many": "Bids, many auctions: `bid` on `auction:<id>`",
           "bids-hot": "Bids, one hot auction (50 bidders)", "chat": "Chat: `send` on `chat:<id>`"}
 
@@ -205,16 +216,69 @@ def markdown(r: dict, *, images: list[str]) -> str:
         if img:
             lines += [f"![{path}: latency against offered rate]({img})", ""]
     if r.get("profiles"):
-        lines += ["## Profiles (py-spy, the Daphne process, goal step)", ""]
+        lines += ["## Profiles (py-spy, the Daphne process, goal step)", "",
+                  "Samples of every Daphne thread that py-spy found running (a thread blocked in a socket read of "
+                  "psycopg counts: it is where a command waits for PostgreSQL). Raw stacks: "
+                  "`hot_paths.profile-<path>.txt`.", ""]
         for label, prof in r["profiles"].items():
             if "error" in prof:
                 lines += [f"- {label}: py-spy failed: {prof['error']}", ""]
                 continue
-            lines += [f"### {label} ({prof['samples']} samples)", "", "| self % | function | | inclusive % | function |",
-                      "|---|---|---|---|---|"]
-            lines += [f"| {pa} | `{a}` | | {pb} | `{b}` |" for (a, pa), (b, pb) in zip(prof["self"], prof["inclusive"])]
+            br = r.get("profile_breakdown", {}).get(label)
+            lines += [f"### {label} ({prof['samples']} samples)", ""]
+            if br:
+                lines += ["| what the sampled frame was doing | % | | the product's functions (inclusive) | % |",
+                          "|---|---|---|---|---|"]
+                rows = max(len(br["leaf"]), len(br["project_inclusive"]))
+                for k in range(rows):
+                    a = br["leaf"][k] if k < len(br["leaf"]) else ("", "")
+                    b = br["project_inclusive"][k] if k < len(br["project_inclusive"]) else ("", "")
+                    lines.append(f"| {a[0]} | {a[1]} | | {('`' + b[0] + '`') if b[0] else ''} | {b[1]} |")
+                lines.append("")
+            lines += ["| self % | function | | inclusive % | function |", "|---|---|---|---|---|"]
+            lines += [f"| {pa} | `{a}` | | {pb} | `{b}` |" for (a, pa), (b, pb) in zip(prof["self"][:10], prof["inclusive"][:10])]
             lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _frames(line: str) -> tuple[list[str], int]:
+    stack, _, n = line.rpartition(" ")
+    if not stack or not n.isdigit():
+        return [], 0
+    return [f for f in stack.split(";") if not f.startswith(("process ", "thread "))], int(n)
+
+
+def _where(frame: str) -> str:
+    """``func (path/file.py:12)`` → ``path/file.py``."""
+    return frame.rsplit(" (", 1)[-1].rstrip(")").rsplit(":", 1)[0] if " (" in frame else ""
+
+
+def profile_breakdown(text: str, project: list[str], top: int = 14) -> dict[str, Any]:
+    """From py-spy raw stacks: the share of samples by what the leaf frame was doing
+    (:data:`LEAF_KINDS`), and the project's own functions by inclusive share (``project``: the
+    top-level packages of the product, e.g. ``auctions``)."""
+    kinds: dict[str, int] = {}
+    incl: dict[str, int] = {}
+    total = 0
+    for line in text.splitlines():
+        frames, n = _frames(line)
+        if not frames:
+            continue
+        total += n
+        leaf = _where(frames[-1])
+        kind = "project code itself" if leaf.split("/", 1)[0] in project else next(
+            (label for prefixes, label in LEAF_KINDS if any(leaf.startswith(x) or f"/{x}" in leaf for x in prefixes)), "other")
+        kinds[kind] = kinds.get(kind, 0) + n
+        seen = set()
+        for fr in frames:
+            where = _where(fr)
+            if where.split("/", 1)[0] in project:
+                name = f"{fr.split(' (', 1)[0]} ({where})"
+                if name not in seen:
+                    seen.add(name)
+                    incl[name] = incl.get(name, 0) + n
+    pct = lambda d, k=None: [(name, round(100 * v / total, 1)) for name, v in sorted(d.items(), key=lambda kv: -kv[1])[:k]]  # noqa: E731
+    return {"samples": total, "leaf": pct(kinds), "project_inclusive": pct(incl, top)}
 
 
 def plots(r: dict, folder: Path, *, stem: str) -> list[str]:
