@@ -14,7 +14,7 @@ GPS tracks of ``bench/data/gps``), **bids** (``bid`` on ``auction:<id>``, eBay h
 Daphne process through the production launcher with ``DEBUG`` off, a Celery worker and beat,
 the bare ``websockets`` baseline server, two sender processes and one watcher process.
 
-Each path climbs an offered-rate ladder (fractions of the issue's goal), repeats its goal step
+Each path climbs an offered-rate ladder (1/64 … 2 × the issue's goal), repeats its goal step
 (``--repeat``) and runs the goal step once more against the baseline server. Steps above two
 consecutive saturated ones are skipped, except the goal step. Writes
 ``bench/results/hot_paths.json``, ``hot_paths.md``, ``hot_paths-<path>.png`` (latency against
@@ -52,7 +52,7 @@ TARGETS = {
     "bids-hot": {"half_rtt_p99_ms": 50},
     "chat": {"half_rtt_p99_ms": 50},
 }
-LADDER = [1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2]
+LADDER = [1 / 64, 1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2]
 
 
 def saturated(res: dict) -> bool:

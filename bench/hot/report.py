@@ -304,6 +304,10 @@ def plots(r: dict, folder: Path, *, stem: str) -> list[str]:
         ax.plot(x, [watcher(s, path)[1] for s in steps], "s--", label=f"{wl} p99")
         if path == "couriers":
             ax.plot(x, [s.get("watcher_late_p99_ms") for s in steps], "^:", label="watcher p99 above schedule")
+        reps = p.get("repeats", [])
+        if reps:
+            ax.plot([s["offered_per_s"] for s in reps], [s["rtt_p99_ms"] for s in reps], "o", c="tab:orange", alpha=0.4,
+                    label="rtt p99, goal repeats")
         goal_step = next((s for s in steps if s.get("goal_step")), None)
         if goal_step and goal_step.get("baseline"):
             b = goal_step["baseline"]
