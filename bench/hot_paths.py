@@ -147,6 +147,10 @@ def main() -> None:
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--no-celery", action="store_true", help="no Celery worker/beat (throttle flushes, closing)")
+    parser.add_argument("--quiet-threshold", type=float, default=30.0,
+                        help="before each step, wait until other users of the machine take at most this %% of a core")
+    parser.add_argument("--quiet-wait", type=float, default=None,
+                        help="longest wait for that, seconds (default 240; --quick 0: never wait)")
     parser.add_argument("--label", default="", help="what this run measures (written in the report's title)")
     parser.add_argument("--out", default=str(RESULTS_DIR / "hot_paths.json"))
     args = parser.parse_args()
@@ -167,6 +171,8 @@ def main() -> None:
         # the "ending soon" notice (300 s before the end) scaled like the auctions' soft close
         ending_soon = max(1, round(300 / cfg["bids-many"]["compress"]))
         stack = HotStack(tmp, celery=not args.no_celery, settings_extra=f"AUCTION_ENDING_SOON_SECONDS = {ending_soon}")
+        stack.quiet_threshold = args.quiet_threshold
+        stack.quiet_wait = args.quiet_wait if args.quiet_wait is not None else (0.0 if args.quick else 240.0)
         from rest_framework_simplejwt.tokens import AccessToken
 
         from core.models import User

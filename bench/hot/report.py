@@ -39,8 +39,11 @@ def cpu_cell(cpu: dict) -> str:
 
 
 def others_cell(cpu: dict) -> str:
-    """CPU the machine spent outside this benchmark's processes (other users), and the load average."""
-    return f"{f(cpu.get('others_pct_of_core'))} ({f(cpu.get('loadavg', [None])[0])})"
+    """CPU the machine spent outside this benchmark's processes (other users) during the window,
+    the load average, and how long the step waited for a quieter machine first."""
+    waited = (cpu.get("before_step") or {}).get("waited_s") or 0
+    return (f"{f(cpu.get('others_pct_of_core'))} ({f(cpu.get('loadavg', [None])[0])})"
+            + (f", waited {waited:g} s" if waited > 0 else ""))
 
 
 def codes_cell(codes: dict) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +196,27 @@ class HotStack:
             "senders": lambda: [p.pid for p in self.loads], "watcher": lambda: [self.watcher.pid],
             "baseline": lambda: [self.procs["baseline"].pid], "orchestrator": lambda: [os.getpid()],
         })
+
+    #: before each step wait (up to ``quiet_wait`` s) until other users of the machine use at most
+    #: ``quiet_threshold`` % of one core (set by hot_paths.py; 0 s: never wait)
+    quiet_threshold = 30.0
+    quiet_wait = 0.0
+
+    def wait_quiet(self, sample: float = 3.0) -> dict[str, Any]:
+        """Sample the CPU the machine spends outside this benchmark until it is at most
+        ``quiet_threshold`` % of one core or ``quiet_wait`` seconds passed. Returns ``{"waited_s",
+        "others_pct_of_core"}`` (the last sample)."""
+        t = time.monotonic()
+        while True:
+            m = self.meter()
+            m.start()
+            time.sleep(sample)
+            others = m.stop()["others_pct_of_core"]
+            waited = time.monotonic() - t
+            if others <= self.quiet_threshold or waited >= self.quiet_wait:
+                return {"waited_s": round(waited - sample, 1), "others_pct_of_core": others}
+            log(f"  waiting for a quieter machine: other users take {others:.0f} % of a core")
+            time.sleep(min(10.0, max(0.0, self.quiet_wait - waited)))
 
     # --- server-side counters ------------------------------------------------------------------
     def query_counts(self, *, token: str, reset: bool) -> dict[str, Any]:

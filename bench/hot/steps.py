@@ -47,6 +47,7 @@ def run_step(stack: HotStack, step: Step, *, stats_token: str, profiler: Profile
     """Run one step on ``procs`` (default: the senders and the watcher). Returns ``{"t0",
     "rows", "events", "gaps", "dups", "frames", "cpu", "queries", "pg", "window"}``."""
     procs = procs or (stack.loads + [stack.watcher])
+    quiet = stack.wait_quiet() if stack.quiet_wait > 0 else None
     types, key = step.record or ([], "data.id")
     call_all(procs, [{"cmd": "record", "types": types, "key": key}] * len(procs))
     call_all(procs, [{"cmd": "reset"}] * len(procs))
@@ -68,6 +69,7 @@ def run_step(stack: HotStack, step: Step, *, stats_token: str, profiler: Profile
     handle = profiler.start(step.profile, stack.daphne_pid) if (profiler and step.profile) else None
     time.sleep(max(0.0, w1 - time.time()))
     cpu = meter.stop()
+    cpu["before_step"] = quiet
     if handle is not None:
         profiler.stop(handle)
     rows: list[list] = []
