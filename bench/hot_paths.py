@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -150,10 +151,14 @@ def main() -> None:
     parser.add_argument("--quiet-threshold", type=float, default=30.0,
                         help="before each step, wait until other users of the machine take at most this %% of a core")
     parser.add_argument("--quiet-wait", type=float, default=None,
-                        help="longest wait for that, seconds (default 240; --quick 0: never wait)")
+                        help="longest wait for that, seconds (default 90; --quick 0: never wait)")
     parser.add_argument("--label", default="", help="what this run measures (written in the report's title)")
     parser.add_argument("--out", default=str(RESULTS_DIR / "hot_paths.json"))
     args = parser.parse_args()
+    # SIGTERM, and SIGINT even when started in the background, stop the run through the
+    # ``finally`` below, which stops every process and server this run started
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if args.repeat is None:
         args.repeat = 1 if args.quick else 3
     cfg = config(args)
@@ -172,7 +177,7 @@ def main() -> None:
         ending_soon = max(1, round(300 / cfg["bids-many"]["compress"]))
         stack = HotStack(tmp, celery=not args.no_celery, settings_extra=f"AUCTION_ENDING_SOON_SECONDS = {ending_soon}")
         stack.quiet_threshold = args.quiet_threshold
-        stack.quiet_wait = args.quiet_wait if args.quiet_wait is not None else (0.0 if args.quick else 240.0)
+        stack.quiet_wait = args.quiet_wait if args.quiet_wait is not None else (0.0 if args.quick else 90.0)
         from rest_framework_simplejwt.tokens import AccessToken
 
         from core.models import User
