@@ -122,6 +122,43 @@ def embedded_setup(tmp: Path, *, settings_text: str, module: str, redis_port: in
 
 
 # ----------------------------------------------------------------------------- processes, /proc
+def raise_fd_limit() -> None:
+    """Raise this process's open-file limit to the hard limit (load processes hold many sockets)."""
+    import resource
+
+    try:
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError):
+        pass
+
+
+async def serve_json_lines(handlers: dict) -> None:
+    """The loop of a load process: print ``{"ready": true}``, then for each JSON line on stdin
+    ``{"cmd": name, ...}`` answer one JSON line with ``await handlers[name](msg)`` (or
+    ``{"error": "..."}``) until ``{"cmd": "exit"}`` or the end of stdin."""
+    import asyncio
+    import json
+
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=2**30)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    print(json.dumps({"ready": True}), flush=True)
+    while True:
+        line = await reader.readline()
+        if not line:
+            break
+        msg = json.loads(line)
+        if msg["cmd"] == "exit":
+            break
+        try:
+            out = await handlers[msg["cmd"]](msg)
+        except Exception as exc:  # noqa: BLE001
+            out = {"error": f"{type(exc).__name__}: {exc}"}
+        sys.stdout.write(json.dumps(out, separators=(",", ":")) + "\n")
+        sys.stdout.flush()
+
+
 
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 now."""
