@@ -22,12 +22,14 @@ run: install
 
 test: install
 	@$(BIN)/python scripts/ensure_browser.py
+	@$(BIN)/python scripts/ensure_haproxy.py
 	$(BIN)/python scripts/run_tests.py $(ARGS)
 
-# make bench: the gateway against bare websockets, then the hot write paths (couriers, bids, chat)
+# make bench: the gateway against bare websockets, memory per connection, then the hot write paths (couriers, bids, chat)
 # on real recorded input; bench/README.md. `make bench-hot ARGS=--quick` is a smoke run.
 bench: install
 	$(BIN)/python bench/gateway.py
+	$(BIN)/python bench/memory_churn.py
 	$(BIN)/python bench/hot_paths.py
 
 bench-hot: install
