@@ -283,3 +283,23 @@ def revoke_subscription(*, user_id: Any, topic: str, reason: str) -> None:
         lambda: send_to_user_connections(user_id, {"type": "rt.unsubscribe", "topic": topic, "reason": reason}),
         robust=True,
     )
+
+
+def reauthorize_topic(*, topic: str, reason: str) -> None:
+    """After commit, make every socket subscribed to ``topic`` check its access again (the
+    topic's ``authorize``); those refused get ``subscription.revoked`` with ``reason``. For a
+    change that narrows who may see a topic (an auction cancelled). Sockets check a subscribed
+    topic's access once, at subscribe, not per command (``realtime.consumers``)."""
+    message = {"type": "rt.reauthorize", "topic": topic, "reason": reason}
+    transaction.on_commit(
+        lambda: publisher.run(lambda: get_channel_layer().group_send(streams.group_name(topic), message)), robust=True
+    )
+
+
+def reauthorize_user(*, user_id: Any, reason: str) -> None:
+    """After commit, make every socket of a user check its access to each subscribed topic
+    again (e.g. removed from a store's staff); refused topics get ``subscription.revoked``."""
+    transaction.on_commit(
+        lambda: send_to_user_connections(user_id, {"type": "rt.reauthorize", "topic": None, "reason": reason}),
+        robust=True,
+    )

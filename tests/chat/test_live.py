@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from chat.models import Message
+from commerce.stores.models import VendorStaff
 from notifications.models import Notification
 from realtime.models import OutboxEvent
 from tests.chat.conftest import device, make_chat, subscribed
@@ -158,3 +159,21 @@ def test_socket_sends_have_their_own_rate_bucket(live):
     # other commands still work: the send bucket is separate
     assert phone.request("command", topic=chat.topic, name="read", data={"up_to_seq": 10})["status"] == "ok"
     assert Message.objects.filter(conversation=chat.conversation).count() == 10
+
+
+def test_clerk_removed_from_the_store_loses_the_subscription_and_can_no_longer_send(live):
+    # Sockets check a subscribed topic's access once, at subscribe; removing a clerk from the
+    # store's staff makes their sockets check again (commerce.stores.receivers).
+    chat = make_chat()
+    clerk, _ = subscribed(live, chat.clerk, chat.topic)
+    owner, _ = subscribed(live, chat.owner, chat.topic)
+    assert clerk.request("command", topic=chat.topic, name="send", data={"text": "hello"})["status"] == "ok"
+    VendorStaff.objects.filter(vendor=chat.conversation.vendor, user=chat.clerk).delete()
+    revoked = clerk.next_event(chat.topic, "subscription.revoked")
+    assert revoked["data"] == {"reason": "staff_removed"}
+    reply = clerk.request("command", topic=chat.topic, name="send", data={"text": "still here?"})
+    assert reply["status"] == "error" and reply["error"]["code"] == "forbidden", reply
+    # The owner's access did not change: the subscription stays and works.
+    assert owner.request("command", topic=chat.topic, name="send", data={"text": "yes"})["status"] == "ok"
+    assert no_event(owner, chat.topic, "subscription.revoked")
+    assert list(Message.objects.filter(conversation=chat.conversation).values_list("text", flat=True).order_by("seq")) == ["hello", "yes"]
