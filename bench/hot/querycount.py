@@ -13,6 +13,11 @@ product) does three things:
 - ``commit`` / ``rollback`` of the PostgreSQL backend are counted the same way (Django opens a
   transaction with the first statement and ends it with ``commit()``; neither is an ``execute``).
 
+- the **row-lock hold time** of a labelled command that locks a row of one of
+  :data:`LOCK_TABLES` (``SELECT ... FROM "auctions_auction" ... FOR UPDATE``): from that
+  statement's return to the end of its ``commit`` / ``rollback``, per command (``lock_ms``
+  samples; a hot auction's bids per second are bounded by one over it).
+
 Statements outside any label (``auth``, snapshots, the sweep) count under ``other``. The counts
 are read and reset over a socket through the bench-only topic ``benchstats:<any>`` (command
 ``snapshot`` with ``{"reset": true|false}``), registered here too.
@@ -32,6 +37,10 @@ _counts: dict[str, dict[str, float]] = {}
 _started = time.time()
 
 VERBS = ("select", "insert", "update", "delete")
+#: tables whose row lock is timed (``lock_ms``)
+LOCK_TABLES = ('"auctions_auction"', '"chat_conversation"')
+#: samples kept per label
+MAX_LOCK_SAMPLES = 50000
 
 
 def _bucket(label: str) -> dict[str, float]:
@@ -39,7 +48,7 @@ def _bucket(label: str) -> dict[str, float]:
     if b is None:
         b = _counts[label] = {"calls": 0, "failed": 0, "queries": 0, "db_s": 0.0, "commits": 0, "rollbacks": 0,
                               **{v: 0 for v in VERBS}, "other_sql": 0,
-                              "queries_ok": 0, "queries_failed": 0, "max_queries_per_call": 0}
+                              "queries_ok": 0, "queries_failed": 0, "max_queries_per_call": 0, "lock_ms": []}
     return b
 
 
@@ -55,6 +64,9 @@ def _count_query(execute, sql, params, many, context):
         dt = time.perf_counter() - t0
         verb = sql.lstrip()[:6].lower() if isinstance(sql, str) else ""
         _local.queries = getattr(_local, "queries", 0) + 1
+        if (verb == "select" and getattr(_local, "lock_t0", None) is None and "FOR " in sql and "UPDATE" in sql
+                and any(f"FROM {t}" in sql for t in LOCK_TABLES)):
+            _local.lock_t0 = time.perf_counter()
         with _lock:
             b = _bucket(current_label())
             b["queries"] += 1
@@ -98,15 +110,32 @@ def _patch_transactions() -> None:
         return
     commit, rollback = DatabaseWrapper.commit, DatabaseWrapper.rollback
 
+    def lock_released(label: str) -> None:
+        t0 = getattr(_local, "lock_t0", None)
+        if t0 is not None:
+            _local.lock_t0 = None
+            with _lock:
+                samples = _bucket(label)["lock_ms"]
+                if len(samples) < MAX_LOCK_SAMPLES:
+                    samples.append(round(1000 * (time.perf_counter() - t0), 3))
+
     def counted_commit(self):
+        label = current_label()
         with _lock:
-            _bucket(current_label())["commits"] += 1
-        return commit(self)
+            _bucket(label)["commits"] += 1
+        try:
+            return commit(self)
+        finally:
+            lock_released(label)
 
     def counted_rollback(self):
+        label = current_label()
         with _lock:
-            _bucket(current_label())["rollbacks"] += 1
-        return rollback(self)
+            _bucket(label)["rollbacks"] += 1
+        try:
+            return rollback(self)
+        finally:
+            lock_released(label)
 
     DatabaseWrapper.commit, DatabaseWrapper.rollback = counted_commit, counted_rollback
     DatabaseWrapper._bench_counted = True
@@ -115,11 +144,11 @@ def _patch_transactions() -> None:
 def snapshot(*, reset: bool = False) -> dict[str, Any]:
     """``{"pid", "since", "labels": {label: {calls, failed, queries, db_s, commits, rollbacks,
     select, insert, update, delete, other_sql, queries_ok, queries_failed (statements of the calls
-    that returned / raised), max_queries_per_call}}}``; with ``reset`` the counts start again."""
+    that returned / raised), max_queries_per_call, lock_ms (row-lock hold samples)}}}``; with ``reset`` the counts start again."""
     global _started
     with _lock:
         out = {"pid": os.getpid(), "since": _started, "at": time.time(),
-               "labels": {k: dict(v) for k, v in _counts.items()}}
+               "labels": {k: {**v, "lock_ms": list(v["lock_ms"])} for k, v in _counts.items()}}
         if reset:
             _counts.clear()
             _started = time.time()

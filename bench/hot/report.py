@@ -21,6 +21,14 @@ TITLES = {"couriers": "Couriers: `location` on `delivery:<id>`", "bids-many": "B
           "bids-hot": "Bids, one hot auction (50 bidders)", "chat": "Chat: `send` on `chat:<id>`"}
 
 
+def lock_text(hold: dict | None) -> str:
+    """``; row lock held p50 / p99 / max ms (n)`` of the command's locked row, or nothing."""
+    if not hold:
+        return ""
+    return (f"; the row lock (auction or conversation) held p50 {hold['p50']:.1f} ms, p99 {hold['p99']:.1f} ms, "
+            f"max {hold['max']:.1f} ms ({hold['n']:,} commands)")
+
+
 def f(x: Any, nd: int = 0) -> str:
     if x is None:
         return "–"
@@ -211,7 +219,8 @@ def markdown(r: dict, *, images: list[str]) -> str:
                       f"{f(qd['authorize_queries_per_command'], 1)}; the handler's: {f(qd.get('queries_per_accepted'), 1)} "
                       f"when accepted, {f(qd.get('queries_per_refused'), 1)} when refused, at most "
                       f"{qd.get('max_queries_per_command')}), {f(qd['commits_per_command'], 1)} commits, "
-                      f"{f(qd['db_ms_per_command'], 1)} ms waiting on the database. Most frequent statements in PostgreSQL "
+                      f"{f(qd['db_ms_per_command'], 1)} ms waiting on the database{lock_text(qd.get('lock_hold_ms'))}. "
+                      f"Most frequent statements in PostgreSQL "
                       f"(all processes):", "", "| calls | mean ms | statement |", "|---|---|---|"]
             lines += [f"| {t['calls']:,} | {t['mean_ms']} | `{t['query'][:120].replace('|', '/')}` |" for t in qd["pg_top"]]
             lines.append("")

@@ -138,6 +138,15 @@ def command_stats(raw: dict, *, window: tuple[float, float] | None = None) -> di
     }
 
 
+def _lock_hold(samples: list[float]) -> dict[str, Any] | None:
+    """p50 / p99 / max / mean of the row-lock hold samples (ms), None without samples."""
+    if not samples:
+        return None
+    xs = sorted(samples)
+    return {"n": len(xs), "p50": xs[len(xs) // 2], "p99": xs[min(len(xs) - 1, int(len(xs) * 0.99))],
+            "max": xs[-1], "mean": round(sum(xs) / len(xs), 3)}
+
+
 def query_stats(raw: dict, kind: str, command: str) -> dict[str, Any]:
     """SQL per command: the Daphne counters of ``<kind>.<command>`` plus its ``authorize``, and
     PostgreSQL's statements of the whole step (every process) per completed command."""
@@ -159,6 +168,7 @@ def query_stats(raw: dict, kind: str, command: str) -> dict[str, Any]:
         "db_ms_per_command": per(1000 * (cmd.get("db_s", 0) + auth.get("db_s", 0))),
         "by_verb_per_command": {v: per(cmd.get(v, 0) + auth.get(v, 0)) for v in ("select", "insert", "update", "delete", "other_sql")},
         "other_label_queries": labels.get("other", {}).get("queries", 0),
+        "lock_hold_ms": _lock_hold(cmd.get("lock_ms") or []),
         "pg_statements_per_command": round(raw["pg"]["statements"] / completed, 2) if completed else None,
         "pg_transactions_per_command": round(raw["pg"]["transactions"] / completed, 2) if completed else None,
         "pg_top": raw["pg"]["top"][:8],
