@@ -123,6 +123,9 @@ def _pg_restart_with_statements(data_dir: Path) -> None:
 
     pg_dir = data_dir / "pg"
     connections.close_all()
+    for conn in connections.all():  # the pool's idle connections die with the restart: drop the pool
+        if hasattr(conn, "close_pool"):
+            conn.close_pool()
     with psycopg.connect(host=str(pg_dir), user="postgres", dbname="postgres", autocommit=True) as conn:
         conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
         conn.execute("ALTER SYSTEM SET pg_stat_statements.max = 10000")
