@@ -24,10 +24,10 @@ The guarantees:
   pending row visible to the transaction (``prev``). The append refuses (*fences*) a row whose
   ``prev`` is above the highest row id appended for the topic (``rt:oid:<topic>``): an earlier
   committed event of the topic is not out yet (its committing thread is late, or died). The
-  deliverer then marks what was delivered and relays the topic's pending rows in id order
-  under their row locks (the sweep's path), so the late one goes first. Writers serialised by
-  a row lock (an auction, a conversation, a cart) insert in commit order, so their events keep
-  commit order.
+  deliverer then reads the topic's pending rows between the last appended one and its own (one
+  SELECT, no lock) and appends them first, in id order; the late thread's own append later
+  gets the same seq back. Writers serialised by a row lock (an auction, a conversation, a
+  cart, a user's chat counters) insert in commit order, so their events keep commit order.
 - **A crash between commit and append** (process killed, Redis down) leaves the rows pending;
   :func:`sweep` publishes rows older than ``SWEEP_MIN_AGE_SECONDS`` (re-appends are harmless,
   above). A crash between append and marking leaves the row pending too; the sweep's append
@@ -132,22 +132,38 @@ def deliver(inserted: list[tuple[OutboxEvent, str, int]], *, batch: int = 500) -
                 for row, data_json, prev in chunk
             ])
             sends = []
-            fenced_topics: list[str] = []
+            fenced: dict[str, tuple[int, list[tuple[OutboxEvent, str]]]] = {}
             for (row, data_json, _), appended in zip(chunk, results):
                 if appended.fenced:
-                    fenced_topics.append(row.topic)
+                    last, rows = fenced.setdefault(row.topic, (appended.last_oid, []))
+                    rows.append((row, data_json))
                 elif appended.new:
                     sends.append(_send(row.topic, row.type, data_json, appended))
+            for topic, (last, rows) in fenced.items():
+                sends += _deliver_behind(topic, last, rows)
             total += len(sends)
             _fan_out(sends)
-            if fenced_topics:
-                # An earlier committed event of these topics is not out yet: mark what is out,
-                # then send the pending rows in id order under their locks (ours included).
-                mark_delivered()
-                total += relay_all(topics=list(dict.fromkeys(fenced_topics)))
     except Exception:  # noqa: BLE001 - committed; the sweep sends what is left
         logger.warning("outbox: delivery after commit failed; the sweep will send the rest", exc_info=True)
     return total
+
+
+def _deliver_behind(topic: str, last: int, rows: list[tuple[OutboxEvent, str]]) -> list[tuple[str, dict[str, Any]]]:
+    """``rows`` of ``topic`` were fenced: committed rows of the topic above ``last`` (the highest
+    id appended) and below ours are not out yet (their committing thread is late, or died).
+    Append those first, in id order, then ours: one SELECT, no lock (a row appended twice keeps
+    its first seq, so racing its own deliverer is harmless). Returns the sends to fan out."""
+    behind = list(
+        OutboxEvent.objects.filter(topic=topic, published_at__isnull=True, id__gt=last, id__lt=rows[0][0].pk)
+        .order_by("id")[:MARK_BATCH]
+    )
+    ordered = [(row, dumps(row.data)) for row in behind] + rows
+    results = streams.append_many([
+        streams.Outgoing(row.topic, row.type, data_json, str(row.event_id), oid=row.pk, ack=True)
+        for row, data_json in ordered
+    ])
+    return [_send(row.topic, row.type, data_json, appended)
+            for (row, data_json), appended in zip(ordered, results) if appended.new]
 
 
 def _send(topic: str, type_: str, data_json: str, appended: streams.Appended) -> tuple[str, dict[str, Any]]:

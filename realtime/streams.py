@@ -36,7 +36,7 @@ TRIM_SCAN_MAX = 2000
 # KEYS: seq key, stream key, dedupe key, last outbox id key, outbox acks list
 # ARGV: type, data json, event id, min events, min seconds, topic ttl, dedupe ttl,
 #       outbox id (0: none), previous pending outbox id of the topic (0: no fence), ack (0/1)
-# Returns {new (1) / known (0) / fenced (2), seq, ts ms}.
+# Returns {new (1) / known (0), seq, ts ms} or {fenced (2), the topic's last appended outbox id, 0}.
 _PUBLISH_LUA = """
 local oid = tonumber(ARGV[8])
 local known = redis.call('GET', KEYS[3])
@@ -49,7 +49,7 @@ if known then
 end
 local last = tonumber(redis.call('GET', KEYS[4]) or '0')
 if tonumber(ARGV[9]) > last then
-  return {2, 0, 0}
+  return {2, last, 0}
 end
 local seq = redis.call('INCR', KEYS[1])
 local t = redis.call('TIME')
@@ -129,12 +129,13 @@ class Appended:
     """Result of :func:`append`: ``seq`` given to the event, ``ts_ms`` of the append, ``new``
     (False when the event id had been published before) and ``fenced`` (True when nothing was
     appended because an earlier outbox row of the topic, ``prev_oid``, is not appended yet;
-    ``seq`` is 0 then)."""
+    ``seq`` is 0 then and ``last_oid`` the highest outbox id of the topic appended so far)."""
 
     seq: int
     ts_ms: int
     new: bool
     fenced: bool = False
+    last_oid: int = 0
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,9 @@ def _call(script, ev: Outgoing, *, client=None):
 
 def _result(raw) -> Appended:
     status, seq, ts = raw
-    return Appended(seq=int(seq), ts_ms=int(ts), new=int(status) == 1, fenced=int(status) == 2)
+    if int(status) == 2:
+        return Appended(seq=0, ts_ms=0, new=False, fenced=True, last_oid=int(seq))
+    return Appended(seq=int(seq), ts_ms=int(ts), new=int(status) == 1)
 
 
 def append(*, topic: str, type: str, data_json: str, event_id: str) -> Appended:
