@@ -231,7 +231,7 @@ def markdown(r: dict, *, images: list[str]) -> str:
         lines += ["## Profiles (py-spy, the Daphne process, goal step)", "",
                   "Samples of every Daphne thread that py-spy found running (a thread blocked in a socket read of "
                   "psycopg counts: it is where a command waits for PostgreSQL). Raw stacks: "
-                  "`hot_paths.profile-<path>.txt`.", ""]
+                  "`<report name>.profile-<path>.txt` beside this file.", ""]
         for label, prof in r["profiles"].items():
             if "error" in prof:
                 lines += [f"- {label}: py-spy failed: {prof['error']}", ""]
