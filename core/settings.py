@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "auctions",
     "delivery",
     "chat",
+    "support",
     "notifications",
 ]
 
@@ -211,6 +212,26 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One component per choice set, named for its model (several serializers have a "status" or
+    # "reason" of a different kind).
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "commerce.orders.models.OrderStatus",
+        "CheckoutStatusEnum": "commerce.orders.models.CheckoutStatus",
+        "PaymentStatusEnum": "commerce.payments.models.PaymentStatus",
+        "EscrowStatusEnum": "commerce.wallet.models.EscrowStatus",
+        "DisputeStatusEnum": "commerce.disputes.models.DisputeStatus",
+        "DisputeReasonEnum": "commerce.disputes.models.DisputeReason",
+        "VendorStatusEnum": "commerce.stores.models.VendorStatus",
+        "AuctionStatusEnum": "auctions.models.AuctionStatus",
+        "DeliveryStatusEnum": "delivery.models.DeliveryStatus",
+        "ChatSideEnum": "chat.models.Side",
+        "ReportReasonEnum": "chat.models.ReportReason",
+        "TicketStatusEnum": "support.models.TicketStatus",
+        "TicketPriorityEnum": "support.models.TicketPriority",
+        "TicketCategoryEnum": "support.models.TicketCategory",
+        "TicketSideEnum": "support.models.Side",
+        "TicketRequesterRoleEnum": "support.models.RequesterRole",
+    },
 }
 
 SIMPLE_JWT = {
@@ -307,6 +328,9 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-daily-digest": {"task": "notifications.tasks.send_daily_digests", "schedule": crontab(hour=7, minute=0)},
     "notifications-email-sweep": {"task": "notifications.tasks.requeue_stalled_emails", "schedule": 600.0},
     "chat-purge-orphan-attachments": {"task": "chat.tasks.purge_orphan_attachments", "schedule": 3600.0},
+    "support-flag-overdue": {"task": "support.tasks.flag_overdue", "schedule": 60.0},
+    "support-close-resolved": {"task": "support.tasks.close_resolved", "schedule": 3600.0},
+    "support-purge-orphan-attachments": {"task": "support.tasks.purge_orphan_attachments", "schedule": 3600.0},
     "core-purge-idempotency-keys": {"task": "core.tasks.purge_idempotency_keys", "schedule": 3600.0},
     "commerce-expire-reservations": {"task": "commerce.tasks.expire_reservations_sweep", "schedule": 30.0},
 }
@@ -370,11 +394,12 @@ CHAT_ALLOWED_LINK_DOMAINS = env.list(
     "CHAT_ALLOWED_LINK_DOMAINS", default=["demo.market", "marketplace.local", "localhost", "127.0.0.1"]
 )
 CHAT_MEDIA_ROOT = env("CHAT_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "chat-media"))
+SUPPORT_MEDIA_ROOT = env("SUPPORT_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "support-media"))
 
 # Checkout, payments, wallet.
 #: minutes a checkout's stock stays reserved waiting for payment
 CHECKOUT_RESERVATION_MINUTES = env.int("CHECKOUT_RESERVATION_MINUTES", default=15)
-#: provider behind card payments (commerce.gateways.GATEWAYS)
+#: provider behind card payments (commerce.payments.gateways.GATEWAYS)
 PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="test")
 #: with DEBUG off the ``test`` gateway is refused unless this is set (a staging stack; logged as a
 #: warning at start-up by core.apps)

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.schema import error_responses
 from commerce.catalog import selectors, services
 from commerce.catalog.filters import ProductFilter, StableOrderingFilter
 from commerce.catalog.serializers import (
@@ -24,7 +25,7 @@ from commerce.catalog.serializers import (
     ProductOutputSerializer,
     ProductUpdateInputSerializer,
 )
-from commerce.common.api import ReadOpenMixin, error_responses
+from commerce.common.api import ReadOpenMixin
 
 
 class CategoryListApi(generics.ListAPIView):
@@ -74,7 +75,7 @@ class ProductListCreateApi(ReadOpenMixin, generics.GenericAPIView):
     filter_backends = [DjangoFilterBackend, drf_filters.SearchFilter, StableOrderingFilter]
     filterset_class = ProductFilter
     search_fields = ["name", "sku"]
-    ordering_fields = ["price", "created_at", "name"]
+    ordering_fields = ["price", "created_at", "name", "rating"]
     ordering = ["-created_at"]
 
     def get_queryset(self):
@@ -93,8 +94,8 @@ class ProductListCreateApi(ReadOpenMixin, generics.GenericAPIView):
             ),
             OpenApiParameter(
                 "ordering", OpenApiTypes.STR, required=False,
-                enum=["price", "-price", "created_at", "-created_at", "name", "-name"],
-                description="Sort order (default `-created_at`).",
+                enum=["price", "-price", "created_at", "-created_at", "name", "-name", "rating", "-rating"],
+                description="Sort order (default `-created_at`); by `rating` unrated products come last either way.",
             ),
         ],
         responses={200: ProductOutputSerializer(many=True), **error_responses(400)},

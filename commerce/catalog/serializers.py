@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.fields import MoneyField, StrictIntegerField
 
+from commerce.catalog.events import rating_data
 from commerce.catalog.models import Brand, Category, Product, ProductImage
-from commerce.catalog.services import MAX_STOCK
+from commerce.catalog.selectors import is_low_stock
+from commerce.catalog.models import MAX_STOCK
 from commerce.stores.models import Vendor
 
 
@@ -47,25 +50,48 @@ class ProductVendorSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class RatingOutputSerializer(serializers.Serializer):
+    average = serializers.CharField(allow_null=True, help_text="mean stars with two decimals (half up); null without reviews")
+    count = serializers.IntegerField(help_text="visible reviews")
+    distribution = serializers.ListField(child=serializers.IntegerField(), min_length=5, max_length=5,
+                                         help_text="reviews with 1, 2, 3, 4 and 5 stars")
+
+
 class ProductOutputSerializer(serializers.ModelSerializer):
-    """A product. ``price`` is a string with two decimals in ``currency``."""
+    """A product (also the ``product:<id>`` snapshot and ``product.updated``). ``price`` is a
+    string with two decimals in ``currency``. Load products through the catalogue selectors
+    (vendor with its catalogue settings, brand, images) to keep it at one query per page."""
 
     vendor = ProductVendorSerializer(read_only=True)
     category_id = serializers.IntegerField(read_only=True)
     brand = BrandOutputSerializer(read_only=True, allow_null=True)
     images = ProductImageSerializer(many=True, read_only=True)
     in_stock = serializers.SerializerMethodField()
+    low_stock = serializers.SerializerMethodField(help_text="0 < stock <= the store's low-stock threshold")
+    available = serializers.SerializerMethodField(help_text="on sale: active, not deleted, its store active")
+    rating = serializers.SerializerMethodField()
 
     class Meta:
         model = Product
         fields = [
             "id", "vendor", "category_id", "brand", "name", "slug", "sku", "description", "price", "currency",
-            "stock", "in_stock", "attributes", "is_active", "images", "created_at", "updated_at",
+            "stock", "in_stock", "low_stock", "available", "attributes", "is_active", "images", "rating",
+            "created_at", "updated_at",
         ]
         read_only_fields = fields
 
     def get_in_stock(self, obj) -> bool:
         return obj.stock > 0
+
+    def get_low_stock(self, obj) -> bool:
+        return is_low_stock(obj)
+
+    def get_available(self, obj) -> bool:
+        return obj.is_purchasable
+
+    @extend_schema_field(RatingOutputSerializer)
+    def get_rating(self, obj) -> dict:
+        return rating_data(count=obj.rating_count, total=obj.rating_sum, distribution=obj.rating_distribution)
 
 
 class _ProductWriteFields(serializers.Serializer):
