@@ -31,12 +31,13 @@ from tests.live import WSClient
 pytestmark = pytest.mark.live
 
 BIDDERS = 50
-BIDS_EACH = 6
+BIDS_EACH = 10  # the bid bucket's burst per connection
 
 
 def bid_loop(ws_url: str, token: str, topic: str, seed: int) -> list[dict]:
-    """One bidder: subscribe, then bid ``BIDS_EACH`` times at or around the minimum bid the last
-    reply (or the snapshot) gave; returns the replies."""
+    """One bidder: subscribe, then bid ``BIDS_EACH`` times (the socket's burst of bids) a little
+    above the minimum bid the last reply, accepted or refused, (or the snapshot) gave, now and
+    then just under it; returns the replies."""
     rng = random.Random(seed)
     client = WSClient(ws_url, timeout=30)
     try:
@@ -46,15 +47,13 @@ def bid_loop(ws_url: str, token: str, topic: str, seed: int) -> list[dict]:
         minimum = Decimal(sub["data"]["snapshot"]["minimum_bid"])
         replies = []
         for _ in range(BIDS_EACH):
-            # mostly a proxy maximum well above the (possibly stale) minimum; one in six just
-            # under it (refused by the rules)
-            amount = minimum - Decimal("0.01") if rng.random() < 1 / 6 else minimum + Decimal(rng.randint(0, 20000)) / 4
+            # a proxy maximum a little above the (maybe stale) minimum; one in six just under it
+            low = rng.random() < 1 / 6
+            amount = minimum - Decimal("0.01") if low else minimum + Decimal(rng.randint(0, 400)) / 4
             reply = client.request("command", topic=topic, name="bid", data={"max_amount": f"{amount:.2f}"})
             replies.append(reply)
-            if reply["status"] == "ok":
-                minimum = Decimal(reply["data"]["minimum_bid"])
-            elif reply["error"].get("minimum_bid"):
-                minimum = Decimal(reply["error"]["minimum_bid"])
+            fresh = reply["data"]["minimum_bid"] if reply["status"] == "ok" else reply["error"].get("minimum_bid")
+            minimum = Decimal(fresh or minimum)
         return replies
     finally:
         client.close()
@@ -99,7 +98,7 @@ def test_fifty_concurrent_bidders_end_at_the_price_a_sequential_replay_gives(liv
     accepted = [r for r in replies if r["status"] == "ok"]
     refused = [r["error"]["code"] for r in replies if r["status"] == "error"]
     assert set(refused) <= {"bid_too_low"}, refused  # nothing else went wrong under load
-    assert len(accepted) >= BIDDERS  # most are: the load is real
+    assert len(accepted) >= BIDDERS  # many are: the load is real
 
     auction.refresh_from_db()
     bids = list(Bid.objects.filter(auction=auction).order_by("version"))
