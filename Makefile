@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: install run test bench services services-down migrate seed clean
+.PHONY: install run test bench bench-hot services services-down migrate seed clean
 
 install: $(VENV)/.installed
 
@@ -25,9 +25,15 @@ test: install
 	@$(BIN)/python scripts/ensure_haproxy.py
 	$(BIN)/python scripts/run_tests.py $(ARGS)
 
+# make bench: the gateway against bare websockets, memory per connection, then the hot write paths (couriers, bids, chat)
+# on real recorded input; bench/README.md. `make bench-hot ARGS=--quick` is a smoke run.
 bench: install
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/memory_churn.py
+	$(BIN)/python bench/hot_paths.py
+
+bench-hot: install
+	$(BIN)/python bench/hot_paths.py $(ARGS)
 
 services: install
 	$(BIN)/python -m core.embedded up

@@ -13,9 +13,10 @@ admin).
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
 
 from auctions.models import Auction, AuctionStatus
+from commerce.stores.models import VendorStaff
 from commerce.stores.permissions import MANAGING_ROLES, is_store_staff, store_ids_of
 from core.permissions import is_active_user, is_marketplace_admin
 
@@ -33,9 +34,29 @@ def can_view_auction(user, auction: Auction) -> bool:
     return is_marketplace_admin(user) or is_store_staff(user, auction.vendor_id)
 
 
+#: the annotations :func:`with_store_staff_flag` adds and :func:`is_auction_store_staff` reads
+#: (the flag, and whom it is about: an auction object may be shown to others later)
+STORE_STAFF_FLAG = "viewer_is_store_staff"
+STORE_STAFF_VIEWER = "store_staff_viewer_id"
+
+
+def with_store_staff_flag(qs: QuerySet[Auction], user) -> QuerySet[Auction]:
+    """``qs`` annotated with ``viewer_is_store_staff`` (``user`` works for the auction's store),
+    so :func:`is_auction_store_staff` needs no query (the bid path: one query less under the
+    auction's row lock)."""
+    return qs.annotate(**{
+        STORE_STAFF_FLAG: Exists(VendorStaff.objects.filter(vendor_id=OuterRef("vendor_id"), user_id=user.pk)),
+        STORE_STAFF_VIEWER: Value(str(user.pk), output_field=CharField()),
+    })
+
+
 def is_auction_store_staff(user, auction: Auction) -> bool:
     """True when ``user`` works for the store that lists ``auction`` (any store status): they
-    may not bid on it or buy it, they see its order, they may cancel it before the first bid."""
+    may not bid on it or buy it, they see its order, they may cancel it before the first bid.
+    No query on an auction loaded through :func:`with_store_staff_flag` for ``user``; one otherwise."""
+    flag = getattr(auction, STORE_STAFF_FLAG, None)
+    if flag is not None and is_active_user(user) and getattr(auction, STORE_STAFF_VIEWER, None) == str(user.pk):
+        return flag
     return is_store_staff(user, auction.vendor_id)
 
 

@@ -21,6 +21,12 @@ def start_auction(auction_id: str) -> bool:
 
 
 @shared_task(ignore_result=True)
+def notify_outbid(**kwargs: str) -> None:
+    """The outbid notice of an accepted bid, queued after its commit (``services.auction_notify_outbid``)."""
+    services.auction_notify_outbid(**kwargs)
+
+
+@shared_task(ignore_result=True)
 def auctions_tick() -> dict:
     """Beat, every second: start due auctions, close ended ones, send ending-soon notices."""
     return {

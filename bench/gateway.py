@@ -32,8 +32,6 @@ import os
 import platform
 import resource
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,10 +46,18 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = BASE_DIR / "bench" / "results"
 sys.path.insert(0, str(BASE_DIR))
 
+from bench.common import (  # noqa: E402
+    PY,
+    Meter,
+    Profiler,
+    embedded_setup,
+    free_port,
+    log,
+    proc_rss_kb,
+    service_pids,
+    wait_port,
+)
 from bench.common import percentile as _percentile  # noqa: E402
-
-PY = sys.executable
-TICK = os.sysconf("SC_CLK_TCK")
 
 SETTINGS = """
 import os
@@ -78,82 +84,6 @@ def percentile(values: list[float], p: float) -> float | None:
     """:func:`bench.common.percentile` rounded to 2 decimals (None when empty)."""
     x = _percentile(values, p)
     return None if x is None else round(x, 2)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def proc_cpu(pid: int) -> float:
-    """utime + stime of a process (all its threads), seconds; 0 if gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def proc_rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def children_of(ppid: int) -> list[int]:
-    out = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) == ppid:
-                    out.append(int(d.name))
-            except (OSError, IndexError, ValueError):
-                pass
-    return out
-
-
-class Meter:
-    """CPU of each side over a phase (% of one core) and the load average.
-
-    A group's CPU is the sum over its processes; processes that exit during the phase (PostgreSQL
-    backends) are counted through their parent's cutime/cstime, so short-lived children are not lost.
-    """
-
-    def __init__(self, groups: dict[str, callable]) -> None:
-        self.groups = groups  # name -> callable returning pids
-
-    @staticmethod
-    def _one(pid: int) -> tuple[float, float]:
-        try:
-            f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(f[11]) + int(f[12])) / TICK, (int(f[13]) + int(f[14])) / TICK
-        except (OSError, IndexError, ValueError):
-            return 0.0, 0.0
-
-    def snap(self) -> dict[str, dict[int, tuple[float, float]]]:
-        return {name: {p: self._one(p) for p in pids()} for name, pids in self.groups.items()}
-
-    def start(self) -> None:
-        self.t0, self.c0 = time.perf_counter(), self.snap()
-
-    def stop(self) -> dict:
-        dt = time.perf_counter() - self.t0
-        c1 = self.snap()
-        cpu = {}
-        for k, now in c1.items():
-            before = self.c0[k]
-            d = sum(v[0] - before.get(p, (0.0, 0.0))[0] for p, v in now.items())
-            d += sum(now[p][1] - before[p][1] for p in now if p in before)
-            d -= sum(v[0] for p, v in before.items() if p not in now)
-            cpu[k] = round(100 * d / dt, 1)
-        return {"cpu_pct_of_core": cpu, "loadavg": [round(x, 2) for x in os.getloadavg()], "seconds": round(dt, 2)}
 
 
 # --------------------------------------------------------------------------------- load workers
@@ -300,18 +230,6 @@ class SocketPublisher(Publisher):
         self.ws.close()
 
 
-def wait_port(port: int, proc: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {log_path.read_text()[-3000:]}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"server did not listen: {log_path.read_text()[-3000:]}")
-
-
 #: ``--server`` choices: the ASGI server of the full stack and its command line (production
 #: WebSocket limits on each: 64 KiB messages, ping every 25 s, peer dropped after 30 s)
 SERVERS = {
@@ -388,74 +306,6 @@ class Baseline(Target):
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-
-
-# ------------------------------------------------------------------------------------ profiling
-class Profiler:
-    """``py-spy record`` of a process during one phase, raw (collapsed) stacks, summarised."""
-
-    def __init__(self, enabled: bool, tmp: Path) -> None:
-        self.exe = shutil.which("py-spy") or (str(Path(PY).parent / "py-spy") if (Path(PY).parent / "py-spy").exists() else None)
-        self.enabled = enabled and self.exe is not None
-        self.tmp = tmp
-        self.results: dict[str, dict] = {}
-
-    def start(self, label: str, pid: int):
-        if not self.enabled:
-            return None
-        out = self.tmp / f"{label}.txt"
-        p = subprocess.Popen([self.exe, "record", "-p", str(pid), "-r", "200", "-f", "raw", "-o", str(out),
-                              "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(0.5)
-        return (label, p, out)
-
-    def stop(self, handle) -> None:
-        if handle is None:
-            return
-        label, p, out = handle
-        p.send_signal(signal.SIGINT)
-        try:
-            _, err = p.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            err = b""
-        if not out.exists():
-            self.results[label] = {"error": err.decode(errors="replace")[-500:]}
-            return
-        self.results[label] = summarise_profile(out.read_text())
-        shutil.copy(out, RESULTS_DIR / f"gateway.profile-{label}.txt")
-
-
-def _short(frame: str) -> str:
-    # "func (path/to/file.py:123)" -> "func (file.py)"
-    if " (" in frame:
-        fn, rest = frame.split(" (", 1)
-        path = rest.rstrip(")").rsplit(":", 1)[0]
-        parts = path.split("/")
-        pkg = next((parts[i + 1] for i, x in enumerate(parts) if x == "site-packages" and i + 1 < len(parts)), None)
-        where = f"{pkg}/{parts[-1]}" if pkg and pkg != parts[-1] else parts[-1]
-        return f"{fn} ({where})"
-    return frame
-
-
-def summarise_profile(text: str, top: int = 15) -> dict:
-    self_c: dict[str, int] = {}
-    incl: dict[str, int] = {}
-    total = 0
-    for line in text.splitlines():
-        stack, _, n = line.rpartition(" ")
-        if not stack or not n.isdigit():
-            continue
-        n = int(n)
-        total += n
-        frames = [_short(f) for f in stack.split(";") if not f.startswith("process ") and not f.startswith("thread ")]
-        if not frames:
-            continue
-        self_c[frames[-1]] = self_c.get(frames[-1], 0) + n
-        for f in set(frames):
-            incl[f] = incl.get(f, 0) + n
-    pct = lambda d: [(k, round(100 * v / total, 1)) for k, v in sorted(d.items(), key=lambda kv: -kv[1])[:top]]  # noqa: E731
-    return {"samples": total, "self": pct(self_c), "inclusive": pct(incl)}
 
 
 # ------------------------------------------------------------------------------------ scenarios
@@ -725,27 +575,9 @@ def scenario_storm(target: Target, workers: Workers, tokens: list[str], meter: M
 # ----------------------------------------------------------------------------------------- setup
 def setup(tmp: Path) -> dict:
     """Own embedded PostgreSQL + Redis under ``tmp``, Django set up, migrated. Returns the child env."""
-    os.environ["EMBEDDED_DATA_DIR"] = str(tmp / "data")
-    os.environ["EMBEDDED_REDIS_PORT"] = "6470"
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.pop("REDIS_URL", None)
-    os.environ.pop("XDG_RUNTIME_DIR", None)
-    (tmp / "gw_bench_settings.py").write_text(SETTINGS)
-    sys.path.insert(0, str(tmp))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "gw_bench_settings"
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    assert str(tmp) in settings.DATABASES["default"]["HOST"], settings.DATABASES["default"]["HOST"]
-    call_command("migrate", verbosity=0, interactive=False)
+    env = embedded_setup(tmp, settings_text=SETTINGS, module="gw_bench_settings", redis_port=6470)
     import bench.gw.topic  # noqa: F401
 
-    env = dict(os.environ)
-    env.update(PYTHONPATH=f"{tmp}:{BASE_DIR}", DATABASE_URL=os.environ["DATABASE_URL"], REDIS_URL=os.environ["REDIS_URL"],
-               PYTHONUNBUFFERED="1")
     return env
 
 
@@ -757,25 +589,6 @@ def make_tokens(n: int) -> list[str]:
     users = [User(email=f"gw-bench-{i}@example.com", display_name=f"Bench {i}", password="!") for i in range(n)]
     User.objects.bulk_create(users, batch_size=2000)
     return [str(AccessToken.for_user(u)) for u in users]
-
-
-def service_pids(tmp: Path) -> tuple[callable, callable]:
-    data = tmp / "data"
-
-    def pg() -> list[int]:
-        try:
-            master = int((data / "pg" / "postmaster.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return []
-        return [master] + children_of(master)
-
-    def redis() -> list[int]:
-        try:
-            return [int((data / "redis" / "redis.pid").read_text().strip())]
-        except (OSError, ValueError):
-            return []
-
-    return pg, redis
 
 
 # ---------------------------------------------------------------------------------------- output

@@ -327,9 +327,13 @@ def message_send(*, user, conversation_id: Any, text: Any, client_msg_id: Any = 
     try:
         with transaction.atomic():
             conversation, side = _lock_conversation(user=user, conversation_id=conversation_id)
-            existing = _sent_before(conversation_id=conversation.pk, user=user, client_msg_id=client_msg_id)
-            if existing is not None:
-                return SendResult(existing, False)
+            # A retry (same client_msg_id) is found by the unique constraint at the INSERT below,
+            # not by a lookup before it: one query less per send (the except below answers it).
+            # Only where a check below would refuse the retry first is it looked up here.
+            if client_msg_id and (conversation._blocked or image_pk is not None):
+                existing = _sent_before(conversation_id=conversation.pk, user=user, client_msg_id=client_msg_id)
+                if existing is not None:
+                    return SendResult(existing, False)
             if conversation._blocked:
                 raise _blocked_error()
             attachment = _unused_attachment(conversation=conversation, user=user, image_pk=image_pk)
@@ -346,8 +350,8 @@ def message_send(*, user, conversation_id: Any, text: Any, client_msg_id: Any = 
             if notify_offline and recipients:
                 transaction.on_commit(partial(_notify_offline, conversation.pk, message.pk, recipients), robust=True)
     except IntegrityError:
-        # Only reachable if two sends with one client_msg_id raced past the lock (cannot happen
-        # while the conversation row is locked, but never answer a retry with a 500).
+        # A retry of a stored message (its client_msg_id is unique per conversation and sender):
+        # the transaction rolled back, nothing was published; answer with the stored message.
         existing = _sent_before(conversation_id=conversation_id, user=user, client_msg_id=client_msg_id)
         if existing is not None:
             return SendResult(existing, False)

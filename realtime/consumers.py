@@ -559,9 +559,14 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         if not isinstance(data, dict):
             raise FrameError("data must be a JSON object.")
         user = self.user
+        # A subscribed topic was authorised once, at subscribe; when access changes the app asks
+        # the gateway to check again (rt.reauthorize) or to drop it (rt.unsubscribe), so its
+        # commands skip the topic's authorize query. Other topics are checked per command. The
+        # services check the object itself either way (e.g. under the auction's row lock).
+        authorized = topic in self.subs
 
         def run() -> Any:
-            if not spec.authorize(user=user, key=key):
+            if not authorized and not spec.authorize(user=user, key=key):
                 raise ApplicationError(f"You may not send commands to {topic}.", code="forbidden", status=403)
             return fn(user=user, key=key, data=data)
 
@@ -603,8 +608,44 @@ class GatewayConsumer(AsyncWebsocketConsumer):
     async def rt_unsubscribe(self, message: dict) -> None:
         """An app revoked this user's access to a topic (``{"topic", "reason"}``): drop it and tell
         the client with an ``event`` of type ``subscription.revoked`` (no seq)."""
-        topic = message["topic"]
+        await self._revoke(message["topic"], message.get("reason", ""))
+
+    async def _revoke(self, topic: str, reason: str) -> None:
         if topic in self.subs:
             await self._drop(topic)
             await self.send(text_data=dumps({"op": "event", "topic": topic, "type": SubscriptionRevoked.type,
-                                             "data": {"reason": message.get("reason", "")}}))
+                                             "data": {"reason": reason}}))
+
+    async def rt_reauthorize(self, message: dict) -> None:
+        """This user's access may have changed (``{"topic": None, "reason"}``, e.g. removed from a
+        store's staff): check every subscribed topic again (:meth:`reauthorize`)."""
+        await self.reauthorize(list(self.subs), str(message.get("reason", "")))
+
+    async def reauthorize(self, topics: list[str], reason: str) -> None:
+        """Ask each topic's ``authorize`` again for ``topics`` this socket is subscribed to; those
+        refused are dropped with ``subscription.revoked`` (``reason``), the others stay. Called
+        for ``rt.reauthorize`` on the user's group and, through the hub, on a topic's group
+        (``realtime.outbox.reauthorize_topic``). When the check cannot run (database down) the
+        topics are dropped too: a client resubscribes, nobody keeps access by an outage."""
+        topics = [t for t in topics if t in self.subs]
+        if not topics or self.closing or self.user is None:
+            return
+        user = self.user
+
+        def refused() -> list[str]:
+            out = []
+            for topic in topics:
+                parsed = registry.parse_topic(topic)
+                spec = registry.get_topic(parsed[0]) if parsed else None
+                if spec is None or not spec.authorize(user=user, key=parsed[1]):
+                    out.append(topic)
+            return out
+
+        try:
+            drop = await db(refused)()
+        except Exception as exc:
+            if outage_error(exc) is None:
+                raise
+            drop = topics
+        for topic in drop:
+            await self._revoke(topic, reason)

@@ -226,7 +226,8 @@ class TopicHub:
     # --- events ------------------------------------------------------------------------------
     async def dispatch(self, message: dict) -> None:
         """Handle one channel-layer message sent to a topic group: ``rt.event``
-        (``{"topic","seq","frame"}``) or ``rt.ephemeral`` (``{"topic","frame","exclude_user_id"}``)."""
+        (``{"topic","seq","frame"}``), ``rt.ephemeral`` (``{"topic","frame","exclude_user_id"}``)
+        or ``rt.reauthorize`` (``{"topic","reason"}``: subscribers check their access again)."""
         kind = message.get("type")
         state = self.topics.get(message.get("topic"))
         if state is None:
@@ -243,6 +244,12 @@ class TopicHub:
                 self._spawn(self._repair(state, message, behind))
         elif kind == "rt.ephemeral":
             await self._fan_out_ephemeral(state, message)
+        elif kind == "rt.reauthorize":
+            # Access to the topic changed (e.g. an auction cancelled): each local subscriber
+            # checks its own access again (``GatewayConsumer.reauthorize``), off this loop's turn.
+            for consumer in list(state.live):
+                if not consumer.closing:
+                    self._spawn(consumer.reauthorize([state.name], str(message.get("reason", ""))))
 
     async def _fan_out(self, state: _Topic, message: dict) -> list:
         """Send event ``message`` to every live socket that is exactly one seq behind; return

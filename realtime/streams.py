@@ -5,7 +5,11 @@ Keys (prefix ``settings.REALTIME["REDIS_PREFIX"]``, default ``rt``):
 - ``rt:seq:<topic>``: the topic's last sequence number (INCR);
 - ``rt:hist:<topic>``: a stream whose entry ids are ``<seq>-0`` with fields ``ts`` (ms since the
   epoch, Redis clock), ``type``, ``data`` (JSON text) and ``id`` (the event id);
-- ``rt:ev:<event_id>``: the seq an event id was given (24 h), so a re-publish gets no new seq.
+- ``rt:ev:<event_id>``: the seq an event id was given (24 h), so a re-publish gets no new seq;
+- ``rt:oid:<topic>``: the highest outbox row id of the topic appended (the order fence of
+  ``realtime.outbox``);
+- ``rt:outbox:acks``: ``<outbox id>:<seq>:<ts>`` of rows appended on commit, until
+  ``realtime.outbox.mark_delivered`` marks them published in PostgreSQL.
 
 History keeps at least ``HISTORY_MIN_EVENTS`` (300) events *and* at least
 ``HISTORY_MIN_SECONDS`` (120 s) of events per topic, whichever is more; trimming is lazy (every
@@ -29,15 +33,23 @@ DEDUPE_TTL_SECONDS = 24 * 3600
 TRIM_EVERY = 50
 TRIM_SCAN_MAX = 2000
 
-# KEYS: seq key, stream key, dedupe key
-# ARGV: type, data json, event id, min events, min seconds, topic ttl, dedupe ttl
+# KEYS: seq key, stream key, dedupe key, last outbox id key, outbox acks list
+# ARGV: type, data json, event id, min events, min seconds, topic ttl, dedupe ttl,
+#       outbox id (0: none), previous pending outbox id of the topic (0: no fence), ack (0/1)
+# Returns {new (1) / known (0), seq, ts ms} or {fenced (2), the topic's last appended outbox id, 0}.
 _PUBLISH_LUA = """
+local oid = tonumber(ARGV[8])
 local known = redis.call('GET', KEYS[3])
 if known then
   local e = redis.call('XRANGE', KEYS[2], known .. '-0', known .. '-0')
   local ts = 0
   if e[1] then ts = tonumber(e[1][2][2]) end
+  if ARGV[10] == '1' then redis.call('RPUSH', KEYS[5], oid .. ':' .. known .. ':' .. ts) end
   return {0, tonumber(known), ts}
+end
+local last = tonumber(redis.call('GET', KEYS[4]) or '0')
+if tonumber(ARGV[9]) > last then
+  return {2, last, 0}
 end
 local seq = redis.call('INCR', KEYS[1])
 local t = redis.call('TIME')
@@ -46,6 +58,8 @@ redis.call('XADD', KEYS[2], seq .. '-0', 'ts', ms, 'type', ARGV[1], 'data', ARGV
 redis.call('SET', KEYS[3], seq, 'EX', tonumber(ARGV[7]))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[6]))
+if oid > last then redis.call('SET', KEYS[4], oid, 'EX', tonumber(ARGV[6])) end
+if ARGV[10] == '1' then redis.call('RPUSH', KEYS[5], oid .. ':' .. seq .. ':' .. ms) end
 if seq %% %(trim_every)d == 0 then
   local excess = redis.call('XLEN', KEYS[2]) - tonumber(ARGV[4])
   if excess > 0 then
@@ -82,6 +96,17 @@ def dedupe_key(event_id: str) -> str:
     return f"{_prefix()}:ev:{event_id}"
 
 
+def outbox_id_key(topic: str) -> str:
+    """The highest outbox row id of ``topic`` appended so far (the order fence, ``realtime.outbox``)."""
+    return f"{_prefix()}:oid:{topic}"
+
+
+def acks_key() -> str:
+    """List of ``"<outbox id>:<seq>:<ts ms>"`` for rows appended on commit and not yet marked
+    published in PostgreSQL (drained in batches by ``realtime.outbox.mark_delivered``)."""
+    return f"{_prefix()}:outbox:acks"
+
+
 def group_name(topic: str) -> str:
     """Channel-layer group of a topic (``cart:abc`` → ``rt.cart.abc``)."""
     return "rt." + topic.replace(":", ".")
@@ -101,12 +126,32 @@ def event_frame(*, topic: str, seq: int, type: str, data_json: str, ts_ms: int) 
 
 @dataclass(frozen=True)
 class Appended:
-    """Result of :func:`append`: ``seq`` given to the event, ``ts_ms`` of the append, and
-    ``new`` (False when the event id had been published before)."""
+    """Result of :func:`append`: ``seq`` given to the event, ``ts_ms`` of the append, ``new``
+    (False when the event id had been published before) and ``fenced`` (True when nothing was
+    appended because an earlier outbox row of the topic, ``prev_oid``, is not appended yet;
+    ``seq`` is 0 then and ``last_oid`` the highest outbox id of the topic appended so far)."""
 
     seq: int
     ts_ms: int
     new: bool
+    fenced: bool = False
+    last_oid: int = 0
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One event to append: its topic, type, data as JSON text and event id; for an outbox row
+    also its id ``oid``, ``prev_oid`` (the topic's previous pending row when it was inserted:
+    the append is refused, ``fenced``, while that row is not appended) and ``ack`` (push
+    ``"<oid>:<seq>:<ts>"`` onto :func:`acks_key` for the batched marking)."""
+
+    topic: str
+    type: str
+    data_json: str
+    event_id: str
+    oid: int = 0
+    prev_oid: int = 0
+    ack: bool = False
 
 
 _script_cache: dict[int, object] = {}
@@ -120,14 +165,21 @@ def _script():
     return client, script
 
 
-def _call(script, *, topic: str, type: str, data_json: str, event_id: str, client=None):
+def _call(script, ev: Outgoing, *, client=None):
     cfg = settings.REALTIME
     return script(
-        keys=[seq_key(topic), stream_key(topic), dedupe_key(event_id)],
-        args=[type, data_json, event_id, cfg["HISTORY_MIN_EVENTS"], cfg["HISTORY_MIN_SECONDS"],
-              TOPIC_TTL_SECONDS, DEDUPE_TTL_SECONDS],
+        keys=[seq_key(ev.topic), stream_key(ev.topic), dedupe_key(ev.event_id), outbox_id_key(ev.topic), acks_key()],
+        args=[ev.type, ev.data_json, ev.event_id, cfg["HISTORY_MIN_EVENTS"], cfg["HISTORY_MIN_SECONDS"],
+              TOPIC_TTL_SECONDS, DEDUPE_TTL_SECONDS, ev.oid, ev.prev_oid, 1 if ev.ack else 0],
         client=client,
     )
+
+
+def _result(raw) -> Appended:
+    status, seq, ts = raw
+    if int(status) == 2:
+        return Appended(seq=0, ts_ms=0, new=False, fenced=True, last_oid=int(seq))
+    return Appended(seq=int(seq), ts_ms=int(ts), new=int(status) == 1)
 
 
 def append(*, topic: str, type: str, data_json: str, event_id: str) -> Appended:
@@ -137,20 +189,34 @@ def append(*, topic: str, type: str, data_json: str, event_id: str) -> Appended:
     Raises ``redis.RedisError`` when Redis is unreachable.
     """
     client, script = _script()
-    new, seq, ts = _call(script, topic=topic, type=type, data_json=data_json, event_id=event_id, client=client)
-    return Appended(seq=int(seq), ts_ms=int(ts), new=bool(new))
+    return _result(_call(script, Outgoing(topic, type, data_json, event_id), client=client))
 
 
-def append_many(events: list[tuple[str, str, str, str]]) -> list[Appended]:
-    """:func:`append` for many ``(topic, type, data_json, event_id)`` in one round trip, in order
-    (one pipeline; each append stays atomic on its own). Raises ``redis.RedisError``."""
+def append_many(events: list[tuple[str, str, str, str] | Outgoing]) -> list[Appended]:
+    """:func:`append` for many events (``(topic, type, data_json, event_id)`` or
+    :class:`Outgoing`) in one round trip, in order (one pipeline; each append stays atomic on
+    its own). Raises ``redis.RedisError``."""
     if not events:
         return []
     client, script = _script()
     pipe = client.pipeline(transaction=False)
-    for topic, type_, data_json, event_id in events:
-        _call(script, topic=topic, type=type_, data_json=data_json, event_id=event_id, client=pipe)
-    return [Appended(seq=int(seq), ts_ms=int(ts), new=bool(new)) for new, seq, ts in pipe.execute()]
+    for ev in events:
+        _call(script, ev if isinstance(ev, Outgoing) else Outgoing(*ev), client=pipe)
+    return [_result(raw) for raw in pipe.execute()]
+
+
+def take_acks(limit: int) -> list[tuple[int, int, int]]:
+    """Remove and return up to ``limit`` entries of :func:`acks_key`, oldest first, as
+    ``(outbox id, seq, ts ms)``. Raises ``redis.RedisError``."""
+    pipe = sync_client().pipeline(transaction=True)
+    pipe.lrange(acks_key(), 0, limit - 1)
+    pipe.ltrim(acks_key(), limit, -1)
+    raw, _ = pipe.execute()
+    out = []
+    for entry in raw:
+        oid, seq, ts = entry.split(b":")
+        out.append((int(oid), int(seq), int(ts)))
+    return out
 
 
 class AsyncHistory:

@@ -226,6 +226,11 @@ def test_auctions():
         ("can_view_auction(pending)", lambda u: auction_perms.can_view_auction(u, pending), STORE | ADMINS),
         ("can_view_auction(live)", lambda u: auction_perms.can_view_auction(u, live), ACTIVE),
         ("is_auction_store_staff", lambda u: auction_perms.is_auction_store_staff(u, live), STORE),
+        # the flag of the lock query answers for the user it was loaded for, and only for them
+        ("is_auction_store_staff(flagged)", lambda u: auction_perms.is_auction_store_staff(
+            u, auction_perms.with_store_staff_flag(Auction.objects.all(), u).get(pk=live.pk)), STORE),
+        ("is_auction_store_staff(flagged for the owner)", lambda u: auction_perms.is_auction_store_staff(
+            u, auction_perms.with_store_staff_flag(Auction.objects.all(), vendor.owner).get(pk=live.pk)), STORE),
         ("can_approve_auction", lambda u: auction_perms.can_approve_auction(u, pending), ADMINS),
         ("can_cancel_auction", lambda u: auction_perms.can_cancel_auction(u, pending), MANAGERS | ADMINS),
         ("can_cancel_auction(with bids)", lambda u: auction_perms.can_cancel_auction(u, live, with_bids=True), ADMINS),

@@ -25,17 +25,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
 import sys
 import time
+from pathlib import Path
 
 from websockets.asyncio.client import connect
 
-try:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-except (ValueError, OSError):
-    pass
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
+from bench.common import raise_fd_limit, serve_json_lines  # noqa: E402
+
+raise_fd_limit()
 
 
 class Stats:
@@ -306,23 +305,7 @@ HANDLERS = {"connect": cmd_connect, "collect": cmd_collect, "commands": cmd_comm
 
 
 async def main() -> None:
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=2**30)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    print(json.dumps({"ready": True}), flush=True)
-    while True:
-        line = await reader.readline()
-        if not line:
-            break
-        msg = json.loads(line)
-        if msg["cmd"] == "exit":
-            break
-        try:
-            out = await HANDLERS[msg["cmd"]](msg)
-        except Exception as exc:  # noqa: BLE001
-            out = {"error": f"{type(exc).__name__}: {exc}"}
-        sys.stdout.write(json.dumps(out) + "\n")
-        sys.stdout.flush()
+    await serve_json_lines(HANDLERS)
 
 
 if __name__ == "__main__":

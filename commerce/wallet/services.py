@@ -217,10 +217,13 @@ def wallet_set_hold(*, user, currency: str, reference: str, amount: Decimal,
     ``insufficient_funds`` and nothing changes); lowering or releasing writes a ``release`` entry.
     Idempotent: setting the same amount again changes nothing. Returns the active hold or None.
     Used by auctions: the leader's maximum is held; losing the lead sets it to 0. ``wallet``: the
-    user's wallet when the caller has locked it already (saves the lock query).
+    user's wallet when the caller has locked it already, in its own transaction (saves the lock
+    query and the savepoint).
     """
     amount = validate_amount(amount, allow_zero=True)
-    with transaction.atomic():
+    # A caller that passes its locked wallet is inside its own transaction: no savepoint (two
+    # statements fewer; an error here rolls the caller's transaction back, as it raises through it).
+    with transaction.atomic(savepoint=wallet is None):
         wallet = wallet or _lock_one(user, currency)
         hold = WalletHold.objects.select_for_update().filter(
             wallet=wallet, reference=reference, status=HoldStatus.ACTIVE

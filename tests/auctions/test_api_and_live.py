@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from auctions import services
 from tests.conftest import client_for, tokens_for
 from tests.factories.auctions import bidder, live_auction
 from tests.factories.commerce import VendorFactory
@@ -114,3 +115,24 @@ def test_two_sockets_see_every_accepted_bid_once_in_order_and_resume_with_since(
     assert missed["seq"] == seen[-1][0] + 1 and missed["data"]["current_price"] == "46.00"
     for c in (sock_a, sock_b, back):
         c.close()
+
+
+@pytest.mark.live
+def test_cancelled_auction_drops_its_public_subscribers_and_refuses_their_bids(live):
+    # A socket checks auction:<id> once, at subscribe, not per bid; cancelling narrows who may
+    # see the auction, so its subscribers check again: the bidder loses it, the store keeps it.
+    auction = live_auction()
+    topic = f"auction:{auction.pk}"
+    buyer = bidder()
+    phone, _ = ws(live, buyer, topic)
+    store, _ = ws(live, auction.vendor.owner, topic)
+    assert phone.request("command", topic=topic, name="bid", data={"max_amount": "20.00"})["status"] == "ok"
+    services.auction_cancel(user=AdminFactory(), auction_id=auction.pk)
+    assert phone.next_event(topic, "auction.cancelled")["data"]["status"] == "cancelled"
+    assert phone.next_event(topic, "subscription.revoked")["data"] == {"reason": "auction_cancelled"}
+    reply = phone.request("command", topic=topic, name="bid", data={"max_amount": "30.00"})
+    assert reply["status"] == "error" and reply["error"]["code"] == "forbidden", reply
+    assert store.next_event(topic, "auction.cancelled")
+    with pytest.raises(TimeoutError):
+        store.next_event(topic, "subscription.revoked", timeout=0.7)
+    assert store.request("subscribe", topic=topic)["status"] == "ok"

@@ -37,7 +37,7 @@ def events(auction, type_):
     return [e.data for e in OutboxEvent.objects.filter(topic=f"auction:{auction.pk}", type=type_).order_by("id")]
 
 
-def test_proxy_bidding_worked_example_with_holds_and_outbid_notice():
+def test_proxy_bidding_worked_example_with_holds_and_outbid_notice(django_capture_on_commit_callbacks):
     auction = live_auction(start="10.00")
     a, b = bidder(), bidder()
     r1 = bid(auction, a, "50.00")
@@ -46,10 +46,19 @@ def test_proxy_bidding_worked_example_with_holds_and_outbid_notice():
     r2 = bid(auction, b, "20.00")  # below the leader's maximum: A stays ahead at 20.50
     assert (r2.leading, r2.auction.current_price) == (False, D("20.50"))
     assert held(b) == 0
-    r3 = bid(auction, b, "60.00")  # B takes the lead at 50.00 + 1.00
+    with django_capture_on_commit_callbacks(execute=False) as after_commit:
+        r3 = bid(auction, b, "60.00")  # B takes the lead at 50.00 + 1.00
     assert (r3.leading, r3.auction.current_price) == (True, D("51.00"))
     assert (held(a), held(b)) == (D("0.00"), D("60.00"))
-    assert Notification.objects.filter(recipient=a, kind="auction.outbid").count() == 1
+    # The outbid notice is not written under the auction's lock: it is queued after commit.
+    assert not Notification.objects.filter(recipient=a, kind="auction.outbid").exists()
+    for callback in after_commit:
+        callback()
+    notice = Notification.objects.get(recipient=a, kind="auction.outbid")
+    assert notice.data == {"auction_id": str(auction.pk), "current_price": "51.00", "minimum_bid": "52.00",
+                           "url": f"/auctions/{auction.pk}"}
+    assert notice.target_object_id == str(auction.pk)
+    assert "51.00 EUR" in notice.body
     placed = events(auction, "auction.bid_placed")
     assert [e["current_price"] for e in placed] == ["10.00", "20.50", "51.00"]
     assert placed[-1]["leader"] == "Bidder 2" and placed[0]["leader"] == "Bidder 1"

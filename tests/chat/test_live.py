@@ -7,15 +7,19 @@ so their events go through the real outbox relay to the sockets.
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connection
 
 from chat.models import Message
+from commerce.stores.models import VendorStaff
 from notifications.models import Notification
 from realtime.models import OutboxEvent
 from tests.chat.conftest import device, make_chat, subscribed
-from tests.conftest import client_for
-from tests.factories.chat import send
+from tests.conftest import client_for, tokens_for
+from core.models import User
+from tests.factories.chat import ConversationFactory, send
 from tests.factories.core import UserFactory
 from tests.live import WSClient
 
@@ -158,3 +162,57 @@ def test_socket_sends_have_their_own_rate_bucket(live):
     # other commands still work: the send bucket is separate
     assert phone.request("command", topic=chat.topic, name="read", data={"up_to_seq": 10})["status"] == "ok"
     assert Message.objects.filter(conversation=chat.conversation).count() == 10
+
+
+def test_clerk_removed_from_the_store_loses_the_subscription_and_can_no_longer_send(live):
+    # Sockets check a subscribed topic's access once, at subscribe; removing a clerk from the
+    # store's staff makes their sockets check again (commerce.stores.receivers).
+    chat = make_chat()
+    clerk, _ = subscribed(live, chat.clerk, chat.topic)
+    owner, _ = subscribed(live, chat.owner, chat.topic)
+    assert clerk.request("command", topic=chat.topic, name="send", data={"text": "hello"})["status"] == "ok"
+    VendorStaff.objects.filter(vendor=chat.conversation.vendor, user=chat.clerk).delete()
+    revoked = clerk.next_event(chat.topic, "subscription.revoked")
+    assert revoked["data"] == {"reason": "staff_removed"}
+    reply = clerk.request("command", topic=chat.topic, name="send", data={"text": "still here?"})
+    assert reply["status"] == "error" and reply["error"]["code"] == "forbidden", reply
+    # The owner's access did not change: the subscription stays and works.
+    assert owner.request("command", topic=chat.topic, name="send", data={"text": "yes"})["status"] == "ok"
+    assert no_event(owner, chat.topic, "subscription.revoked")
+    assert list(Message.objects.filter(conversation=chat.conversation).values_list("text", flat=True).order_by("seq")) == ["hello", "yes"]
+
+
+def test_seq_stays_gapless_when_every_participant_sends_at_once(live):
+    # Issue 16, correctness under load: 12 conversations, each with its buyer and four store
+    # staff sending ten messages each at the same time (600 messages from 60 sockets as fast
+    # as the server answers). Each conversation's messages get seq 1..50 with no gap or
+    # duplicate, and a watcher of each sees 50 events in seq order with a gapless gateway seq.
+    conversations = [ConversationFactory(staff=3) for _ in range(12)]
+    senders = []
+    for conv in conversations:
+        staff = list(VendorStaff.objects.filter(vendor=conv.vendor).values_list("user", flat=True))
+        for user in [conv.buyer, *User.objects.filter(pk__in=staff)]:
+            senders.append((conv, user))
+    assert len(senders) == 60
+    watchers = {conv.pk: subscribed(live, conv.vendor.owner, f"chat:{conv.pk}")[0] for conv in conversations}
+
+    def send_ten(entry) -> list[str]:
+        conv, user = entry
+        client = WSClient(live.ws_url, timeout=30)  # subscribed, as an app is: access checked once
+        try:
+            client.auth(tokens_for(user)["access"])
+            assert client.request("subscribe", topic=f"chat:{conv.pk}")["status"] == "ok"
+            return [client.request("command", topic=f"chat:{conv.pk}", name="send",
+                                   data={"text": f"m{i}", "client_msg_id": f"{user.pk}-{i}"})["status"] for i in range(10)]
+        finally:
+            client.close()
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(senders)) as pool:
+        statuses = [s for result in pool.map(send_ten, senders) for s in result]
+    assert statuses == ["ok"] * 600
+    for conv in conversations:
+        assert list(Message.objects.filter(conversation=conv).order_by("seq").values_list("seq", flat=True)) == list(range(1, 51))
+        events = [watchers[conv.pk].next_event(f"chat:{conv.pk}", "chat.message", timeout=20) for _ in range(50)]
+        assert [e["data"]["seq"] for e in events] == list(range(1, 51))
+        assert [e["seq"] for e in events] == list(range(events[0]["seq"], events[0]["seq"] + 50))
