@@ -220,8 +220,8 @@ class StaffMemberApi(APIView):
 
     @extend_schema(
         summary="Remove a member (owners) or leave the store",
-        description="The member's sockets lose `vendor:<id>` at once (`subscription.revoked`, reason "
-        "`removed_from_store`). 409 `account_holder` or `last_owner`.",
+        description="The member's sockets lose `vendor:<id>` and the store's other topics at once "
+        "(`subscription.revoked`, reason `staff_removed`). 409 `account_holder` or `last_owner`.",
         parameters=[USER_ID], request=None,
         responses={204: None, **error_responses(401, 403, 404, 409)},
     )

@@ -4,8 +4,8 @@ The kind is the store's (the room that owns ``Vendor``), so that the store itsel
 on it; its handler, the live order desk (snapshot, authorisation), is
 ``commerce.orders.realtime``, and the order, escrow and dispute types on it are declared by
 their rooms. A removed member's sockets lose the topic through the gateway's
-``subscription.revoked`` (``realtime.outbox.revoke_subscription``; reason
-``removed_from_store``).
+``subscription.revoked`` (``commerce.stores.receivers`` → ``realtime.outbox.reauthorize_user``;
+reason ``staff_removed``).
 """
 
 from __future__ import annotations

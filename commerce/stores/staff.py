@@ -17,8 +17,9 @@
 * **Roles** (:func:`store_staff_set_role`) and **removal** (:func:`store_staff_remove`): only
   owners manage staff (``can_manage_store_staff``); any member may leave. Never the last owner,
   and never the account holder (``Vendor.owner``: who applied for the store and whose wallet
-  receives its earnings). A removed member's sockets lose the ``vendor:`` topic at once
-  (``subscription.revoked``, reason ``removed_from_store``) and every REST call for the store is
+  receives its earnings). A removed member's sockets check every subscribed topic again at once
+  (``commerce.stores.receivers``: the ``vendor:`` topic, the store's chats and pending auctions are
+  revoked with ``subscription.revoked``, reason ``staff_removed``) and every REST call for the store is
   refused from the next request on (the membership row is gone).
 
 Lock order: the vendor, then its memberships and invitations. Events (after commit):
@@ -42,7 +43,7 @@ from core.models import Role, User
 from core.permissions import is_account_owner, is_active_user
 from notifications.kinds import IN_APP, register_kind
 from notifications.services import email_address, notify
-from realtime.outbox import publish, revoke_subscription
+from realtime.outbox import publish
 
 from commerce.common.validation import as_uuid, invalid
 from commerce.stores.events import VENDOR_TOPIC, StoreStaffChanged
@@ -61,7 +62,6 @@ from commerce.stores.services import grant_vendor_role, lock_vendor
 from commerce.stores.validation import validate_store_email
 
 INVITATION_TEMPLATE = "stores/email/invitation"
-REVOKED_REASON = "removed_from_store"
 
 STORE_INVITATION = register_kind(
     "store.invitation",
@@ -286,7 +286,8 @@ def store_staff_set_role(*, vendor_id: uuid.UUID, user_id: Any, role: str, actor
 def store_staff_remove(*, vendor_id: uuid.UUID, user_id: Any, actor) -> None:
     """Remove member ``user_id`` from the staff of vendor ``vendor_id``: by an owner or a
     marketplace admin, or by the member themselves (leaving). Their sockets lose ``vendor:<id>``
-    after commit (``subscription.revoked``, reason ``removed_from_store``); a user left in no
+    and the store's other topics after commit (the row's delete signal,
+    ``commerce.stores.receivers``: ``subscription.revoked``, reason ``staff_removed``); a user left in no
     store loses the ``vendor`` role. ``store.staff_changed`` (``removed``) goes to the store's
     topic; a removed member is told (notification).
 
@@ -304,7 +305,6 @@ def store_staff_remove(*, vendor_id: uuid.UUID, user_id: Any, actor) -> None:
         if Role.VENDOR in (user.roles or []) and not VendorStaff.objects.filter(user=user).exists():
             user.roles = [r for r in user.roles if r != Role.VENDOR]
             user.save(update_fields=["roles"])
-        revoke_subscription(user_id=user.pk, topic=VENDOR_TOPIC.name(vendor.pk), reason=REVOKED_REASON)
         _announce(vendor, member, "removed")
         if not leaving:
             notify(recipients=[user.pk], kind=STORE_STAFF_CHANGED.name,

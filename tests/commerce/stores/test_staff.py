@@ -219,7 +219,7 @@ def test_a_removed_member_loses_the_vendor_topic_at_once_on_an_open_socket(live)
         assert colleague_ws.request("subscribe", topic=topic)["status"] == "ok"
         assert client_for(vendor.owner).delete(f"/api/v1/vendors/{vendor.pk}/staff/{clerk.pk}/").status_code == 204
         revoked = clerk_ws.next_event(topic, "subscription.revoked")
-        assert revoked["data"]["reason"] == "removed_from_store"
+        assert revoked["data"]["reason"] == "staff_removed"
         seen = colleague_ws.next_event(topic, "store.staff_changed")
         assert seen["data"]["change"] == "removed" and seen["data"]["member"]["user_id"] == str(clerk.pk)
         again = clerk_ws.request("subscribe", topic=topic)
