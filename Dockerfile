@@ -34,7 +34,8 @@ USER app
 
 EXPOSE 8000
 
-# realtime.daphne is the daphne CLI, plus closing over-size WebSocket frames with code 1009.
+# realtime.daphne is the daphne CLI, plus closing over-size WebSocket frames with code 1009, sending
+# zero-length messages and writing the topic hub's pre-encoded frames straight to each socket.
 # No --proxy-headers: Daphne would believe X-Forwarded-For from any client. The app trusts
 # forwarding headers only from TRUSTED_PROXIES (core/client_ip.py).
 # The image runs with DEBUG off: it refuses to start without SECRET_KEY, PAYMENT_WEBHOOK_SECRET,

@@ -22,6 +22,7 @@ run: install
 
 test: install
 	@$(BIN)/python scripts/ensure_browser.py
+	@$(BIN)/python scripts/ensure_haproxy.py
 	$(BIN)/python scripts/run_tests.py $(ARGS)
 
 # make bench: the gateway against bare websockets, then the hot write paths (couriers, bids, chat)
@@ -29,6 +30,7 @@ test: install
 bench: install
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/hot_paths.py
+	$(BIN)/python bench/memory_churn.py
 
 bench-hot: install
 	$(BIN)/python bench/hot_paths.py $(ARGS)

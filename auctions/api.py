@@ -10,13 +10,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commerce.api import _errors
-from commerce.orders import order_data
-from core.exceptions import NotFound
-from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
-from core.pagination import LimitOffsetPagination
-from core.utils import parse_uuid, validated
-
 from auctions import selectors, services
 from auctions.models import Auction
 from auctions.realtime import bid_reply
@@ -26,21 +19,15 @@ from auctions.serializers import (
     BidInputSerializer,
     BidOutputSerializer,
 )
+from commerce.common.api import error_responses
+from commerce.orders.selectors import order_data
+from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from core.pagination import LimitOffsetPagination
+from core.utils import parse_uuid, validated
 
 
 def _get(request, auction_id) -> Auction:
-    auction = Auction.objects.select_related("vendor").filter(pk=parse_uuid(auction_id)).first()
-    if auction is None or not _all_statuses_visible(request.user, auction):
-        raise NotFound("Auction not found.", code="auction_not_found")
-    return auction
-
-
-def _all_statuses_visible(user, auction) -> bool:
-    from auctions.models import AuctionStatus
-    from commerce.selectors import vendor_ids_for_user
-
-    return (auction.status not in (AuctionStatus.PENDING_APPROVAL, AuctionStatus.CANCELLED)
-            or getattr(user, "is_staff", False) or auction.vendor_id in vendor_ids_for_user(user))
+    return selectors.auction_get_visible(user=request.user, auction_id=auction_id)
 
 
 class AuctionListCreateApi(generics.GenericAPIView):
@@ -65,7 +52,7 @@ class AuctionListCreateApi(generics.GenericAPIView):
 
     @extend_schema(summary="List an auction (store staff)", request=AuctionCreateInputSerializer,
                    description="Created `pending_approval`; an admin approves it.",
-                   responses={201: AuctionOutputSerializer, **_errors(400, 401, 403, 404)}, tags=["auctions"])
+                   responses={201: AuctionOutputSerializer, **error_responses(400, 401, 403, 404)}, tags=["auctions"])
     def post(self, request: Request) -> Response:
         data = validated(AuctionCreateInputSerializer, request.data)
         auction = services.auction_create(user=request.user, **data)
@@ -75,7 +62,7 @@ class AuctionListCreateApi(generics.GenericAPIView):
 class AuctionDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(summary="An auction", responses={200: AuctionOutputSerializer, **_errors(401, 404)}, tags=["auctions"])
+    @extend_schema(summary="An auction", responses={200: AuctionOutputSerializer, **error_responses(401, 404)}, tags=["auctions"])
     def get(self, request: Request, auction_id) -> Response:
         return Response(selectors.auction_data(_get(request, auction_id), viewer=request.user))
 
@@ -84,7 +71,7 @@ class AuctionApproveApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(summary="Approve an auction (admin)", request=None,
-                   responses={200: AuctionOutputSerializer, **_errors(401, 403, 404, 409)}, tags=["auctions"])
+                   responses={200: AuctionOutputSerializer, **error_responses(401, 403, 404, 409)}, tags=["auctions"])
     def post(self, request: Request, auction_id) -> Response:
         auction = services.auction_approve(user=request.user, auction_id=auction_id)
         return Response(selectors.auction_data(auction, viewer=request.user))
@@ -94,7 +81,7 @@ class AuctionCancelApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(summary="Cancel an auction", request=None, description="The store before the first bid; an admin any time before the end.",
-                   responses={200: AuctionOutputSerializer, **_errors(401, 403, 404, 409)}, tags=["auctions"])
+                   responses={200: AuctionOutputSerializer, **error_responses(401, 403, 404, 409)}, tags=["auctions"])
     def post(self, request: Request, auction_id) -> Response:
         auction = services.auction_cancel(user=request.user, auction_id=auction_id)
         return Response(selectors.auction_data(auction, viewer=request.user))
@@ -107,7 +94,7 @@ class AuctionBidApi(APIView):
         summary="Bid (your maximum; proxy bidding)",
         description="Same service as the socket command `bid`. 400 `bid_too_low` (body: `minimum_bid`) or "
         "`invalid_amount`; 403 `own_auction`; 409 `auction_not_live`, `auction_ended`, `insufficient_funds`.",
-        request=BidInputSerializer, responses={201: BidOutputSerializer, **_errors(400, 401, 403, 404, 409)},
+        request=BidInputSerializer, responses={201: BidOutputSerializer, **error_responses(400, 401, 403, 404, 409)},
         tags=["auctions"],
     )
     def post(self, request: Request, auction_id) -> Response:
@@ -122,7 +109,7 @@ class AuctionBuyNowApi(APIView):
     @extend_schema(summary="Buy it now", request=None, parameters=[IDEMPOTENCY_KEY_PARAMETER],
                    description="Before the first bid only (409 `buy_now_unavailable`); ends the auction sold and returns "
                    "the order (paid from your wallet).",
-                   responses={201: OpenApiTypes.OBJECT, **_errors(400, 401, 403, 404, 409)}, tags=["auctions"])
+                   responses={201: OpenApiTypes.OBJECT, **error_responses(400, 401, 403, 404, 409)}, tags=["auctions"])
     @idempotent(scope="auction_buy_now")
     def post(self, request: Request, auction_id) -> Response:
         order = services.auction_buy_now(auction_id=auction_id, buyer=request.user)
@@ -132,10 +119,12 @@ class AuctionBuyNowApi(APIView):
 class AuctionWatchApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(summary="Watch an auction", request=None, responses={200: OpenApiTypes.OBJECT}, tags=["auctions"])
+    @extend_schema(summary="Watch an auction", request=None, description="404 `auction_not_found` for an auction you "
+                   "may not see (pending approval or cancelled, unless you are its store's staff or an admin).",
+                   responses={200: OpenApiTypes.OBJECT, **error_responses(401, 404)}, tags=["auctions"])
     def post(self, request: Request, auction_id) -> Response:
         return Response({"watching": services.auction_watch(user=request.user, auction_id=auction_id)})
 
-    @extend_schema(summary="Stop watching", responses={200: OpenApiTypes.OBJECT}, tags=["auctions"])
+    @extend_schema(summary="Stop watching", responses={200: OpenApiTypes.OBJECT, **error_responses(401, 404)}, tags=["auctions"])
     def delete(self, request: Request, auction_id) -> Response:
         return Response({"watching": services.auction_watch(user=request.user, auction_id=auction_id, watch=False)})

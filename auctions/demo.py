@@ -8,14 +8,14 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from auctions import services
+from auctions.models import Auction, AuctionStatus
+
 TITLE_LIVE = "Demo: 1967 Mustang chrome grille"
 TITLE_SCHEDULED = "Demo: Bosch distributor, new old stock"
 
 
 def seed(ctx) -> None:
-    from auctions import services
-    from auctions.models import Auction, AuctionStatus
-
     admin, v1, v2 = ctx.users.get("admin"), ctx.vendors.get("vendor1"), ctx.vendors.get("vendor2")
     if admin is None or v1 is None or v2 is None:
         return

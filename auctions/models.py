@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from core.fsm import StateMachine
+
 
 class AuctionStatus(models.TextChoices):
     PENDING_APPROVAL = "pending_approval", "Pending approval"
@@ -34,6 +36,9 @@ AUCTION_TRANSITIONS: dict[str, frozenset[str]] = {
     S.CANCELLED: frozenset(),
 }
 del S
+
+#: the auction's state machine (``core.fsm``); only ``auctions.services`` moves it
+AUCTION_MACHINE = StateMachine("auction", AUCTION_TRANSITIONS)
 
 
 class AuctionResult(models.TextChoices):
@@ -101,10 +106,6 @@ class Auction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.status})"
-
-    @property
-    def topic(self) -> str:
-        return f"auction:{self.pk}"
 
 
 class AuctionParticipant(models.Model):

@@ -1,7 +1,11 @@
-"""The ``auction:<auction_id>`` topic: any signed-in user may watch a listed auction.
+"""The ``auction:<auction_id>`` topic: who may subscribe is exactly who may see the auction over
+REST (``auctions.permissions.can_view_auction``): any signed-in user for scheduled, live and
+ended auctions; the store's staff and marketplace admins for pending and cancelled ones (others
+get ``forbidden``, as for an unknown id).
 
 Snapshot: ``auctions.selectors.auction_data`` for the subscriber (the public payload plus their
-own ``my_max_amount`` and ``leading``). Events: ``auction.started``, ``auction.bid_placed`` (the
+own ``my_max_amount`` and ``leading``). Events (``auctions.events``): ``auction.scheduled``,
+``auction.started``, ``auction.bid_placed`` (the
 public payload after the bid), ``auction.extended`` (``{auction_id, ends_at, previous_ends_at,
 hard_end, version}``), ``auction.reserve_met``, ``auction.closed`` (public payload with
 ``result`` and ``final_price``), ``auction.cancelled``.
@@ -19,43 +23,35 @@ from typing import Any
 
 from django.conf import settings
 
+from auctions.events import AUCTION_TOPIC
+from auctions.selectors import auction_data, auction_find_visible, auction_public_data
+from auctions.services import auction_place_bid
 from core.exceptions import Forbidden
-from core.utils import parse_uuid
 from realtime.registry import Topic, command, register
 
 
-def _visible(key: str):
-    from auctions.models import Auction, AuctionStatus
-
-    aid = parse_uuid(key)
-    if aid is None:
-        return None
-    return Auction.objects.select_related("vendor").filter(
-        pk=aid, status__in=[AuctionStatus.SCHEDULED, AuctionStatus.LIVE, AuctionStatus.ENDED, AuctionStatus.CANCELLED]
-    ).first()
+def _visible(user, key: str):
+    """The auction ``key`` if ``user`` may see it (the REST rule), else None."""
+    return auction_find_visible(user=user, auction_id=key)
 
 
 @register
 class AuctionTopic(Topic):
-    kind = "auction"
+    kind = AUCTION_TOPIC.kind
     #: per-connection bid limit (burst, per minute): ``AUCTION_BID_BUCKET``, default (10, 120)
     buckets = {"bid": tuple(getattr(settings, "AUCTION_BID_BUCKET", (10, 120)))}
 
     def authorize(self, *, user, key: str) -> bool:
-        return getattr(user, "is_authenticated", False) and _visible(key) is not None
+        return _visible(user, key) is not None
 
     def snapshot(self, *, user, key: str) -> dict[str, Any]:
-        from auctions.selectors import auction_data
-
-        auction = _visible(key)
+        auction = _visible(user, key)
         if auction is None:
-            raise Forbidden(f"You may not use auction:{key}.", code="forbidden")
+            raise Forbidden(f"You may not use {AUCTION_TOPIC.name(key)}.", code="forbidden")
         return auction_data(auction, viewer=user)
 
     @command("bid", bucket="bid")
     def bid(self, *, user, key: str, data: dict) -> dict[str, Any]:
-        from auctions.services import auction_place_bid
-
         payload = data if isinstance(data, dict) else {}
         result = auction_place_bid(auction_id=key, bidder=user, max_amount=payload.get("max_amount"))
         return bid_reply(result)
@@ -63,8 +59,6 @@ class AuctionTopic(Topic):
 
 def bid_reply(result) -> dict[str, Any]:
     """The answer to an accepted bid (REST 201 body and socket reply)."""
-    from auctions.selectors import auction_public_data
-
     public = auction_public_data(result.auction)
     return {
         "bid_id": result.bid.pk,

@@ -1,6 +1,6 @@
 """The bidding rules as pure functions (no database), so every rule has worked-number tests.
 
-Sources: bid increments — eBay's public increment table (DESIGN.md §4); proxy bidding — eBay's
+Sources: bid increments — eBay's public increment table (README, "Auctions"); proxy bidding — eBay's
 "automatic bidding": the price is the lowest that keeps the leader ahead, i.e. the second-highest
 maximum plus one increment, capped at the leader's maximum; equal maxima → the earlier bid leads;
 the first bid sets the price to the start price; once the leader's maximum reaches the reserve the

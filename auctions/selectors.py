@@ -7,13 +7,33 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
-
-from realtime.jsonutil import to_jsonable
 
 from auctions import rules
 from auctions.models import Auction, AuctionParticipant, AuctionStatus
+from auctions.permissions import can_see_auction_order, can_view_auction, visible_auctions_q
+from core.exceptions import NotFound
+from core.permissions import is_active_user
+from core.utils import parse_uuid
+from realtime.jsonutil import to_jsonable
+
+def auction_find_visible(*, user, auction_id: Any) -> Auction | None:
+    """The auction ``auction_id`` (vendor joined) if ``user`` may see it
+    (``auctions.permissions.can_view_auction``), else None (also for a malformed id)."""
+    aid = parse_uuid(auction_id)
+    auction = Auction.objects.select_related("vendor").filter(pk=aid).first() if aid else None
+    return auction if auction is not None and can_view_auction(user, auction) else None
+
+
+def auction_get_visible(*, user, auction_id: Any) -> Auction:
+    """The auction ``auction_id`` (vendor joined) if ``auctions.permissions.can_view_auction`` lets
+    ``user`` see it. Raises ``NotFound`` ``auction_not_found`` otherwise (also for a malformed id): an
+    invisible auction is indistinguishable from a missing one."""
+    auction = auction_find_visible(user=user, auction_id=auction_id)
+    if auction is None:
+        raise NotFound("Auction not found.", code="auction_not_found")
+    return auction
 
 
 def pseudonym_of(auction: Auction, user_id) -> str | None:
@@ -74,14 +94,12 @@ def auction_public_data(auction: Auction, *, now: datetime | None = None) -> dic
 def auction_data(auction: Auction, *, viewer=None, now: datetime | None = None) -> dict[str, Any]:
     """:func:`auction_public_data` plus, for a signed-in viewer who bid, ``my_max_amount`` and
     ``leading``; for the winner and the store's staff of an ended auction, ``order_id``."""
-    from commerce.selectors import vendor_ids_for_user
-
     data = auction_public_data(auction, now=now)
-    if viewer is not None and getattr(viewer, "is_authenticated", False):
+    if is_active_user(viewer):
         mine = AuctionParticipant.objects.filter(auction=auction, user=viewer).values_list("max_amount", flat=True).first()
         data["my_max_amount"] = _money(mine)
         data["leading"] = auction.leader_id == viewer.pk if mine is not None else False
-        if auction.order_id and (auction.leader_id == viewer.pk or auction.vendor_id in vendor_ids_for_user(viewer)):
+        if can_see_auction_order(viewer, auction):
             data["order_id"] = str(auction.order_id)
     return data
 
@@ -90,14 +108,8 @@ def auction_list(*, viewer, params: dict[str, str]) -> QuerySet[Auction]:
     """Auctions for lists. ``status`` (default: live and scheduled), ``ending_soon=1`` (live,
     ending within the hour, soonest first), ``vendor=<id>``, ``mine=bids`` (auctions the viewer bid
     on), ``won=1`` (auctions the viewer won). Pending and cancelled ones are visible only to
-    their store's staff and admins."""
-    from commerce.selectors import vendor_ids_for_user
-
-    qs = Auction.objects.select_related("vendor")
-    staff_of = vendor_ids_for_user(viewer)
-    public = Q(status__in=[AuctionStatus.SCHEDULED, AuctionStatus.LIVE, AuctionStatus.ENDED])
-    if not getattr(viewer, "is_staff", False):
-        qs = qs.filter(public | Q(vendor_id__in=staff_of))
+    their store's staff and marketplace admins (``auctions.permissions.visible_auctions_q``)."""
+    qs = Auction.objects.select_related("vendor").filter(visible_auctions_q(viewer))
     status = params.get("status")
     if status:
         qs = qs.filter(status=status)

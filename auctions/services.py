@@ -3,9 +3,10 @@ wallet holds), buy-it-now, closing, and the periodic jobs.
 
 Every write locks the auction row first (``SELECT … FOR UPDATE``) and re-checks its state under
 the lock; then orders, products, carts and wallets follow the project's lock order (wallets in
-primary-key order, see ``commerce.wallet.lock_wallets``). Events go to ``auction:<id>`` through
-the outbox (after commit): ``auction.started``, ``auction.bid_placed``, ``auction.extended``,
-``auction.reserve_met``, ``auction.closed``, ``auction.cancelled``.
+primary-key order, see ``commerce.wallet.services.lock_wallets``). Events go to ``auction:<id>`` through
+the outbox (after commit; ``auctions.events``): ``auction.scheduled``, ``auction.started``,
+``auction.bid_placed``, ``auction.extended``, ``auction.reserve_met``, ``auction.closed``,
+``auction.cancelled``.
 
 Funds (``AUCTION_HOLD_FUNDS``, default on): the leader's maximum is held in their wallet
 (reference ``auction:<id>``); losing the lead releases it; a sale captures the final price from
@@ -22,22 +23,25 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
-from core.models import is_staff_or_admin
-from core.utils import parse_uuid
-from notifications.kinds import AUCTION_ENDING_SOON, AUCTION_OUTBID, AUCTION_WON, IN_APP, EMAIL, register_kind
-from notifications.services import notify
-from realtime.outbox import publish
-
 from auctions import rules
+from auctions.events import (
+    AUCTION_TOPIC,
+    AuctionBidPlaced,
+    AuctionCancelled,
+    AuctionClosed,
+    AuctionExtended,
+    AuctionReserveMet,
+    AuctionScheduled,
+    AuctionStarted,
+)
 from auctions.models import (
-    AUCTION_TRANSITIONS,
+    AUCTION_MACHINE,
     Auction,
     AuctionParticipant,
     AuctionResult,
@@ -45,7 +49,20 @@ from auctions.models import (
     AuctionWatch,
     Bid,
 )
-from auctions.selectors import auction_public_data, pseudonym_of
+from auctions.permissions import can_approve_auction, can_cancel_auction, can_view_auction, is_auction_store_staff
+from auctions.selectors import auction_get_visible, pseudonym_of
+from commerce.catalog.models import Product
+from commerce.catalog.services import products_adjust_stock
+from commerce.payments.services import order_create_for_auction
+from commerce.stores.models import VendorStaff
+from commerce.stores.permissions import store_ids_of
+from commerce.wallet.services import lock_wallets, validate_amount, wallet_release_hold, wallet_set_hold
+from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from core.models import User
+from core.utils import parse_uuid
+from notifications.kinds import AUCTION_ENDING_SOON, AUCTION_OUTBID, AUCTION_WON, EMAIL, IN_APP, register_kind
+from notifications.services import notify
+from realtime.outbox import publish
 
 logger = logging.getLogger(__name__)
 
@@ -63,14 +80,12 @@ def holds_enabled() -> bool:
 
 
 def hold_reference(auction_id: Any) -> str:
-    return f"auction:{auction_id}"
+    return f"auction:{auction_id}"  # not a topic: the reference of the auction's wallet holds (stored)
 
 
 def parse_amount(value: Any, *, field: str = "max_amount") -> Decimal:
     """A positive money amount with at most two decimals (string or int; floats refused).
     Raises ``ApplicationError`` ``invalid_amount`` (400) naming ``field``."""
-    from commerce.wallet import validate_amount
-
     return validate_amount(value, field=field)
 
 
@@ -83,9 +98,8 @@ def _lock(auction_id: Any) -> Auction:
 
 
 def _move(auction: Auction, status: str) -> None:
-    if status not in AUCTION_TRANSITIONS.get(auction.status, frozenset()):
-        raise Conflict(f"An auction cannot go from {auction.status} to {status}.", code="invalid_transition",
-                       extra={"from": auction.status, "to": status})
+    """Move a locked auction along ``AUCTION_MACHINE`` (``core.fsm.InvalidTransition`` otherwise)."""
+    AUCTION_MACHINE.check(auction.status, status)
     auction.status = status
 
 
@@ -94,14 +108,16 @@ def _save(auction: Auction, *fields: str) -> None:
     auction.save(update_fields=["version", "updated_at", *fields])
 
 
-def _schedule(task_name: str, auction_id: uuid.UUID, eta: datetime) -> None:
+def _schedule(which: Literal["start", "close"], auction_id: uuid.UUID, eta: datetime) -> None:
+    """After commit, queue the ``start_auction`` or ``close_auction`` ETA task of the auction."""
     def send() -> None:
-        from auctions import tasks
+        from auctions.tasks import close_auction, start_auction  # cycle-breaker: the tasks run this module
 
+        task = start_auction if which == "start" else close_auction
         try:
-            getattr(tasks, task_name).apply_async(args=[str(auction_id)], eta=eta)
+            task.apply_async(args=[str(auction_id)], eta=eta)
         except Exception:  # noqa: BLE001 - the beat sweep does it anyway
-            logger.warning("could not schedule %s for auction %s", task_name, auction_id, exc_info=True)
+            logger.warning("could not schedule %s for auction %s", task.name, auction_id, exc_info=True)
 
     transaction.on_commit(send, robust=True)
 
@@ -132,11 +148,8 @@ def auction_create(
     the user), ``NotFound`` ``product_not_found``, ``ApplicationError`` ``invalid`` (times,
     prices: reserve ≥ start, buy-it-now > start, end after start and in the future, hard end ≥
     end, soft-close seconds ≥ 1) and ``invalid_amount``."""
-    from commerce.models import Product
-    from commerce.selectors import vendor_ids_for_user
-
     now = now or timezone.now()
-    vendors = vendor_ids_for_user(user, active_only=True)
+    vendors = store_ids_of(user, active_only=True)
     vid = parse_uuid(vendor_id) if vendor_id else (vendors[0] if vendors else None)
     if vid is None or vid not in vendors:
         raise Forbidden("Only staff of an active store may list auctions.", code="not_vendor")
@@ -151,7 +164,23 @@ def auction_create(
     buy_now = parse_amount(buy_now_price, field="buy_now_price") if buy_now_price not in (None, "") else None
     starts_at = starts_at or now
     hard_end = hard_end or ends_at + timedelta(hours=1)
+    _check_listing(start=start, reserve=reserve, buy_now=buy_now, starts_at=starts_at, ends_at=ends_at,
+                   hard_end=hard_end, now=now, soft_close_seconds={
+                       "soft_close_window_seconds": soft_close_window_seconds,
+                       "soft_close_extension_seconds": soft_close_extension_seconds})
+    return Auction.objects.create(
+        vendor_id=vid, product=product, created_by=user, title=title.strip()[:200], description=description,
+        currency=currency or (product.currency if product else "EUR"), start_price=start, reserve_price=reserve,
+        buy_now_price=buy_now, starts_at=starts_at, ends_at=ends_at, scheduled_end=ends_at, hard_end=hard_end,
+        soft_close_window_seconds=soft_close_window_seconds, soft_close_extension_seconds=soft_close_extension_seconds,
+    )
 
+
+def _check_listing(*, start: Decimal, reserve: Decimal | None, buy_now: Decimal | None, starts_at: datetime,
+                   ends_at: datetime, hard_end: datetime, now: datetime, soft_close_seconds: dict[str, Any]) -> None:
+    """The rules of a new listing (:func:`auction_create`): reserve ≥ start, buy-it-now > start,
+    the end after the start and in the future, the hard end not before the end, soft-close
+    seconds whole and within 1..86400. Raises ``ApplicationError`` ``invalid`` naming the field."""
     def bad(field: str, msg: str) -> ApplicationError:
         return ApplicationError(msg, code="invalid", fields={field: [msg]})
 
@@ -163,41 +192,33 @@ def auction_create(
         raise bad("ends_at", "The end must be after the start and in the future.")
     if hard_end < ends_at:
         raise bad("hard_end", "The hard end cannot be before the end.")
-    for field, value in (("soft_close_window_seconds", soft_close_window_seconds),
-                         ("soft_close_extension_seconds", soft_close_extension_seconds)):
+    for field, value in soft_close_seconds.items():
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 86400:
             raise bad(field, "Must be a whole number of seconds between 1 and 86400.")
-    return Auction.objects.create(
-        vendor_id=vid, product=product, created_by=user, title=title.strip()[:200], description=description,
-        currency=currency or (product.currency if product else "EUR"), start_price=start, reserve_price=reserve,
-        buy_now_price=buy_now, starts_at=starts_at, ends_at=ends_at, scheduled_end=ends_at, hard_end=hard_end,
-        soft_close_window_seconds=soft_close_window_seconds, soft_close_extension_seconds=soft_close_extension_seconds,
-    )
 
 
 def _start_locked(auction: Auction, now: datetime) -> None:
     _move(auction, AuctionStatus.LIVE)
     _save(auction, "status")
-    publish(topic=auction.topic, type="auction.started", data=auction_public_data(auction, now=now))
+    publish(topic=AUCTION_TOPIC.name(auction.pk), event=AuctionStarted.build(auction=auction, now=now))
 
 
 def auction_approve(*, user, auction_id: Any, now: datetime | None = None) -> Auction:
     """An admin approves a pending auction: ``scheduled``, or ``live`` when ``starts_at`` has
-    passed; the product's unit is taken from stock. Raises ``Forbidden`` ``admin_only``,
-    ``Conflict`` ``invalid_transition`` / ``insufficient_stock``."""
-    from commerce.services import products_adjust_stock
-
-    if not is_staff_or_admin(user):
+    passed; the product's unit is taken from stock. Raises ``Forbidden`` ``admin_only`` (not a
+    marketplace admin, ``auctions.permissions.can_approve_auction``),
+    ``core.fsm.InvalidTransition`` (not pending, or its end has passed: then only ``cancelled``
+    is allowed), ``Conflict`` ``insufficient_stock``."""
+    if not can_approve_auction(user):
         raise Forbidden("Only an admin may approve auctions.", code="admin_only")
     now = now or timezone.now()
     with transaction.atomic():
         auction = _lock(auction_id)
-        if auction.status != AuctionStatus.PENDING_APPROVAL:
-            raise Conflict(f"The auction is {auction.status}.", code="invalid_transition",
-                           extra={"from": auction.status, "to": AuctionStatus.SCHEDULED})
+        target = AuctionStatus.LIVE if auction.starts_at <= now else AuctionStatus.SCHEDULED
+        AUCTION_MACHINE.check(auction.status, target, detail=f"The auction is {auction.status}.")
         if auction.ends_at <= now:
-            raise Conflict("The auction's end has passed; list it again.", code="invalid_transition",
-                           extra={"from": auction.status, "to": AuctionStatus.SCHEDULED})
+            raise AUCTION_MACHINE.refusal(auction.status, target, detail="The auction's end has passed; list it again.",
+                                          refused=(AuctionStatus.SCHEDULED, AuctionStatus.LIVE))
         if auction.product_id:
             products_adjust_stock(changes={auction.product_id: -1}, reason="auction_listing", actor=user)
         auction.approved_at = now
@@ -207,26 +228,25 @@ def auction_approve(*, user, auction_id: Any, now: datetime | None = None) -> Au
         else:
             _move(auction, AuctionStatus.SCHEDULED)
             _save(auction, "status", "approved_at")
-            _schedule("start_auction", auction.pk, auction.starts_at)
-        _schedule("close_auction", auction.pk, auction.ends_at)
+            publish(topic=AUCTION_TOPIC.name(auction.pk), event=AuctionScheduled.build(auction=auction, now=now))
+            _schedule("start", auction.pk, auction.starts_at)
+        _schedule("close", auction.pk, auction.ends_at)
         return auction
 
 
 def auction_cancel(*, user, auction_id: Any, now: datetime | None = None) -> Auction:
-    """Cancel an auction: its vendor's staff before the first bid, an admin any time before it
-    ended. Holds are released and the product's unit returned. Raises ``NotFound``,
-    ``Forbidden`` ``not_allowed``, ``Conflict`` ``has_bids`` / ``invalid_transition``."""
-    from commerce.selectors import vendor_ids_for_user
-    from commerce.services import products_adjust_stock
-
+    """Cancel an auction: its vendor's staff before the first bid, a marketplace admin any time
+    before it ended (``auctions.permissions.can_cancel_auction``). Holds are released and the
+    product's unit returned. Raises ``NotFound`` ``auction_not_found`` (neither), ``Conflict``
+    ``has_bids`` (the store, after the first bid), ``core.fsm.InvalidTransition`` (ended or
+    cancelled already)."""
     now = now or timezone.now()
     with transaction.atomic():
         auction = _lock(auction_id)
-        admin = is_staff_or_admin(user)
-        if not admin and auction.vendor_id not in vendor_ids_for_user(user):
+        if not can_cancel_auction(user, auction, with_bids=bool(auction.bid_count)):
+            if can_cancel_auction(user, auction):
+                raise Conflict("An auction with bids can only be cancelled by an admin.", code="has_bids")
             raise NotFound("Auction not found.", code="auction_not_found")
-        if not admin and auction.bid_count:
-            raise Conflict("An auction with bids can only be cancelled by an admin.", code="has_bids")
         was_listed = auction.status in (AuctionStatus.SCHEDULED, AuctionStatus.LIVE)
         _move(auction, AuctionStatus.CANCELLED)
         auction.closed_at = now
@@ -234,14 +254,12 @@ def auction_cancel(*, user, auction_id: Any, now: datetime | None = None) -> Auc
         _release_leader_hold(auction)
         if was_listed and auction.product_id:
             products_adjust_stock(changes={auction.product_id: 1}, reason="auction_cancelled", actor=user)
-        publish(topic=auction.topic, type="auction.cancelled", data=auction_public_data(auction, now=now))
+        publish(topic=AUCTION_TOPIC.name(auction.pk), event=AuctionCancelled.build(auction=auction, now=now))
         return auction
 
 
 def _release_leader_hold(auction: Auction) -> None:
     if holds_enabled() and auction.leader_id:
-        from commerce.wallet import wallet_release_hold
-
         wallet_release_hold(user=auction.leader_id, currency=auction.currency, reference=hold_reference(auction.pk))
 
 
@@ -269,7 +287,7 @@ def _check_live(auction: Auction, now: datetime) -> None:
 
 
 def auction_place_bid(*, auction_id: Any, bidder, max_amount: Any, now: datetime | None = None) -> BidResult:
-    """``bidder`` offers a maximum of ``max_amount`` (proxy bid; DESIGN.md §4).
+    """``bidder`` offers a maximum of ``max_amount`` (proxy bid; the rules: README, "Auctions", and ``auctions.rules``).
 
     Under the auction's row lock: the auction must be live and before its end (``Conflict``
     ``auction_not_live`` / ``auction_ended`` — a bid after ``ends_at`` is refused even if the
@@ -279,85 +297,128 @@ def auction_place_bid(*, auction_id: Any, bidder, max_amount: Any, now: datetime
     (``Conflict`` ``insufficient_funds``). Then the standing, the price, the soft-close end and
     the holds change, a :class:`Bid` row is stored, and events and notifications follow.
     """
-    from commerce.selectors import vendor_ids_for_user
-    from commerce.wallet import lock_wallets, wallet_set_hold
-
     amount = parse_amount(max_amount)
     with transaction.atomic():
         auction = _lock(auction_id)
         now = now or timezone.now()
-        _check_live(auction, now)
-        if auction.vendor_id in vendor_ids_for_user(bidder):
-            raise Forbidden("You cannot bid on your own store's auction.", code="own_auction")
-        is_leader = auction.leader_id == bidder.pk
-        standing = rules.Standing(auction.leader_max, auction.second_max)
-        minimum = rules.minimum_bid(auction.current_price, start_price=auction.start_price)
-        if is_leader:
-            if amount <= auction.leader_max:
-                raise ApplicationError(f"You lead with a higher maximum already; raise above {auction.leader_max:.2f}.",
-                                       code="bid_too_low", extra={"minimum_bid": f"{auction.leader_max + CENT:.2f}"})
-        elif amount < minimum:
-            raise ApplicationError(f"The minimum bid is {minimum:.2f} {auction.currency}.", code="bid_too_low",
-                                   extra={"minimum_bid": f"{minimum:.2f}"})
-        reference = hold_reference(auction.pk)
+        is_leader = _check_bid(auction, bidder=bidder, amount=amount, now=now)
         previous_leader = auction.leader_id
-        wallets = {}
-        if holds_enabled():
-            # lock the bidder's (and the outbid leader's) wallet once, in pk order; the leader's
-            # active hold on this auction is exactly their maximum (an invariant of this service)
-            users = [bidder.pk] + ([previous_leader] if previous_leader and previous_leader != bidder.pk else [])
-            wallets = lock_wallets(keys=[(u, auction.currency) for u in users])
-            mine = wallets[(bidder.pk, auction.currency)]
-            if mine.available + (auction.leader_max if is_leader else Decimal("0")) < amount:
-                raise Conflict(f"You need {amount:.2f} {auction.currency} available in your wallet to bid that much.",
-                               code="insufficient_funds")
+        wallets = _lock_bid_wallets(auction, bidder=bidder, amount=amount, is_leader=is_leader)
+        standing = rules.Standing(auction.leader_max, auction.second_max)
         was_met = rules.reserve_met(standing, auction.reserve_price)
         new_standing, leads = rules.apply_bid(standing, is_leader=is_leader, max_amount=amount)
         if holds_enabled() and leads:
-            if previous_leader and previous_leader != bidder.pk:
-                wallet_set_hold(user=previous_leader, currency=auction.currency, reference=reference,
-                                amount=Decimal("0"), wallet=wallets[(previous_leader, auction.currency)])
-            wallet_set_hold(user=bidder.pk, currency=auction.currency, reference=reference,
-                            amount=new_standing.leader_max, wallet=wallets[(bidder.pk, auction.currency)])
-        participant = AuctionParticipant.objects.filter(auction=auction, user=bidder).first()
-        if participant is None:
-            number = AuctionParticipant.objects.filter(auction=auction).count() + 1
-            participant = AuctionParticipant.objects.create(auction=auction, user=bidder, number=number, max_amount=amount)
-            AuctionWatch.objects.get_or_create(auction=auction, user=bidder)  # bidders watch what they bid on
-        elif amount > participant.max_amount:
-            participant.max_amount = amount
-            participant.save(update_fields=["max_amount"])
-        auction.leader_max, auction.second_max = new_standing.leader_max, new_standing.second_max
-        if leads:
-            auction.leader_id = bidder.pk
-            auction.leader_pseudonym = participant.pseudonym  # saves a lookup in the payloads below
-        auction.current_price = rules.current_price(new_standing, start_price=auction.start_price,
-                                                    reserve=auction.reserve_price)
-        auction.bid_count += 1
-        previous_end = auction.ends_at
-        auction.ends_at = rules.soft_close_end(
-            ends_at=auction.ends_at, hard_end=auction.hard_end, bid_at=now,
-            window_s=auction.soft_close_window_seconds, extension_s=auction.soft_close_extension_seconds,
-        )
-        _save(auction, "leader_max", "second_max", "leader", "current_price", "bid_count", "ends_at")
+            _move_holds(auction, bidder=bidder, previous_leader=previous_leader, leader_max=new_standing.leader_max,
+                        wallets=wallets)
+        participant = _record_participant(auction, bidder=bidder, amount=amount)
+        previous_end = _apply_standing(auction, new_standing, leader=participant if leads else None, now=now)
         bid = Bid.objects.create(auction=auction, bidder=bidder, max_amount=amount, price_after=auction.current_price,
                                  leading_after=leads, version=auction.version, created_at=now)
-        data = auction_public_data(auction, now=now)
-        publish(topic=auction.topic, type="auction.bid_placed", data=data)
-        if auction.ends_at != previous_end:
-            publish(topic=auction.topic, type="auction.extended",
-                    data={"auction_id": str(auction.pk), "ends_at": auction.ends_at, "previous_ends_at": previous_end,
-                          "hard_end": auction.hard_end, "version": auction.version})
-            _schedule("close_auction", auction.pk, auction.ends_at)
-        if not was_met and rules.reserve_met(new_standing, auction.reserve_price):
-            publish(topic=auction.topic, type="auction.reserve_met",
-                    data={"auction_id": str(auction.pk), "current_price": auction.current_price, "version": auction.version})
-        if leads and previous_leader and previous_leader != bidder.pk:
-            notify(recipients=[previous_leader], kind=AUCTION_OUTBID.name, title=f"Outbid on {auction.title}",
-                   body=f"Someone bid more than your maximum. The price is now {auction.current_price:.2f} {auction.currency}.",
-                   data={"auction_id": str(auction.pk), "current_price": f"{auction.current_price:.2f}",
-                         "minimum_bid": data["minimum_bid"], "url": f"/auctions/{auction.pk}"}, target=auction)
+        _announce_bid(auction, now=now, previous_end=previous_end,
+                      reserve_now_met=not was_met and rules.reserve_met(new_standing, auction.reserve_price),
+                      outbid=previous_leader if leads and previous_leader and previous_leader != bidder.pk else None)
         return BidResult(auction=auction, bid=bid, leading=leads)
+
+
+def _check_bid(auction: Auction, *, bidder, amount: Decimal, now: datetime) -> bool:
+    """Step 1 of :func:`auction_place_bid` (auction locked): the bidder may see it, it is live
+    and before its end, it is not their store's, the amount reaches the minimum (the leader must
+    go above their own maximum). Returns whether the bidder leads already."""
+    if not can_view_auction(bidder, auction):
+        raise NotFound("Auction not found.", code="auction_not_found")
+    _check_live(auction, now)
+    if is_auction_store_staff(bidder, auction):
+        raise Forbidden("You cannot bid on your own store's auction.", code="own_auction")
+    is_leader = auction.leader_id == bidder.pk
+    minimum = rules.minimum_bid(auction.current_price, start_price=auction.start_price)
+    if is_leader:
+        if amount <= auction.leader_max:
+            raise ApplicationError(f"You lead with a higher maximum already; raise above {auction.leader_max:.2f}.",
+                                   code="bid_too_low", extra={"minimum_bid": f"{auction.leader_max + CENT:.2f}"})
+    elif amount < minimum:
+        raise ApplicationError(f"The minimum bid is {minimum:.2f} {auction.currency}.", code="bid_too_low",
+                               extra={"minimum_bid": f"{minimum:.2f}"})
+    return is_leader
+
+
+def _lock_bid_wallets(auction: Auction, *, bidder, amount: Decimal, is_leader: bool) -> dict:
+    """Step 2 (holds on): lock the bidder's (and the outbid leader's) wallet once, in pk order,
+    and check the bidder has ``amount`` available; the leader's active hold on this auction is
+    exactly their maximum (an invariant of this service). Returns ``{(user_id, currency):
+    wallet}`` (empty when holds are off). Raises ``Conflict`` ``insufficient_funds``."""
+    if not holds_enabled():
+        return {}
+    leader = auction.leader_id
+    users = [bidder.pk] + ([leader] if leader and leader != bidder.pk else [])
+    wallets = lock_wallets(keys=[(u, auction.currency) for u in users])
+    mine = wallets[(bidder.pk, auction.currency)]
+    if mine.available + (auction.leader_max if is_leader else Decimal("0")) < amount:
+        raise Conflict(f"You need {amount:.2f} {auction.currency} available in your wallet to bid that much.",
+                       code="insufficient_funds")
+    return wallets
+
+
+def _move_holds(auction: Auction, *, bidder, previous_leader, leader_max: Decimal, wallets: dict) -> None:
+    """Step 3 (the bidder leads now): the outbid leader's hold is released, the new leader's
+    hold becomes their maximum."""
+    reference = hold_reference(auction.pk)
+    if previous_leader and previous_leader != bidder.pk:
+        wallet_set_hold(user=previous_leader, currency=auction.currency, reference=reference,
+                        amount=Decimal("0"), wallet=wallets[(previous_leader, auction.currency)])
+    wallet_set_hold(user=bidder.pk, currency=auction.currency, reference=reference,
+                    amount=leader_max, wallet=wallets[(bidder.pk, auction.currency)])
+
+
+def _record_participant(auction: Auction, *, bidder, amount: Decimal) -> AuctionParticipant:
+    """Step 4: the bidder's participant row (a new pseudonym number, and a watch, on the first
+    bid; the maximum raised otherwise)."""
+    participant = AuctionParticipant.objects.filter(auction=auction, user=bidder).first()
+    if participant is None:
+        number = AuctionParticipant.objects.filter(auction=auction).count() + 1
+        participant = AuctionParticipant.objects.create(auction=auction, user=bidder, number=number, max_amount=amount)
+        AuctionWatch.objects.get_or_create(auction=auction, user=bidder)  # bidders watch what they bid on
+    elif amount > participant.max_amount:
+        participant.max_amount = amount
+        participant.save(update_fields=["max_amount"])
+    return participant
+
+
+def _apply_standing(auction: Auction, standing: rules.Standing, *, leader: AuctionParticipant | None,
+                    now: datetime) -> datetime:
+    """Step 5: the new standing, leader (when ``leader``), price, bid count and soft-close end,
+    saved with a new version. Returns the end before this bid."""
+    auction.leader_max, auction.second_max = standing.leader_max, standing.second_max
+    if leader is not None:
+        auction.leader_id = leader.user_id
+        auction.leader_pseudonym = leader.pseudonym  # saves a lookup in the payloads
+    auction.current_price = rules.current_price(standing, start_price=auction.start_price, reserve=auction.reserve_price)
+    auction.bid_count += 1
+    previous_end = auction.ends_at
+    auction.ends_at = rules.soft_close_end(
+        ends_at=auction.ends_at, hard_end=auction.hard_end, bid_at=now,
+        window_s=auction.soft_close_window_seconds, extension_s=auction.soft_close_extension_seconds,
+    )
+    _save(auction, "leader_max", "second_max", "leader", "current_price", "bid_count", "ends_at")
+    return previous_end
+
+
+def _announce_bid(auction: Auction, *, now: datetime, previous_end: datetime, reserve_now_met: bool, outbid) -> None:
+    """Step 6 (after commit, through the outbox): ``auction.bid_placed``; ``auction.extended``
+    (and a new close task) when soft close moved the end; ``auction.reserve_met`` the first time;
+    the ``outbid`` previous leader is notified."""
+    topic = AUCTION_TOPIC.name(auction.pk)
+    placed = AuctionBidPlaced.build(auction=auction, now=now)
+    publish(topic=topic, event=placed)
+    if auction.ends_at != previous_end:
+        publish(topic=topic, event=AuctionExtended.build(auction=auction, previous_ends_at=previous_end))
+        _schedule("close", auction.pk, auction.ends_at)
+    if reserve_now_met:
+        publish(topic=topic, event=AuctionReserveMet.build(auction=auction))
+    if outbid:
+        notify(recipients=[outbid], kind=AUCTION_OUTBID.name, title=f"Outbid on {auction.title}",
+               body=f"Someone bid more than your maximum. The price is now {auction.current_price:.2f} {auction.currency}.",
+               data={"auction_id": str(auction.pk), "current_price": f"{auction.current_price:.2f}",
+                     "minimum_bid": placed.data["minimum_bid"], "url": f"/auctions/{auction.pk}"}, target=auction)
 
 
 def auction_buy_now(*, auction_id: Any, buyer, now: datetime | None = None):
@@ -366,14 +427,13 @@ def auction_buy_now(*, auction_id: Any, buyer, now: datetime | None = None):
     Returns the order. Raises ``Conflict`` ``buy_now_unavailable`` (no price, or bids exist),
     ``auction_not_live`` / ``auction_ended``, ``insufficient_funds``; ``Forbidden``
     ``own_auction``."""
-    from commerce.selectors import vendor_ids_for_user
-    from commerce.wallet import wallet_set_hold
-
     with transaction.atomic():
         auction = _lock(auction_id)
+        if not can_view_auction(buyer, auction):
+            raise NotFound("Auction not found.", code="auction_not_found")
         now = now or timezone.now()
         _check_live(auction, now)
-        if auction.vendor_id in vendor_ids_for_user(buyer):
+        if is_auction_store_staff(buyer, auction):
             raise Forbidden("You cannot buy from your own store's auction.", code="own_auction")
         if auction.buy_now_price is None or auction.bid_count:
             raise Conflict("Buy-it-now is not available on this auction.", code="buy_now_unavailable")
@@ -386,9 +446,6 @@ def auction_buy_now(*, auction_id: Any, buyer, now: datetime | None = None):
 
 
 def _finish_sold(auction: Auction, *, winner_id, price: Decimal, now: datetime, via: str):
-    from commerce.payments import order_create_for_auction
-    from core.models import User
-
     winner = User.objects.get(pk=winner_id)
     order = order_create_for_auction(
         buyer=winner, vendor=auction.vendor, title=auction.title, sku=f"AUCTION-{str(auction.pk)[:8].upper()}",
@@ -398,7 +455,7 @@ def _finish_sold(auction: Auction, *, winner_id, price: Decimal, now: datetime, 
     _move(auction, AuctionStatus.ENDED)
     auction.result, auction.final_price, auction.order, auction.closed_at = AuctionResult.SOLD, price, order, now
     _save(auction, "status", "result", "final_price", "order", "closed_at", "leader", "current_price")
-    publish(topic=auction.topic, type="auction.closed", data=auction_public_data(auction, now=now) | {"via": via})
+    publish(topic=AUCTION_TOPIC.name(auction.pk), event=AuctionClosed.build(auction=auction, now=now, via=via))
     notify(recipients=[winner_id], kind=AUCTION_WON.name, title=f"You won {auction.title}",
            body=f"You won at {price:.2f} {auction.currency}. Order {order.number} was created.",
            data={"auction_id": str(auction.pk), "order_id": str(order.pk), "url": f"/orders/{order.pk}"}, target=auction)
@@ -407,8 +464,6 @@ def _finish_sold(auction: Auction, *, winner_id, price: Decimal, now: datetime, 
 
 
 def _notify_vendor(auction: Auction, body: str) -> None:
-    from commerce.models import VendorStaff
-
     staff = list(VendorStaff.objects.filter(vendor_id=auction.vendor_id).values_list("user_id", flat=True))
     if staff:
         notify(recipients=staff, kind=AUCTION_ENDED_FOR_VENDOR.name, title=f"Auction ended: {auction.title}",
@@ -423,8 +478,6 @@ def auction_close(*, auction_id: Any, now: datetime | None = None) -> bool:
     nothing to do — not live, already ended, or not due). Sold when there is a leader and the
     reserve (if any) is met: an order at the final price, paid from the winner's hold; otherwise
     unsold and the product's unit goes back to stock. All holds are released."""
-    from commerce.services import products_adjust_stock
-
     with transaction.atomic():
         aid = parse_uuid(auction_id)
         auction = Auction.objects.select_for_update(of=("self",)).select_related("vendor").filter(pk=aid).first() if aid else None
@@ -441,7 +494,7 @@ def auction_close(*, auction_id: Any, now: datetime | None = None) -> bool:
         _save(auction, "status", "result", "closed_at")
         if auction.product_id:
             products_adjust_stock(changes={auction.product_id: 1}, reason="auction_unsold")
-        publish(topic=auction.topic, type="auction.closed", data=auction_public_data(auction, now=now) | {"via": "bidding"})
+        publish(topic=AUCTION_TOPIC.name(auction.pk), event=AuctionClosed.build(auction=auction, now=now, via="bidding"))
         _notify_vendor(auction, f"{auction.title} ended unsold" + (" (reserve not met)." if auction.leader_id else "."))
         return True
 
@@ -495,14 +548,14 @@ def auctions_notify_ending_soon(*, now: datetime | None = None) -> int:
 
 
 def auction_watch(*, user, auction_id: Any, watch: bool = True) -> bool:
-    """Watch (or stop watching) an auction; returns whether the user watches it now."""
-    aid = parse_uuid(auction_id)
-    if aid is None or not Auction.objects.filter(pk=aid).exists():
-        raise NotFound("Auction not found.", code="auction_not_found")
+    """Watch (or stop watching) an auction; returns whether the user watches it now. Raises
+    ``NotFound`` ``auction_not_found`` for an auction ``user`` may not see
+    (``auctions.permissions.can_view_auction``: pending and cancelled ones are the store's)."""
+    auction = auction_get_visible(user=user, auction_id=auction_id)
     if watch:
-        AuctionWatch.objects.get_or_create(auction_id=aid, user=user)
+        AuctionWatch.objects.get_or_create(auction_id=auction.pk, user=user)
     else:
-        AuctionWatch.objects.filter(auction_id=aid, user=user).delete()
+        AuctionWatch.objects.filter(auction_id=auction.pk, user=user).delete()
     return watch
 
 

@@ -16,23 +16,21 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 
+from django.utils import timezone
+
+from auctions import services
+from auctions.events import AUCTION_TOPIC
+from commerce.simulation import sim_store
+from commerce.wallet.models import LedgerKind
+from commerce.wallet.services import wallet_credit, wallet_get
+from core.models import Role
 from simulator.client import ProtocolError, SimClient, Stats
-from simulator.scenarios import Actor, _token, register, sim_store, sim_users
+from simulator.scenarios import Actor, access_token, register, sim_users
 
 
 def setup_bidders(n: int, *, duration: float = 30.0) -> list[Actor]:
-    from django.utils import timezone
-
-    from auctions import services
-    from commerce.models import LedgerKind
-    from commerce.wallet import wallet_credit, wallet_get
-    from core.models import Role
-
     vendor = sim_store()
-    admin = sim_users("admin", 1, roles=[Role.ADMIN])[0]
-    if not admin.is_staff:
-        admin.is_staff = True
-        admin.save(update_fields=["is_staff"])
+    admin = sim_users("admin", 1, roles=[Role.ADMIN])[0]  # the role alone makes a marketplace admin
     users = sim_users("bidder", n)
     actors = []
     auctions = []
@@ -48,7 +46,7 @@ def setup_bidders(n: int, *, duration: float = 30.0) -> list[Actor]:
         if wallet_get(user=user).available < Decimal("100000"):
             wallet_credit(user=user, amount=Decimal("1000000.00"), currency="EUR", kind=LedgerKind.DEPOSIT,
                           reference="sim:funds")
-        actors.append(Actor(str(user.pk), _token(user), {"auction": auctions[i // 10], "watch_token": _token(admin)}))
+        actors.append(Actor(str(user.pk), access_token(user), {"auction": auctions[i // 10], "watch_token": access_token(admin)}))
     return actors
 
 
@@ -70,12 +68,12 @@ async def run_bidders(actors: list[Actor], *, ws_url: str, stats: Stats, duratio
         client = SimClient(ws_url, token, name="watcher", stats=stats, scenario="bidders")
         client.handlers.append(on_event)
         await client.connect()
-        await client.subscribe(f"auction:{auction_id}")
+        await client.subscribe(AUCTION_TOPIC.name(auction_id))
         await asyncio.sleep(duration + 8)
         await client.close()
 
     async def one(actor: Actor) -> None:
-        topic = f"auction:{actor.extra['auction']}"
+        topic = AUCTION_TOPIC.name(actor.extra['auction'])
         client = SimClient(ws_url, actor.token, name="bidder", stats=stats, scenario="bidders")
         minimum = {"v": Decimal("1.00")}
 

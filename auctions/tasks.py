@@ -5,27 +5,24 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from auctions import services
+from auctions.services import auction_close, auction_start
+
 
 @shared_task(acks_late=True, ignore_result=True)
 def close_auction(auction_id: str) -> bool:
     """Close one auction at its end (no-op if it was extended, or closed already)."""
-    from auctions.services import auction_close
-
     return auction_close(auction_id=auction_id)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def start_auction(auction_id: str) -> bool:
-    from auctions.services import auction_start
-
     return auction_start(auction_id=auction_id)
 
 
 @shared_task(ignore_result=True)
 def auctions_tick() -> dict:
     """Beat, every second: start due auctions, close ended ones, send ending-soon notices."""
-    from auctions import services
-
     return {
         "started": services.auctions_start_due(),
         "closed": services.auctions_close_due(),

@@ -57,8 +57,9 @@ def make_auction(bidders: int, watchers: int) -> dict:
     from rest_framework_simplejwt.tokens import AccessToken
 
     from auctions import services
-    from commerce.models import LedgerKind, Vendor, VendorStaff
-    from commerce.wallet import wallet_credit
+    from commerce.stores.models import Vendor, VendorStaff
+    from commerce.wallet.models import LedgerKind
+    from commerce.wallet.services import wallet_credit
     from core.models import Role, User
 
     run = int(time.time())

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Baseline for ``bench/gateway.py``: a bare ``websockets`` asyncio broadcast server speaking the
-same frames as the gateway (protocol v1, DESIGN.md §3), with nothing behind it.
+same frames as the gateway (README, "WebSocket protocol (v1)"), with nothing behind it.
 
     python bench/baseline_ws.py --port 8765
 

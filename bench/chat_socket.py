@@ -64,7 +64,8 @@ def make_conversations(n: int) -> list[dict]:
     from rest_framework_simplejwt.tokens import RefreshToken
 
     from chat import services
-    from commerce.models import Category, Product, Vendor, VendorStaff
+    from commerce.catalog.models import Category, Product
+    from commerce.stores.models import Vendor, VendorStaff
     from core.models import User
 
     run = int(time.time())

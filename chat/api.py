@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from chat import selectors, services
 from chat.models import ChatAttachment
+from chat.permissions import chat_side
 from chat.serializers import (
     AttachmentOutputSerializer,
     AttachmentUploadInputSerializer,
@@ -80,7 +81,7 @@ class ConversationListCreateApi(generics.GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        data = [selectors.conversation_data(c, side=selectors.side_of(c, request.user)) for c in page]
+        data = [selectors.conversation_data(c, side=chat_side(request.user, c)) for c in page]
         return self.get_paginated_response(data)
 
     @extend_schema(

@@ -7,7 +7,7 @@ class ChatConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from chat import (
-            realtime,  # noqa: F401  (registers the chat: topic and the user: snapshot counts)
-            tasks,  # noqa: F401  (Celery tasks)
+        from chat import (  # noqa: F401  # cycle-breaker: chat: topic, user: snapshot counts, Celery tasks; models need the app registry
+            realtime,
+            tasks,
         )

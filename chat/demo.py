@@ -10,7 +10,8 @@ from django.db import transaction
 
 from chat import services
 from chat.models import ContextType
-from commerce.models import Product, Vendor
+from commerce.catalog.models import Product
+from commerce.stores.models import Vendor
 from core.models import User
 
 DOMAIN = "demo.market"

@@ -47,6 +47,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from core.exceptions import ApplicationError
+from core.redis import sync_client
 
 PHONE = "phone"
 EMAIL = "email"
@@ -361,8 +362,6 @@ def check_rate(*, user_id, scope: str = "send", limits: tuple[tuple[int, int], .
     """Count one action of ``user_id`` in ``scope`` against fixed windows in Redis (one round
     trip) and raise ``ApplicationError`` 429 ``rate_limited`` (with ``retry_after_ms``) when any
     window is over its maximum. ``limits`` defaults to :func:`send_limits`."""
-    from realtime.streams import sync_client
-
     limits = limits if limits is not None else send_limits()
     if not limits:
         return

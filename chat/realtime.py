@@ -30,6 +30,7 @@ from typing import Any
 from django.conf import settings
 
 from chat import selectors, services
+from chat.events import CHAT_TOPIC
 from chat.serializers import (
     EditCommandSerializer,
     MessageSendInputSerializer,
@@ -37,16 +38,16 @@ from chat.serializers import (
     SeqCommandSerializer,
     TypingInputSerializer,
 )
-from core.realtime import add_snapshot_provider
 from core.utils import validated_command
 from realtime.registry import Topic, command, register
+from realtime.user_topic import add_snapshot_provider
 
 
 @register
 class ChatTopic(Topic):
     """``chat:<conversation_id>``: participants only."""
 
-    kind = "chat"
+    kind = CHAT_TOPIC.kind
     track_presence = True
     buckets = {
         "send": tuple(getattr(settings, "CHAT_SOCKET_SEND_BUCKET", (10, 60))),

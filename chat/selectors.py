@@ -37,9 +37,10 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from chat.models import ChatBlock, ChatReadState, Conversation, Message, Side
-from commerce.models import VendorStaff
-from commerce.selectors import vendor_ids_for_user
+from chat.permissions import chat_participant_q, chat_side, with_store_staff_flag
+from commerce.stores.models import VendorStaff
 from core.exceptions import Forbidden
+from core.permissions import is_active_user
 from core.utils import parse_uuid
 from realtime.jsonutil import to_jsonable
 
@@ -50,57 +51,35 @@ MAX_PAGE = 200
 PREVIEW_CHARS = 140
 
 
-
-
-def _is_user(user) -> bool:
-    return user is not None and getattr(user, "is_authenticated", False)
-
-
 def forbidden(conversation_id: Any = None) -> Forbidden:
     return Forbidden("You do not take part in this conversation.", code="forbidden")
 
 
-def _with_access(qs: QuerySet[Conversation], user) -> QuerySet[Conversation]:
-    return qs.annotate(
-        _is_staff=Exists(VendorStaff.objects.filter(vendor_id=OuterRef("vendor_id"), user_id=user.pk))
-    )
-
-
-def side_of(conversation: Conversation, user) -> str | None:
-    """``buyer``/``vendor`` for a participant, None otherwise. Needs a conversation loaded by
-    :func:`conversation_for` (or any query annotated with ``_is_staff``)."""
-    if conversation.buyer_id == user.pk:
-        return Side.BUYER
-    if getattr(conversation, "_is_staff", False):
-        return Side.VENDOR
-    return None
-
-
 def conversation_for(*, user, conversation_id: Any, queryset: QuerySet[Conversation] | None = None) -> tuple[Conversation, str]:
-    """``(conversation, side)`` when ``user`` takes part in it; one query.
+    """``(conversation, side)`` when ``user`` takes part in it
+    (``chat.permissions.chat_side``); one query.
 
     Raises ``Forbidden`` (``forbidden``) for anonymous users, malformed or unknown ids and
     conversations of others alike.
     """
     pk = parse_uuid(conversation_id)
-    if pk is None or not _is_user(user):
+    if pk is None or not is_active_user(user):
         raise forbidden()
     qs = queryset if queryset is not None else Conversation.objects.all()
-    conversation = _with_access(qs, user).filter(pk=pk).first()
-    side = side_of(conversation, user) if conversation is not None else None
+    conversation = with_store_staff_flag(qs, user).filter(pk=pk).first()
+    side = chat_side(user, conversation) if conversation is not None else None
     if side is None:
         raise forbidden()
     return conversation, side
 
 
 def is_participant(*, user, conversation_id: Any) -> bool:
-    """True when ``user`` is the buyer or staff of the vendor of the conversation (one query)."""
+    """True when ``user`` is the buyer or staff of the vendor of conversation
+    ``conversation_id`` (``chat.permissions.chat_participant_q``; one query)."""
     pk = parse_uuid(conversation_id)
-    if pk is None or not _is_user(user):
+    if pk is None or not is_active_user(user):
         return False
-    return Conversation.objects.filter(pk=pk).filter(
-        Q(buyer_id=user.pk) | Exists(VendorStaff.objects.filter(vendor_id=OuterRef("vendor_id"), user_id=user.pk))
-    ).exists()
+    return Conversation.objects.filter(pk=pk).filter(chat_participant_q(user)).exists()
 
 
 def participant_ids(*, conversation: Conversation) -> list[uuid.UUID]:
@@ -210,11 +189,11 @@ def conversation_list(*, user) -> QuerySet[Conversation]:
     """Conversations ``user`` takes part in (as buyer or as staff of the vendor), newest last
     message first (conversations without messages last, newest first), annotated for
     :func:`conversation_data` (``unread``, ``blocked_by_buyer``, ``blocked_by_vendor``) and with
-    ``_is_staff``. One query per page."""
-    if not _is_user(user):
+    ``viewer_is_store_staff`` (``chat.permissions.with_store_staff_flag``). One query per page."""
+    if not is_active_user(user):
         return Conversation.objects.none()
-    qs = Conversation.objects.filter(Q(buyer_id=user.pk) | Q(vendor_id__in=vendor_ids_for_user(user)))
-    return _with_access(_annotated(qs, user), user).order_by(
+    qs = Conversation.objects.filter(chat_participant_q(user))
+    return with_store_staff_flag(_annotated(qs, user), user).order_by(
         F("last_message_at").desc(nulls_last=True), "-created_at", "-id"
     )
 

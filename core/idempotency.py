@@ -23,6 +23,16 @@ the IETF draft "The Idempotency-Key HTTP Header Field" (draft-ietf-httpapi-idemp
 The handler runs inside the transaction that holds the key row, so callbacks it registers with
 ``transaction.on_commit`` (realtime events, Celery tasks) run when the response is final.
 
+``atomic=False`` is for handlers that call an outside system between their own transactions
+(a card payment: record the attempt, call the gateway with no lock held, settle), whose first
+writes must survive whatever happens later in the request. Concurrent requests with one key are
+then serialised by a PostgreSQL session advisory lock on (user, scope, key) instead of the key
+row's lock; the key row is committed ``in_progress`` before the handler runs and ``completed``
+with its response after. The handler's writes are its own: a 4xx answer is stored and replayed
+but nothing is rolled back (such handlers refuse before writing, or record the refusal); a 5xx
+or an exception deletes the key row so a retry runs again (and meets what the first run
+recorded, e.g. a pending payment attempt).
+
 Usage on a DRF view method (the permission check of DRF has run before the wrapper, so the user
 is authenticated)::
 
@@ -43,13 +53,14 @@ from typing import Any, Callable
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
 from core.exceptions import ApplicationError, to_application_error
+from core.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -95,14 +106,72 @@ def _replay(record) -> Response:
     return Response(record.response_body, status=record.response_status, headers={REPLAYED_HEADER: "true"})
 
 
-def idempotent(*, scope: str, required: bool = True) -> Callable:
+def _advisory_key(user_id: Any, scope: str, key: str) -> int:
+    """A signed 64-bit PostgreSQL advisory-lock key for (user, scope, key). A collision only
+    serialises two unrelated requests."""
+    digest = hashlib.sha256(f"idempotency\0{user_id}\0{scope}\0{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _run_non_atomic(method: Callable, view, request, args, kwargs, *, scope: str, key: str) -> Response:
+    """The ``atomic=False`` path of :func:`idempotent` (see the module docstring)."""
+    user = request.user
+    fp = fingerprint(request)
+    lock_key = _advisory_key(user.pk, scope, key)
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(%s)", [lock_key])
+    try:
+        now = timezone.now()
+        with transaction.atomic():
+            IdempotencyKey.objects.bulk_create(
+                [IdempotencyKey(user=user, scope=scope, key=key, fingerprint=fp, created_at=now)], ignore_conflicts=True,
+            )
+            record = IdempotencyKey.objects.select_for_update().get(user=user, scope=scope, key=key)
+            if record.created_at < now - ttl() or record.status == IdempotencyKey.Status.IN_PROGRESS:
+                # expired, or left in progress by a process that died mid-request: a new key
+                record.fingerprint, record.status, record.created_at = fp, IdempotencyKey.Status.IN_PROGRESS, now
+                record.response_status = record.response_body = record.completed_at = None
+                record.save()
+            if record.fingerprint != fp:
+                raise ApplicationError(f"This {HEADER} was used for a different request; use a new key.",
+                                       code="idempotency_key_reused", status=422)
+            if record.status == IdempotencyKey.Status.COMPLETED:
+                return _replay(record)
+        try:
+            response = method(view, request, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - client errors are stored, faults re-raised
+            if to_application_error(exc) is None:
+                IdempotencyKey.objects.filter(pk=record.pk).delete()
+                raise
+            response = view.get_exception_handler()(exc, view.get_exception_handler_context())
+            if response is None:
+                IdempotencyKey.objects.filter(pk=record.pk).delete()
+                raise
+        if response.status_code >= 500:
+            IdempotencyKey.objects.filter(pk=record.pk).delete()
+            return response
+        body = _json_body(response.data)
+        IdempotencyKey.objects.filter(pk=record.pk).update(
+            status=IdempotencyKey.Status.COMPLETED, response_status=response.status_code, response_body=body,
+            completed_at=timezone.now(),
+        )
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+        return Response(body, status=response.status_code, headers=headers)
+    finally:
+        try:
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s)", [lock_key])
+        except DatabaseError:  # a broken connection took its session lock with it
+            pass
+
+
+def idempotent(*, scope: str, required: bool = True, atomic: bool = True) -> Callable:
     """Decorate a DRF view method so it honours ``Idempotency-Key`` (see the module docstring).
 
     ``scope`` names the operation (keys of different scopes never collide); ``required=False``
-    runs requests without a key normally. Raises (as 4xx responses) ``idempotency_key_required``,
-    ``invalid_idempotency_key``, ``idempotency_key_reused``."""
-    from core.models import IdempotencyKey
-
+    runs requests without a key normally; ``atomic=False`` runs the handler outside the key's
+    transaction (its own transactions commit as they go). Raises (as 4xx responses)
+    ``idempotency_key_required``, ``invalid_idempotency_key``, ``idempotency_key_reused``."""
     def decorate(method: Callable) -> Callable:
         @functools.wraps(method)
         def wrapper(view, request, *args, **kwargs):
@@ -115,6 +184,8 @@ def idempotent(*, scope: str, required: bool = True) -> Callable:
             if not KEY_RE.match(key):
                 raise ApplicationError(f"{HEADER} must be 1 to 255 visible ASCII characters.",
                                        code="invalid_idempotency_key")
+            if not atomic:
+                return _run_non_atomic(method, view, request, args, kwargs, scope=scope, key=key)
             user = request.user
             fp = fingerprint(request)
             now = timezone.now()
@@ -165,8 +236,6 @@ def idempotent(*, scope: str, required: bool = True) -> Callable:
 
 def purge_expired(*, now=None) -> int:
     """Delete keys older than the TTL; returns how many."""
-    from core.models import IdempotencyKey
-
     cutoff = (now or timezone.now()) - ttl()
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
     return deleted

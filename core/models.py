@@ -49,7 +49,9 @@ class UserManager(BaseUserManager):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """A person who signs in by email. ``roles`` is a set (stored as a sorted array)."""
+    """A person who signs in by email. ``roles`` is a set (stored as a sorted array). What a
+    role or flag lets a user do is decided by the predicates of ``core.permissions``
+    (``is_marketplace_admin``, ``is_courier``...), never by reading the fields directly."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(max_length=254, unique=True)  # stored lower-cased
@@ -76,21 +78,6 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.email = (self.email or "").lower()
         self.roles = sorted(set(self.roles or []))
         super().save(*args, **kwargs)
-
-    def has_role(self, role: str) -> bool:
-        """True when the user holds ``role`` (superusers hold ``admin``)."""
-        return role in (self.roles or []) or (role == Role.ADMIN and self.is_superuser)
-
-    @property
-    def is_admin(self) -> bool:
-        """Marketplace administrator: the ``admin`` role, or a Django superuser."""
-        return self.has_role(Role.ADMIN)
-
-
-def is_staff_or_admin(user) -> bool:
-    """True for Django staff (``is_staff``) or a holder of the ``admin`` role; False for an
-    anonymous user. Who may act on any order, auction or delivery."""
-    return bool(getattr(user, "is_staff", False) or Role.ADMIN in (getattr(user, "roles", None) or []))
 
 
 class Address(models.Model):

@@ -45,9 +45,9 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 from core import selectors
 from core.exceptions import ApplicationError, Forbidden
 from core.models import Address, Role, User
-from core.signals import user_signed_in
+from core.permissions import is_marketplace_admin
+from core.signals import user_sessions_ended, user_signed_in
 from core.tokens import SESSION_CLAIM, is_session_revoked, new_session_id, revoke_access_token, revoke_session
-from realtime.outbox import disconnect_user
 
 logger = logging.getLogger(__name__)
 
@@ -275,12 +275,13 @@ def user_set_active(*, user: User, is_active: bool, by: User) -> User:
     """Activate or deactivate (ban) ``user`` on behalf of the administrator ``by``; returns the user.
 
     Deactivating also blacklists the user's refresh tokens and, after commit, closes the user's
-    WebSockets with 4401 (``realtime.outbox.disconnect_user``); the user's access tokens are refused
+    WebSockets with 4401 (``core.signals.user_sessions_ended``, handled by the gateway); the user's access tokens are refused
     from then on because authentication requires an active user.
-    Raises :class:`~core.exceptions.Forbidden` (403 ``forbidden``) unless ``by`` is staff or an
-    admin, and ``ApplicationError(code="cannot_deactivate_self")`` when ``by`` bans themself.
+    Raises :class:`~core.exceptions.Forbidden` (403 ``forbidden``) unless ``by`` is a marketplace
+    admin (``core.permissions.is_marketplace_admin``), and
+    ``ApplicationError(code="cannot_deactivate_self")`` when ``by`` bans themself.
     """
-    if not (getattr(by, "is_staff", False) or getattr(by, "is_admin", False)):
+    if not is_marketplace_admin(by):
         raise Forbidden("Only administrators may activate or deactivate accounts.")
     if not is_active and by.pk == user.pk:
         raise ApplicationError("You cannot deactivate your own account.", code="cannot_deactivate_self")
@@ -290,7 +291,7 @@ def user_set_active(*, user: User, is_active: bool, by: User) -> User:
     user.is_active = locked.is_active
     if not is_active:
         user_revoke_refresh_tokens(user=locked)
-        disconnect_user(locked.pk, code=4401, reason="account_disabled")
+        user_sessions_ended.send(sender=User, user_id=locked.pk, reason="account_disabled")
     logger.info("user %s %s by %s", locked.pk, "activated" if is_active else "deactivated", by.pk)
     return user
 
@@ -438,7 +439,7 @@ def auth_logout(*, user: User, refresh: str, access_token: Token | None = None) 
     with transaction.atomic():
         outstanding = _locked_outstanding(token, user)
         BlacklistedToken.objects.get_or_create(token=outstanding)
-        disconnect_user(user.pk, code=4401, reason="logged_out")
+        user_sessions_ended.send(sender=User, user_id=user.pk, reason="logged_out")
 
 
 # --- password reset -----------------------------------------------------------------------------
@@ -524,7 +525,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
     user.set_password(new_password)
     user.save(update_fields=["password"])
     user_revoke_refresh_tokens(user=user)
-    disconnect_user(user.pk, code=4401, reason="password_changed")
+    user_sessions_ended.send(sender=User, user_id=user.pk, reason="password_changed")
     return user
 
 

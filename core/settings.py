@@ -26,6 +26,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from core.client_ip import parse_trusted_proxies
+from core import redisconf
 from core.production import DEV_SECRET_KEY, DEV_WEBHOOK_SECRET, unsafe_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -64,11 +65,18 @@ _db.setdefault("OPTIONS", {})
 # thread, closed after each request (CONN_MAX_AGE=0).
 _db["CONN_MAX_AGE"] = 0
 _db["ATOMIC_REQUESTS"] = False
+# Seconds to open a PostgreSQL connection (libpq's connect_timeout): a server that does not answer
+# fails the attempt instead of hanging it.
+_db["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=3))
 if env.bool("DB_POOL", default=True):
+    # DB_POOL_TIMEOUT: seconds a request waits for a pooled connection before it is answered 503
+    # service_unavailable with Retry-After. While PostgreSQL is down every request waits this
+    # long (the pool keeps reconnecting in the background), so it is short; under normal load a
+    # connection is free within milliseconds.
     _db["OPTIONS"]["pool"] = {
         "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
-        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+        "timeout": env.float("DB_POOL_TIMEOUT", default=3.0),
     }
 # With the pool, Django turns this into psycopg_pool's `check` (see above).
 _db["CONN_HEALTH_CHECKS"] = env.bool("DB_POOL_CHECK", default=True)
@@ -107,6 +115,8 @@ MIDDLEWARE = [
     "core.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    # PostgreSQL/Redis outages answer 503 JSON with Retry-After; /api/ never answers HTML
+    "core.middleware.OutageMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -215,12 +225,35 @@ SIMPLE_JWT = {
     "USER_ID_CLAIM": "user_id",
 }
 
+# Redis down: accept access tokens without the logout denylist check (at most their remaining
+# lifetime, counted and logged), or refuse them with 503 (0). docs/operations.md: why.
+JWT_REVOCATION_FAIL_OPEN = env.bool("JWT_REVOCATION_FAIL_OPEN", default=True)
+# Seconds a failed Redis lookup on a request path (the token denylist) is skipped before retrying.
+REDIS_BREAKER_SECONDS = env.float("REDIS_BREAKER_SECONDS", default=5.0)
+# Seconds /health/ waits for its checks (core.health); a check still running counts as down.
+HEALTH_TIMEOUT = env.float("HEALTH_TIMEOUT", default=1.5)
+
 # --- Redis, cache, channel layer, Celery ---------------------------------------------------
+# Every Redis client has a connect timeout, and every request/response client a read timeout
+# (core.redisconf explains the two kinds): an outage costs a caller at most these seconds.
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=1.0)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
+REDIS_HEALTH_CHECK_INTERVAL = env.int("REDIS_HEALTH_CHECK_INTERVAL", default=15)
+_redis_timeouts = {
+    "connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "health_check_interval": REDIS_HEALTH_CHECK_INTERVAL,
+}
+#: options of the synchronous request/response clients (realtime.streams.sync_client)
+REDIS_CLIENT_OPTIONS = redisconf.client_options(socket_timeout=REDIS_SOCKET_TIMEOUT, **_redis_timeouts)
+#: options of the asyncio request/response pool (realtime.streams.AsyncHistory: history, presence)
+REDIS_ASYNC_CLIENT_OPTIONS = redisconf.client_options(socket_timeout=REDIS_SOCKET_TIMEOUT, asyncio=True, **_redis_timeouts)
+
 CACHES = {
     "default": {
         "BACKEND": "core.cache.SharedPoolRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env("CACHE_PREFIX", default="mkt"),
+        "OPTIONS": dict(REDIS_CLIENT_OPTIONS),
     }
 }
 
@@ -228,6 +261,11 @@ CACHES = {
 # per event whatever the group size, and no silent drops at capacity (bench/README.md). It is
 # at-most-once; the gateway's per-topic seq, gap fill from history and `since` replay cover that.
 CHANNEL_LAYER = env("CHANNEL_LAYER", default="pubsub")
+# Several Redis servers for the channel layer (CHANNEL_REDIS_URLS, comma-separated): channels-redis
+# shards channels and groups over them by a consistent hash of the name, so each topic's fan-out
+# (one PUBLISH per event, one subscription per gateway process) lands on one of them. Topic history
+# and sequence numbers stay on REDIS_URL (one Lua script per event needs a topic's keys together).
+CHANNEL_REDIS_URLS = env.list("CHANNEL_REDIS_URLS", default=[REDIS_URL])
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": (
@@ -236,7 +274,8 @@ CHANNEL_LAYERS = {
             else "channels_redis.core.RedisChannelLayer"
         ),
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # No read timeout: this pool also serves the PubSub reader (core.redisconf).
+            "hosts": [{"address": url, **redisconf.subscriber_options(**_redis_timeouts)} for url in CHANNEL_REDIS_URLS],
             "prefix": env("CHANNEL_PREFIX", default="asgi"),
             **({} if CHANNEL_LAYER == "pubsub" else {"capacity": 1000, "expiry": 60, "group_expiry": 86400}),
         },
@@ -250,6 +289,17 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Seconds to connect to the broker, and to wait for a reply from it. kombu's BRPOP waits 1 s on
+# the server side, so the read timeout stays above that.
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_CONNECT_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "socket_timeout": max(REDIS_SOCKET_TIMEOUT, 5.0),
+    "socket_keepalive": True,
+    "health_check_interval": REDIS_HEALTH_CHECK_INTERVAL,
+}
+# Celery 5.7.0's worker died when Redis restarted while it held unacked tasks (core.worker explains).
+CELERY_WORKER_CONSUMER = "core.worker:ResilientConsumer"
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".data" / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "realtime-outbox-sweep": {"task": "realtime.tasks.sweep_outbox", "schedule": 2.0},
@@ -272,8 +322,14 @@ FRONTEND_URL = env("FRONTEND_URL", default=f"http://127.0.0.1:{PORT}")
 WS_ALLOWED_ORIGINS = env.list(
     "WS_ALLOWED_ORIGINS", default=[f"http://127.0.0.1:{PORT}", f"http://localhost:{PORT}"]
 )
+# The conformance echo endpoint /ws/echo/ (realtime.echo): never routed by these settings, on
+# purpose not configurable from the environment; only the test and benchmark settings turn it on.
+WS_ECHO_ENDPOINT = False
 REALTIME = {
     "AUTH_TIMEOUT_SECONDS": env.float("WS_AUTH_TIMEOUT", default=5.0),
+    # Seconds one auth frame's token check may take (PostgreSQL/Redis slow or down): then the
+    # reply is `unavailable` and an unauthenticated socket closes with 4503, never 4401.
+    "AUTH_CHECK_TIMEOUT_SECONDS": env.float("WS_AUTH_CHECK_TIMEOUT", default=4.0),
     "MAX_FRAME_BYTES": 64 * 1024,
     "COMMAND_BURST": env.int("WS_COMMAND_BURST", default=20),
     "COMMAND_PER_MINUTE": env.int("WS_COMMAND_PER_MINUTE", default=100),
@@ -289,6 +345,9 @@ REALTIME = {
     # all its sockets; callers wait up to REDIS_POOL_TIMEOUT seconds for a free one).
     "REDIS_POOL_SIZE": env.int("WS_REDIS_POOL_SIZE", default=32),
     "REDIS_POOL_TIMEOUT": env.float("WS_REDIS_POOL_TIMEOUT", default=10.0),
+    # Validate every published event against its schema (realtime.events): on in development and
+    # tests, off in production (a schema bug must not roll back a user's action).
+    "VALIDATE_EVENTS": env.bool("REALTIME_VALIDATE_EVENTS", default=DEBUG),
 }
 
 LOGGING = {
@@ -325,6 +384,15 @@ PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default=DEV_WEBHOOK_SECRE
 PAYMENT_WEBHOOK_TOLERANCE_SECONDS = env.int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", default=300)
 #: the marketplace's share of an order, taken when escrow is released to the vendor
 MARKETPLACE_COMMISSION_RATE = env("MARKETPLACE_COMMISSION_RATE", default="0.10")  # a decimal string
+#: buyer protection: days after proven delivery before the escrow is released to the store (the
+#: buyer may confirm receipt earlier, or open a dispute within them)
+BUYER_PROTECTION_DAYS = env.float("BUYER_PROTECTION_DAYS", default=3)
+#: card attempts still pending after this many seconds are settled from the gateway's own state;
+#: one the gateway has no intent for after PAYMENT_ABANDON_AFTER_SECONDS is marked failed
+PAYMENT_RECONCILE_AFTER_SECONDS = env.int("PAYMENT_RECONCILE_AFTER_SECONDS", default=300)
+PAYMENT_ABANDON_AFTER_SECONDS = env.int("PAYMENT_ABANDON_AFTER_SECONDS", default=3600)
+CELERY_BEAT_SCHEDULE["commerce-release-escrows"] = {"task": "commerce.tasks.release_escrows_sweep", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["commerce-reconcile-payments"] = {"task": "commerce.tasks.reconcile_payments", "schedule": 60.0}
 #: how long Idempotency-Key records are kept (seconds)
 IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=86400)
 
@@ -346,6 +414,8 @@ DELIVERY_FALLBACK_SPEED_MPS = env.float("DELIVERY_FALLBACK_SPEED_MPS", default=5
 DELIVERY_MAX_ACTIVE_PER_COURIER = env.int("DELIVERY_MAX_ACTIVE_PER_COURIER", default=5)
 DELIVERY_PIN_MAX_ATTEMPTS = env.int("DELIVERY_PIN_MAX_ATTEMPTS", default=5)
 DELIVERY_POSITION_RETENTION_DAYS = env.int("DELIVERY_POSITION_RETENTION_DAYS", default=60)
+#: couriers browsing unclaimed deliveries see the drop-off only as the centre of a grid cell this wide
+DELIVERY_OPEN_DROPOFF_CELL_M = env.float("DELIVERY_OPEN_DROPOFF_CELL_M", default=1000.0)
 #: pickup point of stores without one (lat, lon): Berlin Mitte
 DELIVERY_DEFAULT_PICKUP = (52.520008, 13.404954)
 CELERY_BEAT_SCHEDULE["delivery-tick"] = {"task": "delivery.tasks.deliveries_tick", "schedule": 1.0}

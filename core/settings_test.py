@@ -21,12 +21,19 @@ DATABASES["default"]["TEST"] = {"NAME": "test_marketplace" + os.environ.get("TES
 REDIS_URL = _TEST_REDIS
 CACHES["default"]["LOCATION"] = _TEST_REDIS  # noqa: F405
 CACHES["default"]["KEY_PREFIX"] = "test"  # noqa: F405
-CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [_TEST_REDIS]  # noqa: F405
+# CHANNEL_REDIS_URLS shards the layer over several Redis servers (the scale-out test sets it).
+_TEST_CHANNEL_URLS = os.environ["CHANNEL_REDIS_URLS"].split(",") if os.environ.get("CHANNEL_REDIS_URLS") else [_TEST_REDIS]
+_channel_host_options = {k: v for k, v in CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0].items() if k != "address"}  # noqa: F405
+CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [{**_channel_host_options, "address": url} for url in _TEST_CHANNEL_URLS]  # noqa: F405
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "test-asgi"  # noqa: F405
 CELERY_BROKER_URL = _TEST_REDIS
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 REALTIME["REDIS_PREFIX"] = "test-rt"  # noqa: F405
+WS_ECHO_ENDPOINT = True  # /ws/echo/ for the Autobahn conformance run (tests/realtime/test_conformance_live.py)
+# Every event published by any process of the suite (pytest, Daphne, Celery) is validated
+# against its schema; tests/conftest.py fails the run on an invalid one.
+REALTIME["VALIDATE_EVENTS"] = True  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"auth": "1000/min", "password_reset": "1000/min"}  # noqa: F405

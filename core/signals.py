@@ -11,8 +11,18 @@
 
         @receiver(user_signed_in)
         def merge_cart(sender, *, user, request, **kwargs): ...
+
+
+``user_sessions_ended``
+    Sent when every session of a user must end now: the account was deactivated
+    (``reason="account_disabled"``), the user logged out (``"logged_out"``) or changed their
+    password through a reset link (``"password_changed"``). ``sender=User``, keyword arguments
+    ``user_id`` and ``reason``. Sent inside the accounts service's transaction; the realtime
+    gateway (``realtime.receivers``) closes the user's WebSockets with 4401 and ``reason`` after
+    commit. Accounts know nothing of sockets: the gateway sits above them.
 """
 
 from django.dispatch import Signal
 
 user_signed_in = Signal()
+user_sessions_ended = Signal()

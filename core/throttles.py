@@ -14,20 +14,58 @@ Differences from DRF's ``ScopedRateThrottle``:
 
 Refusals raise DRF's ``Throttled``; the exception handler answers 429
 ``{"code": "throttled", "detail", "retry_after"}`` with a ``Retry-After`` header.
+
+**Redis down**: the windows are counted in this process instead (:class:`LocalWindows`), so
+sign-in and token refresh keep working and stay limited, per process rather than per
+deployment (N processes allow up to N times the rate) until Redis answers again. A circuit
+breaker (``REDIS_BREAKER_SECONDS``) keeps requests from waiting out the Redis timeout meanwhile;
+each switch is logged as a warning.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
+import threading
 from typing import Any
 
+import redis
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from core.breaker import CircuitBreaker
 from core.client_ip import client_ip
+
+logger = logging.getLogger(__name__)
+
+#: open after a failed Redis count: counting stays local for REDIS_BREAKER_SECONDS
+throttle_breaker = CircuitBreaker("throttles", open_seconds=settings.REDIS_BREAKER_SECONDS)
+
+
+class LocalWindows:
+    """Fixed-window counters in this process, for while Redis is unavailable. ``incr(key,
+    expires_at)`` counts one request (``expires_at``: the window's end, seconds on the throttle's
+    clock); windows that have ended are dropped when the table grows past ``max_keys``."""
+
+    def __init__(self, max_keys: int = 10_000) -> None:
+        self.max_keys = max_keys
+        self._counts: dict[str, list] = {}
+        self._lock = threading.Lock()
+
+    def incr(self, key: str, expires_at: float, now: float) -> int:
+        with self._lock:
+            if len(self._counts) >= self.max_keys:
+                self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+            entry = self._counts.setdefault(key, [0, expires_at])
+            entry[0] += 1
+            return entry[0]
+
+
+local_windows = LocalWindows()
 
 
 class _WindowThrottle(SimpleRateThrottle):
@@ -58,16 +96,32 @@ class _WindowThrottle(SimpleRateThrottle):
         window = int(self.now // self.duration)
         self.window_end = (window + 1) * self.duration
         key = f"{ident_key}:{window}"
+        count = None
+        if throttle_breaker.allow():
+            try:
+                count = self._count_in_redis(key)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+                if not throttle_breaker.is_open:
+                    logger.warning("throttles: Redis unavailable (%s); counting %s in this process",
+                                   exc.__class__.__name__, self.scope)
+                throttle_breaker.record_failure()
+            else:
+                throttle_breaker.record_success()
+                if count is None:
+                    return True
+        if count is None:
+            count = local_windows.incr(key, self.window_end, self.now)
+        return count <= self.num_requests
+
+    def _count_in_redis(self, key: str) -> int | None:
+        """One more request in ``key``'s window (Redis ``INCR``); None if the key kept expiring."""
         for _ in range(3):
             self.cache.add(key, 0, timeout=self.duration + 1)
             try:
-                count = self.cache.incr(key)
-                break
+                return self.cache.incr(key)
             except ValueError:  # expired between add and incr
                 continue
-        else:
-            return True
-        return count <= self.num_requests
+        return None
 
     def wait(self) -> float | None:
         return max(1.0, math.ceil(self.window_end - self.now))

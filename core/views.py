@@ -6,6 +6,8 @@ other ``SuspiciousOperation`` from middleware (400), a CSRF refusal (403, ``CSRF
 clients always get the project's error shape; the admin and the console keep Django's pages.
 """
 
+import sys
+
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
 from django.views.csrf import csrf_failure as django_csrf_failure
@@ -15,6 +17,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+
+from core.exceptions import outage_error, service_unavailable_response
 
 
 @extend_schema(exclude=True)
@@ -73,7 +77,13 @@ def not_found(request, exception=None):
 
 
 def server_fault(request):
-    """500 handler: JSON ``{"code","detail"}`` under ``/api/`` (no traceback), Django's page elsewhere."""
+    """500 handler: 503 ``service_unavailable`` with ``Retry-After`` when the fault is a dependency
+    outage (one raised outside a view, e.g. by a middleware), else JSON ``{"code","detail"}``
+    under ``/api/`` (no traceback) and Django's page elsewhere. Django calls it while handling
+    the exception, so ``sys.exc_info()`` holds it."""
+    err = outage_error(sys.exc_info()[1])
+    if err is not None:
+        return service_unavailable_response(err)
     if request.path.startswith("/api/"):
         return JsonResponse({"code": "internal_error", "detail": "Internal error; nothing was changed."}, status=500)
     return server_error(request)

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from commerce.orders.signals import order_status_changed
+
 
 class DeliveryConfig(AppConfig):
     name = "delivery"
@@ -7,9 +9,9 @@ class DeliveryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from commerce.signals import order_status_changed
+        from delivery import (  # noqa: F401  # cycle-breaker: they import models, which need the app registry
+            realtime,
+            services,
+        )
 
-        from delivery import realtime  # noqa: F401  (registers the delivery: topic)
-        from delivery.services import on_order_status_changed
-
-        order_status_changed.connect(on_order_status_changed, dispatch_uid="delivery.create_on_ready")
+        order_status_changed.connect(services.on_order_status_changed, dispatch_uid="delivery.create_on_ready")

@@ -44,3 +44,23 @@ def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     x = math.sin(dl) * math.cos(p2)
     y = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
     return (math.degrees(math.atan2(x, y)) + 360) % 360
+
+
+METRES_PER_DEGREE_LAT = EARTH_RADIUS_M * math.pi / 180  # ~111,195 m
+
+
+def coarse_point(lat: float, lon: float, *, cell_m: float) -> tuple[float, float]:
+    """The centre of the ~``cell_m`` × ``cell_m`` grid cell holding (``lat``, ``lon``): rows of
+    ``cell_m`` metres of latitude, each split into columns ``cell_m`` metres wide at the row's
+    centre latitude. Every point of a cell maps to the same centre, so asking again (or for
+    many deliveries to one address) reveals nothing finer; the centre is at most ~0.71 ×
+    ``cell_m`` from the point. Degrees rounded to 5 places."""
+    dlat = cell_m / METRES_PER_DEGREE_LAT
+    row = math.floor((lat + 90.0) / dlat)
+    centre_lat = min(90.0, -90.0 + (row + 0.5) * dlat)
+    dlon = cell_m / (METRES_PER_DEGREE_LAT * max(math.cos(math.radians(centre_lat)), 0.01))
+    col = math.floor((lon + 180.0) / dlon)
+    centre_lon = -180.0 + (col + 0.5) * dlon
+    if centre_lon > 180.0:
+        centre_lon -= 360.0
+    return round(centre_lat, 5), round(centre_lon, 5)

@@ -1,5 +1,6 @@
 """The ``delivery:<delivery_id>`` topic: the order's buyer (until delivered or failed), the
-assigned courier, the order's store staff and staff. Anyone else, and unknown ids, get
+assigned courier, the order's store staff and marketplace admins
+(``delivery.permissions.can_track_delivery``). Anyone else, and unknown ids, get
 ``forbidden``; when tracking ends the buyer's subscription is revoked (``subscription.revoked``
 with reason ``tracking_ended``) and a new one is refused.
 
@@ -21,39 +22,32 @@ from typing import Any
 
 from core.exceptions import Forbidden
 from core.utils import parse_uuid
+from delivery.events import DELIVERY_TOPIC
+from delivery.models import Delivery
+from delivery.permissions import can_track_delivery
+from delivery.services import delivery_data, delivery_ingest_locations
 from realtime.registry import Topic, command, register
 
 
 def _find(key: str):
-    from delivery.models import Delivery
-
     did = parse_uuid(key)
     return Delivery.objects.select_related("order", "courier").filter(pk=did).first() if did else None
 
 
 @register
 class DeliveryTopic(Topic):
-    kind = "delivery"
+    kind = DELIVERY_TOPIC.kind
     buckets = {"location": (5, 120)}
 
     def authorize(self, *, user, key: str) -> bool:
-        from delivery.services import can_watch
-
         delivery = _find(key)
-        if delivery is None or not can_watch(user=user, delivery=delivery):
-            return False
-        # the buyer's view of positions ends with the delivery
-        return not (delivery.tracking_ended and delivery.order.buyer_id == user.pk)
+        return delivery is not None and can_track_delivery(user, delivery)
 
     def snapshot(self, *, user, key: str) -> dict[str, Any]:
-        from delivery.services import delivery_data
-
         if not self.authorize(user=user, key=key):
-            raise Forbidden(f"You may not use delivery:{key}.", code="forbidden")
+            raise Forbidden(f"You may not use {DELIVERY_TOPIC.name(key)}.", code="forbidden")
         return delivery_data(_find(key), viewer=user, with_path=True)
 
     @command("location", bucket="location")
     def location(self, *, user, key: str, data: dict) -> dict[str, Any]:
-        from delivery.services import delivery_ingest_locations
-
         return delivery_ingest_locations(courier=user, delivery_id=key, points=[data]).as_dict()

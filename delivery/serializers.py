@@ -39,10 +39,35 @@ class LatLonSerializer(serializers.Serializer):
     lon = serializers.FloatField()
 
 
+class DropoffAreaSerializer(serializers.Serializer):
+    lat = serializers.FloatField(help_text="Centre of the grid cell holding the drop-off")
+    lon = serializers.FloatField()
+    cell_m = serializers.IntegerField(help_text="Cell size in metres (DELIVERY_OPEN_DROPOFF_CELL_M)")
+    city = serializers.CharField()
+
+
+class OpenDeliveryOutputSerializer(serializers.Serializer):
+    """An unclaimed delivery as couriers browsing the open list see it: no exact drop-off, no
+    address, no PIN."""
+
+    id = serializers.UUIDField()
+    order_number = serializers.CharField()
+    status = serializers.CharField()
+    attempt = serializers.IntegerField()
+    mode = serializers.CharField()
+    courier = serializers.JSONField(allow_null=True)
+    pickup = LatLonSerializer()
+    dropoff_area = DropoffAreaSerializer()
+    distance_m = serializers.FloatField(help_text="Pickup to the drop-off area's centre, metres (rounded to 100)")
+    created_at = serializers.DateTimeField()
+
+
 class DeliveryOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     order_id = serializers.UUIDField()
     order_number = serializers.CharField()
+    attempt = serializers.IntegerField(help_text="1 for the first attempt; a re-dispatch after a failure adds one")
+    mode = serializers.ChoiceField(choices=["courier", "store"], help_text="store: the store's staff deliver it themselves")
     status = serializers.CharField()
     courier = serializers.JSONField(allow_null=True)
     pickup = LatLonSerializer()
@@ -53,6 +78,7 @@ class DeliveryOutputSerializer(serializers.Serializer):
     stale = serializers.BooleanField()
     tracking_ended = serializers.BooleanField()
     failure_reason = serializers.CharField()
+    cancel_reason = serializers.CharField()
     delivered_at = serializers.DateTimeField(allow_null=True)
     path = serializers.ListField(required=False, help_text="[{lat, lon, ts}, ...] kept points, oldest first")
     pin = serializers.CharField(required=False, help_text="The buyer only, until delivered")

@@ -1,5 +1,25 @@
-"""Delivery services: creation from orders, claiming, the status flow, the location stream with
-its filters and throttle, proof of delivery, stale detection and retention.
+"""Delivery services: delivery attempts created from orders, claiming (by a courier, or by the
+store's own staff for self-delivery), the status flow that moves the order, the location stream
+with its filters and throttle, proof of delivery, failure and cancellation, stale detection and
+retention.
+
+Proof moves the money: the order becomes ``delivered`` only when whoever carries the parcel
+completes with the buyer's PIN or single-use QR token (:func:`delivery_complete`), which starts
+the buyer-protection window (``commerce.payments.escrow``). Stores cannot set delivery statuses on the
+order; they deliver themselves through :func:`delivery_take_by_store` and then need the same
+proof.
+
+Attempts: an order has at most one delivery not ended (``delivered``, ``failed``,
+``cancelled``). A ``failed`` attempt moves the order to ``delivery_failed``; the store (or staff)
+then re-dispatches it (order back to ``ready_for_pickup``: :func:`delivery_create_for_order`
+makes attempt n + 1 with a new PIN, which any courier can claim) or cancels it with a full
+refund. Cancelling (or fully refunding) an order cancels its open attempt: the courier's slot is
+freed and the courier and the buyer are told (``delivery.status_changed`` on ``delivery:<id>``,
+``delivery.cancelled`` on their ``user:<id>``, a notification).
+
+Open deliveries (unclaimed, :func:`deliveries_open`) show couriers the pickup point and a coarse
+drop-off (the centre of a ``DELIVERY_OPEN_DROPOFF_CELL_M`` grid cell, 1 km, and the city), never
+the exact point, the address or the PIN; the assigned courier gets the exact point.
 
 Location filters (Traccar's filter settings; every threshold is a setting), applied per point in
 device-time order:
@@ -18,7 +38,9 @@ plus the beat tick) sends the newest one when the window opens. Within
 itself and the buyer is notified. No point for ``DELIVERY_STALE_AFTER_S`` (60 s) →
 ``delivery.courier_stale``; the next good point → ``delivery.courier_live``.
 
-Lock order: the delivery row (then the order, through ``commerce.orders.order_system_transition``).
+Lock order: the order, then its delivery row (:func:`_lock_with_order`) wherever the order moves
+(status reports, completion, cancellation from the order side); claims, positions and the tick
+lock only the delivery row and never move the order.
 """
 
 from __future__ import annotations
@@ -36,28 +58,52 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from commerce.orders.permissions import is_order_buyer
+from commerce.orders.services import lock_order, order_system_transition
+from commerce.stores.models import VendorStaff
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
-from core.models import Role, is_staff_or_admin
+from core.permissions import is_courier
 from core.utils import parse_uuid
-from notifications.kinds import DELIVERY_ARRIVING, IN_APP, register_kind
-from notifications.services import notify
-from realtime.outbox import publish
-
 from delivery import geo
+from delivery.events import (
+    DELIVERY_TOPIC,
+    DeliveryCancelled,
+    DeliveryCourierLive,
+    DeliveryCourierStale,
+    DeliveryLocation,
+    DeliveryStatusChanged,
+)
 from delivery.models import (
     ACTIVE_STATUSES,
-    DELIVERY_TRANSITIONS,
+    DELIVERY_MACHINE,
     ENDED_STATUSES,
     CourierProfile,
     Delivery,
+    DeliveryMode,
     DeliveryStatus,
     LocationPoint,
     PickupPoint,
 )
+from delivery.permissions import (
+    can_reset_delivery_pin,
+    can_take_delivery_for_store,
+    can_view_open_delivery,
+    can_watch_delivery,
+    is_delivery_carrier,
+)
+from notifications.kinds import DELIVERY_ARRIVING, IN_APP, register_kind
+from notifications.services import notify
+from realtime.outbox import publish, revoke_subscription
+from realtime.user_topic import USER_TOPIC
 
 DELIVERY_STATUS_CHANGED = register_kind(
     "delivery.status_changed",
     description="Your delivery changed status (courier assigned, picked up, delivered, failed).",
+    default_channels=(IN_APP,),
+)
+DELIVERY_CANCELLED = register_kind(
+    "delivery.cancelled",
+    description="A delivery you took or were waiting for was cancelled because its order was cancelled.",
     default_channels=(IN_APP,),
 )
 QR_SALT = "delivery.qr"
@@ -65,10 +111,6 @@ QR_SALT = "delivery.qr"
 
 def cfg(name: str, default: float) -> float:
     return float(getattr(settings, name, default))
-
-
-def _is_courier(user) -> bool:
-    return Role.COURIER in (getattr(user, "roles", None) or [])
 
 
 # --- creation --------------------------------------------------------------------------------
@@ -83,29 +125,62 @@ def _pickup_for(vendor_id) -> tuple[float, float]:
 
 
 def delivery_create_for_order(*, order) -> Delivery:
-    """The delivery of a locked ``order`` that became ``ready_for_pickup`` (idempotent): pickup at
-    the store's :class:`PickupPoint` (fallback ``DELIVERY_DEFAULT_PICKUP``, Berlin Mitte),
-    drop-off at the order's shipping address coordinates (fallback: the pickup point, so the
-    courier flow still works for an address without coordinates), a random 4-digit PIN."""
-    existing = Delivery.objects.filter(order=order).first()
+    """The open delivery attempt of a locked ``order`` that became ``ready_for_pickup``
+    (idempotent: an attempt not ended is returned as is). A new attempt gets the next
+    ``attempt`` number (earlier ones stay as history), pickup at the store's
+    :class:`PickupPoint` (fallback ``DELIVERY_DEFAULT_PICKUP``, Berlin Mitte), drop-off at the
+    order's shipping address coordinates (fallback: the pickup point, so the courier flow still
+    works for an address without coordinates), and a new random 4-digit PIN."""
+    existing = Delivery.objects.filter(order=order).exclude(status__in=ENDED_STATUSES).first()
     if existing:
         return existing
+    previous = Delivery.objects.filter(order=order).order_by("-attempt").values_list("attempt", flat=True).first()
     plat, plon = _pickup_for(order.vendor_id)
     addr = order.shipping_address or {}
     try:
         dlat, dlon = float(addr.get("latitude")), float(addr.get("longitude"))
     except (TypeError, ValueError):
         dlat, dlon = plat, plon
-    delivery = Delivery.objects.create(order=order, pickup_lat=plat, pickup_lon=plon, dropoff_lat=dlat, dropoff_lon=dlon,
-                                       pin=f"{secrets.randbelow(10_000):04d}")
+    delivery = Delivery.objects.create(order=order, attempt=(previous or 0) + 1, pickup_lat=plat, pickup_lon=plon,
+                                       dropoff_lat=dlat, dropoff_lon=dlon, pin=f"{secrets.randbelow(10_000):04d}")
     return delivery
 
 
-def on_order_status_changed(sender=None, *, order, to_status, **kwargs) -> None:
-    """Receiver of ``commerce.signals.order_status_changed``: create the delivery when the store
-    marks the order ready for pickup."""
+def delivery_cancel_for_order(*, order, actor=None, reason: str = "order_cancelled") -> Delivery | None:
+    """Cancel the open delivery attempt of a *locked* order that was cancelled or refunded in
+    full (before pickup: the order map allows nothing else). The courier's slot is freed (a
+    cancelled delivery is not active); ``delivery.status_changed`` goes to ``delivery:<id>``,
+    ``delivery.cancelled`` ``{id, order_id, order_number, attempt, reason}`` to the courier's and
+    the buyer's ``user:`` topics, the courier is notified, and the buyer's subscription ends.
+    Returns the cancelled delivery, or None when none was open."""
+    open_id = (Delivery.objects.filter(order=order).exclude(status__in=ENDED_STATUSES)
+               .values_list("pk", flat=True).first())
+    if open_id is None:
+        return None
+    delivery = _lock(open_id)
+    if delivery.tracking_ended:
+        return None
+    delivery.cancel_reason = (reason or "order_cancelled")[:64]
+    _set_status(delivery, DeliveryStatus.CANCELLED, actor=actor, reason=delivery.cancel_reason)
+    event = DeliveryCancelled.build(delivery=delivery)
+    publish(topic=USER_TOPIC.name(order.buyer_id), event=event)
+    if delivery.courier_id:
+        publish(topic=USER_TOPIC.name(delivery.courier_id), event=event)
+        notify(recipients=[delivery.courier_id], kind=DELIVERY_CANCELLED.name,
+               title=f"Delivery of order {order.number} cancelled",
+               body="The order was cancelled; do not collect it. The delivery no longer counts among your active ones.",
+               data={"delivery_id": str(delivery.pk), "order_id": str(order.pk)}, target=delivery)
+    return delivery
+
+
+def on_order_status_changed(sender=None, *, order, to_status, actor=None, reason: str = "", **kwargs) -> None:
+    """Receiver of ``commerce.orders.signals.order_status_changed`` (the order is locked): create a
+    delivery attempt when the store marks the order ready for pickup (also a re-dispatch after a
+    failed delivery); cancel the open attempt when the order is cancelled or refunded."""
     if to_status == "ready_for_pickup":
         delivery_create_for_order(order=order)
+    elif to_status in ("cancelled", "refunded"):
+        delivery_cancel_for_order(order=order, actor=actor, reason=reason or to_status)
 
 
 # --- payloads --------------------------------------------------------------------------------
@@ -133,21 +208,51 @@ def position_data(delivery: Delivery) -> dict[str, Any] | None:
     }
 
 
-def delivery_data(delivery: Delivery, *, viewer=None, with_path: bool = False) -> dict[str, Any]:
-    """The delivery payload (REST and topic snapshot)::
+def open_delivery_data(delivery: Delivery) -> dict[str, Any]:
+    """What a courier browsing open deliveries sees before claiming (REST ``?open=1`` and the
+    detail of an unclaimed delivery)::
 
-        {"id", "order_id", "order_number", "status", "courier": {"id", "name"} | null,
-         "pickup": {"lat", "lon"}, "dropoff": {"lat", "lon"}, "last_position": {...} | null,
-         "eta_seconds", "distance_m", "stale", "tracking_ended", "failure_reason", "path"?: [{"lat", "lon", "ts"}],
-         "pin"?: "1234" (the buyer only, until delivered)}
+        {"id", "order_number", "status": "pending", "attempt", "mode", "courier": null,
+         "pickup": {"lat", "lon"}, "dropoff_area": {"lat", "lon", "cell_m", "city"},
+         "distance_m": pickup → area centre, "created_at"}
 
-    After ``delivered`` / ``failed`` the buyer sees no position or path (tracking ended)."""
+    The drop-off is the centre of its ``DELIVERY_OPEN_DROPOFF_CELL_M`` (1,000 m) grid cell
+    (:func:`delivery.geo.coarse_point`) and the address's city: never the exact point, the
+    street, the buyer or the PIN."""
+    cell = cfg("DELIVERY_OPEN_DROPOFF_CELL_M", 1000.0)
+    lat, lon = geo.coarse_point(delivery.dropoff_lat, delivery.dropoff_lon, cell_m=cell)
+    city = str((delivery.order.shipping_address or {}).get("city") or "")[:100]
+    return {
+        "id": str(delivery.pk), "order_number": delivery.order.number, "status": delivery.status,
+        "attempt": delivery.attempt, "mode": delivery.mode, "courier": None,
+        "pickup": {"lat": delivery.pickup_lat, "lon": delivery.pickup_lon},
+        "dropoff_area": {"lat": lat, "lon": lon, "cell_m": int(cell), "city": city},
+        "distance_m": round(geo.haversine_m(delivery.pickup_lat, delivery.pickup_lon, lat, lon), -2),
+        "created_at": _iso(delivery.created_at),
+    }
+
+
+def delivery_data(delivery: Delivery, *, viewer=None, with_path: bool = False, watcher: bool | None = None) -> dict[str, Any]:
+    """The delivery payload (REST and topic snapshot) for someone who may watch it
+    (``delivery.permissions.can_watch_delivery``, or ``watcher=True`` when the caller selected only deliveries the viewer
+    takes part in; a courier who has not claimed it gets :func:`open_delivery_data`)::
+
+        {"id", "order_id", "order_number", "attempt", "mode": "courier"|"store", "status",
+         "courier": {"id", "name"} | null, "pickup": {"lat", "lon"}, "dropoff": {"lat", "lon"},
+         "last_position": {...} | null, "eta_seconds", "distance_m", "stale", "tracking_ended",
+         "failure_reason", "cancel_reason", "delivered_at", "path"?: [{"lat", "lon", "ts"}],
+         "pin"?: "1234", "qr_token"? (the buyer only, until the delivery ends)}
+
+    After it ends (delivered, failed, cancelled) the buyer sees no position or path."""
+    if viewer is not None and not (watcher if watcher is not None else can_watch_delivery(viewer, delivery)):
+        return open_delivery_data(delivery)
     order = delivery.order
-    is_buyer = viewer is not None and order.buyer_id == getattr(viewer, "pk", None)
+    is_buyer = is_order_buyer(viewer, order)
     hide = delivery.tracking_ended and is_buyer
     pos = None if hide else position_data(delivery)
     data: dict[str, Any] = {
-        "id": str(delivery.pk), "order_id": str(order.pk), "order_number": order.number, "status": delivery.status,
+        "id": str(delivery.pk), "order_id": str(order.pk), "order_number": order.number,
+        "attempt": delivery.attempt, "mode": delivery.mode, "status": delivery.status,
         "courier": ({"id": str(delivery.courier_id), "name": delivery.courier.display_name or "Courier"}
                     if delivery.courier_id else None),
         "pickup": {"lat": delivery.pickup_lat, "lon": delivery.pickup_lon},
@@ -155,7 +260,7 @@ def delivery_data(delivery: Delivery, *, viewer=None, with_path: bool = False) -
         "last_position": pos, "eta_seconds": pos["eta_seconds"] if pos else None,
         "distance_m": pos["distance_m"] if pos else None, "stale": delivery.stale,
         "tracking_ended": delivery.tracking_ended, "failure_reason": delivery.failure_reason,
-        "delivered_at": _iso(delivery.delivered_at),
+        "cancel_reason": delivery.cancel_reason, "delivered_at": _iso(delivery.delivered_at),
     }
     if with_path and not hide:
         data["path"] = [{"lat": p.lat, "lon": p.lon, "ts": _iso(p.ts)} for p in
@@ -169,39 +274,26 @@ def delivery_data(delivery: Delivery, *, viewer=None, with_path: bool = False) -
 # --- access ----------------------------------------------------------------------------------
 
 
-def can_watch(*, user, delivery: Delivery) -> bool:
-    """The order's buyer, the assigned courier, the order's store staff, or staff. (After the end
-    the buyer may still read the delivery, but positions are withheld.)"""
-    from commerce.selectors import vendor_ids_for_user
-
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    if is_staff_or_admin(user) or delivery.courier_id == user.pk or delivery.order.buyer_id == user.pk:
-        return True
-    return delivery.order.vendor_id in vendor_ids_for_user(user)
-
-
 def delivery_get_visible(*, user, delivery_id: Any) -> Delivery:
-    """The delivery if ``user`` may see it (or, while unclaimed, any courier). Raises ``NotFound``
-    ``delivery_not_found`` otherwise — another buyer learns nothing."""
+    """The delivery if ``user`` may see it (``delivery.permissions.can_watch_delivery``; or, while
+    unclaimed, any courier — who sees only :func:`open_delivery_data`). Raises ``NotFound`` ``delivery_not_found`` otherwise — another
+    buyer learns nothing."""
     did = parse_uuid(delivery_id)
     delivery = Delivery.objects.select_related("order", "courier").filter(pk=did).first() if did else None
     if delivery is None:
         raise NotFound("Delivery not found.", code="delivery_not_found")
-    if can_watch(user=user, delivery=delivery):
-        return delivery
-    if delivery.status == DeliveryStatus.PENDING and _is_courier(user):
+    if can_watch_delivery(user, delivery) or can_view_open_delivery(user, delivery):
         return delivery
     raise NotFound("Delivery not found.", code="delivery_not_found")
 
 
 def _check_assigned(delivery: Delivery, user) -> None:
-    """Only the assigned courier acts on a delivery. People who may not even see it get
-    ``NotFound`` (nothing to learn from the id); the buyer and the store get ``Forbidden``
-    ``not_assigned``."""
-    if delivery.courier_id == getattr(user, "pk", None):
+    """Only whoever carries the delivery acts on it (the courier, or the store's staff member
+    delivering it). People who may not even see it get ``NotFound`` (nothing to learn from the
+    id); the buyer and the store get ``Forbidden`` ``not_assigned``."""
+    if is_delivery_carrier(user, delivery):
         return
-    if not can_watch(user=user, delivery=delivery):
+    if not can_watch_delivery(user, delivery):
         raise NotFound("Delivery not found.", code="delivery_not_found")
     raise Forbidden("You are not this delivery's courier.", code="not_assigned")
 
@@ -215,12 +307,25 @@ def _lock(delivery_id: Any) -> Delivery:
     return delivery
 
 
+def _lock_with_order(delivery_id: Any) -> Delivery:
+    """Lock the delivery's order, then the delivery (the order first, as every order mover
+    does). Raises ``NotFound`` ``delivery_not_found``."""
+    did = parse_uuid(delivery_id)
+    order_id = Delivery.objects.filter(pk=did).values_list("order_id", flat=True).first() if did else None
+    if order_id is None:
+        raise NotFound("Delivery not found.", code="delivery_not_found")
+    order = lock_order(order_id)
+    delivery = _lock(did)
+    delivery.order = order
+    return delivery
+
+
 # --- couriers --------------------------------------------------------------------------------
 
 
 def courier_set_profile(*, user, online: bool | None = None, vehicle_type: str | None = None) -> CourierProfile:
     """Set the courier's online flag and vehicle. Raises ``Forbidden`` ``not_courier``."""
-    if not _is_courier(user):
+    if not is_courier(user):
         raise Forbidden("Only couriers have a courier profile.", code="not_courier")
     profile, _ = CourierProfile.objects.get_or_create(user=user)
     if online is not None:
@@ -233,8 +338,9 @@ def courier_set_profile(*, user, online: bool | None = None, vehicle_type: str |
 
 def deliveries_open(*, user, lat: float | None = None, lon: float | None = None) -> list[Delivery]:
     """Unclaimed deliveries for a courier, nearest pickup first when the courier's position is
-    given (else oldest first). Raises ``Forbidden`` ``not_courier``."""
-    if not _is_courier(user):
+    given (else oldest first); render them with :func:`open_delivery_data`. Raises ``Forbidden``
+    ``not_courier``."""
+    if not is_courier(user):
         raise Forbidden("Only couriers see open deliveries.", code="not_courier")
     items = list(Delivery.objects.select_related("order", "courier").filter(status=DeliveryStatus.PENDING)
                  .order_by("created_at")[:200])
@@ -245,18 +351,18 @@ def deliveries_open(*, user, lat: float | None = None, lon: float | None = None)
 
 def delivery_claim(*, courier, delivery_id: Any, now: datetime | None = None) -> Delivery:
     """A courier claims an open delivery. Under the delivery's row lock: another courier's claim
-    → ``Conflict`` ``already_claimed``; at most ``DELIVERY_MAX_ACTIVE_PER_COURIER`` (5) active →
+    → ``Conflict`` ``already_claimed`` (a delivery cancelled before anyone claimed it:
+    ``core.fsm.InvalidTransition``); at most ``DELIVERY_MAX_ACTIVE_PER_COURIER`` (5) active →
     ``Conflict`` ``too_many_active`` (checked under a lock on the courier's profile row, so two
     parallel claims cannot both pass); not a courier → ``Forbidden`` ``not_courier``."""
-    if not _is_courier(courier):
+    if not is_courier(courier):
         raise Forbidden("Only couriers may claim deliveries.", code="not_courier")
     now = now or timezone.now()
     with transaction.atomic():
         CourierProfile.objects.get_or_create(user=courier)
         CourierProfile.objects.select_for_update().get(user=courier)  # serialises this courier's claims
         delivery = _lock(delivery_id)
-        if delivery.status != DeliveryStatus.PENDING:
-            raise Conflict("Another courier has this delivery.", code="already_claimed")
+        _check_claimable(delivery)
         active = Delivery.objects.filter(courier=courier, status__in=ACTIVE_STATUSES).count()
         if active >= int(cfg("DELIVERY_MAX_ACTIVE_PER_COURIER", 5)):
             raise Conflict(f"You have {active} active deliveries; finish one first.", code="too_many_active")
@@ -266,48 +372,91 @@ def delivery_claim(*, courier, delivery_id: Any, now: datetime | None = None) ->
         return delivery
 
 
+def delivery_take_by_store(*, user, delivery_id: Any, now: datetime | None = None) -> Delivery:
+    """Store self-delivery: a staff member of the order's (active) store takes an unclaimed
+    delivery and carries it themselves (``mode`` ``store``). From then on they act as its courier
+    — pickup, positions, failure — and complete it only with the buyer's PIN or QR, like any
+    courier (the courier cap does not apply: they are not marketplace couriers).
+
+    Raises ``NotFound`` ``delivery_not_found`` (not visible), ``Forbidden``
+    ``not_store_staff`` (the buyer, staff, a courier), ``Conflict`` ``already_claimed``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        delivery = _lock(delivery_id)
+        if not can_watch_delivery(user, delivery):
+            raise NotFound("Delivery not found.", code="delivery_not_found")
+        if not can_take_delivery_for_store(user, delivery):
+            raise Forbidden("Only the store's staff deliver its orders themselves.", code="not_store_staff")
+        _check_claimable(delivery)
+        delivery.courier, delivery.mode, delivery.claimed_at = user, DeliveryMode.STORE, now
+        _set_status(delivery, DeliveryStatus.ASSIGNED, actor=user, reason="store_delivery")
+        return delivery
+
+
+def _check_claimable(delivery: Delivery) -> None:
+    """A claim (by a courier or the store) moves a locked ``pending`` delivery to ``assigned``.
+    Someone else was first: ``Conflict`` ``already_claimed``; any other status (cancelled before
+    anyone claimed it): ``core.fsm.InvalidTransition``."""
+    if delivery.status != DeliveryStatus.PENDING and delivery.courier_id is not None:
+        raise Conflict("Another courier has this delivery.", code="already_claimed")
+    DELIVERY_MACHINE.check(delivery.status, DeliveryStatus.ASSIGNED)
+
+
+def _store_staff_ids(delivery: Delivery) -> list:
+    return list(VendorStaff.objects.filter(vendor_id=delivery.order.vendor_id).values_list("user_id", flat=True))
+
+
 def _set_status(delivery: Delivery, status: str, *, actor=None, reason: str = "") -> None:
     """Move a locked delivery along the map, publish ``delivery.status_changed``, notify the
-    buyer, and move the order (picked_up → out_for_delivery, delivered → delivered)."""
-    from commerce.orders import order_system_transition
-
-    if status not in DELIVERY_TRANSITIONS.get(delivery.status, frozenset()):
-        raise Conflict(f"A delivery cannot go from {delivery.status} to {status}.", code="invalid_transition",
-                       extra={"from": delivery.status, "to": status})
+    buyer (and on failure the store's staff, who re-dispatch or cancel), and move the order:
+    picked_up → ``out_for_delivery``, delivered → ``delivered``, failed → ``delivery_failed``
+    (through ``commerce.orders.services.order_system_transition``; ``cancelled`` follows the order and
+    moves nothing)."""
+    DELIVERY_MACHINE.check(delivery.status, status)
     previous = delivery.status
     delivery.status = status
     if status == DeliveryStatus.FAILED:
         delivery.failure_reason = reason[:200]
     delivery.save()
-    publish(topic=delivery.topic, type="delivery.status_changed",
-            data={"id": str(delivery.pk), "from": previous, "to": status, "reason": reason,
-                  "courier": {"id": str(delivery.courier_id)} if delivery.courier_id else None,
-                  "tracking_ended": delivery.tracking_ended})
-    if status == DeliveryStatus.PICKED_UP:
+    publish(topic=DELIVERY_TOPIC.name(delivery.pk),
+            event=DeliveryStatusChanged.build(delivery=delivery, previous=previous, reason=reason))
+    if status == DeliveryStatus.PICKED_UP and delivery.order.status != "out_for_delivery":
+        # (an order a store moved out_for_delivery itself before that became the delivery's
+        # move is already there: the pickup moves nothing)
         order_system_transition(order_id=delivery.order_id, to_status="out_for_delivery", actor=actor, reason="picked_up")
     elif status == DeliveryStatus.DELIVERED:
-        order_system_transition(order_id=delivery.order_id, to_status="delivered", actor=actor, reason=delivery.proof)
+        order_system_transition(order_id=delivery.order_id, to_status="delivered", actor=actor, reason=delivery.proof,
+                                at=delivery.delivered_at)
+    elif status == DeliveryStatus.FAILED:
+        order_system_transition(order_id=delivery.order_id, to_status="delivery_failed", actor=actor,
+                                reason=f"delivery_failed: {reason}"[:200])
+        notify(recipients=_store_staff_ids(delivery), kind=DELIVERY_STATUS_CHANGED.name,
+               title=f"Delivery of order {delivery.order.number} failed",
+               body=f"{reason} Send it out again (ready for pickup) or cancel the order with a refund.",
+               data={"delivery_id": str(delivery.pk), "order_id": str(delivery.order_id), "status": status},
+               target=delivery)
     if status == DeliveryStatus.ARRIVING:
         notify(recipients=[delivery.order.buyer_id], kind=DELIVERY_ARRIVING.name,
                title=f"Your courier is arriving (order {delivery.order.number})",
                body="Have your PIN ready.", data={"delivery_id": str(delivery.pk)}, target=delivery)
-    elif status != DeliveryStatus.DELIVERED:  # delivered: the order's own notification says it
+    elif status not in (DeliveryStatus.DELIVERED, DeliveryStatus.CANCELLED):
+        # delivered / cancelled: the order's own notification says it
         notify(recipients=[delivery.order.buyer_id], kind=DELIVERY_STATUS_CHANGED.name,
                title=f"Delivery of order {delivery.order.number}: {DeliveryStatus(status).label.lower()}",
                body=reason, data={"delivery_id": str(delivery.pk), "status": status}, target=delivery)
     if status in ENDED_STATUSES:
-        from realtime.outbox import revoke_subscription
-
-        revoke_subscription(user_id=delivery.order.buyer_id, topic=delivery.topic, reason="tracking_ended")
+        revoke_subscription(user_id=delivery.order.buyer_id, topic=DELIVERY_TOPIC.name(delivery.pk), reason="tracking_ended")
 
 
 def delivery_set_status(*, courier, delivery_id: Any, status: str, reason: str = "") -> Delivery:
-    """The assigned courier reports ``picked_up``, ``en_route``, ``arriving`` or ``failed`` (with a
-    reason). ``delivered`` needs proof: :func:`delivery_complete`. Raises ``NotFound``,
-    ``Forbidden`` ``not_assigned``, ``Conflict`` ``invalid_transition``, ``ApplicationError``
-    ``invalid`` (a failure without a reason)."""
+    """Whoever carries the delivery (the assigned courier, or the store's staff member in
+    ``store`` mode) reports ``picked_up``, ``en_route``, ``arriving`` or ``failed`` (with a
+    reason; the order goes ``delivery_failed``). ``delivered`` needs proof:
+    :func:`delivery_complete`. Raises ``NotFound``, ``Forbidden`` ``not_assigned``, ``Conflict``
+    ``invalid_transition`` / ``proof_required``, ``ApplicationError`` ``invalid`` (a failure
+    without a reason)."""
     with transaction.atomic():
-        delivery = _lock(delivery_id)
+        delivery = _lock_with_order(delivery_id)
         _check_assigned(delivery, courier)
         if status == DeliveryStatus.DELIVERED:
             raise Conflict("Complete a delivery with the buyer's PIN or QR code.", code="proof_required")
@@ -325,19 +474,20 @@ def qr_token(delivery: Delivery) -> str:
 
 def delivery_complete(*, courier, delivery_id: Any, pin: str | None = None, qr: str | None = None,
                       now: datetime | None = None) -> Delivery:
-    """Proof of delivery by the assigned courier: the buyer's 4-digit ``pin`` or their signed
-    ``qr`` token (single use). A wrong PIN is counted (committed) before it is refused; after
+    """Proof of delivery by whoever carries it (the assigned courier, or the store's staff member
+    in ``store`` mode): the buyer's 4-digit ``pin`` or their signed ``qr`` token (single use,
+    bound to this attempt). The order becomes ``delivered`` and its buyer-protection window
+    starts. A wrong PIN is counted (committed) before it is refused; after
     ``DELIVERY_PIN_MAX_ATTEMPTS`` (5) the PIN is locked (``Conflict`` ``pin_locked``) until staff
     reset it. Raises ``Conflict`` ``wrong_pin`` (with ``attempts_left``), ``invalid_qr``,
     ``invalid_transition``; ``Forbidden`` ``not_assigned``."""
     now = now or timezone.now()
     refusal: ApplicationError | None = None
     with transaction.atomic():
-        delivery = _lock(delivery_id)
+        delivery = _lock_with_order(delivery_id)
         _check_assigned(delivery, courier)
-        if delivery.status not in (DeliveryStatus.PICKED_UP, DeliveryStatus.EN_ROUTE, DeliveryStatus.ARRIVING):
-            raise Conflict(f"A delivery cannot be completed while {delivery.status}.", code="invalid_transition",
-                           extra={"from": delivery.status, "to": DeliveryStatus.DELIVERED})
+        DELIVERY_MACHINE.check(delivery.status, DeliveryStatus.DELIVERED,
+                               detail=f"A delivery cannot be completed while {delivery.status}.")
         if qr:
             try:
                 payload = signing.loads(qr, salt=QR_SALT, max_age=7 * 24 * 3600)
@@ -366,8 +516,9 @@ def delivery_complete(*, courier, delivery_id: Any, pin: str | None = None, qr: 
 
 
 def delivery_reset_pin(*, user, delivery_id: Any) -> Delivery:
-    """Staff unlock a delivery's PIN (attempts back to 0). Raises ``Forbidden`` ``staff_only``."""
-    if not is_staff_or_admin(user):
+    """Marketplace admins unlock a delivery's PIN (attempts back to 0). Raises ``Forbidden``
+    ``staff_only``."""
+    if not can_reset_delivery_pin(user):
         raise Forbidden("Only staff may reset a PIN.", code="staff_only")
     with transaction.atomic():
         delivery = _lock(delivery_id)
@@ -479,7 +630,7 @@ def delivery_ingest_locations(*, courier, delivery_id: Any, points: Iterable[Any
             delivery.last_received_at = now
             if delivery.stale:
                 delivery.stale = False
-                publish(topic=delivery.topic, type="delivery.courier_live", data={"id": str(delivery.pk), "ts": _iso(newest.ts)})
+                publish(topic=DELIVERY_TOPIC.name(delivery.pk), event=DeliveryCourierLive.build(delivery=delivery, ts=newest.ts))
             delivery.save()
             if newest.broadcastable:
                 if _window_open(delivery, now):
@@ -508,12 +659,10 @@ def _broadcast(delivery: Delivery, now: datetime) -> None:
         return
     distance = geo.haversine_m(point.lat, point.lon, delivery.dropoff_lat, delivery.dropoff_lon)
     pos = position_data(delivery) or {}
-    publish(topic=delivery.topic, type="delivery.location", data={
-        "id": str(delivery.pk), "lat": point.lat, "lon": point.lon, "heading_deg": point.heading_deg,
-        "speed_mps": point.speed_mps, "ts": _iso(point.ts), "distance_m": round(distance, 1),
-        "eta_seconds": pos.get("eta_seconds") if point.ts == delivery.last_ts else geo.eta_seconds(
-            distance, [point.speed_mps or 0], fallback_mps=cfg("DELIVERY_FALLBACK_SPEED_MPS", 5.0)),
-    })
+    eta = pos.get("eta_seconds") if point.ts == delivery.last_ts else geo.eta_seconds(
+        distance, [point.speed_mps or 0], fallback_mps=cfg("DELIVERY_FALLBACK_SPEED_MPS", 5.0))
+    publish(topic=DELIVERY_TOPIC.name(delivery.pk),
+            event=DeliveryLocation.build(delivery=delivery, point=point, distance_m=distance, eta_seconds=eta))
     delivery.broadcast_at, delivery.broadcast_ts = now, point.ts
     delivery.save(update_fields=["broadcast_at", "broadcast_ts", "updated_at"])
 
@@ -523,7 +672,7 @@ def _schedule_flush(delivery: Delivery, now: datetime) -> None:
     did = str(delivery.pk)
 
     def send() -> None:
-        from delivery.tasks import flush_location
+        from delivery.tasks import flush_location  # cycle-breaker: the task runs this module
 
         try:
             flush_location.apply_async(args=[did], eta=eta)
@@ -565,8 +714,7 @@ def deliveries_tick(*, now: datetime | None = None) -> dict[str, int]:
                 continue
             d.stale = True
             d.save(update_fields=["stale", "updated_at"])
-            publish(topic=d.topic, type="delivery.courier_stale",
-                    data={"id": str(d.pk), "last_ts": _iso(d.last_ts), "silent_seconds": int((now - d.last_received_at).total_seconds())})
+            publish(topic=DELIVERY_TOPIC.name(d.pk), event=DeliveryCourierStale.build(delivery=d, now=now))
             stale += 1
     return {"flushed": flushed, "stale": stale}
 

@@ -13,23 +13,26 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
+from commerce.catalog.models import Product
+from commerce.demo import paid_order
+from commerce.orders import services as order_services
+from commerce.simulation import sim_store
+from core.models import Address, Role
+from delivery import services
+from delivery.events import DELIVERY_TOPIC
+from delivery.geo import haversine_m, interpolate
+from delivery.models import Delivery, PickupPoint
 from simulator.client import ProtocolError, SimClient, Stats
-from simulator.scenarios import Actor, _token, register, sim_store, sim_users
+from simulator.scenarios import Actor, access_token, register, sim_users
 
 DROP = (52.520008, 13.404954)
 PICK = (52.5065, 13.3905)
 
 
 def setup_couriers(n: int) -> list[Actor]:
-    from commerce import orders
-    from commerce.demo import paid_order
-    from commerce.models import Product
-    from core.models import Address, Role
-    from delivery import services
-    from delivery.models import Delivery, PickupPoint
-
     vendor = sim_store()
     PickupPoint.objects.update_or_create(vendor=vendor, defaults={"latitude": PICK[0], "longitude": PICK[1]})
     product = Product.objects.filter(vendor=vendor).order_by("sku").first()
@@ -44,19 +47,17 @@ def setup_couriers(n: int) -> list[Actor]:
             "country": "DE", "latitude": DROP[0] + (i % 10) * 0.001, "longitude": DROP[1] + (i // 10) * 0.001})
         order = paid_order(buyer=buyer, product=product, method="card", card_token="tok_visa")
         for status in ("processing", "ready_for_pickup"):
-            orders.order_transition(user=vendor.owner, order_id=order.id, to_status=status)
+            order_services.order_transition(user=vendor.owner, order_id=order.id, to_status=status)
         delivery = Delivery.objects.get(order=order)
         services.delivery_claim(courier=courier, delivery_id=delivery.pk)
         services.delivery_set_status(courier=courier, delivery_id=delivery.pk, status="picked_up")
-        actors.append(Actor(str(courier.pk), _token(courier), {
-            "delivery": str(delivery.pk), "buyer_token": _token(buyer),
+        actors.append(Actor(str(courier.pk), access_token(courier), {
+            "delivery": str(delivery.pk), "buyer_token": access_token(buyer),
             "route": (delivery.pickup_lat, delivery.pickup_lon, delivery.dropoff_lat, delivery.dropoff_lon)}))
     return actors
 
 
 async def run_couriers(actors: list[Actor], *, ws_url: str, stats: Stats, duration: float, rng: random.Random) -> None:
-    from delivery.geo import haversine_m, interpolate
-
     sent: dict[str, float] = {}
 
     def on_location(_client, frame: dict) -> None:
@@ -66,7 +67,7 @@ async def run_couriers(actors: list[Actor], *, ws_url: str, stats: Stats, durati
                 stats.latency("couriers: position → watcher", (time.perf_counter() - t) * 1000)
 
     async def one(actor: Actor) -> None:
-        topic = f"delivery:{actor.extra['delivery']}"
+        topic = DELIVERY_TOPIC.name(actor.extra['delivery'])
         courier = SimClient(ws_url, actor.token, name="courier", stats=stats, scenario="couriers")
         watcher = SimClient(ws_url, actor.extra["buyer_token"], name="buyer", stats=stats, scenario="couriers")
         watcher.handlers.append(on_location)

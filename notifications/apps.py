@@ -6,4 +6,7 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
-        from notifications import kinds, realtime  # noqa: F401  (built-in kinds; user: snapshot counts)
+        from notifications import (  # noqa: F401  # cycle-breaker: built-in kinds, user: snapshot counts; models need the app registry
+            kinds,
+            realtime,
+        )

@@ -1,4 +1,4 @@
-"""Notifications on the ``user:<user_id>`` topic (owned by ``core.realtime``).
+"""Notifications on the ``user:<user_id>`` topic (owned by ``realtime.user_topic``).
 
 The topic's snapshot gains ``{"notifications": {"unread": n, "unseen": m}}``; the events
 (``notification.created``, ``notification.updated``, ``notification.read_all``,
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.realtime import add_snapshot_provider
+from realtime.user_topic import add_snapshot_provider
 from notifications import selectors
 
 

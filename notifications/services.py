@@ -12,6 +12,7 @@ Events, published after commit to ``user:<user_id>`` (see README):
 * ``notification.created`` — the notification (shape of ``payloads.notification_dict``);
 * ``notification.updated`` — ``{"id", "seen_at", "read_at", "archived_at"}`` after read/unread/archive/unarchive;
 * ``notification.read_all`` — ``{"read_at", "count"}`` after "mark all read";
+* ``notification.seen_all`` — ``{"seen_at", "count"}`` after the bell was opened;
 * ``notification.counts`` — ``{"unread", "unseen"}`` after every change (no-ops publish nothing).
 """
 
@@ -20,11 +21,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from smtplib import SMTPException
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
@@ -42,8 +45,16 @@ from notifications.models import (
     NotificationPreference,
     NotificationSettings,
 )
-from notifications.payloads import notification_dict, state_dict
+from notifications.events import (
+    NotificationCounts,
+    NotificationCreated,
+    NotificationReadAll,
+    NotificationSeenAll,
+    NotificationUpdated,
+)
 from realtime import outbox
+from realtime.events import Event
+from realtime.user_topic import USER_TOPIC
 from realtime.jsonutil import to_jsonable
 
 logger = logging.getLogger(__name__)
@@ -61,20 +72,11 @@ DIGEST_MIN_INTERVAL = timedelta(hours=20)
 DIGEST_FIRST_LOOKBACK = timedelta(days=1)
 DIGEST_OVERLAP = timedelta(hours=1)
 
-EVENT_CREATED = "notification.created"
-EVENT_UPDATED = "notification.updated"
-EVENT_READ_ALL = "notification.read_all"
-EVENT_COUNTS = "notification.counts"
-
-
-def user_topic(user_id: Any) -> str:
-    return f"user:{user_id}"
-
 
 # --- outbox helpers ----------------------------------------------------------------------------
 
-def _publish_many(events: list[tuple[str, str, dict[str, Any]]]) -> None:
-    """Queue many ``(topic, type, data)`` events; sent after commit in this order."""
+def _publish_many(events: list[tuple[str, Event]]) -> None:
+    """Queue many ``(topic, event)`` pairs; sent after commit in this order."""
     if events:
         outbox.publish_many(events, batch_size=BATCH_SIZE)
 
@@ -101,6 +103,10 @@ def _lock_counter(user_id: Any) -> NotificationCounter:
 
 def _counts(row: NotificationCounter) -> dict[str, int]:
     return {"unread": row.unread, "unseen": row.unseen}
+
+
+def _counts_event(counts: dict[str, int]) -> Event:
+    return NotificationCounts.build(unread=counts["unread"], unseen=counts["unseen"])
 
 
 # --- notify ------------------------------------------------------------------------------------
@@ -151,6 +157,34 @@ def notify(
     ``ValueError`` for a bad title, data, recipient or target — at the call, before any write.
     """
     k = get_kind(kind)
+    data_json, ct_id, object_id = _checked_content(title=title, body=body, data=data, target=target)
+    user_ids = _recipient_ids(recipients)
+    if not user_ids:
+        return []
+    with transaction.atomic():
+        channels = _channels(user_ids=user_ids, kind=k, send_email=send_email)
+        if not channels.stored:
+            return []
+        counters = _lock_counters(channels.visible) if channels.visible else {}
+        now = timezone.now()  # after the lock: per user, created_at follows commit order
+        notifications = [
+            Notification(
+                recipient_id=uid, kind=kind, title=title, body=body, data=data_json,
+                target_content_type_id=ct_id, target_object_id=object_id,
+                critical=k.critical, in_app=channels.prefs[uid][IN_APP], created_at=now,
+            )
+            for uid in channels.stored
+        ]
+        Notification.objects.bulk_create(notifications, batch_size=BATCH_SIZE)
+        if channels.visible:
+            _count_and_announce(notifications, visible=channels.visible, counters=counters, now=now)
+        _queue_emails([n for n in notifications if channels.emails(n.recipient_id)], now=now)
+    return notifications
+
+
+def _checked_content(*, title: Any, body: Any, data: Any, target: Any) -> tuple[dict[str, Any], Any, str]:
+    """Step 1 of :func:`notify`: check the content before any write. Returns ``(data as JSON,
+    target content type id or None, target object id or "")``; raises ``ValueError``."""
     if not isinstance(title, str) or not title.strip():
         raise ValueError("title must be a non-empty string")
     if len(title) > 200:
@@ -163,72 +197,82 @@ def notify(
         data_json = to_jsonable(dict(data or {}))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"data is not JSON-able: {exc}") from exc
-    ct_id, object_id = None, ""
-    if target is not None:
-        if not isinstance(target, models.Model) or target.pk is None or target._state.adding:
-            raise ValueError("target must be a saved model instance")
-        from django.contrib.contenttypes.models import ContentType
+    if target is None:
+        return data_json, None, ""
+    if not isinstance(target, models.Model) or target.pk is None or target._state.adding:
+        raise ValueError("target must be a saved model instance")
+    return data_json, ContentType.objects.get_for_model(target).pk, str(target.pk)
 
-        ct_id, object_id = ContentType.objects.get_for_model(target).pk, str(target.pk)
-    user_ids = _recipient_ids(recipients)
-    if not user_ids:
-        return []
 
-    with transaction.atomic():
-        prefs = selectors.channel_preferences(user_ids=user_ids, kind=kind)
-        if not send_email:
-            for p in prefs.values():
-                p[EMAIL] = False
-        emailed = [uid for uid in user_ids if prefs[uid][EMAIL]]
-        on_digest = selectors.digest_users(user_ids=emailed) if emailed and not k.critical else set()
-        visible = [uid for uid in user_ids if prefs[uid][IN_APP]]
-        stored = [uid for uid in user_ids if prefs[uid][IN_APP] or prefs[uid][EMAIL]]
-        if not stored:
-            return []
+@dataclass(frozen=True)
+class _Channels:
+    """Where one notification goes, per recipient: ``prefs`` ``{user_id: {channel: on}}``,
+    ``visible`` (in-app), ``stored`` (in-app or email), ``on_digest`` (email waits for the digest)."""
 
-        counters = _lock_counters(visible) if visible else {}
-        now = timezone.now()  # after the lock: per user, created_at follows commit order
-        notifications = [
-            Notification(
-                recipient_id=uid, kind=kind, title=title, body=body, data=data_json,
-                target_content_type_id=ct_id, target_object_id=object_id,
-                critical=k.critical, in_app=prefs[uid][IN_APP], created_at=now,
-            )
-            for uid in stored
-        ]
-        Notification.objects.bulk_create(notifications, batch_size=BATCH_SIZE)
+    prefs: dict[Any, dict[str, bool]]
+    visible: list[Any]
+    stored: list[Any]
+    on_digest: set[Any]
 
-        if visible:
-            NotificationCounter.objects.filter(user_id__in=visible).update(
-                unread=F("unread") + 1, unseen=F("unseen") + 1, updated_at=now
-            )
-            events = []
-            for n in notifications:
-                if not n.in_app:
-                    continue
-                row = counters[n.recipient_id]
-                row.unread += 1
-                row.unseen += 1
-                topic = user_topic(n.recipient_id)
-                events.append((topic, EVENT_CREATED, notification_dict(n)))
-                events.append((topic, EVENT_COUNTS, _counts(row)))
-            _publish_many(events)
+    def emails(self, user_id: Any) -> bool:
+        """True when ``user_id`` gets this notification by email now (not in the digest)."""
+        return self.prefs[user_id][EMAIL] and user_id not in self.on_digest
 
-        to_email = [n for n in notifications if prefs[n.recipient_id][EMAIL] and n.recipient_id not in on_digest]
-        if to_email:
-            NotificationDelivery.objects.bulk_create(
-                [NotificationDelivery(notification=n, channel=EMAIL, created_at=now) for n in to_email],
-                batch_size=BATCH_SIZE,
-            )
-            transaction.on_commit(partial(enqueue_emails, [n.pk for n in to_email]), robust=True)
-    return notifications
+
+def _channels(*, user_ids: list[Any], kind, send_email: bool) -> _Channels:
+    """Step 2 of :func:`notify`: each recipient's channels for ``kind`` (a registered kind): their
+    preferences, email off everywhere without ``send_email``, the daily digest for non-critical
+    kinds. Two queries at most."""
+    prefs = selectors.channel_preferences(user_ids=user_ids, kind=kind.name)
+    if not send_email:
+        for p in prefs.values():
+            p[EMAIL] = False
+    emailed = [uid for uid in user_ids if prefs[uid][EMAIL]]
+    on_digest = selectors.digest_users(user_ids=emailed) if emailed and not kind.critical else set()
+    return _Channels(
+        prefs=prefs,
+        visible=[uid for uid in user_ids if prefs[uid][IN_APP]],
+        stored=[uid for uid in user_ids if prefs[uid][IN_APP] or prefs[uid][EMAIL]],
+        on_digest=on_digest,
+    )
+
+
+def _count_and_announce(notifications: list[Notification], *, visible: list[Any], counters: dict, now) -> None:
+    """Step 3 of :func:`notify`: the in-app recipients' counters go up by one (their rows are
+    locked) and each gets ``notification.created`` then ``notification.counts`` after commit."""
+    NotificationCounter.objects.filter(user_id__in=visible).update(
+        unread=F("unread") + 1, unseen=F("unseen") + 1, updated_at=now
+    )
+    events = []
+    for n in notifications:
+        if not n.in_app:
+            continue
+        row = counters[n.recipient_id]
+        row.unread += 1
+        row.unseen += 1
+        topic = USER_TOPIC.name(n.recipient_id)
+        events.append((topic, NotificationCreated.build(notification=n)))
+        events.append((topic, _counts_event(_counts(row))))
+    _publish_many(events)
+
+
+def _queue_emails(to_email: list[Notification], *, now) -> None:
+    """Step 4 of :func:`notify`: one pending email delivery per notification, queued after
+    commit."""
+    if not to_email:
+        return
+    NotificationDelivery.objects.bulk_create(
+        [NotificationDelivery(notification=n, channel=EMAIL, created_at=now) for n in to_email],
+        batch_size=BATCH_SIZE,
+    )
+    transaction.on_commit(partial(enqueue_emails, [n.pk for n in to_email]), robust=True)
 
 
 def enqueue_emails(notification_ids: list[Any]) -> None:
     """Queue one ``send_notification_email`` task per id (called after commit). A failure to
     queue one (broker down) is logged and the rest are still tried; the beat sweep
     (``requeue_stalled_emails``) queues what is still pending 10 minutes later."""
-    from notifications.tasks import send_notification_email
+    from notifications.tasks import send_notification_email  # cycle-breaker: the task runs this module
 
     for nid in notification_ids:
         try:
@@ -262,15 +306,15 @@ def _change(*, user, notification_id: Any, apply: Callable[[Notification, dateti
         n.save(update_fields=changed)
         after = _flags(n)
         d_unread, d_unseen = after[0] - before[0], after[1] - before[1]
-        topic = user_topic(user.pk)
-        outbox.publish(topic=topic, type=EVENT_UPDATED, data=state_dict(n))
+        topic = USER_TOPIC.name(user.pk)
+        outbox.publish(topic=topic, event=NotificationUpdated.build(notification=n))
         if d_unread or d_unseen:
             NotificationCounter.objects.filter(pk=counter.pk).update(
                 unread=F("unread") + d_unread, unseen=F("unseen") + d_unseen, updated_at=timezone.now()
             )
             counter.unread += d_unread
             counter.unseen += d_unseen
-        outbox.publish(topic=topic, type=EVENT_COUNTS, data=_counts(counter))
+        outbox.publish(topic=topic, event=_counts_event(_counts(counter)))
     return n
 
 
@@ -354,28 +398,33 @@ def mark_all_read(*, user) -> dict[str, Any]:
             recipient_id=user.pk, in_app=True, archived_at__isnull=True, read_at__isnull=True
         ).update(read_at=now, seen_at=Coalesce("seen_at", now))
         counts, changed = _settle_counts(user_id=user.pk, counter=counter)
-        topic = user_topic(user.pk)
+        topic = USER_TOPIC.name(user.pk)
         if updated:
-            outbox.publish(topic=topic, type=EVENT_READ_ALL, data={"read_at": now, "count": updated})
+            outbox.publish(topic=topic, event=NotificationReadAll.build(read_at=now, count=updated))
         if updated or changed:
-            outbox.publish(topic=topic, type=EVENT_COUNTS, data=counts)
+            outbox.publish(topic=topic, event=_counts_event(counts))
     return {"updated": updated, "counts": counts}
 
 
 def mark_seen(*, user) -> dict[str, Any]:
     """The bell was opened: every visible notification of ``user`` is now seen (``unseen`` → 0).
 
-    Returns ``{"updated": n, "counts": {"unread", "unseen"}}``; publishes ``notification.counts``
-    when something changed.
+    Returns ``{"updated": n, "counts": {"unread", "unseen"}}``; when something changed, publishes
+    ``notification.seen_all`` ``{"seen_at", "count"}`` (if notifications were marked) then
+    ``notification.counts``.
     """
     with transaction.atomic():
         counter = _lock_counter(user.pk)
+        now = timezone.now()
         updated = Notification.objects.filter(
             recipient_id=user.pk, in_app=True, archived_at__isnull=True, seen_at__isnull=True
-        ).update(seen_at=timezone.now())
+        ).update(seen_at=now)
         counts, changed = _settle_counts(user_id=user.pk, counter=counter)
+        topic = USER_TOPIC.name(user.pk)
+        if updated:
+            outbox.publish(topic=topic, event=NotificationSeenAll.build(seen_at=now, count=updated))
         if updated or changed:
-            outbox.publish(topic=user_topic(user.pk), type=EVENT_COUNTS, data=counts)
+            outbox.publish(topic=topic, event=_counts_event(counts))
     return {"updated": updated, "counts": counts}
 
 
@@ -389,7 +438,7 @@ def recount(*, user_ids: Iterable[Any]) -> int:
             counts, changed = _settle_counts(user_id=uid, counter=counter)
             if changed:
                 fixed += 1
-                outbox.publish(topic=user_topic(uid), type=EVENT_COUNTS, data=counts)
+                outbox.publish(topic=USER_TOPIC.name(uid), event=_counts_event(counts))
     return fixed
 
 

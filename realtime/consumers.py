@@ -11,24 +11,34 @@ work runs in worker threads (``db()``: Channels' ``DatabaseSyncToAsync``), never
 Delivery guarantees for a subscribed topic: events arrive in ``seq`` order, each once. An event
 arriving with a seq already delivered is dropped (re-publish, or replay overlap); one arriving
 after a gap first has the gap filled from the Redis Stream history; if history no longer holds it,
-the event is sent and the client sees the gap and resubscribes with ``since``.
+the event is sent and the client sees the gap and resubscribes with ``since``. Topic events reach
+the socket through the process's topic hub (``realtime.hub``: one channel-layer subscription per
+topic per process, one pre-encoded frame for every local subscriber); the socket's own channel
+only carries control messages for its user (``rt.close``, ``rt.unsubscribe``).
 
-Close codes: 1009 frame over 64 KiB; 4401 no/invalid auth within the deadline, token expired,
-logout or ban; 4429 rate limit exceeded repeatedly. A refused ``Origin`` gets HTTP 403 at the
-handshake (a missing Origin is allowed: mobile apps send none).
+Close codes: 1009 frame over 64 KiB; 4503 (try again later) the first ``auth`` could not be
+checked because PostgreSQL or Redis is unavailable (after an error reply ``unavailable`` with
+``retry_after_ms``: keep the token and reconnect; the standard code for this, 1013, is one
+autobahn/Daphne refuses to send, so the gateway's 4xxx-mirrors-HTTP scheme gives 4503); 4401 no/invalid auth within the deadline,
+token expired, logout or ban; 4429 rate limit exceeded repeatedly. A refused ``Origin`` gets HTTP
+403 at the handshake (a missing Origin is allowed: mobile apps send none).
+
+Frames are parsed and checked by ``realtime.frames`` (lone surrogates, out-of-range numbers, deep
+nesting and wrong field types are ``bad_frame``); an outage met while handling a frame is an
+error reply ``unavailable`` with ``retry_after_ms``, never ``internal_error``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import time
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.db import DatabaseSyncToAsync
@@ -36,20 +46,26 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from core.exceptions import ApplicationError, to_application_error
+from core.exceptions import ApplicationError, ServiceUnavailable, outage_error, to_application_error
 from core.tokens import verify_access_token
-from realtime import presence, registry
+from realtime import frames, presence, registry
+from realtime.events import SubscriptionRevoked
+from realtime.frames import FrameError
+from realtime.hub import RAW_WRITE, get_hub
 from realtime.jsonutil import dumps
 from realtime.outbox import user_group
-from realtime.streams import AsyncHistory, group_name
+from realtime.streams import AsyncHistory
 
 logger = logging.getLogger(__name__)
 
 CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN_LATER = 4503  # 1013 is refused by autobahn: applications may send 1000 and 3000-4999
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_RATE_LIMITED = 4429
 
-MAX_REF_LEN = 64
+#: what a write to a socket whose peer already went away raises (Daphne/autobahn; OSError for
+#: servers that raise a ConnectionError/ClientDisconnected): the send is dropped, not an error
+PEER_GONE = (Disconnected, OSError)
 
 
 class TokenBucket:
@@ -94,10 +110,6 @@ def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
     return False
 
 
-class FrameError(Exception):
-    """A malformed client frame; answered with error code ``bad_frame``."""
-
-
 def db(fn):
     """Run ``fn`` (sync ORM work) off the event loop. With ``REALTIME["DB_THREAD_SENSITIVE"]``
     False (the default) calls go to a thread pool, so commands of different sockets run in
@@ -127,7 +139,14 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         """
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        self.channel_name = await self.channel_layer.new_channel()
+        try:
+            self.channel_name = await self.channel_layer.new_channel()
+        except Exception as exc:
+            outage = outage_error(exc)
+            if outage is None:
+                raise
+            await self._serve_unavailable(receive, send, outage)
+            return
         self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
         self.base_send = send
         inbox: asyncio.Queue = asyncio.Queue()
@@ -154,6 +173,38 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             for task in readers:
                 task.cancel()
             await asyncio.gather(*readers, return_exceptions=True)
+
+    async def _serve_unavailable(self, receive, send, err: ServiceUnavailable) -> None:
+        """The channel layer cannot be reached (Redis down), so this connection cannot work:
+        accept it anyway (an allowed ``Origin``), answer its first frame with the error
+        ``unavailable`` (``retry_after_ms``) and close with 4503 (try again later). Without this
+        the handshake failed with HTTP 500 and a traceback; a client must be able to tell "come
+        back later" from "your token is bad" (4401)."""
+        message = await receive()
+        if message.get("type") != "websocket.connect":
+            return
+        origin = dict(self.scope.get("headers", [])).get(b"origin")
+        if not origin_allowed(origin.decode("latin1") if origin else None, settings.WS_ALLOWED_ORIGINS):
+            await send({"type": "websocket.close"})
+            return
+        logger.warning("gateway: channel layer unavailable (%s); new sockets are closed with 4503", err.service)
+        await send({"type": "websocket.accept"})
+        try:
+            first = await asyncio.wait_for(receive(), settings.REALTIME["AUTH_TIMEOUT_SECONDS"])
+        except asyncio.TimeoutError:
+            first = {"type": "websocket.receive", "text": None}
+        if first.get("type") == "websocket.disconnect":
+            return
+        try:
+            ref = frames.parse(first["text"]).get("ref") if first.get("text") else None
+        except FrameError:
+            ref = None
+        error = {"code": "unavailable", "detail": err.detail, "retry_after_ms": err.retry_after * 1000}
+        try:
+            await send({"type": "websocket.send", "text": dumps({"op": "reply", "ref": ref, "status": "error", "error": error})})
+            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER, "reason": "try_again_later"})
+        except PEER_GONE:
+            pass
 
     async def dispatch(self, message: dict) -> None:
         """Run the handler for ``message["type"]`` without Channels' per-message DB clean-up.
@@ -188,31 +239,52 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self.buckets: dict[str, TokenBucket] = {}
         self.violations = 0
         self.closing = False
+        self._auth_pending = False
         self._heartbeat: asyncio.Task | None = None
+        self.hub = get_hub(self.history)
+        raw = (self.scope.get("extensions") or {}).get(RAW_WRITE)
+        self.raw_write = raw["write"] if raw else None
         await self.accept()
         self._auth_deadline = asyncio.ensure_future(self._close_later(cfg["AUTH_TIMEOUT_SECONDS"], "auth_timeout"))
 
     async def disconnect(self, code: int) -> None:
         self.closing = True
-        for task in [getattr(self, "_auth_deadline", None), getattr(self, "_expiry", None)]:
+        self._cancel_timers()
+        try:
+            if getattr(self, "subs", None):
+                tracked = [t for t in self.subs if self._tracks_presence(t)]
+                if tracked:
+                    await presence.remove(self.history.client, tracked, self.user.pk, self.channel_name)
+                for topic in list(self.subs):
+                    self.hub.leave(topic, self)
+                self.subs.clear()
+            if getattr(self, "user", None) is not None:
+                await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+        except Exception as exc:
+            # Redis is down: presence entries expire and group memberships die with the channel.
+            if outage_error(exc) is None:
+                raise
+            logger.warning("gateway: clean-up after disconnect skipped, Redis unavailable (%s)", exc.__class__.__name__)
+
+    def _cancel_timers(self) -> None:
+        """Cancel the auth deadline, expiry and presence tasks and drop our references to them.
+
+        Dropping them matters for memory: a cancelled task keeps its ``CancelledError``, whose
+        traceback holds the task's frame, whose ``self`` is this consumer; while the consumer
+        also held the task, every closed connection left a reference cycle (consumer, its
+        tasks, their frames, the user, the token buckets...) that only a full garbage
+        collection frees, about 26 KB per connection (issue 14, row 10; found with
+        ``gc.DEBUG_SAVEALL``, see ``bench/memory_churn.py``)."""
+        for name in ("_auth_deadline", "_expiry", "_heartbeat"):
+            task = getattr(self, name, None)
             if task is not None:
                 task.cancel()
-        if getattr(self, "_heartbeat", None) is not None:
-            self._heartbeat.cancel()
-        if getattr(self, "subs", None):
-            tracked = [t for t in self.subs if self._tracks_presence(t)]
-            if tracked:
-                await presence.remove(self.history.client, tracked, self.user.pk, self.channel_name)
-            for topic in list(self.subs):
-                await self.channel_layer.group_discard(group_name(topic), self.channel_name)
-            self.subs.clear()
-        if getattr(self, "user", None) is not None:
-            await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+                setattr(self, name, None)
 
     async def _close_later(self, delay: float, reason: str) -> None:
         await asyncio.sleep(max(0.0, delay))
-        if reason == "auth_timeout" and self.user is not None:
-            return
+        if reason == "auth_timeout" and (self.user is not None or self._auth_pending):
+            return  # a pending auth ends by itself: authenticated, 4401 or 4503 (op_auth)
         await self._close(CLOSE_UNAUTHORIZED, reason)
 
     @staticmethod
@@ -240,7 +312,20 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         if self.closing:
             return
         self.closing = True
-        await self.close(code=code, reason=reason[:100] or None)
+        try:
+            await self.close(code=code, reason=reason[:100] or None)
+        except PEER_GONE:
+            pass  # the peer closed first
+
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
+        """Channels' ``send``, except that a frame for a socket whose peer has already closed is
+        dropped (the ``websocket.disconnect`` that follows ends the consumer). Before, an event
+        fanned out to a closing socket raised ``Attempt to send on a closed protocol`` and
+        Daphne logged it as an application error (issue 14, row 8)."""
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except PEER_GONE:
+            self.closing = True
 
     # --- frame handling -------------------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -250,34 +335,30 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         try:
             if text_data is None:
                 raise FrameError("Binary frames are not supported; send JSON text.")
-            if len(text_data) > self.cfg["MAX_FRAME_BYTES"] // 4 and len(text_data.encode()) > self.cfg["MAX_FRAME_BYTES"]:
+            if len(text_data) > self.cfg["MAX_FRAME_BYTES"] // 4 and len(text_data.encode("utf-8", "surrogatepass")) > self.cfg["MAX_FRAME_BYTES"]:
                 await self._close(CLOSE_TOO_BIG, "frame_too_big")
                 return
-            try:
-                frame = json.loads(text_data)
-            except (ValueError, RecursionError):
-                raise FrameError("Frame is not valid JSON.") from None
-            if not isinstance(frame, dict):
-                raise FrameError("Frame must be a JSON object.")
+            frame = frames.parse(text_data)
             ref = frame.get("ref")
-            if ref is not None and not (isinstance(ref, (str, int)) and not isinstance(ref, bool) and len(str(ref)) <= MAX_REF_LEN):
-                ref = None
-                raise FrameError(f"ref must be a string or integer of at most {MAX_REF_LEN} characters.")
             op = frame.get("op")
             handler = self.OPS.get(op) if isinstance(op, str) else None
             if handler is None:
                 raise FrameError(f"Unknown op {str(op)[:32]!r}; expected one of {', '.join(sorted(self.OPS))}.")
+            frames.check_fields(op, frame)
             if op not in ("auth", "ping") and self.user is None:
                 raise ApplicationError("Send an auth frame first.", code="not_authenticated", status=401)
             await handler(self, frame, ref)
         except FrameError as exc:
-            await self._reply_error(ref, "bad_frame", str(exc))
+            await self._reply_error(exc.ref if exc.ref is not None else ref, "bad_frame", str(exc))
         except Exception as exc:  # noqa: BLE001 - every client-caused error becomes an error reply
             err = to_application_error(exc)
             if err is None:
                 logger.exception("gateway: unexpected error handling a frame")
                 err = ApplicationError("Internal error; the request was not completed.", code="internal_error", status=500)
-            await self._reply_error(ref, err.code, err.detail, err.fields, err.extra)
+            if isinstance(err, ServiceUnavailable):
+                await self._reply_unavailable(ref, err)
+            else:
+                await self._reply_error(ref, err.code, err.detail, err.fields, err.extra)
 
     async def _reply(self, ref: Any, data: Any = None) -> None:
         body: dict[str, Any] = {"op": "reply", "ref": ref, "status": "ok"}
@@ -294,6 +375,11 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         if extra:
             error.update(extra)
         await self.send(text_data=dumps({"op": "reply", "ref": ref, "status": "error", "error": error}))
+
+    async def _reply_unavailable(self, ref: Any, err: ServiceUnavailable) -> None:
+        """Error reply ``unavailable`` with ``retry_after_ms``: a dependency is down; the request
+        was not done and may be retried as it is (a token stays valid)."""
+        await self._reply_error(ref, "unavailable", err.detail, extra={"retry_after_ms": err.retry_after * 1000})
 
     def _check_rate(self, bucket: str, limits: tuple[int, int]) -> None:
         b = self.buckets.get(bucket)
@@ -327,32 +413,73 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         await self._reply(ref, {"server_time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")})
 
     async def op_auth(self, frame: dict, ref: Any) -> None:
+        """Verify the token (``invalid_token`` → 4401 before the first success) and join the
+        user's group. When the token cannot be checked now (PostgreSQL or Redis down, or no answer
+        within ``AUTH_CHECK_TIMEOUT_SECONDS``) the reply is ``unavailable`` with
+        ``retry_after_ms`` and an unauthenticated socket closes with 4503: the client keeps its
+        token and reconnects later, instead of being told the token is invalid (issue 14, row 4)."""
         self._check_rate("auth", (5, 10))
+        self._auth_pending = True
         try:
-            verified = await db(verify_access_token)(frame.get("token"))
+            verified = await self._verify(frame.get("token"))
+            if isinstance(verified, ServiceUnavailable):
+                await self._auth_unavailable(ref, verified)
+                return
+            if self.user is not None and self.user.pk != verified.user.pk:
+                raise ApplicationError("This connection belongs to another user.", code="user_mismatch", status=403)
+            first = self.user is None
+            try:
+                # Also on re-authentication: it renews the user group membership (the core layer
+                # expires it); the hub renews the topic groups of the process.
+                await self.channel_layer.group_add(user_group(verified.user.pk), self.channel_name)
+            except Exception as exc:
+                outage = outage_error(exc)
+                if outage is None:
+                    raise
+                await self._auth_unavailable(ref, outage)
+                return
         except ApplicationError as exc:
+            if isinstance(exc, ServiceUnavailable) or exc.code == "user_mismatch":
+                raise
             await self._reply_error(ref, exc.code, exc.detail)
             if self.user is None:
                 await self._close(CLOSE_UNAUTHORIZED, "invalid_token")
             return
-        if self.user is not None and self.user.pk != verified.user.pk:
-            raise ApplicationError("This connection belongs to another user.", code="user_mismatch", status=403)
-        first = self.user is None
+        finally:
+            self._auth_pending = False
         self.user = verified.user
         self.expires_at = verified.expires_at
-        if first:
+        if first and self._auth_deadline is not None:
             self._auth_deadline.cancel()
-            await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
-        else:
-            # Re-authentication also renews channel-layer group memberships (they expire).
-            await self.channel_layer.group_add(user_group(self.user.pk), self.channel_name)
-            for topic in self.subs:
-                await self.channel_layer.group_add(group_name(topic), self.channel_name)
+            self._auth_deadline = None  # no cycle through the cancelled task (_cancel_timers)
         if getattr(self, "_expiry", None) is not None:
             self._expiry.cancel()
         delay = (verified.expires_at - datetime.now(timezone.utc)).total_seconds()
         self._expiry = asyncio.ensure_future(self._close_later(delay, "token_expired"))
         await self._reply(ref, {"user_id": str(self.user.pk), "expires_at": _iso(verified.expires_at)})
+
+    async def _verify(self, token: Any):
+        """``verify_access_token`` off the event loop, bounded by ``AUTH_CHECK_TIMEOUT_SECONDS``;
+        returns the verified token, or a :class:`ServiceUnavailable` when it cannot be checked now.
+        Raises ``ApplicationError`` (``invalid_token``) for a token that is not valid."""
+        try:
+            return await asyncio.wait_for(db(verify_access_token)(token), self.cfg["AUTH_CHECK_TIMEOUT_SECONDS"])
+        except ServiceUnavailable as exc:
+            return exc
+        except asyncio.TimeoutError:
+            return ServiceUnavailable("The token could not be checked in time; retry later.", service="database")
+        except ApplicationError:
+            raise
+        except Exception as exc:
+            outage = outage_error(exc)
+            if outage is None:
+                raise
+            return outage
+
+    async def _auth_unavailable(self, ref: Any, err: ServiceUnavailable) -> None:
+        await self._reply_unavailable(ref, err)
+        if self.user is None:
+            await self._close(CLOSE_TRY_AGAIN_LATER, "try_again_later")
 
     async def op_subscribe(self, frame: dict, ref: Any) -> None:
         topic, kind, key, spec = self._topic(frame)
@@ -362,9 +489,18 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         if topic not in self.subs and len(self.subs) >= self.cfg["MAX_TOPICS_PER_CONNECTION"]:
             raise ApplicationError("Too many topics on one connection.", code="too_many_topics", status=429)
         self._check_rate("subscribe", (50, 300))
-        group = group_name(topic)
-        # Join the group before reading history so no event falls between replay and live.
-        await self.channel_layer.group_add(group, self.channel_name)
+        # Join the topic (hub) before reading history so no event falls between replay and live:
+        # events that arrive meanwhile are held for this socket and sent after the reply.
+        await self.hub.join(topic, self)
+        try:
+            await self._subscribe(ref, topic, key, spec, since)
+        finally:
+            if topic in self.subs:
+                await self.hub.go_live(topic, self)  # also restores a refused re-subscribe
+            else:
+                self.hub.leave(topic, self)
+
+    async def _subscribe(self, ref: Any, topic: str, key: str, spec: registry.Topic, since: int | None) -> None:
         replay: list[str] = []
         recovered = False
         if since is not None:
@@ -379,15 +515,8 @@ class GatewayConsumer(AsyncWebsocketConsumer):
                 return False, None
             return True, (spec.snapshot(user=user, key=key) if want_snapshot else None)
 
-        try:
-            allowed, snapshot = await db(authorize_and_snapshot)()
-        except Exception:
-            if topic not in self.subs:
-                await self.channel_layer.group_discard(group, self.channel_name)
-            raise
+        allowed, snapshot = await db(authorize_and_snapshot)()
         if not allowed:
-            if topic not in self.subs:
-                await self.channel_layer.group_discard(group, self.channel_name)
             raise ApplicationError(f"You may not subscribe to {topic}.", code="forbidden", status=403)
         if spec.track_presence:
             await self._mark_present(topic)
@@ -446,34 +575,25 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         "ping": op_ping,
     }
 
-    # --- channel-layer messages -------------------------------------------------------------
-    async def rt_event(self, message: dict) -> None:
-        """A published event for a topic (``{"topic","seq","frame"}``), fanned out by the relay."""
-        topic = message["topic"]
-        last = self.subs.get(topic)
-        if last is None or self.closing:
+    # --- topic events (called by the hub) ---------------------------------------------------
+    async def write_text(self, text: str) -> None:
+        """Send one text frame for the hub (an event, or a missed one from history). Nothing is
+        sent once the socket is closing; a socket that closed under the hub is not an error
+        (its ``disconnect`` follows)."""
+        if self.closing:
             return
-        seq = message["seq"]
-        if seq <= last:
-            return  # already delivered (replay overlap or a re-publish)
-        if seq > last + 1:
-            frames, _, complete = await self.history.since(topic, last, upto=seq - 1)
-            if complete:
-                for text in frames:
-                    await self.send(text_data=text)
-        self.subs[topic] = seq
-        await self.send(text_data=message["frame"])
+        try:
+            await self.send(text_data=text)
+        except Exception:  # noqa: BLE001 - e.g. Daphne's "Attempt to send on a closed protocol"
+            logger.debug("gateway: event not sent, the socket is closed", exc_info=True)
 
     async def _drop(self, topic: str) -> None:
         del self.subs[topic]
-        await self.channel_layer.group_discard(group_name(topic), self.channel_name)
+        self.hub.leave(topic, self)
         if self._tracks_presence(topic):
             await presence.remove(self.history.client, [topic], self.user.pk, self.channel_name)
 
-    async def rt_ephemeral(self, message: dict) -> None:
-        """An ephemeral event (typing): relayed if subscribed, not from this user, no seq."""
-        if message["topic"] in self.subs and not self.closing and message.get("exclude_user_id") != str(self.user.pk):
-            await self.send(text_data=message["frame"])
+    # --- channel-layer messages (this socket's user group) -----------------------------------
 
     async def rt_close(self, message: dict) -> None:
         """Close this socket (logout, ban): ``{"code": 4401, "reason": "..."}``."""
@@ -485,5 +605,5 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         topic = message["topic"]
         if topic in self.subs:
             await self._drop(topic)
-            await self.send(text_data=dumps({"op": "event", "topic": topic, "type": "subscription.revoked",
+            await self.send(text_data=dumps({"op": "event", "topic": topic, "type": SubscriptionRevoked.type,
                                              "data": {"reason": message.get("reason", "")}}))

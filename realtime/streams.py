@@ -14,14 +14,14 @@ History keeps at least ``HISTORY_MIN_EVENTS`` (300) events *and* at least
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
 
-import redis
 import redis.asyncio as aredis
 from django.conf import settings
 
+from core.redis import sync_client
 from realtime.jsonutil import dumps
 
 TOPIC_TTL_SECONDS = 7 * 24 * 3600
@@ -99,12 +99,6 @@ def event_frame(*, topic: str, seq: int, type: str, data_json: str, ts_ms: int) 
     )
 
 
-@lru_cache(maxsize=1)
-def sync_client() -> redis.Redis:
-    """A process-wide synchronous Redis client on ``REDIS_URL``."""
-    return redis.Redis.from_url(settings.REDIS_URL)
-
-
 @dataclass(frozen=True)
 class Appended:
     """Result of :func:`append`: ``seq`` given to the event, ``ts_ms`` of the append, and
@@ -166,7 +160,8 @@ class AsyncHistory:
     pool opened one Redis connection per socket during a subscribe burst and kept it, so 5,000
     sockets held ~5,000 Redis connections (Redis' default ``maxclients`` is 10,000) and their
     buffers. Callers wait for a free connection instead; raises ``redis.ConnectionError`` after
-    ``REDIS_POOL_TIMEOUT`` seconds without one.
+    ``REDIS_POOL_TIMEOUT`` seconds without one. Connections have the connect and read timeouts of
+    ``settings.REDIS_ASYNC_CLIENT_OPTIONS`` (``core.redisconf``).
     """
 
     def __init__(self) -> None:
@@ -174,8 +169,6 @@ class AsyncHistory:
 
     @property
     def client(self) -> aredis.Redis:
-        import asyncio
-
         loop = asyncio.get_running_loop()
         client = self._clients.get(id(loop))
         if client is None:
@@ -183,7 +176,8 @@ class AsyncHistory:
                 self._clients.clear()
             cfg = settings.REALTIME
             pool = aredis.BlockingConnectionPool.from_url(
-                settings.REDIS_URL, max_connections=cfg["REDIS_POOL_SIZE"], timeout=cfg["REDIS_POOL_TIMEOUT"]
+                settings.REDIS_URL, max_connections=cfg["REDIS_POOL_SIZE"], timeout=cfg["REDIS_POOL_TIMEOUT"],
+                **settings.REDIS_ASYNC_CLIENT_OPTIONS,
             )
             client = self._clients[id(loop)] = aredis.Redis(connection_pool=pool)
         return client

@@ -13,9 +13,17 @@
 
 Ctrl-C (SIGINT), SIGTERM or SIGHUP stops the children (SIGTERM, up to ``STOP_TIMEOUT`` seconds,
 then SIGKILL for whatever is left in their process groups), then the embedded services if this
-run started them, and exits 0; a second Ctrl-C skips the wait. If a child exits on its own, or
-the stack does not become healthy, the others are stopped the same way and the exit code is 1.
-Children also get SIGTERM from the kernel if this process is killed outright (PR_SET_PDEATHSIG).
+run started them, and exits 0; a second Ctrl-C skips the wait. If the stack does not become
+healthy, the others are stopped the same way and the exit code is 1.
+
+Once the stack is up, a child that exits on its own (a crash, ``kill -9``, the OOM killer) is
+restarted after a back-off of 1, 2, 4, 8, 15, then 30 s between attempts (``RESTART_BACKOFF``; back
+to 1 s once a child has run ``STABLE_AFTER`` seconds), while the other children and the embedded
+PostgreSQL and Redis keep running; each exit and restart is logged with the ``run`` prefix. Before,
+one crashed child (the Celery worker after a Redis restart, issue 14 row 1) stopped everything.
+
+Children also get SIGTERM from the kernel if this process is killed outright (PR_SET_PDEATHSIG,
+set by a small exec wrapper in the child so that restarts can fork while output threads run).
 
 Environment: ``DEBUG`` (set to 1 for the children unless given), ``PORT`` (8000),
 ``DEMO_PASSWORD`` (demo12345, shown in the banner),
@@ -26,7 +34,6 @@ beat runs every 2 s), ``RUN_HEALTH_TIMEOUT`` (seconds to wait for /health/, 90),
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import re
@@ -45,6 +52,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 STOP_TIMEOUT = 15.0  # seconds a child gets to exit after SIGTERM (Celery finishes running tasks)
+RESTART_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds before the 1st, 2nd, ... restart in a row
+STABLE_AFTER = 60.0  # seconds a child must run for its next crash to count as the first again
 RESULT_MARKER = "@@run.prepare@@ "
 STEP_MARKER = "@@run.step@@ "
 
@@ -126,16 +135,19 @@ def prepare() -> int:
 
 
 # --- child processes ---------------------------------------------------------------------------
-try:
-    _prctl = ctypes.CDLL(None, use_errno=True).prctl
-except (OSError, AttributeError):  # not Linux
-    _prctl = None
-
-
-def _in_child() -> None:
-    """Between fork and exec: die (SIGTERM) with the parent, even if the parent is SIGKILLed."""
-    if _prctl is not None:
-        _prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+# Runs first in every child (python -c): die with SIGTERM when this supervisor dies, even by
+# SIGKILL (PR_SET_PDEATHSIG survives exec), then exec the real command in the same process. A
+# preexec_fn would do the same but is unsafe once the output threads run, and restarts fork then.
+_DEATHSIG_EXEC = (
+    "import ctypes, os, signal, sys\n"
+    "try:\n"
+    "    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)\n"
+    "except (OSError, AttributeError):\n"
+    "    pass\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit(1)\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
 
 
 class Child:
@@ -148,13 +160,19 @@ class Child:
         self.proc: subprocess.Popen | None = None
         self.thread: threading.Thread | None = None
         self.on_line = on_line  # optional filter: return True to swallow a line
+        self.started_at = 0.0  # time.monotonic() of the last start
+        self.crashes = 0  # exits in a row, each within STABLE_AFTER seconds of its start
+        self.restart_at: float | None = None  # when a pending restart is due (monotonic)
+        self.env: dict[str, str] = {}
 
     def start(self, env: dict[str, str]) -> None:
-        # No other thread may run while forking with preexec_fn: call start() for every child
-        # before pump() for any of them.
+        self.env = env
+        self.started_at = time.monotonic()
+        self.restart_at = None
         self.proc = subprocess.Popen(
-            self.argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_in_child,
+            [sys.executable, "-c", _DEATHSIG_EXEC, str(os.getpid()), *self.argv],
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, start_new_session=True,
         )
 
     def pump(self) -> None:
@@ -201,6 +219,7 @@ class Supervisor:
         self.stop_signal: int | None = None
         self.force = False
         self.started_services = False
+        self.embedded = False  # the embedded PostgreSQL and Redis serve this run
 
     # signals -------------------------------------------------------------------------------
     def _on_signal(self, signum: int, frame) -> None:  # noqa: ANN001
@@ -235,6 +254,7 @@ class Supervisor:
             return "external PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)"
         from core import embedded
 
+        self.embedded = True
         self.started_services = not embedded.services_running()
         say("run", ("starting" if self.started_services else "reusing") + f" embedded PostgreSQL and Redis in {embedded.DATA_DIR}")
         urls = embedded.ensure_services()
@@ -354,15 +374,37 @@ class Supervisor:
             say("run", line)
 
     def supervise(self) -> int:
-        """Block until a stop signal (returns 0) or a child's death (returns 1)."""
+        """Block until a stop signal (returns 0), restarting any child that exits meanwhile
+        after its back-off (module docstring)."""
         while True:
             if self.stop_signal is not None:
                 return 0
-            dead = self.dead_child()
-            if dead is not None:
-                say("run", f"{dead.name} exited unexpectedly with code {dead.poll()}; stopping the others")
-                return 1
+            now = time.monotonic()
+            for child in self.children:
+                if child.restart_at is not None:
+                    if now >= child.restart_at:
+                        self.restart(child)
+                    continue
+                code = child.poll()
+                if code is None:
+                    continue
+                ran = now - child.started_at
+                child.crashes = 1 if ran >= STABLE_AFTER else child.crashes + 1
+                delay = RESTART_BACKOFF[min(child.crashes, len(RESTART_BACKOFF)) - 1]
+                child.restart_at = now + delay
+                kept = "the other processes" + (" and the embedded PostgreSQL and Redis" if self.embedded else "")
+                say("run", f"{child.name} (pid {child.pid}) exited with code {code} after {ran:.0f} s; restarting it "
+                           f"in {delay:.0f} s (attempt {child.crashes}); {kept} keep running")
             time.sleep(0.2)
+
+    def restart(self, child: Child) -> None:
+        """Start ``child`` again after reaping what its last run left in its process group."""
+        child.signal_group(signal.SIGKILL)  # e.g. Celery pool processes of a killed worker
+        if child.thread is not None:
+            child.thread.join(2)
+        child.start(child.env)
+        child.pump()
+        say("run", f"{child.name} restarted (pid {child.pid})")
 
     def stop_children(self) -> None:
         alive = [c for c in self.children if c.poll() is None]

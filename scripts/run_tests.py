@@ -1,15 +1,17 @@
 #!/usr/bin/env python
-"""Run the test suite against real PostgreSQL and Redis.
+"""Check the architecture contracts, then run the test suite against real PostgreSQL and Redis.
 
-Starts the embedded services when ``DATABASE_URL`` / ``REDIS_URL`` are unset (and stops them
-afterwards if this run started them), then runs pytest with any extra arguments. pytest's exit
+First ``lint-imports`` checks the import-linter contracts of ``.importlinter`` (the layering of
+``docs/architecture.md``); a broken contract fails the run before any test starts. Then it
+starts the embedded services when ``DATABASE_URL`` / ``REDIS_URL`` are unset (and stops them
+afterwards if this run started them), and runs pytest with any extra arguments. pytest's exit
 code 5 ("no tests collected") is reported as a failure: a green run must have run tests.
 
 Several runs at once on one machine (two terminals, CI and a benchmark) stay apart: unless
 ``TEST_DB_SUFFIX`` / ``TEST_REDIS_DB`` are set, each run takes the first free *slot* 1..12 (an
 exclusive ``flock`` on ``.data/test-slots/<n>.lock`` held for the run) and uses the database
-``test_marketplace_s<n>`` and Redis DB ``<n>``. DB 0 stays for ``make run``, 13 and 14 for the
-socket benchmarks (``bench/common.py``).
+``test_marketplace_s<n>`` and Redis DB ``<n>``. DB 0 stays for ``make run``, 13 to 15 for the
+benchmarks (``bench/common.py``).
 """
 
 import fcntl
@@ -52,7 +54,20 @@ def other_runs_active(own) -> bool:
     return False
 
 
+def lint_imports() -> int:
+    """Run ``lint-imports`` (import-linter, from this interpreter's environment) on ``.importlinter``;
+    returns its exit code (0: every contract kept)."""
+    return subprocess.call(
+        [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"],
+        cwd=ROOT,
+    )
+
+
 def main() -> int:
+    code = lint_imports()
+    if code:
+        print("run_tests: an architecture contract is broken (lint-imports above); no tests run", file=sys.stderr)
+        return code
     started = False
     env = dict(os.environ)
     slot_lock = None

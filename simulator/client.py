@@ -1,4 +1,4 @@
-"""An asyncio client of the gateway protocol (DESIGN.md §3) for the simulator, and its statistics.
+"""An asyncio client of the gateway protocol (README, "WebSocket protocol (v1)") for the simulator, and its statistics.
 
 :class:`SimClient` holds one real WebSocket (the ``websockets`` library): ``auth``, ``subscribe``
 (with ``since`` on resume), ``command`` with a ``ref`` and a future for its reply, and a reader

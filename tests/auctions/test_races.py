@@ -14,8 +14,9 @@ from django.db import connection
 
 from auctions import rules, services
 from auctions.models import Auction, Bid
-from commerce.models import Order, Wallet
-from commerce.wallet import wallet_check_ledger
+from commerce.orders.models import Order
+from commerce.wallet.models import Wallet
+from commerce.wallet.services import wallet_check_ledger
 from core.exceptions import ApplicationError
 from tests.factories.auctions import bidder, live_auction
 

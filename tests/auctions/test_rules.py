@@ -1,4 +1,4 @@
-"""DESIGN.md §4 bidding rules with worked numbers (pure functions, no database)."""
+"""The bidding rules (README, "Auctions"; ``auctions.rules``) with worked numbers (pure functions, no database)."""
 
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal as D

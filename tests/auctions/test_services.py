@@ -12,8 +12,10 @@ from django.utils import timezone
 
 from auctions import services
 from auctions.models import Auction
-from commerce.models import Order, Product, Wallet
-from core.exceptions import ApplicationError, Conflict, Forbidden
+from commerce.catalog.models import Product
+from commerce.orders.models import Order
+from commerce.wallet.models import Wallet
+from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from notifications.models import Notification
 from realtime.models import OutboxEvent
 from tests.factories.auctions import bidder, live_auction
@@ -116,12 +118,17 @@ def test_a_bid_one_millisecond_after_the_end_is_refused_before_the_closer_runs()
     assert Auction.objects.get(pk=auction.pk).status == "live"
 
 
-def test_not_live_auctions_refuse_bids():
+def test_not_live_auctions_refuse_bids_and_pending_ones_do_not_exist_for_bidders():
     vendor = VendorFactory()
     pending = services.auction_create(user=vendor.owner, title="x", start_price="5.00",
-                                      ends_at=timezone.now() + timedelta(hours=1))
-    with pytest.raises(Conflict) as exc:
+                                      ends_at=timezone.now() + timedelta(hours=1),
+                                      starts_at=timezone.now() + timedelta(minutes=30))
+    with pytest.raises(NotFound) as missing:  # pending approval: invisible to bidders
         bid(pending, bidder(), "5.00")
+    assert missing.value.code == "auction_not_found"
+    scheduled = services.auction_approve(user=AdminFactory(), auction_id=pending.pk)
+    with pytest.raises(Conflict) as exc:
+        bid(scheduled, bidder(), "5.00")
     assert exc.value.code == "auction_not_live"
 
 

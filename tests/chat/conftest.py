@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from chat.models import Conversation
-from commerce.models import VendorStaff
+from commerce.stores.models import VendorStaff
 from realtime.models import OutboxEvent
 from tests.conftest import tokens_for
 from tests.factories.chat import ConversationFactory

@@ -13,7 +13,7 @@ from drf_spectacular.generators import SchemaGenerator
 from chat import services
 from chat.models import ChatBlock, ChatReport, Conversation, Message
 from core.models import User
-from core.realtime import UserTopic
+from realtime.user_topic import UserTopic
 from tests.factories.chat import send
 from tests.factories.core import AdminFactory
 

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from chat.models import ChatReadState, ChatReport, Conversation, Message
-from commerce.models import VendorStatus
+from commerce.stores.models import VendorStatus
 from tests.chat.conftest import events
 from tests.conftest import client_for
 from tests.factories.chat import ConversationFactory, send, send_many
@@ -87,7 +87,7 @@ def test_opening_a_conversation_is_refused_with_a_code(case, status, code):
     elif case == "unknown_order":
         ctx = {"type": "order", "id": str(uuid.uuid4())}
     elif case == "someone_elses_order":
-        from commerce.checkout import checkout_create
+        from commerce.orders.checkout import checkout_create
         from tests.factories.orders import buyer_with_cart
 
         order = checkout_create(buyer=buyer_with_cart({product: 1})).orders.get()
@@ -101,7 +101,7 @@ def test_opening_a_conversation_is_refused_with_a_code(case, status, code):
 
 
 def test_a_buyer_opens_a_conversation_about_their_order():
-    from commerce.checkout import checkout_create
+    from commerce.orders.checkout import checkout_create
     from tests.factories.orders import buyer_with_cart
 
     product = ProductFactory(stock=3)

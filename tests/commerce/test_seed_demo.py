@@ -7,8 +7,10 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 
-from commerce.models import Category, Product, Vendor, VendorStatus
+from commerce.catalog.models import Category, Product
+from commerce.stores.models import Vendor, VendorStatus
 from core.models import Address, Role, User
+from core.permissions import is_marketplace_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +38,7 @@ def test_seed_demo_creates_the_demo_marketplace_and_is_idempotent(settings, debu
     }
     assert Role.VENDOR in User.objects.get(email="vendor1@demo.market").roles
     admin = User.objects.get(email="admin@demo.market")
-    assert admin.is_admin and admin.check_password(settings.DEMO_PASSWORD)
+    assert is_marketplace_admin(admin) and admin.check_password(settings.DEMO_PASSWORD)
     for email in ["buyer1@demo.market", "buyer2@demo.market", "buyer3@demo.market"]:
         address = Address.objects.get(user__email=email)
         assert address.latitude is not None and address.longitude is not None
@@ -54,7 +56,7 @@ def test_seed_demo_creates_the_demo_marketplace_and_is_idempotent(settings, debu
 
 
 def test_seed_demo_products_are_deterministic(debug_on):
-    from commerce.models import OrderLine
+    from commerce.orders.models import OrderLine
 
     call_command("seed_demo", stdout=io.StringIO())
     sold = set(OrderLine.objects.values_list("sku", flat=True))  # the demo order took units of these

@@ -248,9 +248,14 @@ async () => {
     access: "token-0",
     async refresh() { refreshes += 1; if (!refreshOk) throw new RealtimeError("token_blacklisted", "refused"); this.access = "token-" + (++tokenN); return this.access; },
   };
-  let onSubscribe = null, onCommand = null;
+  let onSubscribe = null, onCommand = null, unavailableOnce = false;
   server = (ws, f) => {
-    if (f.op === "auth") reply(ws, f, { user_id: "u", expires_at: iso(Date.now() + 60000 + expiresIn) });  // server clock
+    if (f.op === "auth" && unavailableOnce) {  // the gateway cannot check tokens now: unavailable, then 4503
+      unavailableOnce = false;
+      refuse(ws, f, "unavailable", { retry_after_ms: 400 });
+      setTimeout(() => ws.drop(4503, "try_again_later"), 0);
+    }
+    else if (f.op === "auth") reply(ws, f, { user_id: "u", expires_at: iso(Date.now() + 60000 + expiresIn) });  // server clock
     else if (f.op === "ping") reply(ws, f, { server_time: iso(Date.now() + 60000) });  // server clock 60 s ahead
     else if (f.op === "subscribe") onSubscribe(ws, f);
     else if (f.op === "command") onCommand && onCommand(ws, f);
@@ -333,6 +338,16 @@ async () => {
   sockets[sockets.length - 1].drop(1009, "frame_too_big");
   await until(() => errors.includes("frame_too_big") && rt.state === "open", "the 1009 report");
 
+  // 6b. PostgreSQL or Redis down: `unavailable` + 4503 → the same token again after retry_after_ms
+  const refreshesBefore503 = refreshes, tokenBefore503 = auth.access, socketsBefore503 = sockets.length;
+  unavailableOnce = true;
+  sockets[sockets.length - 1].drop(1006);
+  await until(() => closes.length && closes[closes.length - 1].code === 4503, "the 4503 close");
+  out.delay4503 = closes[closes.length - 1].delayMs;
+  await until(() => rt.state === "open" && sockets.length === socketsBefore503 + 2, "reconnect after 4503", 5000);
+  out.after4503 = { refreshed: refreshes - refreshesBefore503, tokens: sockets.slice(socketsBefore503).map((w) => w.sent[0].token),
+                    before: tokenBefore503 };
+
   // 7. re-auth on the same socket before expires_at (a short-lived token here)
   expiresIn = 1500;
   const socketsBefore = sockets.length;
@@ -382,6 +397,8 @@ def test_realtime_js_protocol_logic_against_a_scripted_server(browser, console):
     assert out["inflight"] == "disconnected"
     assert out["after4401"]["refreshed"] == 1 and out["after4401"]["token"] == out["after4401"]["access"]
     assert out["delay4429"] >= 300
+    assert out["delay4503"] >= 400  # the reply's retry_after_ms, not the 20–40 ms back-off
+    assert out["after4503"]["refreshed"] == 0 and out["after4503"]["tokens"] == [out["after4503"]["before"]] * 2
     assert out["reauth"]["sameSocket"] is True and out["reauth"]["lastToken"].startswith("token-")
     assert 300 <= out["reauth"]["waitedMs"] < 2500  # scheduled on the server's clock, before the 1.5 s expiry
     assert out["revoked"] == ["delivered"] and out["topicsAfterRevoke"] == 0

@@ -6,6 +6,7 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 from core.models import User
+from core.permissions import is_marketplace_admin
 from tests.conftest import client_for
 from tests.factories.core import UserFactory
 
@@ -54,7 +55,7 @@ def test_patch_me_ignores_email_and_roles(user_client, user):
     user.refresh_from_db()
     assert user.email == original_email
     assert user.roles == ["buyer"]
-    assert not user.is_admin
+    assert not is_marketplace_admin(user)
     assert response.json()["roles"] == ["buyer"]
 
 

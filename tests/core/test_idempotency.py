@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from commerce.models import Checkout, Order
+from commerce.orders.models import Checkout, Order
 from core.models import IdempotencyKey
 from core.tasks import purge_idempotency_keys
 from tests.conftest import client_for
@@ -58,7 +58,7 @@ def test_writes_of_a_refused_request_are_rolled_back():
 
 
 def test_a_server_fault_stores_nothing_and_the_retry_runs(monkeypatch):
-    from commerce import checkout as checkouts
+    from commerce.orders import checkout as checkouts
 
     buyer = buyer_with_cart({ProductFactory(stock=2): 1})
     client = client_for(buyer)

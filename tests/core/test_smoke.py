@@ -7,7 +7,9 @@ from core.models import User
 def test_health_reports_database_and_redis_ok(client):
     response = client.get("/health/")
     assert response.status_code == 200
-    assert response.json() == {"database": "ok", "redis": "ok"}
+    body = response.json()
+    assert (body["status"], body["database"], body["redis"]) == ("ok", "ok", "ok")
+    assert body["checks"]["database"]["status"] == body["checks"]["redis"]["status"] == "ok"
 
 
 @pytest.mark.django_db

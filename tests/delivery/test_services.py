@@ -4,12 +4,16 @@ QR proof, privacy after the end, and the purge."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
-from commerce.models import Order, Wallet
+from commerce.disputes.models import Dispute
+from commerce.orders.models import Order
+from commerce.wallet.models import Escrow, Wallet
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from delivery import services
 from delivery.models import Delivery, LocationPoint
@@ -184,8 +188,10 @@ def test_wrong_pins_count_and_lock_after_five_until_staff_reset(claimed):
     done = services.delivery_complete(courier=c, delivery_id=d.pk, pin=d.pin)
     assert (done.status, done.proof) == ("delivered", "pin")
     order = Order.objects.get(pk=d.order_id)
-    assert order.status == "delivered" and order.escrow.status == "released"
-    assert Wallet.objects.get(user=order.vendor.owner).balance > 0
+    assert order.status == "delivered" and order.delivered_at == done.delivered_at
+    # proof starts the buyer-protection window: the store is paid only after it
+    assert order.escrow.status == "held" and order.escrow.release_after == order.delivered_at + timedelta(days=3)
+    assert not Wallet.objects.filter(user=order.vendor.owner, balance__gt=0).exists()
 
 
 def test_qr_proof_is_single_use_and_bound_to_the_delivery(claimed):
@@ -249,3 +255,18 @@ def test_demo_seed_has_a_delivery_in_progress_once(debug_on):
     d = Delivery.objects.get(order__buyer__email="buyer1@demo.market")
     assert d.status == "picked_up" and d.courier.email == "courier1@demo.market"
     assert LocationPoint.objects.filter(delivery=d, kept=True).count() == 5
+
+
+def test_demo_seed_has_a_delivered_order_inside_its_window_and_one_dispute_once(debug_on):
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+    delivered = Order.objects.filter(buyer__email="buyer3@demo.market", status="delivered")
+    assert delivered.count() == 2
+    now = timezone.now()
+    for order in delivered:
+        escrow = Escrow.objects.get(order=order)
+        assert escrow.status == "held" and escrow.release_after > now
+        assert Delivery.objects.get(order=order).proof == "pin"
+    dispute = Dispute.objects.get()
+    assert dispute.status == "open" and dispute.order.buyer.email == "buyer3@demo.market"
+    assert dispute.statements.get().role == "store" and dispute.store_responded_at is not None

@@ -8,18 +8,9 @@ from decimal import Decimal
 
 import factory
 
-from commerce.models import (
-    Brand,
-    Cart,
-    CartItem,
-    Category,
-    Product,
-    ProductImage,
-    Vendor,
-    VendorStaff,
-    VendorStaffRole,
-    VendorStatus,
-)
+from commerce.cart.models import Cart, CartItem
+from commerce.catalog.models import Brand, Category, Product, ProductImage
+from commerce.stores.models import Vendor, VendorStaff, VendorStaffRole, VendorStatus
 from core.models import Role
 from tests.factories.core import UserFactory
 

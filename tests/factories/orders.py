@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from commerce import wallet as wallets
-from commerce.models import CartItem, LedgerKind
-from commerce.services import cart_add_item
+from commerce.cart.models import CartItem
+from commerce.cart.services import cart_add_item
+from commerce.orders import checkout as checkouts
+from commerce.payments import services as payments
+from commerce.wallet import services as wallets
+from commerce.wallet.models import LedgerKind
+from tests.factories.commerce import ProductFactory, VendorFactory
 from tests.factories.core import AddressFactory, UserFactory
 
 
@@ -27,7 +31,7 @@ def buyer_with_cart(products: dict, *, buyer=None):
 
 def add_cart_line_unchecked(buyer, product, quantity: int) -> None:
     """Put a cart line in place without the stock check (for oversell races)."""
-    from commerce.models import Cart
+    from commerce.cart.models import Cart
 
     cart, _ = Cart.objects.get_or_create(user=buyer)
     CartItem.objects.update_or_create(cart=cart, product=product, defaults={"quantity": quantity})
@@ -37,3 +41,15 @@ def funded_wallet(user, amount: str | Decimal, currency: str = "EUR"):
     """Credit ``amount`` to ``user``'s wallet as a deposit; returns the wallet."""
     return wallets.wallet_credit(user=user, amount=Decimal(str(amount)), currency=currency,
                                  kind=LedgerKind.DEPOSIT, reference="test:deposit")
+
+
+def paid_order(*, buyer=None, vendor=None, price: str = "10.00"):
+    """An order of ``buyer`` (new by default) at ``vendor`` (new by default), checked out and paid
+    from a funded wallet (no gateway involved), not dispatched yet."""
+    product = ProductFactory(vendor=vendor or VendorFactory(), stock=5, price=price)
+    buyer = buyer_with_cart({product: 1}, buyer=buyer)
+    order = checkouts.checkout_create(buyer=buyer).orders.get()
+    funded_wallet(buyer, order.total)
+    payments.payment_create(user=buyer, order_id=order.id, method="wallet")
+    order.refresh_from_db()
+    return order

@@ -7,7 +7,7 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 
 from core.models import User
-from core.realtime import UserTopic
+from realtime.user_topic import UserTopic
 from notifications import demo, selectors
 from notifications.models import Notification, NotificationCounter, NotificationDelivery
 from tests.factories.core import AdminFactory, UserFactory

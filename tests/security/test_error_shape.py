@@ -13,7 +13,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from auctions.models import Auction
-from commerce.models import Product, Wallet, WalletDeposit
+from commerce.catalog.models import Product
+from commerce.payments.models import WalletDeposit
+from commerce.wallet.models import Wallet
 from core import views
 from tests.conftest import client_for
 from tests.factories.auctions import bidder, live_auction

@@ -22,6 +22,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from simulator.client import Stats
+from simulator.scenarios import SCENARIOS, load_app_scenarios
+
 
 class Command(BaseCommand):
     help = "Simulate mobile clients (carts, chats, bidders, couriers) over real sockets against a running stack."
@@ -31,16 +34,12 @@ class Command(BaseCommand):
         parser.add_argument("--duration", type=float, default=30.0, help="seconds of traffic per client")
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--json", dest="json_path", default=None, help="also write the summary here")
-        from simulator.scenarios import SCENARIOS, load_app_scenarios
 
         load_app_scenarios()
         for name in SCENARIOS:
             parser.add_argument(f"--{name}", type=int, default=0, help=f"number of {name} actors")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        from simulator.client import Stats
-        from simulator.scenarios import SCENARIOS
-
         wanted = {name: opts[name] for name in SCENARIOS if opts.get(name)}
         if not wanted:
             raise CommandError("nothing to simulate: give e.g. --carts 10 --chats 5 (" +

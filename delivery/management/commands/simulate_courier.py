@@ -8,9 +8,16 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
+import websockets
 from django.core.management.base import BaseCommand, CommandError
+from rest_framework_simplejwt.tokens import AccessToken
+
+from delivery import geo, services
+from delivery.events import DELIVERY_TOPIC
+from delivery.models import Delivery
 
 
 class Command(BaseCommand):
@@ -23,12 +30,6 @@ class Command(BaseCommand):
         parser.add_argument("--no-complete", action="store_true", help="stop at the door")
 
     def handle(self, *args, **opts) -> None:
-        import websockets
-        from rest_framework_simplejwt.tokens import AccessToken
-
-        from delivery import geo, services
-        from delivery.models import Delivery
-
         d = Delivery.objects.select_related("courier").filter(pk=opts["delivery_id"]).first()
         if d is None or d.courier is None:
             raise CommandError("no such delivery with an assigned courier")
@@ -39,7 +40,7 @@ class Command(BaseCommand):
         steps = max(1, int(total / opts["speed"]))
         token = str(AccessToken.for_user(d.courier))
         ws_url = opts["url"].rstrip("/").replace("http", "ws", 1) + "/ws/"
-        topic = f"delivery:{d.pk}"
+        topic = DELIVERY_TOPIC.name(d.pk)
         heading = geo.bearing_deg(*start, d.dropoff_lat, d.dropoff_lon)
 
         async def drive() -> None:

@@ -61,7 +61,7 @@ export function mount(root, { session, rt }) {
       const list = Array.isArray(page) ? page : page?.results || [];
       fill(picker, h("option", { value: "" }, list.length ? "Choose a delivery…" : "No deliveries"),
         list.map((d) => h("option", { value: d.id }, `${d.id.slice(0, 8)} — ${d.status || ""}`)));
-      const active = list.find((d) => !["delivered", "failed"].includes(d.status)) || list[0];
+      const active = list.find((d) => !["delivered", "failed", "cancelled"].includes(d.status)) || list[0];
       if (active && !current) open(active.id);
       else if (!list.length) fill(view, h("p", { class: "muted" }, "No delivery to watch; paste an id to open one."));
     } catch (err) {

@@ -100,8 +100,9 @@
  *    cut a back-off short. Commands are NOT retried (they may have run); they reject with code
  *    "disconnected" and the caller decides (chat `send` with a client_msg_id is safe to retry).
  *  - Close codes: 4401 → refresh the token and reconnect at once (a refused refresh → signed out);
- *    4429 → wait at least rateLimitedDelayMs; 1009 → reported as an "error" (frame_too_big), then the
- *    normal back-off. Frames over 64 KiB are refused locally (code "frame_too_big") and never sent.
+ *    4429 → wait at least rateLimitedDelayMs; 4503 (the `auth` was answered `unavailable`: PostgreSQL
+ *    or Redis is down) → keep the token and reconnect after at least the reply's retry_after_ms;
+ *    1009 → reported as an "error" (frame_too_big), then the normal back-off. Frames over 64 KiB are refused locally (code "frame_too_big") and never sent.
  *  - Replies: every request has a `ref`; its promise resolves with `data` or rejects with a
  *    RealtimeError carrying the server's {code, detail, fields, retryAfterMs}, or a local code:
  *    "timeout", "disconnected", "closed", "signed_out", "frame_too_big".
@@ -110,6 +111,7 @@
 export const CLOSE_TOO_BIG = 1009;
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_RATE_LIMITED = 4429;
+export const CLOSE_TRY_AGAIN_LATER = 4503;
 export const MAX_FRAME_BYTES = 64 * 1024;
 const CLOSE_CLIENT = 4000; // our own debug/ping-timeout closes (4000-4999 are free for applications)
 
@@ -580,6 +582,8 @@ export class RealtimeClient extends Emitter {
       data = await this._send("auth", { token }, this.connectTimeoutMs);
     } catch (err) {
       // invalid_token: the server closes with 4401 right after; the close handler refreshes.
+      // unavailable: 4503 follows; the token stays, the close handler waits retry_after_ms.
+      if (err.code === "unavailable") this._retryAfterMs = err.retryAfterMs || 0;
       if (err.code === "timeout" && this._ws === ws) ws.close(CLOSE_CLIENT, "auth timeout");
       return;
     }
@@ -711,6 +715,9 @@ export class RealtimeClient extends Emitter {
       delay = Math.round(Math.random() * 250);
     } else if (code === CLOSE_RATE_LIMITED) {
       delay = Math.max(delay, this.rateLimitedDelayMs);
+    } else if (code === CLOSE_TRY_AGAIN_LATER) {
+      delay = Math.max(delay, this._retryAfterMs || 0);
+      this._retryAfterMs = 0;
     } else if (code === CLOSE_TOO_BIG) {
       this._emit("error", new RealtimeError("frame_too_big", "The server closed the connection: a frame was over 64 KiB."));
     }

@@ -1,0 +1,178 @@
+"""The catalogue: categories (a tree), brands, products with their images, and the price and stock
+history of each product.
+
+Money is ``Decimal`` with two places (``DecimalField(max_digits=12, decimal_places=2)``) plus an
+ISO 4217 currency code. The database keeps price >= 0, stock >= 0 and one live SKU per vendor.
+Writes go through ``commerce.catalog.services``; reads through ``commerce.catalog.selectors``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+from django.contrib.postgres.indexes import GinIndex
+
+from commerce.common.money import DEFAULT_CURRENCY
+from commerce.stores.models import Vendor, VendorStatus
+
+
+class Category(models.Model):
+    """A node of the category tree (``parent`` is null for roots). ``slug`` is unique among
+    siblings."""
+
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "categories"
+        ordering = ["position", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "slug"], name="commerce_category_slug_per_parent"),
+            models.UniqueConstraint(
+                fields=["slug"], condition=Q(parent__isnull=True), name="commerce_category_root_slug"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Brand(models.Model):
+    """A manufacturer or label (optional on a product)."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductQuerySet(models.QuerySet):
+    def alive(self) -> "ProductQuerySet":
+        """Products not soft-deleted."""
+        return self.filter(deleted_at__isnull=True)
+
+    def public(self) -> "ProductQuerySet":
+        """What anyone may see and buy: alive, active, of an active vendor."""
+        return self.filter(deleted_at__isnull=True, is_active=True, vendor__status=VendorStatus.ACTIVE)
+
+
+class Product(models.Model):
+    """An article a vendor sells. ``price`` is per unit in ``currency``; ``stock`` is the number of
+    units on hand (>= 0). ``attributes`` is a flat JSON object (``{"brand": "Bosch", "fits":
+    ["Golf VII"], "diameter_mm": 76}``). Soft delete sets ``deleted_at``; the default manager
+    keeps deleted rows (orders refer to them) — use ``Product.objects.alive()`` / ``.public()``
+    or the selectors."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="products")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220)
+    sku = models.CharField(max_length=64)
+    description = models.TextField(blank=True)
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default=DEFAULT_CURRENCY)
+    stock = models.IntegerField(default=0)
+    attributes = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=Decimal("0")), name="commerce_product_price_gte_0"),
+            models.CheckConstraint(condition=Q(stock__gte=0), name="commerce_product_stock_gte_0"),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="commerce_product_currency_iso"),
+            models.UniqueConstraint(
+                fields=["vendor", "sku"], condition=Q(deleted_at__isnull=True), name="commerce_product_sku_per_vendor"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["vendor", "is_active"], name="commerce_product_vendor"),
+            models.Index(fields=["category"], name="commerce_product_category"),
+            models.Index(fields=["price"], name="commerce_product_price"),
+            models.Index(fields=["created_at"], name="commerce_product_created"),
+            models.Index(fields=["sku"], name="commerce_product_sku"),
+            GinIndex(fields=["attributes"], opclasses=["jsonb_path_ops"], name="commerce_product_attrs"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.sku}]"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def is_purchasable(self) -> bool:
+        """Alive, active and of an active vendor (loads ``vendor``)."""
+        return self.deleted_at is None and self.is_active and self.vendor.status == VendorStatus.ACTIVE
+
+
+class ProductImage(models.Model):
+    """An image of a product: a URL or storage path (no upload handling here), ordered by
+    ``position`` (the first is the main image)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    url = models.CharField(max_length=500)
+    alt_text = models.CharField(max_length=200, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class ProductPriceChange(models.Model):
+    """History: the price of ``product`` went from ``old_price`` to ``new_price`` (``currency``)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_changes")
+    old_price = models.DecimalField(max_digits=12, decimal_places=2)
+    new_price = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["product", "-created_at"], name="commerce_pricechange_product")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.old_price} -> {self.new_price} {self.currency}"
+
+
+class ProductStockChange(models.Model):
+    """History: the stock of ``product`` went from ``old_stock`` to ``new_stock`` because of
+    ``reason`` (``vendor_update``, ``order``, ``reservation``, ``seed``...)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock_changes")
+    old_stock = models.IntegerField()
+    new_stock = models.IntegerField()
+    reason = models.CharField(max_length=64, blank=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["product", "-created_at"], name="commerce_stockchange_product")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.old_stock} -> {self.new_stock} ({self.reason})"

@@ -1,0 +1,107 @@
+"""Reads of the catalogue: the category tree, brands, and which products a user may see or edit."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from core.exceptions import Forbidden, NotFound
+from core.permissions import is_active_user
+
+from commerce.catalog.models import Brand, Category, Product, ProductImage
+from commerce.stores.models import VendorStatus
+from commerce.stores.permissions import store_ids_of
+
+
+def category_list() -> QuerySet[Category]:
+    """All categories, flat, in tree-friendly order (position, name)."""
+    return Category.objects.all()
+
+
+def category_descendant_ids(category_id: int) -> list[int]:
+    """``category_id`` and the ids of every category below it (one query; the tree is small).
+    Empty when the category does not exist."""
+    children: dict[int | None, list[int]] = {}
+    exists = False
+    for pk, parent_id in Category.objects.values_list("id", "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+        exists = exists or pk == category_id
+    if not exists:
+        return []
+    out, stack = [], [category_id]
+    while stack:
+        pk = stack.pop()
+        out.append(pk)
+        stack.extend(children.get(pk, []))
+    return out
+
+
+def category_depths() -> dict[int, int]:
+    """{category id: depth} with roots at depth 0."""
+    parents = dict(Category.objects.values_list("id", "parent_id"))
+    depths: dict[int, int] = {}
+
+    def depth(pk: int, seen: int = 0) -> int:
+        if pk in depths:
+            return depths[pk]
+        parent = parents.get(pk)
+        d = 0 if parent is None or seen > 64 else depth(parent, seen + 1) + 1
+        depths[pk] = d
+        return d
+
+    for pk in parents:
+        depth(pk)
+    return depths
+
+
+def brand_list() -> QuerySet[Brand]:
+    return Brand.objects.all()
+
+
+def _product_base() -> QuerySet[Product]:
+    return Product.objects.select_related("vendor", "category", "brand").prefetch_related(
+        Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"))
+    )
+
+
+def product_list_public() -> QuerySet[Product]:
+    """Products anyone may see: alive, active, of an active vendor."""
+    return _product_base().public()
+
+
+def product_list_for_user(*, user, mine: bool = False) -> QuerySet[Product]:
+    """With ``mine`` and a vendor-staff ``user``: every alive product of their vendors (active or
+    not, any vendor status). Otherwise the public list."""
+    if mine and is_active_user(user):
+        return _product_base().alive().filter(vendor_id__in=store_ids_of(user))
+    return product_list_public()
+
+
+def product_get(*, user, product_id: uuid.UUID) -> Product:
+    """A product ``user`` may see: public, or alive and of a vendor ``user`` is staff of.
+    Raises ``NotFound`` (``product_not_found``)."""
+    qs = _product_base().alive().filter(pk=product_id)
+    staff_of = store_ids_of(user)
+    qs = qs.filter(
+        Q(is_active=True, vendor__status=VendorStatus.ACTIVE) | Q(vendor_id__in=staff_of)
+    )
+    product = qs.first()
+    if product is None:
+        raise NotFound("Product not found.", code="product_not_found")
+    return product
+
+
+def product_get_editable(*, user, product_id: uuid.UUID) -> Product:
+    """A product ``user`` may change: alive and of an *active* vendor they are staff of.
+
+    Raises ``Forbidden`` (``not_vendor``) when ``user`` is staff of no active vendor, ``NotFound``
+    (``product_not_found``) when the product is unknown, deleted or another vendor's.
+    """
+    vendor_ids = store_ids_of(user, active_only=True)
+    if not vendor_ids:
+        raise Forbidden("Only staff of an active vendor may manage products.", code="not_vendor")
+    product = _product_base().alive().filter(pk=product_id, vendor_id__in=vendor_ids).first()
+    if product is None:
+        raise NotFound("Product not found.", code="product_not_found")
+    return product

@@ -1,0 +1,355 @@
+"""Catalogue writes: products (create, change, soft-delete) with their price and stock history,
+and stock adjustments for checkout, reservations, auctions and returns.
+
+Every function is keyword-only and transactional; refusals raise ``core.exceptions`` errors with
+stable codes. A product write locks the product ``FOR UPDATE`` and, when something carts show
+changed, sends ``commerce.catalog.signals.products_changed`` under that lock (the cart room
+refreshes the carts holding it). Lock order: **vendor -> products (pk order) -> carts (pk
+order)**; a caller that locks carts itself locks the products it touches first.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core.exceptions import Conflict, Forbidden, NotFound
+
+from commerce.catalog.models import Brand, Category, Product, ProductImage, ProductPriceChange, ProductStockChange
+from commerce.catalog.selectors import product_get_editable
+from commerce.catalog.signals import products_changed
+from commerce.common.validation import as_uuid, invalid, unique_slug
+from commerce.stores.permissions import store_ids_of
+
+
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+
+MAX_PRICE = Decimal("9999999999.99")
+
+MAX_STOCK = 2_000_000_000
+
+MAX_ATTRIBUTES = 50
+
+MAX_IMAGES = 20
+
+
+def validate_attributes(value: Any) -> dict[str, Any]:
+    """Check product ``attributes``: a JSON object of at most 50 keys (1..64 characters, no
+    ``:``) whose values are strings (<= 500 characters, no NUL), finite numbers, booleans or
+    lists (<= 50) of those.
+    Returns the value; raises ``ApplicationError`` (``invalid``, field ``attributes``)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise invalid("attributes", "Must be a JSON object.")
+    if len(value) > MAX_ATTRIBUTES:
+        raise invalid("attributes", f"At most {MAX_ATTRIBUTES} attributes.")
+
+    def scalar_ok(v: Any) -> bool:
+        if isinstance(v, str):
+            return len(v) <= 500 and "\x00" not in v  # PostgreSQL jsonb cannot hold NUL
+        if isinstance(v, float):
+            return v == v and v not in (float("inf"), float("-inf"))
+        return isinstance(v, bool) or (isinstance(v, int) and abs(v) <= 10**15)
+
+    for key, v in value.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= 64 or ":" in key or "\x00" in key:
+            raise invalid("attributes", "Keys must be 1-64 characters without ':' or NUL.")
+        ok = scalar_ok(v) or (isinstance(v, list) and len(v) <= 50 and all(scalar_ok(x) for x in v))
+        if not ok:
+            raise invalid("attributes", f"Attribute {key!r} must be a string, number, boolean or a list of those.")
+    return value
+
+
+def _validate_price(value: Any) -> Decimal:
+    """A product price: a decimal string (or an integer or Decimal), 0.00 to ``MAX_PRICE`` with at
+    most two decimals. JSON numbers with a fraction (floats) and booleans are refused (``invalid``)."""
+    if isinstance(value, (float, bool)):
+        raise invalid("price", "Send the price as a decimal string such as \"19.99\", not a JSON number with a fraction.")
+    try:
+        price = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise invalid("price", "A valid number is required.") from None
+    if not price.is_finite() or price < 0 or price > MAX_PRICE or price != price.quantize(Decimal("0.01")):
+        raise invalid("price", "Price must be between 0.00 and 9999999999.99 with at most 2 decimal places.")
+    return price.quantize(Decimal("0.01"))
+
+
+def _validate_stock(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_STOCK:
+        raise invalid("stock", f"Stock must be an integer between 0 and {MAX_STOCK}.")
+    return value
+
+
+def _validate_currency(value: Any) -> str:
+    if not isinstance(value, str) or not CURRENCY_RE.match(value):
+        raise invalid("currency", "Currency must be an ISO 4217 code of three upper-case letters.")
+    return value
+
+
+def _validate_images(images: Any) -> list[dict[str, Any]]:
+    if not isinstance(images, list) or len(images) > MAX_IMAGES:
+        raise invalid("images", f"Give a list of at most {MAX_IMAGES} images.")
+    out = []
+    for i, img in enumerate(images):
+        url = img.get("url") if isinstance(img, dict) else None
+        if not isinstance(url, str) or not 1 <= len(url) <= 500:
+            raise invalid("images", "Each image needs a url of 1-500 characters.")
+        pos = img.get("position", i)
+        if isinstance(pos, bool) or not isinstance(pos, int) or not 0 <= pos <= 10_000:
+            raise invalid("images", "An image position must be an integer between 0 and 10000.")
+        out.append({"url": url, "position": pos, "alt_text": str(img.get("alt_text") or "")[:200]})
+    return out
+
+
+def _check_category(category_id: Any) -> int:
+    if isinstance(category_id, bool) or not isinstance(category_id, int) or not Category.objects.filter(pk=category_id).exists():
+        raise invalid("category_id", "Unknown category.")
+    return category_id
+
+
+def _check_brand(brand_id: Any) -> int | None:
+    if brand_id is None:
+        return None
+    if isinstance(brand_id, bool) or not isinstance(brand_id, int) or not Brand.objects.filter(pk=brand_id).exists():
+        raise invalid("brand_id", "Unknown brand.")
+    return brand_id
+
+
+def _check_sku(sku: Any, *, vendor_id: uuid.UUID, exclude_pk: uuid.UUID | None = None) -> str:
+    if not isinstance(sku, str) or not 1 <= len(sku.strip()) <= 64:
+        raise invalid("sku", "SKU must be 1-64 characters.")
+    sku = sku.strip()
+    qs = Product.objects.alive().filter(vendor_id=vendor_id, sku=sku)
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    if qs.exists():
+        raise Conflict(f"SKU {sku!r} is already used by another of your products.", code="sku_taken",
+                       fields={"sku": ["Already used."]})
+    return sku
+
+
+def _resolve_vendor_for_create(*, user, vendor_id: uuid.UUID | None) -> uuid.UUID:
+    active_ids = store_ids_of(user, active_only=True)
+    if not active_ids:
+        raise Forbidden("Only staff of an active vendor may create products.", code="not_vendor")
+    if vendor_id is None:
+        if len(active_ids) > 1:
+            raise invalid("vendor_id", "You act for several stores; say which one.")
+        return active_ids[0]
+    vendor_id = as_uuid(vendor_id, code="vendor_not_found", what="Vendor")
+    if vendor_id not in active_ids:
+        raise Forbidden("You are not staff of this (active) vendor.", code="not_vendor")
+    return vendor_id
+
+
+def product_create(
+    *,
+    user,
+    category_id: int,
+    name: str,
+    sku: str,
+    price: Decimal,
+    currency: str = "EUR",
+    stock: int = 0,
+    description: str = "",
+    brand_id: int | None = None,
+    attributes: dict[str, Any] | None = None,
+    is_active: bool = True,
+    images: list[dict[str, Any]] | None = None,
+    vendor_id: uuid.UUID | None = None,
+) -> Product:
+    """Create a product for vendor ``vendor_id`` (optional when ``user`` is staff of exactly one
+    active vendor). ``price`` Decimal >= 0 with 2 places in ``currency`` (ISO 4217); ``stock``
+    int >= 0; ``images`` ``[{"url", "position"?, "alt_text"?}]``. Writes the initial stock and
+    price history rows.
+
+    Raises ``Forbidden`` (``not_vendor``) when ``user`` is not staff of that active vendor,
+    ``ApplicationError`` (``invalid`` with ``fields``) for bad values or an unknown category or
+    brand, ``Conflict`` (``sku_taken``) when the vendor already has a live product with ``sku``.
+    """
+    vendor_id = _resolve_vendor_for_create(user=user, vendor_id=vendor_id)
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if not 1 <= len(name) <= 200:
+        raise invalid("name", "Name must be 1-200 characters.")
+    price = _validate_price(price)
+    currency = _validate_currency(currency)
+    stock = _validate_stock(stock)
+    attributes = validate_attributes(attributes)
+    category_id = _check_category(category_id)
+    brand_id = _check_brand(brand_id)
+    image_rows = _validate_images(images or [])
+    with transaction.atomic():
+        sku = _check_sku(sku, vendor_id=vendor_id)
+        slug = unique_slug(Product, name, max_length=220, scope=Q(vendor_id=vendor_id, deleted_at__isnull=True))
+        try:
+            with transaction.atomic():
+                product = Product.objects.create(
+                    vendor_id=vendor_id, category_id=category_id, brand_id=brand_id, name=name, slug=slug,
+                    sku=sku, description=description or "", price=price, currency=currency, stock=stock,
+                    attributes=attributes, is_active=bool(is_active),
+                )
+        except IntegrityError:
+            raise Conflict(f"SKU {sku!r} is already used by another of your products.", code="sku_taken") from None
+        ProductImage.objects.bulk_create([ProductImage(product=product, **row) for row in image_rows])
+        ProductPriceChange.objects.create(
+            product=product, old_price=price, new_price=price, currency=currency, changed_by=user
+        )
+        ProductStockChange.objects.create(product=product, old_stock=0, new_stock=stock, reason="created", changed_by=user)
+    return product
+
+
+#: fields a vendor may change with :func:`product_update`
+PRODUCT_UPDATABLE = frozenset(
+    {"name", "description", "category_id", "brand_id", "sku", "price", "stock", "attributes", "is_active", "images"}
+)
+
+#: fields that appear in cart lines: changing one refreshes the carts holding the product
+_CART_VISIBLE = frozenset({"name", "sku", "price", "stock", "is_active", "images"})
+
+
+def product_update(*, user, product_id: uuid.UUID, **changes: Any) -> Product:
+    """Change a product of one of ``user``'s active vendors. ``changes`` may hold any of
+    ``PRODUCT_UPDATABLE`` (``currency`` cannot change: carts are single-currency). ``images``
+    replaces the image list.
+
+    A price change writes a :class:`ProductPriceChange`, a stock change a
+    :class:`ProductStockChange` (reason ``vendor_update``), both with ``changed_by=user``. When a
+    field shown in carts changes (price, stock, name, sku, is_active, images) every cart holding
+    the product gets ``version + 1`` and a ``cart.updated`` event.
+
+    Raises ``Forbidden`` (``not_vendor``), ``NotFound`` (``product_not_found``: unknown,
+    deleted or another vendor's), ``ApplicationError`` (``invalid``), ``Conflict`` (``sku_taken``).
+    """
+    unknown = set(changes) - PRODUCT_UPDATABLE
+    if unknown:
+        raise invalid(sorted(unknown)[0], "This field cannot be changed.")
+    product_id = as_uuid(product_id, code="product_not_found", what="Product")
+    product_get_editable(user=user, product_id=product_id)  # permission, before locking
+    with transaction.atomic():
+        product = Product.objects.select_for_update().filter(pk=product_id, deleted_at__isnull=True).first()
+        if product is None:
+            raise NotFound("Product not found.", code="product_not_found")
+        old_price, old_stock = product.price, product.stock
+        before = {f: getattr(product, f) for f in _CART_VISIBLE if f != "images"}
+        _apply_changes(product, changes)
+        changed = {field for field, old in before.items() if getattr(product, field) != old}
+        try:
+            with transaction.atomic():
+                product.save()
+        except IntegrityError:
+            raise Conflict("SKU is already used by another of your products.", code="sku_taken") from None
+        if "images" in changes:
+            _replace_images(product, changes["images"])
+            changed.add("images")
+        _record_history(product, old_price=old_price, old_stock=old_stock, user=user)
+        if changed & _CART_VISIBLE:
+            products_changed.send(sender=Product, product_ids=[product.pk])
+    return product
+
+
+def _apply_changes(product: Product, changes: dict[str, Any]) -> None:
+    """Step 1 of :func:`product_update`: check each field of ``changes`` (``images`` aside) and set
+    it on the locked ``product`` (not saved). Raises ``ApplicationError`` ``invalid``,
+    ``Conflict`` ``sku_taken``."""
+    if "name" in changes:
+        name = changes["name"].strip() if isinstance(changes["name"], str) else ""
+        if not 1 <= len(name) <= 200:
+            raise invalid("name", "Name must be 1-200 characters.")
+        product.name = name
+    if "description" in changes:
+        product.description = str(changes["description"] or "")
+    if "category_id" in changes:
+        product.category_id = _check_category(changes["category_id"])
+    if "brand_id" in changes:
+        product.brand_id = _check_brand(changes["brand_id"])
+    if "sku" in changes:
+        product.sku = _check_sku(changes["sku"], vendor_id=product.vendor_id, exclude_pk=product.pk)
+    if "price" in changes:
+        product.price = _validate_price(changes["price"])
+    if "stock" in changes:
+        product.stock = _validate_stock(changes["stock"])
+    if "attributes" in changes:
+        product.attributes = validate_attributes(changes["attributes"])
+    if "is_active" in changes:
+        product.is_active = bool(changes["is_active"])
+
+
+def _replace_images(product: Product, images: Any) -> None:
+    """Step 2: the product's image list becomes ``images`` (checked first)."""
+    rows = _validate_images(images)
+    product.images.all().delete()
+    ProductImage.objects.bulk_create([ProductImage(product=product, **row) for row in rows])
+
+
+def _record_history(product: Product, *, old_price, old_stock: int, user) -> None:
+    """Step 3: a price change and a stock change (reason ``vendor_update``) are kept, by ``user``."""
+    if product.price != old_price:
+        ProductPriceChange.objects.create(
+            product=product, old_price=old_price, new_price=product.price, currency=product.currency, changed_by=user
+        )
+    if product.stock != old_stock:
+        ProductStockChange.objects.create(
+            product=product, old_stock=old_stock, new_stock=product.stock, reason="vendor_update", changed_by=user
+        )
+
+
+def product_delete(*, user, product_id: uuid.UUID) -> None:
+    """Soft-delete a product of one of ``user``'s active vendors (sets ``deleted_at``; it leaves
+    the catalogue, its SKU becomes free, carts holding it show it unavailable and are refreshed).
+
+    Raises ``Forbidden`` (``not_vendor``), ``NotFound`` (``product_not_found``).
+    """
+    product_id = as_uuid(product_id, code="product_not_found", what="Product")
+    product_get_editable(user=user, product_id=product_id)
+    with transaction.atomic():
+        product = Product.objects.select_for_update().filter(pk=product_id, deleted_at__isnull=True).first()
+        if product is None:
+            raise NotFound("Product not found.", code="product_not_found")
+        product.deleted_at = timezone.now()
+        product.save(update_fields=["deleted_at", "updated_at"])
+        products_changed.send(sender=Product, product_ids=[product.pk])
+
+
+def products_adjust_stock(
+    *, changes: dict[uuid.UUID, int], reason: str, actor=None
+) -> list[Product]:
+    """Add ``delta`` to the stock of each product in ``changes`` ({product id: delta}, negative
+    to take units). For checkout, reservations and returns. Locks the products in pk order,
+    writes one :class:`ProductStockChange` per product with ``reason`` and ``changed_by=actor``,
+    and refreshes the carts holding them. All or nothing.
+
+    Raises ``NotFound`` (``product_not_found``) for an unknown product and ``Conflict``
+    (``insufficient_stock``, body has ``product_id`` and ``available_stock``) when a stock would
+    go below zero.
+    """
+    ids = sorted({as_uuid(pid, code="product_not_found", what="Product") for pid in changes})
+    deltas = {as_uuid(k, code="product_not_found", what="Product"): int(v) for k, v in changes.items()}
+    with transaction.atomic():
+        products = list(Product.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        if len(products) != len(ids):
+            raise NotFound("Product not found.", code="product_not_found")
+        history = []
+        for p in products:
+            new = p.stock + deltas[p.pk]
+            if new < 0:
+                raise Conflict(
+                    f"Only {p.stock} of {p.sku} in stock.",
+                    code="insufficient_stock",
+                    extra={"product_id": str(p.pk), "available_stock": p.stock},
+                )
+            if new != p.stock:
+                history.append(ProductStockChange(product=p, old_stock=p.stock, new_stock=new, reason=reason[:64], changed_by=actor))
+                p.stock = new
+                p.updated_at = timezone.now()
+        Product.objects.bulk_update(products, ["stock", "updated_at"])
+        ProductStockChange.objects.bulk_create(history)
+        if history:
+            products_changed.send(sender=Product, product_ids=[h.product_id for h in history])
+    return products

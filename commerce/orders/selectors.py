@@ -1,0 +1,172 @@
+"""Reads of the orders room: the order and checkout payloads (REST bodies and event data),
+order lists, and the stock a buyer's checkout holds. Who may see an order and ask which move is
+``commerce.orders.permissions``; the pipeline is ``commerce.orders.models.ORDER_MACHINE``, moved
+only by ``commerce.orders.services``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any, Iterable
+
+from django.db.models import QuerySet
+
+from core.exceptions import NotFound
+from core.utils import parse_uuid
+from realtime.jsonutil import to_jsonable
+
+from commerce.orders.hooks import order_extras, order_queryset
+from commerce.orders.models import Checkout, CheckoutStatus, Order, ReservationStatus, StockReservation
+from commerce.orders.permissions import can_view_order, order_moves_for
+from commerce.stores.permissions import store_ids_of
+
+
+def money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def order_data(order: Order, *, lines: Iterable | None = None) -> dict[str, Any]:
+    """The order payload (REST body and event data), JSON-ready::
+
+        {"id", "number", "checkout_id", "status", "source", "buyer_id",
+         "vendor": {"id", "name"}, "currency", "subtotal", "shipping_total", "total",
+         "refunded_total", "lines": [{"id", "product_id", "product_name", "sku", "vendor_name",
+         "unit_price", "quantity", "line_total"}], "shipping_address", "billing_address",
+         "reservation_expires_at", "cancel_reason", "paid_at", "delivered_at", "created_at", "updated_at"}
+
+    Money as ``"12.50"`` strings in ``currency``; times ISO 8601 UTC."""
+    lines = list(order.lines.all()) if lines is None else list(lines)
+    return to_jsonable(
+        {
+            "id": order.id,
+            "number": order.number,
+            "checkout_id": order.checkout_id,
+            "status": order.status,
+            "source": order.source,
+            "buyer_id": order.buyer_id,
+            "vendor": {"id": order.vendor_id, "name": order.vendor.name},
+            "currency": order.currency,
+            "subtotal": money(order.subtotal),
+            "shipping_total": money(order.shipping_total),
+            "total": money(order.total),
+            "refunded_total": money(order.refunded_total),
+            "lines": [
+                {
+                    "id": line.id,
+                    "product_id": line.product_id,
+                    "product_name": line.product_name,
+                    "sku": line.sku,
+                    "vendor_name": line.vendor_name,
+                    "unit_price": money(line.unit_price),
+                    "quantity": line.quantity,
+                    "line_total": money(line.line_total),
+                }
+                for line in lines
+            ],
+            "shipping_address": order.shipping_address,
+            "billing_address": order.billing_address,
+            "reservation_expires_at": order.reservation_expires_at,
+            "cancel_reason": order.cancel_reason,
+            "paid_at": order.paid_at,
+            "delivered_at": order.delivered_at,
+            "created_at": order.created_at,
+            "updated_at": order.updated_at,
+        }
+    )
+
+
+def order_summary(order: Order) -> dict[str, Any]:
+    """A short order payload for lists and events: ``{"id", "number", "status", "buyer_id",
+    "vendor_id", "currency", "total", "item_count", "created_at", "updated_at"}``."""
+    return to_jsonable(
+        {
+            "id": order.id,
+            "number": order.number,
+            "status": order.status,
+            "buyer_id": order.buyer_id,
+            "vendor_id": order.vendor_id,
+            "currency": order.currency,
+            "total": money(order.total),
+            "created_at": order.created_at,
+            "updated_at": order.updated_at,
+        }
+    )
+
+
+def with_protection(qs: QuerySet[Order]) -> QuerySet[Order]:
+    """``qs`` with what the order payloads need in the same queries: the vendor and the lines, plus
+    what the rooms above add (:data:`commerce.orders.hooks.order_queryset`: the escrow and the
+    open dispute's id)."""
+    return order_queryset(qs.select_related("vendor").prefetch_related("lines"))
+
+
+def orders_for_buyer(*, user) -> QuerySet[Order]:
+    """The user's orders as a buyer, newest first, with vendor, escrow, open dispute and lines."""
+    return with_protection(Order.objects.filter(buyer=user)).order_by("-created_at", "id")
+
+
+def orders_for_vendor_staff(*, user, vendor_id: uuid.UUID | None = None) -> QuerySet[Order]:
+    """Orders of the stores ``user`` is staff of (one store with ``vendor_id``), newest first.
+    A vendor id the user is not staff of gives an empty queryset (never another store's)."""
+    ids = store_ids_of(user)
+    if vendor_id is not None:
+        ids = [v for v in ids if v == vendor_id]
+    return with_protection(Order.objects.filter(vendor_id__in=ids)).order_by("-created_at", "id")
+
+
+def order_get_visible(*, user, order_id: Any) -> Order:
+    """The order ``order_id`` if ``user`` may see it (buyer, vendor staff, admin). Raises
+    ``NotFound`` ``order_not_found`` otherwise (also for a malformed id)."""
+    oid = parse_uuid(order_id)
+    order = with_protection(Order.objects.filter(pk=oid)).first() if oid else None
+    if order is None or not can_view_order(user, order):
+        raise NotFound("Order not found.", code="order_not_found")
+    return order
+
+
+def order_data_for(*, user, order: Order) -> dict[str, Any]:
+    """The order's REST body for ``user``: :func:`order_data` plus ``allowed_transitions`` (the
+    moves ``user`` may ask for, ``commerce.orders.permissions.order_moves_for``) and what the
+    rooms above add (:data:`commerce.orders.hooks.order_extras`: ``escrow`` and
+    ``allowed_actions``, the buyer protection)."""
+    data = order_data(order)
+    data["allowed_transitions"] = order_moves_for(user, order)
+    data.update(order_extras(user=user, order=order))
+    return data
+
+
+def checkout_data(checkout: Checkout) -> dict[str, Any]:
+    """``{"id", "status", "currency", "total", "expires_at", "created_at", "orders": [order]}``."""
+    orders = list(checkout.orders.select_related("vendor").prefetch_related("lines").order_by("vendor__name", "id"))
+    return {
+        "id": str(checkout.id),
+        "status": checkout.status,
+        "currency": checkout.currency,
+        "total": f"{checkout.total:.2f}",
+        "expires_at": checkout.expires_at,
+        "created_at": checkout.created_at,
+        "orders": [order_data(o) for o in orders],
+    }
+
+
+def active_reservation_for(*, user_ids: list[Any]) -> dict[Any, dict[str, Any]]:
+    """For cart payloads: ``{user_id: {"checkout_id", "expires_at", "total", "currency",
+    "order_ids", "quantities": {product_id: units}}}`` of each user's active checkout."""
+    out: dict[Any, dict[str, Any]] = {}
+    rows = (
+        StockReservation.objects.filter(
+            order__checkout__buyer_id__in=user_ids, order__checkout__status=CheckoutStatus.ACTIVE,
+            status=ReservationStatus.ACTIVE,
+        )
+        .values_list("order__checkout__buyer_id", "order__checkout_id", "order__checkout__expires_at",
+                     "order__checkout__total", "order__checkout__currency", "order_id", "product_id", "quantity")
+    )
+    for buyer_id, checkout_id, expires_at, total, currency, order_id, product_id, qty in rows:
+        r = out.setdefault(buyer_id, {"checkout_id": str(checkout_id), "expires_at": expires_at,
+                                      "total": f"{total:.2f}", "currency": currency, "order_ids": [],
+                                      "quantities": {}})
+        if str(order_id) not in r["order_ids"]:
+            r["order_ids"].append(str(order_id))
+        r["quantities"][str(product_id)] = r["quantities"].get(str(product_id), 0) + qty
+    return out

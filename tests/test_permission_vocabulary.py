@@ -1,0 +1,279 @@
+"""The permission vocabulary, role by role: every predicate of ``core.permissions`` and of each
+app's ``permissions.py`` against every kind of person (docs/architecture.md, "Permission
+vocabulary").
+
+One world per test, made through the real services: an active store (its owner and a clerk with
+the ``staff`` role), a buyer, a courier, three kinds of marketplace admin (the ``admin`` role
+alone, Django staff alone, a superuser alone), an inactive user who holds every flag, role and a
+store membership (and so must pass nothing), and an anonymous visitor. Each table row names a
+predicate, its object and exactly who passes; the queryset forms are checked to agree with the
+predicates row by row.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+
+from auctions import permissions as auction_perms
+from auctions import services as auction_services
+from auctions.models import Auction, AuctionStatus
+from chat import permissions as chat_perms
+from chat.models import Conversation
+from commerce.disputes import permissions as dispute_perms
+from commerce.disputes.models import Dispute
+from commerce.orders import permissions as order_perms
+from commerce.stores import permissions as store_perms
+from commerce.stores.models import VendorStaff, VendorStaffRole
+from core import permissions as core_perms
+from core.models import Role, User
+from delivery import permissions as delivery_perms
+from delivery.models import Delivery, DeliveryStatus
+from tests.factories.auctions import live_auction
+from tests.factories.chat import ConversationFactory, send
+from tests.factories.commerce import VendorFactory, VendorStaffFactory
+from tests.factories.core import UserFactory
+from tests.factories.delivery import courier as make_courier
+from tests.factories.delivery import delivered_order, picked_up, ready_delivery
+from tests.factories.disputes import DisputeFactory
+from tests.factories.orders import paid_order
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: the people of every table, in the order they are reported
+ROLES = ("buyer", "owner", "clerk", "courier", "admin_role", "django_staff", "superuser", "inactive", "anonymous")
+ADMINS = {"admin_role", "django_staff", "superuser"}
+ACTIVE = set(ROLES) - {"inactive", "anonymous"}
+STORE = {"owner", "clerk"}
+
+#: every predicate module of the vocabulary
+MODULES = (core_perms, store_perms, order_perms, delivery_perms, auction_perms, chat_perms, dispute_perms)
+
+
+def people(vendor) -> dict:
+    """The nine kinds of person; the store is ``vendor`` (its owner exists already)."""
+    clerk = UserFactory(roles=[Role.VENDOR])
+    VendorStaff.objects.create(vendor=vendor, user=clerk, role=VendorStaffRole.STAFF)
+    inactive = UserFactory(roles=[Role.ADMIN, Role.COURIER, Role.VENDOR, Role.BUYER], is_staff=True,
+                           is_superuser=True, is_active=False)
+    VendorStaff.objects.create(vendor=vendor, user=inactive, role=VendorStaffRole.OWNER)
+    return {
+        "buyer": UserFactory(),
+        "owner": vendor.owner,
+        "clerk": clerk,
+        "courier": make_courier(),
+        "admin_role": UserFactory(roles=[Role.ADMIN]),
+        "django_staff": UserFactory(is_staff=True),
+        "superuser": UserFactory(is_superuser=True),
+        "inactive": inactive,
+        "anonymous": AnonymousUser(),
+    }
+
+
+def mismatches(who: dict, rows) -> list[str]:
+    """``rows`` of ``(label, fn(user) -> value, {role: expected} or set of roles passing)``: every
+    role whose value differs from the expectation (a set means True for those roles, False for
+    the rest)."""
+    out = []
+    for label, fn, expected in rows:
+        for role in ROLES:
+            want = (role in expected) if isinstance(expected, (set, frozenset)) else expected.get(role)
+            got = fn(who[role])
+            if got != want:
+                out.append(f"{label}: {role} got {got!r}, expected {want!r}")
+    return out
+
+
+def agrees(who: dict, label: str, predicate, in_query) -> list[str]:
+    """The queryset form of a predicate selects the object for exactly the people the predicate
+    lets through."""
+    return [f"{label}: {role} predicate {predicate(who[role])} but query {in_query(who[role])}"
+            for role in ROLES if predicate(who[role]) != in_query(who[role])]
+
+
+def test_role_predicates_and_the_stores_room():
+    vendor = VendorFactory()
+    who = people(vendor)
+    rows = [
+        ("is_active_user", core_perms.is_active_user, ACTIVE),
+        ("is_marketplace_admin", core_perms.is_marketplace_admin, ADMINS),
+        ("is_courier", core_perms.is_courier, {"courier"}),
+        ("has_role(vendor)", lambda u: core_perms.has_role(u, Role.VENDOR), {"owner", "clerk"}),
+        ("is_account_owner(buyer)", lambda u: core_perms.is_account_owner(u, who["buyer"].pk), {"buyer"}),
+        ("is_store_staff", lambda u: store_perms.is_store_staff(u, vendor), STORE),
+        ("is_store_staff(by id)", lambda u: store_perms.is_store_staff(u, vendor.pk), STORE),
+        ("is_store_staff(roles=owner)", lambda u: store_perms.is_store_staff(u, vendor, roles=[VendorStaffRole.OWNER]),
+         {"owner"}),
+        ("is_store_staff(roles=staff)", lambda u: store_perms.is_store_staff(u, vendor, roles=[VendorStaffRole.STAFF]),
+         {"clerk"}),
+        ("is_store_owner", lambda u: store_perms.is_store_owner(u, vendor), {"owner"}),
+        ("is_store_owner(by id)", lambda u: store_perms.is_store_owner(u, vendor.pk), {"owner"}),
+        ("can_manage_store_staff", lambda u: store_perms.can_manage_store_staff(u, vendor), {"owner"} | ADMINS),
+        ("can_set_store_status", lambda u: store_perms.can_set_store_status(u, vendor), ADMINS),
+        ("store_ids_of", lambda u: store_perms.store_ids_of(u) == [vendor.pk], STORE),
+    ]
+    assert mismatches(who, rows) == []
+    ids = set(User.objects.filter(core_perms.marketplace_admins_q()).values_list("pk", flat=True))
+    assert agrees(who, "marketplace_admins_q", core_perms.is_marketplace_admin,
+                  lambda u: getattr(u, "pk", None) in ids) == []
+
+
+def test_orders_room():
+    vendor = VendorFactory()
+    who = people(vendor)
+    order = paid_order(buyer=who["buyer"], vendor=vendor)
+    rows = [
+        ("is_order_buyer", lambda u: order_perms.is_order_buyer(u, order), {"buyer"}),
+        ("can_view_order", lambda u: order_perms.can_view_order(u, order), {"buyer"} | STORE | ADMINS),
+        ("can_move_order(processing)", lambda u: order_perms.can_move_order(u, order, "processing"), STORE | ADMINS),
+        ("can_move_order(cancelled)", lambda u: order_perms.can_move_order(u, order, "cancelled"),
+         {"buyer"} | STORE | ADMINS),
+        ("can_move_order(refunded: system only)", lambda u: order_perms.can_move_order(u, order, "refunded"), set()),
+        ("can_move_order(delivered: map refuses)", lambda u: order_perms.can_move_order(u, order, "delivered"), set()),
+        ("order_moves_for", lambda u: order_perms.order_moves_for(u, order),
+         {"buyer": ["cancelled"], "owner": ["cancelled", "processing"], "clerk": ["cancelled", "processing"],
+          "courier": [], "admin_role": ["cancelled", "processing"], "django_staff": ["cancelled", "processing"],
+          "superuser": ["cancelled", "processing"], "inactive": [], "anonymous": []}),
+        ("can_refund_order", lambda u: order_perms.can_refund_order(u, order), STORE | ADMINS),
+    ]
+    assert mismatches(who, rows) == []
+
+
+def test_delivery():
+    vendor = VendorFactory()
+    who = people(vendor)
+    delivery, _ = picked_up(ready_delivery(buyer=who["buyer"], vendor=vendor, method="wallet"), who["courier"])
+    delivery = Delivery.objects.select_related("order").get(pk=delivery.pk)
+    unclaimed = Delivery(order=delivery.order, status=DeliveryStatus.PENDING)
+    watchers = {"buyer", "courier"} | STORE | ADMINS
+    rows = [
+        ("is_delivery_carrier", lambda u: delivery_perms.is_delivery_carrier(u, delivery), {"courier"}),
+        ("can_watch_delivery", lambda u: delivery_perms.can_watch_delivery(u, delivery), watchers),
+        ("can_track_delivery", lambda u: delivery_perms.can_track_delivery(u, delivery), watchers),
+        ("can_view_open_delivery(pending)", lambda u: delivery_perms.can_view_open_delivery(u, unclaimed), {"courier"}),
+        ("can_view_open_delivery(claimed)", lambda u: delivery_perms.can_view_open_delivery(u, delivery), set()),
+        ("can_take_delivery_for_store", lambda u: delivery_perms.can_take_delivery_for_store(u, delivery), STORE),
+        ("can_reset_delivery_pin", lambda u: delivery_perms.can_reset_delivery_pin(u, delivery), ADMINS),
+    ]
+    assert mismatches(who, rows) == []
+    assert agrees(who, "watchable_deliveries_q", lambda u: delivery_perms.can_watch_delivery(u, delivery),
+                  lambda u: Delivery.objects.filter(delivery_perms.watchable_deliveries_q(u), pk=delivery.pk).exists()) == []
+    delivery.status = DeliveryStatus.DELIVERED  # tracking ended: the buyer reads it, no longer tracks it
+    assert mismatches(who, [("can_track_delivery(ended)", lambda u: delivery_perms.can_track_delivery(u, delivery),
+                             watchers - {"buyer"})]) == []
+
+
+def test_auctions():
+    vendor = VendorFactory()
+    who = people(vendor)
+    live = live_auction(vendor=vendor)
+    now = timezone.now()
+    pending = auction_services.auction_create(user=vendor.owner, vendor_id=vendor.pk, title="Pending lamp",
+                                              start_price="5.00", ends_at=now + timedelta(hours=2))
+    won = Auction(vendor=vendor, status=AuctionStatus.ENDED, order_id=paid_order(buyer=who["buyer"], vendor=vendor).pk,
+                  leader=who["buyer"])
+    rows = [
+        ("can_view_auction(pending)", lambda u: auction_perms.can_view_auction(u, pending), STORE | ADMINS),
+        ("can_view_auction(live)", lambda u: auction_perms.can_view_auction(u, live), ACTIVE),
+        ("is_auction_store_staff", lambda u: auction_perms.is_auction_store_staff(u, live), STORE),
+        ("can_approve_auction", lambda u: auction_perms.can_approve_auction(u, pending), ADMINS),
+        ("can_cancel_auction", lambda u: auction_perms.can_cancel_auction(u, pending), STORE | ADMINS),
+        ("can_cancel_auction(with bids)", lambda u: auction_perms.can_cancel_auction(u, live, with_bids=True), ADMINS),
+        ("can_see_auction_order", lambda u: auction_perms.can_see_auction_order(u, won), {"buyer"} | STORE),
+    ]
+    assert mismatches(who, rows) == []
+    for auction in (pending, live):
+        assert agrees(who, f"visible_auctions_q({auction.status})", lambda u: auction_perms.can_view_auction(u, auction),
+                      lambda u: Auction.objects.filter(auction_perms.visible_auctions_q(u), pk=auction.pk).exists()) == []
+
+
+def test_chat():
+    vendor = VendorFactory()
+    who = people(vendor)
+    conversation = ConversationFactory(buyer=who["buyer"], vendor=vendor)
+    message = send(conversation, who["buyer"])
+    flagged = chat_perms.with_store_staff_flag(Conversation.objects.filter(pk=conversation.pk), who["clerk"]).get()
+    side = {"buyer": "buyer", "owner": "vendor", "clerk": "vendor"}
+    rows = [
+        ("is_chat_participant", lambda u: chat_perms.is_chat_participant(u, conversation), {"buyer"} | STORE),
+        ("chat_side", lambda u: chat_perms.chat_side(u, conversation), side),
+        ("is_message_sender", lambda u: chat_perms.is_message_sender(u, message), {"buyer"}),
+        ("can_handle_chat_reports", chat_perms.can_handle_chat_reports, ADMINS),
+    ]
+    assert mismatches(who, rows) == []
+    assert chat_perms.chat_side(who["clerk"], flagged) == "vendor"
+    assert agrees(who, "chat_participant_q", lambda u: chat_perms.is_chat_participant(u, conversation),
+                  lambda u: Conversation.objects.filter(chat_perms.chat_participant_q(u), pk=conversation.pk).exists()) == []
+
+
+def test_disputes():
+    vendor = VendorFactory()
+    who = people(vendor)
+    dispute = DisputeFactory(order=delivered_order(buyer=who["buyer"], vendor=vendor, method="wallet"))
+    dispute = Dispute.objects.select_related("order").get(pk=dispute.pk)
+    rows = [
+        ("dispute_role", lambda u: dispute_perms.dispute_role(u, dispute.order),
+         {"buyer": "buyer", "owner": "store", "clerk": "store", **{a: "staff" for a in ADMINS}}),
+        ("can_view_dispute", lambda u: dispute_perms.can_view_dispute(u, dispute), {"buyer"} | STORE | ADMINS),
+        ("can_withdraw_dispute", lambda u: dispute_perms.can_withdraw_dispute(u, dispute), {"buyer"}),
+        ("can_resolve_dispute", lambda u: dispute_perms.can_resolve_dispute(u, dispute), ADMINS),
+        ("can_see_dispute_queue", dispute_perms.can_see_dispute_queue, ADMINS),
+    ]
+    assert mismatches(who, rows) == []
+    assert agrees(who, "visible_disputes_q", lambda u: dispute_perms.can_view_dispute(u, dispute),
+                  lambda u: Dispute.objects.filter(dispute_perms.visible_disputes_q(u), pk=dispute.pk).exists()) == []
+
+
+def test_an_admin_of_the_store_speaks_for_the_store_and_cannot_decide_its_dispute():
+    dispute = DisputeFactory()
+    order = dispute.order
+    admin_clerk = UserFactory(roles=[Role.ADMIN])
+    VendorStaffFactory(vendor=order.vendor, user=admin_clerk)
+    assert dispute_perms.dispute_role(admin_clerk, order) == "store"
+    assert not dispute_perms.can_resolve_dispute(admin_clerk, dispute)
+
+
+def _public_functions(module) -> set[str]:
+    return {name for name, obj in inspect.getmembers(module, inspect.isfunction)
+            if obj.__module__ == module.__name__ and not name.startswith("_")}
+
+
+def test_every_predicate_is_in_the_architecture_table_and_tested_here():
+    """The vocabulary, its documentation and this test name the same predicates."""
+    documented_rows = re.search(r"## Permission vocabulary\n(.*?)\n## ", (ROOT / "docs/architecture.md").read_text(), re.S)
+    assert documented_rows, "docs/architecture.md has no 'Permission vocabulary' section"
+    documented = set(re.findall(r"^\| `(\w+)\(", documented_rows.group(1), re.M))
+    defined = set().union(*(_public_functions(m) for m in MODULES))
+    assert defined == documented, (sorted(defined - documented), sorted(documented - defined))
+    source = ast.parse(Path(__file__).read_text())
+    used = {n.attr for n in ast.walk(source) if isinstance(n, ast.Attribute)}
+    assert defined - used == set()
+
+
+def test_no_permission_check_outside_the_vocabulary():
+    """No module but the permissions modules reads the raw flags (``is_staff``, ``is_superuser``,
+    ``roles`` containment, ``is_authenticated``) to decide who may do something."""
+    pattern = re.compile(r"\.is_staff\b|\.is_superuser\b|\"is_staff\"|\"is_superuser\"|is_authenticated|Role\.ADMIN in|"
+                         r"Role\.COURIER in|is_staff_or_admin|\.is_admin\b")
+    allowed = {f"{m.__name__.replace('.', '/')}.py" for m in MODULES} | {"core/models.py", "core/admin.py",
+                                                                         "commerce/management/commands/seed_demo.py"}
+    offenders = []
+    for app in ("core", "realtime", "notifications", "commerce", "auctions", "delivery", "chat", "simulator"):
+        for path in (ROOT / app).rglob("*.py"):
+            rel = str(path.relative_to(ROOT))
+            if "migrations" in rel or rel in allowed:
+                continue
+            for n, line in enumerate(path.read_text().splitlines(), 1):
+                if pattern.search(line):
+                    offenders.append(f"{rel}:{n}: {line.strip()}")
+    assert offenders == []
+
