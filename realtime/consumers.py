@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import logging
 import time
 from datetime import datetime, timezone
@@ -558,6 +559,10 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         if not isinstance(data, dict):
             raise FrameError("data must be a JSON object.")
         user = self.user
+        if inspect.iscoroutinefunction(fn):
+            # An async command runs on the loop and authorises itself (``realtime.registry``).
+            await self._reply(ref, await fn(user=user, key=key, data=data))
+            return
 
         def run() -> Any:
             if not spec.authorize(user=user, key=key):
