@@ -563,8 +563,11 @@ def _invalid(msg: str, field: str) -> ApplicationError:
     return ApplicationError(msg, code="invalid", fields={field: [msg]})
 
 
-def _clean_point(raw: Any, *, now: datetime) -> dict[str, Any]:
-    """Validate one point ``{ts, lat, lon, accuracy_m, speed_mps?, heading_deg?}``."""
+def clean_point(raw: Any, *, now: datetime) -> dict[str, Any]:
+    """Validate one point ``{ts, lat, lon, accuracy_m, speed_mps?, heading_deg?}`` (ISO time
+    with a zone, degrees, metres, m/s, degrees) against the server's clock ``now``: returns it
+    with ``ts`` an aware datetime and the numbers floats. Raises ``ApplicationError``
+    ``invalid`` (shape, range) or ``future_timestamp``."""
     if not isinstance(raw, dict):
         raise _invalid("Each point must be an object.", "points")
 
@@ -603,7 +606,7 @@ def delivery_ingest_locations(*, courier, delivery_id: Any, points: Iterable[Any
     points = list(points)
     if not points or len(points) > 500:
         raise _invalid("Send 1 to 500 points.", "points")
-    cleaned = sorted((_clean_point(p, now=now) for p in points), key=lambda p: p["ts"])
+    cleaned = sorted((clean_point(p, now=now) for p in points), key=lambda p: p["ts"])
     result = IngestResult()
     with transaction.atomic():
         delivery = _lock(delivery_id)
@@ -692,7 +695,7 @@ async def delivery_track(*, courier, delivery_id: Any, point: Any) -> IngestResu
     :func:`delivery_ingest_locations` raises, ``Forbidden`` ``forbidden`` for someone who may
     not use the topic, and ``redis.RedisError`` in an outage (the gateway answers 503)."""
     now = timezone.now()
-    p = _clean_point(point, now=now)
+    p = clean_point(point, now=now)
     did = parse_uuid(delivery_id)
     if did is None or not is_active_user(courier):
         raise Forbidden(f"You may not send commands to {DELIVERY_TOPIC.name(delivery_id)}.", code="forbidden")

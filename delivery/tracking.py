@@ -391,9 +391,9 @@ async def take_due_async(*, now: datetime, limit: int = 200) -> list[Flushed]:
 # --- access: loaded from the database, dropped when it changes ----------------------------------
 
 
-def _load_args(delivery: Delivery, generation: str) -> tuple[list[str], list]:
+def _load_args(delivery: Delivery, seen: str) -> tuple[list[str], list]:
     did = str(delivery.pk)
-    args = [generation, str(delivery.courier_id or ""), "1" if delivery.status in ACTIVE else "0", delivery.status,
+    args = [seen, str(delivery.courier_id or ""), "1" if delivery.status in ACTIVE else "0", delivery.status,
             "1" if delivery.stale else "0", ACCESS_TTL_SECONDS, repr(delivery.dropoff_lat), repr(delivery.dropoff_lon),
             STATE_TTL_SECONDS]
     if delivery.last_ts is not None:
@@ -403,27 +403,36 @@ def _load_args(delivery: Delivery, generation: str) -> tuple[list[str], list]:
     return [key(did, "acc"), key(did, "gen"), key(did, "pos")], args
 
 
+def generation(delivery_id: Any) -> str:
+    """The access hash's generation now (read before reading the delivery)."""
+    return (sync_client().get(key(delivery_id, "gen")) or b"").decode()
+
+
+def store_access(delivery: Delivery, *, seen: str) -> bool:
+    """Write the access hash of ``delivery`` as read by the caller, unless :func:`forget` ran
+    since the caller read the generation ``seen`` (then nothing is written: the row read may be
+    older than the change). Seeds the last position from the row when Redis has none (after a
+    Redis restart). Returns whether it wrote."""
+    keys, args = _load_args(delivery, seen)
+    return bool(_script("load")(keys=keys, args=args))
+
+
 def load_access(*, delivery_id: Any) -> bool:
-    """Read the delivery (one query) and write its access hash, seeding the last position from
-    the database when Redis has none (after a Redis restart). Not written when :func:`forget`
-    ran in between (the next point loads again). Returns False for an unknown delivery."""
-    client = sync_client()
-    generation = (client.get(key(delivery_id, "gen")) or b"").decode()
+    """Read the delivery (one query) and write its access hash (:func:`store_access`). Returns
+    False for an unknown delivery."""
+    seen = generation(delivery_id)
     delivery = (Delivery.objects.only("id", "courier_id", "status", "stale", "dropoff_lat", "dropoff_lon", "last_ts",
                                       "last_lat", "last_lon", "last_speed_mps", "last_heading_deg", "last_received_at")
                 .filter(pk=delivery_id).first())
     if delivery is None:
         return False
-    keys, args = _load_args(delivery, generation)
-    _script("load")(keys=keys, args=args)
+    store_access(delivery, seen=seen)
     return True
 
 
 def write_access(delivery: Delivery) -> None:
     """Write the access hash of a delivery the caller has locked (its row is current)."""
-    generation = (sync_client().get(key(delivery.pk, "gen")) or b"").decode()
-    keys, args = _load_args(delivery, generation)
-    _script("load")(keys=keys, args=args)
+    store_access(delivery, seen=generation(delivery.pk))
 
 
 def forget(delivery_id: Any, *, ended: bool = False) -> None:
