@@ -184,7 +184,7 @@ def main() -> None:
 
         stats_user = User.objects.create_user("hot-stats@example.com", "x")
         token = str(AccessToken.for_user(stats_user))
-        profiler = None if args.no_profile else Profiler(True, tmp, prefix="hot_paths", copy_to=RESULTS_DIR if to_results else None)
+        profiler = None if args.no_profile else Profiler(True, tmp, prefix=out.stem, copy_to=RESULTS_DIR if to_results else None)
         bidders = None
         for path in [p for p in PATHS if p in args.paths]:
             log(f"path {path}")

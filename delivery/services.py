@@ -792,13 +792,13 @@ async def publish_flushed_async(flushed: tracking.Flushed) -> None:
 
 
 def deliveries_tick(*, now: datetime | None = None) -> dict[str, int]:
-    """Beat, every second: flush held-back points (the gateways' workers do it within 0.1 s;
-    this is the backstop), persist buffered points a dead gateway left behind
+    """Beat, every second: flush held-back points a second overdue (the gateways' workers send
+    them within 0.1 s; this is the backstop), persist buffered points a dead gateway left behind
     (``delivery.tracking.persist_pending``), mark couriers silent for
     ``DELIVERY_STALE_AFTER_S`` (60 s) stale (``delivery.courier_stale``)."""
     now = now or timezone.now()
     stale = 0
-    due = tracking.take_due(now=now, limit=500)
+    due = tracking.take_due(now=now, limit=500, overdue_s=1.0)
     if due:
         ended = set(Delivery.objects.filter(pk__in=[f.delivery_id for f in due], status__in=ENDED_STATUSES)
                     .values_list("pk", flat=True))

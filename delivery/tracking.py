@@ -52,6 +52,7 @@ their transaction.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import os
@@ -158,13 +159,14 @@ for _, s in ipairs(redis.call('LRANGE', KEYS[4], 0, 4)) do table.insert(out, s) 
 return out
 """
 
-# KEYS: flush set; ARGV: 1 now ms, 2 interval ms, 3 limit, 4 key prefix ("dl:"), 5 one delivery id (optional)
-# Returns [[delivery id, pending json, dlat, dlon, speed...], ...] of the points to send now.
+# KEYS: flush set; ARGV: 1 now ms, 2 interval ms, 3 limit, 4 key prefix ("dl:"), 5 due at most (ms),
+# 6 one delivery id (optional). Returns [[delivery id, pending json, dlat, dlon, speed...], ...] of
+# the points to send now.
 FLUSH_LUA = """
 local now, interval = tonumber(ARGV[1]), tonumber(ARGV[2])
 local ids
-if ARGV[5] then ids = {ARGV[5]} else
-  ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+if ARGV[6] then ids = {ARGV[6]} else
+  ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[5]), 'LIMIT', 0, tonumber(ARGV[3]))
 end
 local out = {}
 for _, did in ipairs(ids) do
@@ -368,17 +370,20 @@ async def ingest_async(*, delivery_id: Any, user_id: Any, point: dict[str, Any],
     return _accepted(await _ascript("ingest")(keys=keys, args=args))
 
 
-def _flush_call(now: datetime, delivery_id: Any = None, limit: int = 200) -> tuple[list[str], list]:
-    args = [to_ms(now), int(cfg("DELIVERY_BROADCAST_INTERVAL_S", 2.0) * 1000), limit, f"{prefix()}:"]
+def _flush_call(now: datetime, delivery_id: Any = None, limit: int = 200, overdue_s: float = 0.0) -> tuple[list[str], list]:
+    args = [to_ms(now), int(cfg("DELIVERY_BROADCAST_INTERVAL_S", 2.0) * 1000), limit, f"{prefix()}:",
+            to_ms(now) - int(overdue_s * 1000)]
     if delivery_id is not None:
         args.append(str(delivery_id))
     return [flush_key()], args
 
 
-def take_due(*, now: datetime, delivery_id: Any = None, limit: int = 200) -> list[Flushed]:
+def take_due(*, now: datetime, delivery_id: Any = None, limit: int = 200, overdue_s: float = 0.0) -> list[Flushed]:
     """Take the pending points whose throttle window is open (of one delivery, or of any, at
-    most ``limit``), marking them sent: the caller publishes them. Raises ``redis.RedisError``."""
-    keys, args = _flush_call(now, delivery_id, limit)
+    most ``limit``, whose window opened at least ``overdue_s`` ago: the Celery tick leaves the
+    gateways' workers a second), marking them sent: the caller publishes them. Raises
+    ``redis.RedisError``."""
+    keys, args = _flush_call(now, delivery_id, limit, overdue_s)
     return _flushed(_script("flush")(keys=keys, args=args))
 
 
@@ -620,7 +625,8 @@ def ensure_worker() -> None:
     if task is None or task.done():
         if len(_workers) > 16:
             _workers.clear()
-        _workers[id(loop)] = loop.create_task(run_worker(), name="delivery-tracking-worker")
+        # a context of its own: not the context of the command that happened to start it
+        _workers[id(loop)] = loop.create_task(run_worker(), name="delivery-tracking-worker", context=contextvars.Context())
 
 
 async def run_worker(*, publish_flushed=None) -> None:

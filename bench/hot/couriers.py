@@ -2,7 +2,7 @@
 
 Setup (not measured): one store with a pickup point; per courier a buyer, an order (created in
 bulk in ``processing``, then moved to ``ready_for_pickup`` by the store through
-``commerce.orders.order_transition``, which creates the delivery) whose drop-off is the far end
+``commerce.orders.services.order_transition``, which creates the delivery) whose drop-off is the far end
 of the courier's track, claimed (``delivery_claim``) and picked up (``delivery_set_status``) by
 the courier: every courier has a real claimed delivery. Each courier has its own socket (sender
 processes); a watcher process holds one socket per sampled delivery, signed in as its buyer.
@@ -57,8 +57,9 @@ class Couriers:
     def _setup(self) -> tuple[list[str], list[str], list[str]]:
         from rest_framework_simplejwt.tokens import AccessToken
 
-        from commerce import orders
-        from commerce.models import Order, OrderStatus, Vendor, VendorStaff
+        from commerce.orders import services as orders
+        from commerce.orders.models import Order, OrderStatus
+        from commerce.stores.models import Vendor, VendorStaff
         from core.models import Role, User
         from delivery import services
         from delivery.models import Delivery, PickupPoint
