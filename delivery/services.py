@@ -21,22 +21,28 @@ Open deliveries (unclaimed, :func:`deliveries_open`) show couriers the pickup po
 drop-off (the centre of a ``DELIVERY_OPEN_DROPOFF_CELL_M`` grid cell, 1 km, and the city), never
 the exact point, the address or the PIN; the assigned courier gets the exact point.
 
-Location filters (Traccar's filter settings; every threshold is a setting), applied per point in
-device-time order:
+Positions are Redis-first (``delivery.tracking``): the socket ``location`` command
+(:func:`delivery_track`, on the event loop) and the REST upload (:func:`delivery_ingest_locations`,
+under the delivery's row lock) run one Redis script per point, which applies the filters against
+the last accepted point kept in Redis, keeps the last position, the throttle's state and the
+ETA's inputs there, and appends the point to a Redis Stream; the points reach PostgreSQL in
+batches within a second (the upload also writes its own at once). Filters (Traccar's filter
+settings; every threshold is a setting), per point in device-time order:
 
 * coordinates outside −90..90 / −180..180, accuracy < 0, speed < 0 → refused (``invalid``);
 * ``ts`` more than ``DELIVERY_MAX_FUTURE_SECONDS`` (30) ahead of the server → refused (``future_timestamp``);
-* a ``ts`` already stored for the delivery → dropped (duplicate; batches may arrive twice);
+* a ``ts`` already accepted for the delivery → dropped (duplicate; batches may arrive twice);
 * accuracy worse than ``DELIVERY_MAX_ACCURACY_M`` (100) → stored, not broadcast;
 * implied speed from the last kept point above ``DELIVERY_MAX_SPEED_MPS`` (70 m/s, 252 km/h) →
   stored as rejected (``jump``), not part of the path, not broadcast.
 
 Watchers get ``delivery.location`` at most once per ``DELIVERY_BROADCAST_INTERVAL_S`` (2 s) per
-delivery, the newest point winning: a point inside the window is kept and a flush (an ETA task,
-plus the beat tick) sends the newest one when the window opens. Within
-``DELIVERY_ARRIVING_RADIUS_M`` (300 m) of the drop-off the status becomes ``arriving`` by
-itself and the buyer is notified. No point for ``DELIVERY_STALE_AFTER_S`` (60 s) →
-``delivery.courier_stale``; the next good point → ``delivery.courier_live``.
+delivery, the newest point winning: a point inside the window waits in Redis and the gateway's
+worker sends the newest one within 0.1 s of the window opening (the beat tick is the backstop;
+no task per point). Within ``DELIVERY_ARRIVING_RADIUS_M`` (300 m) of the drop-off the status
+becomes ``arriving`` by itself and the buyer is notified. No point for
+``DELIVERY_STALE_AFTER_S`` (60 s) → ``delivery.courier_stale``; the next good point →
+``delivery.courier_live``. These status changes run in transactions under the row lock.
 
 Lock order: the order, then its delivery row (:func:`_lock_with_order`) wherever the order moves
 (status reports, completion, cancellation from the order side); claims, positions and the tick

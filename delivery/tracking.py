@@ -557,12 +557,24 @@ def read_batch(client: redis.Redis, *, consumer: str, count: int, claim_idle_ms:
     if claim_idle_ms is not None:
         client.xautoclaim(stream_key(), GROUP, consumer, min_idle_time=claim_idle_ms, start_id="0-0", count=count)
     for start in ("0", ">"):
-        reply = client.xreadgroup(GROUP, consumer, {stream_key(): start}, count=count)
-        entries = [(eid.decode() if isinstance(eid, bytes) else eid, _decode_entry(f))
-                   for _, batch in reply for eid, f in batch if f]
+        entries, gone = _entries(client.xreadgroup(GROUP, consumer, {stream_key(): start}, count=count))
+        if gone:  # pending here but deleted by whoever stored them: nothing left to store
+            client.xack(stream_key(), GROUP, *gone)
         if entries:
             return entries
     return []
+
+
+def _entries(reply) -> tuple[list[tuple[str, dict]], list[str]]:
+    entries, gone = [], []
+    for _, batch in reply:
+        for eid, fields in batch:
+            eid = eid.decode() if isinstance(eid, bytes) else eid
+            if fields:
+                entries.append((eid, _decode_entry(fields)))
+            else:
+                gone.append(eid)
+    return entries, gone
 
 
 def acknowledge(client: redis.Redis, ids: list[str]) -> None:
@@ -596,9 +608,9 @@ async def _persist_async(client, *, consumer: str, count: int, claim_idle_ms: in
         await client.xautoclaim(stream_key(), GROUP, consumer, min_idle_time=claim_idle_ms, start_id="0-0", count=count)
     entries: list[tuple[str, dict]] = []
     for start in ("0", ">"):
-        reply = await client.xreadgroup(GROUP, consumer, {stream_key(): start}, count=count)
-        entries = [(eid.decode() if isinstance(eid, bytes) else eid, _decode_entry(f))
-                   for _, batch in reply for eid, f in batch if f]
+        entries, gone = _entries(await client.xreadgroup(GROUP, consumer, {stream_key(): start}, count=count))
+        if gone:
+            await client.xack(stream_key(), GROUP, *gone)
         if entries:
             break
     if not entries:
@@ -630,35 +642,46 @@ def ensure_worker() -> None:
 
 
 async def run_worker(*, publish_flushed=None) -> None:
-    """Forever: every ``DELIVERY_FLUSH_INTERVAL_S`` (0.1 s) send the pending points whose
-    throttle window opened; every ``DELIVERY_PERSIST_INTERVAL_S`` (0.5 s, at most 1 s) persist
-    a batch from the stream (taking over entries a dead consumer left idle for
-    ``DELIVERY_PERSIST_CLAIM_IDLE_S``, checked every 5 s). Errors (Redis or PostgreSQL down)
-    are logged and retried on the next round; nothing is acknowledged that was not stored."""
+    """Forever, as two tasks so that a slow batch never delays a flush: every
+    ``DELIVERY_FLUSH_INTERVAL_S`` (0.1 s) send the pending points whose throttle window opened;
+    every ``DELIVERY_PERSIST_INTERVAL_S`` (0.5 s, at most 1 s) persist what the stream holds
+    (taking over entries a dead consumer left idle for ``DELIVERY_PERSIST_CLAIM_IDLE_S``,
+    checked every 5 s). Errors (Redis or PostgreSQL down) are logged and retried on the next
+    round; nothing is acknowledged that was not stored."""
     from delivery.services import publish_flushed_async  # cycle-breaker: services import this module
 
-    publish_flushed = publish_flushed or publish_flushed_async
-    consumer = consumer_name()
-    flush_every = cfg("DELIVERY_FLUSH_INTERVAL_S", 0.1)
-    persist_every = min(cfg("DELIVERY_PERSIST_INTERVAL_S", 0.5), 1.0)
-    claim_idle_ms = int(cfg("DELIVERY_PERSIST_CLAIM_IDLE_S", 10.0) * 1000)
-    last_persist = last_claim = 0.0
+    await asyncio.gather(_flush_loop(publish_flushed or publish_flushed_async), _persist_loop())
+
+
+async def _flush_loop(publish_flushed) -> None:
+    every = cfg("DELIVERY_FLUSH_INTERVAL_S", 0.1)
     while True:
         try:
             for flushed in await take_due_async(now=datetime.now(timezone.utc)):
                 await publish_flushed(flushed)
-            mono = time.monotonic()
-            if mono - last_persist >= persist_every:
-                last_persist = mono
-                claim = claim_idle_ms if mono - last_claim >= 5.0 else None
-                if claim is not None:
-                    last_claim = mono
-                while await _persist_async(direct.async_client(), consumer=consumer, count=5000,
-                                           claim_idle_ms=claim) >= 5000:
-                    claim = None
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - an outage must not end the worker; retried next round
-            logger.exception("delivery tracking worker: round failed; retrying")
+            logger.exception("delivery tracking worker: flush failed; retrying")
             await asyncio.sleep(1.0)
-        await asyncio.sleep(flush_every)
+        await asyncio.sleep(every)
+
+
+async def _persist_loop() -> None:
+    consumer = consumer_name()
+    every = min(cfg("DELIVERY_PERSIST_INTERVAL_S", 0.5), 1.0)
+    claim_idle_ms = int(cfg("DELIVERY_PERSIST_CLAIM_IDLE_S", 10.0) * 1000)
+    last_claim = 0.0
+    while True:
+        started = time.monotonic()
+        try:
+            claim = None
+            if started - last_claim >= 5.0:
+                claim, last_claim = claim_idle_ms, started
+            while await _persist_async(direct.async_client(), consumer=consumer, count=5000, claim_idle_ms=claim) >= 5000:
+                claim = None
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - an outage must not end the worker; retried next round
+            logger.exception("delivery tracking worker: persisting failed; retrying")
+        await asyncio.sleep(max(0.0, every - (time.monotonic() - started)))
