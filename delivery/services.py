@@ -51,6 +51,8 @@ lock only the delivery row and never move the order.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -116,6 +118,7 @@ DELIVERY_CANCELLED = register_kind(
     default_channels=(IN_APP,),
 )
 QR_SALT = "delivery.qr"
+logger = logging.getLogger(__name__)
 
 
 def cfg(name: str, default: float) -> float:
@@ -676,8 +679,7 @@ def _arriving(delivery: Delivery, lat: float, lon: float) -> bool:
 
 
 def _mark_live(delivery: Delivery, ts: datetime) -> None:
-    delivery.stale = False
-    tracking.forget_on_commit(delivery.pk)
+    delivery.stale = False  # (the script cleared its copy of the flag when it said "live")
     publish(topic=DELIVERY_TOPIC.name(delivery.pk), event=DeliveryCourierLive.build(delivery=delivery, ts=ts))
 
 
@@ -719,14 +721,32 @@ async def delivery_track(*, courier, delivery_id: Any, point: Any) -> IngestResu
         return result
     _count(result, accepted)
     if accepted.live:
-        await database_sync_to_async(delivery_mark_live, thread_sensitive=False)(delivery_id=did, ts=p["ts"])
+        _in_background(delivery_mark_live, delivery_id=did, ts=p["ts"])
     if accepted.send == "now":
         await direct.publish(topic=DELIVERY_TOPIC.name(did), event=location_event(did, p, accepted.dropoff, accepted.speeds),
                              event_id=tracking.event_id(did, tracking.to_us(p["ts"])))
     if accepted.arriving:
-        await database_sync_to_async(delivery_mark_arriving, thread_sensitive=False)(
-            courier=courier, delivery_id=did, lat=p["lat"], lon=p["lon"])
+        _in_background(delivery_mark_arriving, courier=courier, delivery_id=did, lat=p["lat"], lon=p["lon"])
     return result
+
+
+_background: set[asyncio.Task] = set()
+
+
+def _in_background(fn, **kwargs) -> None:
+    """Run a status change (its own transaction, re-checked under the row lock) off the loop
+    without holding the courier's reply: the point is accepted either way. A failure is logged;
+    ``arriving`` is asked again by the next point near the drop-off, ``live`` when the access
+    hash is next loaded (``delivery.tracking.ACCESS_TTL_SECONDS`` at most)."""
+    task = asyncio.ensure_future(database_sync_to_async(fn, thread_sensitive=False)(**kwargs))
+    _background.add(task)
+
+    def done(t: asyncio.Task) -> None:
+        _background.discard(t)
+        if not t.cancelled() and t.exception() is not None:
+            logger.warning("delivery: %s failed: %r", fn.__name__, t.exception())
+
+    task.add_done_callback(done)
 
 
 async def _ingest_loaded(did, courier, p: dict[str, Any], now: datetime) -> tracking.Accepted:

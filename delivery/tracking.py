@@ -148,7 +148,10 @@ if newest == 1 then
   end
   if p[6] and (a[3] == 'picked_up' or a[3] == 'en_route')
      and hav(lat, lon, tonumber(p[6]), tonumber(p[7])) <= tonumber(ARGV[13]) then near = 1 end
-  if a[4] == '1' then live = 1 end
+  if a[4] == '1' then
+    live = 1
+    redis.call('HSET', KEYS[1], 'stale', '0')  -- asked once; the database's flag follows in a transaction
+  end
 end
 local ttl = tonumber(ARGV[15])
 redis.call('EXPIRE', KEYS[2], ttl)
