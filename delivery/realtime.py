@@ -27,6 +27,7 @@ from core.utils import parse_uuid
 from delivery.events import DELIVERY_TOPIC
 from delivery.models import Delivery
 from delivery.permissions import can_track_delivery
+from delivery.serializers import LocationsOutputSerializer
 from delivery.services import delivery_data, delivery_track
 from realtime.registry import Topic, command, register
 
@@ -54,4 +55,4 @@ class DeliveryTopic(Topic):
     async def location(self, *, user, key: str, data: dict) -> dict[str, Any]:
         """On the event loop, no query on its way (``delivery.services.delivery_track``); it
         checks the courier itself, so the topic's ``authorize`` is not asked per point."""
-        return (await delivery_track(courier=user, delivery_id=key, point=data)).as_dict()
+        return LocationsOutputSerializer(await delivery_track(courier=user, delivery_id=key, point=data)).data
