@@ -56,7 +56,7 @@ class Bidders:
     def __init__(self, stack: HotStack, *, hot: int = 50) -> None:
         from rest_framework_simplejwt.tokens import AccessToken
 
-        from commerce.models import Vendor, VendorStaff
+        from commerce.stores.models import Vendor, VendorStaff
         from core.models import Role, User
 
         self.stack = stack
@@ -84,8 +84,8 @@ class Bidders:
         """Users with ``funds`` EUR in their wallets and an authenticated socket each."""
         from rest_framework_simplejwt.tokens import AccessToken
 
-        from commerce.models import LedgerKind
-        from commerce.wallet import wallet_credit
+        from commerce.wallet.models import LedgerKind
+        from commerce.wallet.services import wallet_credit
         from core.models import User
 
         users = User.objects.bulk_create([User(email=f"hot-{sid}-{self.run}@example.com", display_name=f"Bidder {sid}",

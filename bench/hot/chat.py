@@ -39,7 +39,8 @@ class Chats:
         from rest_framework_simplejwt.tokens import AccessToken
 
         from chat import services
-        from commerce.models import Category, Product, Vendor, VendorStaff
+        from commerce.catalog.models import Category, Product
+        from commerce.stores.models import Vendor, VendorStaff
         from core.models import Role, User
 
         self.stack = stack
