@@ -29,8 +29,8 @@ test: install
 # on real recorded input; bench/README.md. `make bench-hot ARGS=--quick` is a smoke run.
 bench: install
 	$(BIN)/python bench/gateway.py
-	$(BIN)/python bench/memory_churn.py
 	$(BIN)/python bench/hot_paths.py
+	$(BIN)/python bench/memory_churn.py
 
 bench-hot: install
 	$(BIN)/python bench/hot_paths.py $(ARGS)

@@ -473,6 +473,15 @@ DELIVERY_POSITION_RETENTION_DAYS = env.int("DELIVERY_POSITION_RETENTION_DAYS", d
 DELIVERY_OPEN_DROPOFF_CELL_M = env.float("DELIVERY_OPEN_DROPOFF_CELL_M", default=1000.0)
 #: pickup point of stores without one (lat, lon): Berlin Mitte
 DELIVERY_DEFAULT_PICKUP = (52.520008, 13.404954)
+#: Redis-first positions (delivery.tracking): key prefix; duplicates are caught among this many
+#: recent points per delivery (the database's unique key catches older ones); the gateway's worker
+#: sends throttled points every FLUSH_INTERVAL_S and writes buffered points every PERSIST_INTERVAL_S
+#: (capped at 1 s); entries a dead process read but did not store are taken over after CLAIM_IDLE_S
+DELIVERY_REDIS_PREFIX = env("DELIVERY_REDIS_PREFIX", default="dl")
+DELIVERY_DEDUPE_WINDOW = env.int("DELIVERY_DEDUPE_WINDOW", default=1000)
+DELIVERY_FLUSH_INTERVAL_S = env.float("DELIVERY_FLUSH_INTERVAL_S", default=0.1)
+DELIVERY_PERSIST_INTERVAL_S = env.float("DELIVERY_PERSIST_INTERVAL_S", default=0.5)
+DELIVERY_PERSIST_CLAIM_IDLE_S = env.float("DELIVERY_PERSIST_CLAIM_IDLE_S", default=10.0)
 CELERY_BEAT_SCHEDULE["delivery-tick"] = {"task": "delivery.tasks.deliveries_tick", "schedule": 1.0}
 CELERY_BEAT_SCHEDULE["delivery-purge-positions"] = {"task": "delivery.tasks.purge_positions", "schedule": crontab(hour=3, minute=30)}
 

@@ -81,8 +81,8 @@ class Delivery(models.Model):
     (``attempt`` 1, 2… per order; at most one attempt not ended per order, a database
     constraint). ``pin`` (4 digits, new per attempt) is shown only to the buyer; whoever carries
     it (``courier``: a courier, or a store's staff member with ``mode`` ``store``) completes with
-    it or the buyer's signed QR token. ``last_*`` is the last *kept* position; ``broadcast_*``
-    what watchers last got."""
+    it or the buyer's signed QR token. ``last_*`` is the last *kept* position as stored by the
+    batch writer (``delivery.tracking``; Redis holds the current one and the throttle's state)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     order = models.ForeignKey("commerce.Order", on_delete=models.PROTECT, related_name="deliveries")
@@ -107,8 +107,6 @@ class Delivery(models.Model):
     last_speed_mps = models.FloatField(null=True, blank=True)
     last_heading_deg = models.FloatField(null=True, blank=True)
     last_received_at = models.DateTimeField(null=True, blank=True)
-    broadcast_at = models.DateTimeField(null=True, blank=True)
-    broadcast_ts = models.DateTimeField(null=True, blank=True)
     stale = models.BooleanField(default=False)
     claimed_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

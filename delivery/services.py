@@ -21,22 +21,28 @@ Open deliveries (unclaimed, :func:`deliveries_open`) show couriers the pickup po
 drop-off (the centre of a ``DELIVERY_OPEN_DROPOFF_CELL_M`` grid cell, 1 km, and the city), never
 the exact point, the address or the PIN; the assigned courier gets the exact point.
 
-Location filters (Traccar's filter settings; every threshold is a setting), applied per point in
-device-time order:
+Positions are Redis-first (``delivery.tracking``): the socket ``location`` command
+(:func:`delivery_track`, on the event loop) and the REST upload (:func:`delivery_ingest_locations`,
+under the delivery's row lock) run one Redis script per point, which applies the filters against
+the last accepted point kept in Redis, keeps the last position, the throttle's state and the
+ETA's inputs there, and appends the point to a Redis Stream; the points reach PostgreSQL in
+batches within a second (the upload also writes its own at once). Filters (Traccar's filter
+settings; every threshold is a setting), per point in device-time order:
 
 * coordinates outside −90..90 / −180..180, accuracy < 0, speed < 0 → refused (``invalid``);
 * ``ts`` more than ``DELIVERY_MAX_FUTURE_SECONDS`` (30) ahead of the server → refused (``future_timestamp``);
-* a ``ts`` already stored for the delivery → dropped (duplicate; batches may arrive twice);
+* a ``ts`` already accepted for the delivery → dropped (duplicate; batches may arrive twice);
 * accuracy worse than ``DELIVERY_MAX_ACCURACY_M`` (100) → stored, not broadcast;
 * implied speed from the last kept point above ``DELIVERY_MAX_SPEED_MPS`` (70 m/s, 252 km/h) →
   stored as rejected (``jump``), not part of the path, not broadcast.
 
 Watchers get ``delivery.location`` at most once per ``DELIVERY_BROADCAST_INTERVAL_S`` (2 s) per
-delivery, the newest point winning: a point inside the window is kept and a flush (an ETA task,
-plus the beat tick) sends the newest one when the window opens. Within
-``DELIVERY_ARRIVING_RADIUS_M`` (300 m) of the drop-off the status becomes ``arriving`` by
-itself and the buyer is notified. No point for ``DELIVERY_STALE_AFTER_S`` (60 s) →
-``delivery.courier_stale``; the next good point → ``delivery.courier_live``.
+delivery, the newest point winning: a point inside the window waits in Redis and the gateway's
+worker sends the newest one within 0.1 s of the window opening (the beat tick is the backstop;
+no task per point). Within ``DELIVERY_ARRIVING_RADIUS_M`` (300 m) of the drop-off the status
+becomes ``arriving`` by itself and the buyer is notified. No point for
+``DELIVERY_STALE_AFTER_S`` (60 s) → ``delivery.courier_stale``; the next good point →
+``delivery.courier_live``. These status changes run in transactions under the row lock.
 
 Lock order: the order, then its delivery row (:func:`_lock_with_order`) wherever the order moves
 (status reports, completion, cancellation from the order side); claims, positions and the tick
@@ -45,16 +51,19 @@ lock only the delivery row and never move the order.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
 from dataclasses import dataclass
 from functools import cached_property
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
+import redis
 from django.conf import settings
 from django.core import signing
+from channels.db import database_sync_to_async
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -64,9 +73,9 @@ from commerce.stores.models import VendorStaff
 from commerce.stores.selectors import pickup_coordinates
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from core.fields import iso_utc
-from core.permissions import is_courier
+from core.permissions import is_active_user, is_courier
 from core.utils import parse_uuid
-from delivery import geo
+from delivery import geo, tracking
 from delivery.events import (
     DELIVERY_TOPIC,
     DeliveryCancelled,
@@ -87,6 +96,7 @@ from delivery.models import (
 )
 from delivery.permissions import (
     can_reset_delivery_pin,
+    can_track_delivery,
     can_take_delivery_for_store,
     can_view_open_delivery,
     can_watch_delivery,
@@ -95,6 +105,7 @@ from delivery.permissions import (
 from delivery.serializers import DeliveryOutputSerializer, OpenDeliveryOutputSerializer, PositionSerializer
 from notifications.kinds import DELIVERY_ARRIVING, IN_APP, register_kind
 from notifications.services import notify
+from realtime import direct
 from realtime.outbox import publish, revoke_subscription
 from realtime.user_topic import USER_TOPIC
 
@@ -109,6 +120,7 @@ DELIVERY_CANCELLED = register_kind(
     default_channels=(IN_APP,),
 )
 QR_SALT = "delivery.qr"
+logger = logging.getLogger(__name__)
 
 
 def cfg(name: str, default: float) -> float:
@@ -196,17 +208,26 @@ def _iso(dt: datetime | None) -> str | None:
 
 
 def _position(delivery: Delivery) -> dict[str, Any] | None:
-    """The last kept point and what follows from it (values, not yet rendered), or None."""
-    if delivery.last_lat is None:
+    """The last kept point and what follows from it (values, not yet rendered), or None: from
+    Redis (``delivery.tracking.last_position``: current to the last accepted point), else from
+    the database's ``last_*`` columns (written in batches, at most about a second behind)."""
+    try:
+        last = tracking.last_position(delivery.pk)
+    except redis.RedisError:
+        last = None
+    if last is None and delivery.last_lat is None:
         return None
-    distance = geo.haversine_m(delivery.last_lat, delivery.last_lon, delivery.dropoff_lat, delivery.dropoff_lon)
-    speeds = list(LocationPoint.objects.filter(delivery=delivery, kept=True, speed_mps__isnull=False)
-                  .order_by("-ts").values_list("speed_mps", flat=True)[:5])
+    if last is None or (delivery.last_ts is not None and delivery.last_ts > last["ts"]):
+        speeds = list(LocationPoint.objects.filter(delivery=delivery, kept=True, speed_mps__isnull=False)
+                      .order_by("-ts").values_list("speed_mps", flat=True)[:5])
+        last = {"lat": delivery.last_lat, "lon": delivery.last_lon, "ts": delivery.last_ts, "speeds": speeds,
+                "speed_mps": delivery.last_speed_mps, "heading_deg": delivery.last_heading_deg}
+    distance = geo.haversine_m(last["lat"], last["lon"], delivery.dropoff_lat, delivery.dropoff_lon)
     return {
-        "lat": delivery.last_lat, "lon": delivery.last_lon, "ts": delivery.last_ts,
-        "speed_mps": delivery.last_speed_mps, "heading_deg": delivery.last_heading_deg,
+        "lat": last["lat"], "lon": last["lon"], "ts": last["ts"],
+        "speed_mps": last["speed_mps"], "heading_deg": last["heading_deg"],
         "distance_m": round(distance, 1),
-        "eta_seconds": geo.eta_seconds(distance, speeds, fallback_mps=cfg("DELIVERY_FALLBACK_SPEED_MPS", 5.0)),
+        "eta_seconds": geo.eta_seconds(distance, last["speeds"], fallback_mps=cfg("DELIVERY_FALLBACK_SPEED_MPS", 5.0)),
     }
 
 
@@ -462,6 +483,7 @@ def _set_status(delivery: Delivery, status: str, *, actor=None, reason: str = ""
     if status == DeliveryStatus.FAILED:
         delivery.failure_reason = reason[:200]
     delivery.save()
+    tracking.forget_on_commit(delivery.pk, ended=status in ENDED_STATUSES)
     publish(topic=DELIVERY_TOPIC.name(delivery.pk),
             event=DeliveryStatusChanged.build(delivery=delivery, previous=previous, reason=reason))
     if status == DeliveryStatus.PICKED_UP and delivery.order.status != "out_for_delivery":
@@ -591,8 +613,11 @@ def _invalid(msg: str, field: str) -> ApplicationError:
     return ApplicationError(msg, code="invalid", fields={field: [msg]})
 
 
-def _clean_point(raw: Any, *, now: datetime) -> dict[str, Any]:
-    """Validate one point ``{ts, lat, lon, accuracy_m, speed_mps?, heading_deg?}``."""
+def clean_point(raw: Any, *, now: datetime) -> dict[str, Any]:
+    """Validate one point ``{ts, lat, lon, accuracy_m, speed_mps?, heading_deg?}`` (ISO time
+    with a zone, degrees, metres, m/s, degrees) against the server's clock ``now``: returns it
+    with ``ts`` an aware datetime and the numbers floats. Raises ``ApplicationError``
+    ``invalid`` (shape, range) or ``future_timestamp``."""
     if not isinstance(raw, dict):
         raise _invalid("Each point must be an object.", "points")
 
@@ -618,134 +643,239 @@ def _clean_point(raw: Any, *, now: datetime) -> dict[str, Any]:
 
 
 def delivery_ingest_locations(*, courier, delivery_id: Any, points: Iterable[Any], now: datetime | None = None) -> IngestResult:
-    """Store a batch of positions from the assigned courier (socket ``location`` sends one, the
-    REST upload many; out of order and repeated batches are fine) and update what watchers see.
-    Positions are accepted from ``assigned`` on. Raises ``NotFound``, ``Forbidden``
-    ``not_assigned``, ``Conflict`` ``tracking_ended`` (after delivered/failed), ``ApplicationError``
-    ``invalid`` / ``future_timestamp`` (the whole batch is refused, nothing stored)."""
+    """Store a batch of positions from the assigned courier (the REST upload: many points, out
+    of order and repeated batches are fine) and update what watchers see. Positions are
+    accepted from ``assigned`` on. Raises ``NotFound``, ``Forbidden`` ``not_assigned``,
+    ``Conflict`` ``tracking_ended`` (after delivered/failed), ``ApplicationError`` ``invalid`` /
+    ``future_timestamp`` (the whole batch is refused, nothing stored).
+
+    The filters and the throttle are those of the socket path (``delivery.tracking``: the same
+    script, under the delivery's row lock here); the points are also written at once, so the
+    upload returns with them stored (the stream's copy then finds them there)."""
     now = now or timezone.now()
     points = list(points)
     if not points or len(points) > 500:
         raise _invalid("Send 1 to 500 points.", "points")
-    cleaned = sorted((_clean_point(p, now=now) for p in points), key=lambda p: p["ts"])
+    cleaned = sorted((clean_point(p, now=now) for p in points), key=lambda p: p["ts"])
     result = IngestResult()
     with transaction.atomic():
         delivery = _lock(delivery_id)
         _check_assigned(delivery, courier)
         if delivery.tracking_ended:
             raise Conflict("Tracking of this delivery has ended.", code="tracking_ended")
-        existing = set(LocationPoint.objects.filter(delivery=delivery, ts__in=[p["ts"] for p in cleaned])
-                       .values_list("ts", flat=True))
-        last = (LocationPoint.objects.filter(delivery=delivery, kept=True, ts__lt=cleaned[0]["ts"]).order_by("-ts").first())
-        rows = []
-        newest = None
-        max_speed = cfg("DELIVERY_MAX_SPEED_MPS", 70.0)
-        max_acc = cfg("DELIVERY_MAX_ACCURACY_M", 100.0)
-        seen = set()
-        for p in cleaned:
-            if p["ts"] in existing or p["ts"] in seen:
+        tracking.write_access(delivery)
+        rows, newest, send = [], None, None
+        for i, p in enumerate(cleaned):
+            hold = i < len(cleaned) - 1
+            accepted = tracking.ingest(delivery_id=delivery.pk, user_id=courier.pk, point=p, now=now, hold=hold)
+            if accepted.outcome == "miss":  # an earlier change's late forget: write it again from our locked row
+                tracking.write_access(delivery)
+                accepted = tracking.ingest(delivery_id=delivery.pk, user_id=courier.pk, point=p, now=now, hold=hold)
+            if accepted.outcome == "dropped":
                 result.dropped += 1
                 continue
-            seen.add(p["ts"])
-            row = LocationPoint(delivery=delivery, received_at=now, **p)
-            if last is not None:
-                dt = (p["ts"] - last.ts).total_seconds()
-                dist = geo.haversine_m(last.lat, last.lon, p["lat"], p["lon"])
-                if dt > 0 and dist / dt > max_speed:
-                    row.kept, row.broadcastable, row.reject_reason = False, False, "jump"
-            if row.kept:
-                if p["accuracy_m"] > max_acc:
-                    row.broadcastable = False
-                    result.hidden += 1
-                last = row
-                result.kept += 1
-                if delivery.last_ts is None or row.ts > delivery.last_ts:
-                    newest = row
-            else:
-                result.rejected += 1
+            if accepted.outcome != "ok":
+                raise Conflict("The delivery changed meanwhile; send the points again.", code="retry")
+            row = LocationPoint(delivery=delivery, received_at=now, kept=accepted.kept,
+                                broadcastable=accepted.broadcastable, reject_reason="" if accepted.kept else "jump", **p)
             rows.append(row)
-        LocationPoint.objects.bulk_create(rows)
+            _count(result, accepted)
+            if accepted.kept and (delivery.last_ts is None or row.ts > delivery.last_ts) and (newest is None or row.ts > newest.ts):
+                newest = row
+            if accepted.send == "now":
+                send = (p, accepted)
+        LocationPoint.objects.bulk_create(rows, ignore_conflicts=True)
         if newest is not None:
             delivery.last_lat, delivery.last_lon, delivery.last_ts = newest.lat, newest.lon, newest.ts
             delivery.last_speed_mps, delivery.last_heading_deg = newest.speed_mps, newest.heading_deg
             delivery.last_received_at = now
             if delivery.stale:
-                delivery.stale = False
-                publish(topic=DELIVERY_TOPIC.name(delivery.pk), event=DeliveryCourierLive.build(delivery=delivery, ts=newest.ts))
+                _mark_live(delivery, newest.ts)
             delivery.save()
-            if newest.broadcastable:
-                if _window_open(delivery, now):
-                    _broadcast(delivery, now)
-                    result.broadcast = True
-                else:
-                    result.deferred = True
-                    _schedule_flush(delivery, now)
-            radius = cfg("DELIVERY_ARRIVING_RADIUS_M", 300.0)
-            near = geo.haversine_m(newest.lat, newest.lon, delivery.dropoff_lat, delivery.dropoff_lon) <= radius
-            if near and delivery.status in (DeliveryStatus.PICKED_UP, DeliveryStatus.EN_ROUTE):
+            if send is not None:
+                publish(topic=DELIVERY_TOPIC.name(delivery.pk), event=location_event(delivery.pk, send[0], send[1].dropoff,
+                                                                                     send[1].speeds))
+            if _arriving(delivery, newest.lat, newest.lon):
                 _set_status(delivery, DeliveryStatus.ARRIVING, actor=courier, reason="within_radius")
         return result
 
 
-def _window_open(delivery: Delivery, now: datetime) -> bool:
-    interval = cfg("DELIVERY_BROADCAST_INTERVAL_S", 2.0)
-    return delivery.broadcast_at is None or (now - delivery.broadcast_at).total_seconds() >= interval
-
-
-def _broadcast(delivery: Delivery, now: datetime) -> None:
-    """Publish the newest broadcastable kept point as ``delivery.location``."""
-    point = (LocationPoint.objects.filter(delivery=delivery, kept=True, broadcastable=True)
-             .order_by("-ts").first())
-    if point is None or (delivery.broadcast_ts and point.ts <= delivery.broadcast_ts):
+def _count(result: IngestResult, accepted: tracking.Accepted) -> None:
+    if not accepted.kept:
+        result.rejected += 1
         return
-    distance = geo.haversine_m(point.lat, point.lon, delivery.dropoff_lat, delivery.dropoff_lon)
-    pos = position_data(delivery) or {}
-    eta = pos.get("eta_seconds") if point.ts == delivery.last_ts else geo.eta_seconds(
-        distance, [point.speed_mps or 0], fallback_mps=cfg("DELIVERY_FALLBACK_SPEED_MPS", 5.0))
-    publish(topic=DELIVERY_TOPIC.name(delivery.pk),
-            event=DeliveryLocation.build(delivery=delivery, point=point, distance_m=distance, eta_seconds=eta))
-    delivery.broadcast_at, delivery.broadcast_ts = now, point.ts
-    delivery.save(update_fields=["broadcast_at", "broadcast_ts", "updated_at"])
+    result.kept += 1
+    if not accepted.broadcastable:
+        result.hidden += 1
+    if accepted.send == "now":
+        result.broadcast, result.deferred = True, False
+    elif accepted.send == "deferred" and not result.broadcast:
+        result.deferred = True
 
 
-def _schedule_flush(delivery: Delivery, now: datetime) -> None:
-    eta = (delivery.broadcast_at or now) + timedelta(seconds=cfg("DELIVERY_BROADCAST_INTERVAL_S", 2.0))
-    did = str(delivery.pk)
+def _arriving(delivery: Delivery, lat: float, lon: float) -> bool:
+    radius = cfg("DELIVERY_ARRIVING_RADIUS_M", 300.0)
+    return (delivery.status in (DeliveryStatus.PICKED_UP, DeliveryStatus.EN_ROUTE)
+            and geo.haversine_m(lat, lon, delivery.dropoff_lat, delivery.dropoff_lon) <= radius)
 
-    def send() -> None:
-        from delivery.tasks import flush_location  # cycle-breaker: the task runs this module
 
-        try:
-            flush_location.apply_async(args=[did], eta=eta)
-        except Exception:  # noqa: BLE001 - the beat tick flushes anyway
-            pass
+def _mark_live(delivery: Delivery, ts: datetime) -> None:
+    delivery.stale = False  # (the script cleared its copy of the flag when it said "live")
+    publish(topic=DELIVERY_TOPIC.name(delivery.pk), event=DeliveryCourierLive.build(delivery=delivery, ts=ts))
 
-    transaction.on_commit(send, robust=True)
+
+def location_event(delivery_id: Any, point: dict[str, Any], dropoff: tuple[float, float] | None,
+                   speeds: Iterable[float]):
+    """``delivery.location`` of a ``point`` ``{ts, lat, lon, speed_mps, heading_deg}``: the
+    distance to the drop-off and the ETA at the mean of the recent reported ``speeds`` (m/s)."""
+    distance = geo.haversine_m(point["lat"], point["lon"], *dropoff) if dropoff else 0.0
+    eta = geo.eta_seconds(distance, list(speeds), fallback_mps=cfg("DELIVERY_FALLBACK_SPEED_MPS", 5.0))
+    row = LocationPoint(delivery_id=delivery_id, ts=point["ts"], lat=point["lat"], lon=point["lon"],
+                        speed_mps=point.get("speed_mps"), heading_deg=point.get("heading_deg"))
+    return DeliveryLocation.build(delivery=Delivery(pk=delivery_id), point=row, distance_m=distance, eta_seconds=eta)
+
+
+async def delivery_track(*, courier, delivery_id: Any, point: Any) -> IngestResult:
+    """The socket ``location`` command, on the event loop: one point of the assigned courier
+    through ``delivery.tracking``'s script, with no database query on its way (the access hash
+    is loaded once, and again after a change). Sends ``delivery.location`` now
+    (``realtime.direct``) or leaves it to the throttle's flush; status changes (``arriving``,
+    ``delivery.courier_live``) run in a transaction off the loop. Raises what
+    :func:`delivery_ingest_locations` raises, ``Forbidden`` ``forbidden`` for someone who may
+    not use the topic, and ``redis.RedisError`` in an outage (the gateway answers 503)."""
+    now = timezone.now()
+    p = clean_point(point, now=now)
+    did = parse_uuid(delivery_id)
+    if did is None or not is_active_user(courier):
+        raise Forbidden(f"You may not send commands to {DELIVERY_TOPIC.name(delivery_id)}.", code="forbidden")
+    tracking.ensure_worker()
+    accepted = await _ingest_loaded(did, courier, p, now)
+    if accepted.outcome in ("not_assigned", "ended", "miss"):
+        await database_sync_to_async(_refuse_location, thread_sensitive=False)(courier=courier, delivery_id=did)
+        await database_sync_to_async(tracking.forget, thread_sensitive=False)(did)  # the hash was stale: reload
+        accepted = await _ingest_loaded(did, courier, p, now)
+        if accepted.outcome != "ok" and accepted.outcome != "dropped":
+            raise Conflict("The delivery changed meanwhile; send the point again.", code="retry")
+    result = IngestResult()
+    if accepted.outcome == "dropped":
+        result.dropped = 1
+        return result
+    _count(result, accepted)
+    if accepted.live:
+        _in_background(delivery_mark_live, delivery_id=did, ts=p["ts"])
+    if accepted.send == "now":
+        await direct.publish(topic=DELIVERY_TOPIC.name(did), event=location_event(did, p, accepted.dropoff, accepted.speeds),
+                             event_id=tracking.event_id(did, tracking.to_us(p["ts"])))
+    if accepted.arriving:
+        _in_background(delivery_mark_arriving, courier=courier, delivery_id=did, lat=p["lat"], lon=p["lon"])
+    return result
+
+
+_background: set[asyncio.Task] = set()
+
+
+def _in_background(fn, **kwargs) -> None:
+    """Run a status change (its own transaction, re-checked under the row lock) off the loop
+    without holding the courier's reply: the point is accepted either way. A failure is logged;
+    ``arriving`` is asked again by the next point near the drop-off, ``live`` when the access
+    hash is next loaded (``delivery.tracking.ACCESS_TTL_SECONDS`` at most)."""
+    task = asyncio.ensure_future(database_sync_to_async(fn, thread_sensitive=False)(**kwargs))
+    _background.add(task)
+
+    def done(t: asyncio.Task) -> None:
+        _background.discard(t)
+        if not t.cancelled() and t.exception() is not None:
+            logger.warning("delivery: %s failed: %r", fn.__name__, t.exception())
+
+    task.add_done_callback(done)
+
+
+async def _ingest_loaded(did, courier, p: dict[str, Any], now: datetime) -> tracking.Accepted:
+    accepted = await tracking.ingest_async(delivery_id=did, user_id=courier.pk, point=p, now=now)
+    if accepted.outcome == "miss":
+        await database_sync_to_async(tracking.load_access, thread_sensitive=False)(delivery_id=did)
+        accepted = await tracking.ingest_async(delivery_id=did, user_id=courier.pk, point=p, now=now)
+    return accepted
+
+
+def _refuse_location(*, courier, delivery_id: Any) -> None:
+    """Raise why ``courier`` may not send a position for the delivery (the gateway's
+    ``forbidden`` for someone who may not use the topic, then :func:`_check_assigned`,
+    ``tracking_ended``); return when the database says they may (the Redis copy was stale)."""
+    delivery = Delivery.objects.select_related("order", "courier").filter(pk=delivery_id).first()
+    if delivery is None or not can_track_delivery(courier, delivery):
+        raise Forbidden(f"You may not send commands to {DELIVERY_TOPIC.name(delivery_id)}.", code="forbidden")
+    _check_assigned(delivery, courier)
+    if delivery.tracking_ended:
+        raise Conflict("Tracking of this delivery has ended.", code="tracking_ended")
+
+
+def delivery_mark_live(*, delivery_id: Any, ts: datetime) -> bool:
+    """A stale courier sent a good point (``ts``): under the row lock, if still stale, clear
+    ``stale`` and publish ``delivery.courier_live``. Returns whether it changed."""
+    with transaction.atomic():
+        delivery = _lock(delivery_id)
+        if not delivery.stale or delivery.tracking_ended:
+            return False
+        _mark_live(delivery, ts)
+        delivery.save(update_fields=["stale", "updated_at"])
+        return True
+
+
+def delivery_mark_arriving(*, courier, delivery_id: Any, lat: float, lon: float) -> bool:
+    """The courier's point (``lat``, ``lon``) is within ``DELIVERY_ARRIVING_RADIUS_M`` of the
+    drop-off: under the row lock, if still ``picked_up``/``en_route`` and carried by
+    ``courier``, move to ``arriving`` (the buyer is notified). Returns whether it moved."""
+    with transaction.atomic():
+        delivery = _lock(delivery_id)
+        if not is_delivery_carrier(courier, delivery) or not _arriving(delivery, lat, lon):
+            return False
+        _set_status(delivery, DeliveryStatus.ARRIVING, actor=courier, reason="within_radius")
+        return True
 
 
 def delivery_flush_location(*, delivery_id: Any, now: datetime | None = None) -> bool:
-    """Send the newest point held back by the throttle once the window is open (idempotent)."""
+    """Send the newest point held back by the throttle once the window is open (idempotent),
+    through the outbox. Returns whether one was sent."""
     now = now or timezone.now()
     with transaction.atomic():
         delivery = _lock(delivery_id)
-        if delivery.tracking_ended or not _window_open(delivery, now):
+        if delivery.tracking_ended:
             return False
-        before = delivery.broadcast_ts
-        _broadcast(delivery, now)
-        return delivery.broadcast_ts != before
+        due = tracking.take_due(now=now, delivery_id=delivery.pk)
+        for flushed in due:
+            publish(topic=DELIVERY_TOPIC.name(delivery.pk),
+                    event=location_event(delivery.pk, flushed.point, flushed.dropoff, flushed.speeds))
+        return bool(due)
+
+
+async def publish_flushed_async(flushed: tracking.Flushed) -> None:
+    """Send a point the throttle's flush took out (``delivery.tracking.run_worker``), on the
+    event loop through ``realtime.direct``."""
+    did = flushed.delivery_id
+    await direct.publish(topic=DELIVERY_TOPIC.name(did), event=location_event(did, flushed.point, flushed.dropoff,
+                                                                              flushed.speeds),
+                         event_id=tracking.event_id(did, flushed.point["us"]))
 
 
 def deliveries_tick(*, now: datetime | None = None) -> dict[str, int]:
-    """Beat, every second: flush held-back points; mark couriers silent for
+    """Beat, every second: flush held-back points a second overdue (the gateways' workers send
+    them within 0.1 s; this is the backstop), persist buffered points a dead gateway left behind
+    (``delivery.tracking.persist_pending``), mark couriers silent for
     ``DELIVERY_STALE_AFTER_S`` (60 s) stale (``delivery.courier_stale``)."""
     now = now or timezone.now()
-    flushed = stale = 0
-    interval = timedelta(seconds=cfg("DELIVERY_BROADCAST_INTERVAL_S", 2.0))
-    pending = Delivery.objects.filter(status__in=ACTIVE_STATUSES, last_ts__isnull=False).filter(
-        Q(broadcast_ts__isnull=True) | Q(broadcast_ts__lt=F("last_ts")), broadcast_at__lte=now - interval
-    ).values_list("pk", flat=True)
-    for did in list(pending)[:500]:
-        flushed += int(delivery_flush_location(delivery_id=did, now=now))
+    stale = 0
+    due = tracking.take_due(now=now, limit=500, overdue_s=1.0)
+    if due:
+        ended = set(Delivery.objects.filter(pk__in=[f.delivery_id for f in due], status__in=ENDED_STATUSES)
+                    .values_list("pk", flat=True))
+        with transaction.atomic():
+            for f in due:
+                if parse_uuid(f.delivery_id) not in ended:
+                    publish(topic=DELIVERY_TOPIC.name(f.delivery_id),
+                            event=location_event(f.delivery_id, f.point, f.dropoff, f.speeds))
+    persisted = tracking.persist_pending(consumer=tracking.consumer_name("celery"),
+                                        claim_idle_ms=int(cfg("DELIVERY_PERSIST_CLAIM_IDLE_S", 10.0) * 1000))
     cutoff = now - timedelta(seconds=cfg("DELIVERY_STALE_AFTER_S", 60.0))
     for did in list(Delivery.objects.filter(status__in=ACTIVE_STATUSES, stale=False, last_received_at__lt=cutoff)
                     .values_list("pk", flat=True)[:500]):
@@ -755,9 +885,10 @@ def deliveries_tick(*, now: datetime | None = None) -> dict[str, int]:
                 continue
             d.stale = True
             d.save(update_fields=["stale", "updated_at"])
+            tracking.forget_on_commit(d.pk)
             publish(topic=DELIVERY_TOPIC.name(d.pk), event=DeliveryCourierStale.build(delivery=d, now=now))
             stale += 1
-    return {"flushed": flushed, "stale": stale}
+    return {"flushed": len(due), "persisted": persisted, "stale": stale}
 
 
 def positions_purge(*, now: datetime | None = None) -> int:

@@ -1,18 +1,12 @@
-"""Celery tasks of delivery: the throttle's flush, the 1 s tick (flush + stale couriers) and the
-daily purge of old positions."""
+"""Celery tasks of delivery: the 1 s tick (the throttle's flush and the persistence backstop
+behind the gateways' workers, stale couriers) and the daily purge of old positions."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
 from delivery.services import deliveries_tick as tick
-from delivery.services import delivery_flush_location, positions_purge
-
-
-@shared_task(ignore_result=True)
-def flush_location(delivery_id: str) -> bool:
-    """Send the newest point the 2 s throttle held back (no-op if already sent)."""
-    return delivery_flush_location(delivery_id=delivery_id)
+from delivery.services import positions_purge
 
 
 @shared_task(ignore_result=True)

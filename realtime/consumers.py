@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import logging
 import time
 from datetime import datetime, timezone
@@ -564,6 +565,10 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         # commands skip the topic's authorize query. Other topics are checked per command. The
         # services check the object itself either way (e.g. under the auction's row lock).
         authorized = topic in self.subs
+        if inspect.iscoroutinefunction(fn):
+            # An async command runs on the loop and authorises itself (``realtime.registry``).
+            await self._reply(ref, await fn(user=user, key=key, data=data))
+            return
 
         def run() -> Any:
             if not authorized and not spec.authorize(user=user, key=key):

@@ -18,11 +18,17 @@ app's ``AppConfig.ready``)::
         def add_item(self, *, user, key, data):     # data: the frame's "data" object
             return add_item_to_cart(user=user, **validated(data))   # JSON-able reply data
 
-All methods are synchronous and may use the ORM: the gateway runs them through
+The methods are synchronous and may use the ORM: the gateway runs them through
 ``database_sync_to_async``. They raise ``core.exceptions.ApplicationError`` (or DRF's
 ``ValidationError``) to refuse; the gateway turns that into an error reply with its code.
 Commands are authorised twice: the topic's ``authorize`` first, then whatever per-object check
 the service itself makes.
+
+A command may instead be an ``async def`` method: the gateway awaits it on the event loop,
+without the thread hop and without calling ``authorize``, for hot paths that never touch the
+database on their way (a courier's ``location``: ``delivery.realtime``). Such a handler
+authorises the user itself, must never block the loop (an asyncio client for Redis;
+``database_sync_to_async`` for ORM work) and refuses with the same exceptions.
 """
 
 from __future__ import annotations

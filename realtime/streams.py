@@ -282,3 +282,19 @@ class AsyncHistory:
                 )
             )
         return frames, last, True
+
+
+_async_scripts: dict[int, object] = {}
+
+
+async def append_async(client: aredis.Redis, *, topic: str, type: str, data_json: str, event_id: str) -> Appended:
+    """:func:`append` on an asyncio client (the same script: atomic, idempotent per
+    ``event_id``), for publishers running on an event loop (``realtime.direct``). Raises
+    ``redis.RedisError``."""
+    script = _async_scripts.get(id(client))
+    if script is None:
+        if len(_async_scripts) > 16:  # clients of finished event loops (tests); Daphne has one
+            _async_scripts.clear()
+        script = _async_scripts[id(client)] = client.register_script(_PUBLISH_LUA)
+    new, seq, ts = await _call(script, topic=topic, type=type, data_json=data_json, event_id=event_id, client=client)
+    return Appended(seq=int(seq), ts_ms=int(ts), new=bool(new))

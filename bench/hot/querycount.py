@@ -25,7 +25,9 @@ are read and reset over a socket through the bench-only topic ``benchstats:<any>
 
 from __future__ import annotations
 
+import contextvars
 import functools
+import inspect
 import os
 import threading
 import time
@@ -52,8 +54,13 @@ def _bucket(label: str) -> dict[str, float]:
     return b
 
 
+#: the label of an ``async def`` command: asgiref copies context variables into the threads of
+#: ``sync_to_async``, so the ORM work such a command hands to a thread counts for it too
+_async_label: contextvars.ContextVar[str | None] = contextvars.ContextVar("bench_command_label", default=None)
+
+
 def current_label() -> str:
-    return getattr(_local, "label", None) or "other"
+    return getattr(_local, "label", None) or _async_label.get() or "other"
 
 
 def _count_query(execute, sql, params, many, context):
@@ -80,6 +87,24 @@ def _on_connection_created(sender, connection, **kwargs) -> None:
 
 
 def _labelled(label: str, fn):
+    if inspect.iscoroutinefunction(fn):
+        @functools.wraps(fn)
+        async def run_async(*args, **kwargs):
+            token = _async_label.set(label)
+            ok = False
+            try:
+                result = await fn(*args, **kwargs)
+                ok = True
+                return result
+            finally:
+                _async_label.reset(token)
+                with _lock:
+                    b = _bucket(label)
+                    b["calls"] += 1
+                    b["failed"] += 0 if ok else 1
+
+        return run_async
+
     @functools.wraps(fn)
     def run(*args, **kwargs):
         previous = getattr(_local, "label", None)

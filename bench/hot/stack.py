@@ -133,10 +133,18 @@ def _pg_restart_with_statements(data_dir: Path) -> None:
     user = "embedded_postgres" if os.geteuid() == 0 else None
     # the restart keeps the options of the start (postmaster.opts: socket only, no TCP)
     pg_ctl(["-w", "-m", "fast", "restart", "-l", str(pg_dir / "restart.log")], pgdata=pg_dir, user=user, timeout=60)
-    from django.db import connection
+    from django.db import OperationalError, connection
 
-    with connection.cursor() as c:
-        c.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    for attempt in range(10):  # on a loaded machine the pool's first connection can time out
+        try:
+            with connection.cursor() as c:
+                c.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            return
+        except OperationalError:
+            if attempt == 9:
+                raise
+            connections.close_all()
+            time.sleep(1.0)
 
 
 class HotStack:
