@@ -296,5 +296,5 @@ async def append_async(client: aredis.Redis, *, topic: str, type: str, data_json
         if len(_async_scripts) > 16:  # clients of finished event loops (tests); Daphne has one
             _async_scripts.clear()
         script = _async_scripts[id(client)] = client.register_script(_PUBLISH_LUA)
-    new, seq, ts = await _call(script, topic=topic, type=type, data_json=data_json, event_id=event_id, client=client)
-    return Appended(seq=int(seq), ts_ms=int(ts), new=bool(new))
+    # no outbox row (oid 0): never fenced, nothing to acknowledge
+    return _result(await _call(script, Outgoing(topic, type, data_json, event_id), client=client))

@@ -59,17 +59,17 @@ class Couriers:
 
         from commerce.orders import services as orders
         from commerce.orders.models import Order, OrderStatus
-        from commerce.stores.models import Vendor, VendorStaff
+        from commerce.stores.models import PickupPoint, Vendor, VendorStaff
         from core.models import Role, User
         from delivery import services
-        from delivery.models import Delivery, PickupPoint
+        from delivery.models import Delivery
 
         run = int(time.time())
         owner = User.objects.create_user(f"hot-store-{run}@example.com", "x", roles=[Role.VENDOR])
         vendor = Vendor.objects.create(name=f"Hot store {run}", slug=f"hot-store-{run}", owner=owner, status="active")
         VendorStaff.objects.create(vendor=vendor, user=owner, role="owner")
         first = self.replays[0].track.fixes[self.replays[0].pos]
-        PickupPoint.objects.create(vendor=vendor, latitude=first.lat, longitude=first.lon)
+        PickupPoint.objects.create(vendor=vendor, latitude=round(first.lat, 6), longitude=round(first.lon, 6))
         couriers = User.objects.bulk_create([User(email=f"hot-courier-{run}-{i}@example.com", display_name=f"Courier {i}",
                                                   roles=[Role.COURIER], password="!") for i in range(self.n)])
         buyers = User.objects.bulk_create([User(email=f"hot-buyer-{run}-{i}@example.com", display_name=f"Buyer {i}",
