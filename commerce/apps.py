@@ -12,11 +12,12 @@ class CommerceConfig(AppConfig):
     * ``payments`` — gateways, payments, refunds, webhooks, reconciliation, buyer protection
       (escrow release), auction orders;
     * ``disputes`` — buyers' claims decided by marketplace staff;
+    * ``returns`` — returns (RMA): requests, transport, inspection, refunds, escalation;
     * ``wallet`` — wallets, the ledger, holds and escrows (money held).
     """
 
     name = "commerce"
-    verbose_name = "Commerce: stores, catalogue, cart, orders, payments, disputes, wallet"
+    verbose_name = "Commerce: stores, catalogue, cart, orders, payments, disputes, returns, wallet"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

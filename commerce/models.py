@@ -10,6 +10,8 @@ permissions and migrations are those of one app). Code imports a room's module
 * ``commerce.orders.models`` — Checkout, Order, OrderLine, OrderStatusChange, StockReservation;
 * ``commerce.payments.models`` — Payment, Refund, PaymentWebhookEvent, WalletDeposit;
 * ``commerce.disputes.models`` — Dispute, DisputeStatement;
+* ``commerce.returns.models`` — ReturnPolicy, ReturnRequest, ReturnLine, ReturnPhoto,
+  ReturnStatusChange;
 * ``commerce.wallet.models`` — Wallet, LedgerEntry, WalletHold, Escrow.
 """
 
@@ -18,5 +20,6 @@ from commerce.catalog import models as catalog  # noqa: F401
 from commerce.disputes import models as disputes  # noqa: F401
 from commerce.orders import models as orders  # noqa: F401
 from commerce.payments import models as payments  # noqa: F401
+from commerce.returns import models as returns  # noqa: F401
 from commerce.stores import models as stores  # noqa: F401
 from commerce.wallet import models as wallet  # noqa: F401

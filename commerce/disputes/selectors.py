@@ -32,7 +32,7 @@ def dispute_data(dispute: Dispute, *, viewer=None, with_statements: bool = False
     """The dispute payload (REST body and event data)::
 
         {"id", "order": {"id", "number", "status", "currency", "total", "refunded_total",
-         "buyer_id", "vendor": {"id", "name"}}, "source", "reason", "description",
+         "buyer_id", "vendor": {"id", "name"}}, "source", "source_id", "reason", "description",
          "claimed_amount", "currency", "status", "store_responded_at",
          "resolution": {"refund_amount", "released_amount", "note", "resolved_at"} | null,
          "withdrawn_at", "created_at", "updated_at", "statements"?: [{"id", "role",
@@ -54,6 +54,7 @@ def dispute_data(dispute: Dispute, *, viewer=None, with_statements: bool = False
                   "total": f"{order.total:.2f}", "refunded_total": f"{order.refunded_total:.2f}",
                   "buyer_id": order.buyer_id, "vendor": {"id": order.vendor_id, "name": order.vendor.name}},
         "source": dispute.source,
+        "source_id": dispute.source_id,
         "reason": dispute.reason,
         "description": dispute.description,
         "claimed_amount": f"{dispute.claimed_amount:.2f}",

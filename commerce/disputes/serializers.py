@@ -38,6 +38,7 @@ class DisputeOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     order = serializers.JSONField(help_text="{id, number, status, currency, total, refunded_total, buyer_id, vendor}")
     source = serializers.CharField(help_text="buyer, or the app that opened it for the buyer (e.g. return)")
+    source_id = serializers.UUIDField(allow_null=True, help_text="The source's object (the return's id); null for buyer")
     reason = serializers.CharField()
     description = serializers.CharField()
     claimed_amount = serializers.DecimalField(max_digits=14, decimal_places=2)

@@ -29,7 +29,9 @@ class LedgerKind(models.TextChoices):
     bids); ``release`` (0, −) a hold given back; ``payment`` (−, 0 or −) money out to pay an order,
     from available funds or from a hold; ``refund`` (±, 0) money back to a buyer (+) or taken back
     from a vendor after escrow release (−); ``payout`` (+, 0) escrow released to the vendor;
-    ``commission`` (−/+, 0) the marketplace's share of a payout (and its reversal on a refund).
+    ``commission`` (−/+, 0) the marketplace's share of a payout (and its reversal on a refund);
+    ``return_refund`` (−, 0) a store paying back a return it inspected after the order's escrow
+    was released (``commerce.returns``).
     """
 
     DEPOSIT = "deposit", "Deposit"
@@ -39,6 +41,7 @@ class LedgerKind(models.TextChoices):
     REFUND = "refund", "Refund"
     PAYOUT = "payout", "Payout"
     COMMISSION = "commission", "Commission"
+    RETURN_REFUND = "return_refund", "Return refund"
 
 
 class Wallet(models.Model):
