@@ -16,6 +16,7 @@ from rest_framework.exceptions import APIException
 from auctions.models import AUCTION_MACHINE
 from commerce.disputes.models import DISPUTE_MACHINE
 from commerce.orders.models import CHECKOUT_MACHINE, ORDER_MACHINE, RESERVATION_MACHINE
+from commerce.returns.models import RETURN_MACHINE
 from commerce.stores.models import VENDOR_MACHINE
 from core.exceptions import api_exception_handler, to_application_error
 from core.fsm import InvalidTransition, StateMachine
@@ -32,6 +33,7 @@ OWNERS = {
     "AUCTION_MACHINE": (AUCTION_MACHINE, "auctions/services.py"),
     "DELIVERY_MACHINE": (DELIVERY_MACHINE, "delivery/services.py"),
     "DISPUTE_MACHINE": (DISPUTE_MACHINE, "commerce/disputes/services.py"),
+    "RETURN_MACHINE": (RETURN_MACHINE, "commerce/returns/services.py"),
 }
 
 
