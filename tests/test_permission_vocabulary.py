@@ -30,6 +30,8 @@ from chat.models import Conversation
 from commerce.disputes import permissions as dispute_perms
 from commerce.disputes.models import Dispute
 from commerce.orders import permissions as order_perms
+from commerce.returns import permissions as return_perms
+from commerce.returns.models import ReturnRequest
 from commerce.stores import permissions as store_perms
 from commerce.stores.models import VendorStaff, VendorStaffRole
 from core import permissions as core_perms
@@ -44,6 +46,7 @@ from tests.factories.delivery import courier as make_courier
 from tests.factories.delivery import delivered_order, picked_up, ready_delivery
 from tests.factories.disputes import DisputeFactory
 from tests.factories.orders import paid_order
+from tests.factories.returns import delivered_order_of, requested
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +59,7 @@ ACTIVE = set(ROLES) - {"inactive", "anonymous"}
 STORE = {"owner", "clerk"}
 
 #: every predicate module of the vocabulary
-MODULES = (core_perms, store_perms, order_perms, delivery_perms, auction_perms, chat_perms, dispute_perms)
+MODULES = (core_perms, store_perms, order_perms, delivery_perms, auction_perms, chat_perms, dispute_perms, return_perms)
 
 
 def people(vendor) -> dict:
@@ -163,6 +166,9 @@ def test_delivery():
         ("can_view_open_delivery(claimed)", lambda u: delivery_perms.can_view_open_delivery(u, delivery), set()),
         ("can_take_delivery_for_store", lambda u: delivery_perms.can_take_delivery_for_store(u, delivery), STORE),
         ("can_reset_delivery_pin", lambda u: delivery_perms.can_reset_delivery_pin(u, delivery), ADMINS),
+        ("is_delivery_receiver", lambda u: delivery_perms.is_delivery_receiver(u, delivery), {"buyer"}),
+        ("is_delivery_receiver(return)", lambda u: delivery_perms.is_delivery_receiver(
+            u, Delivery(order=delivery.order, kind="return")), STORE),
     ]
     assert mismatches(who, rows) == []
     assert agrees(who, "watchable_deliveries_q", lambda u: delivery_perms.can_watch_delivery(u, delivery),
@@ -231,6 +237,22 @@ def test_disputes():
     assert mismatches(who, rows) == []
     assert agrees(who, "visible_disputes_q", lambda u: dispute_perms.can_view_dispute(u, dispute),
                   lambda u: Dispute.objects.filter(dispute_perms.visible_disputes_q(u), pk=dispute.pk).exists()) == []
+
+
+def test_returns():
+    vendor = VendorFactory()
+    who = people(vendor)
+    order = delivered_order_of([("10.00", 1)], buyer=who["buyer"], vendor=vendor)
+    rma = ReturnRequest.objects.select_related("order").get(pk=requested(order).pk)
+    rows = [
+        ("is_return_buyer", lambda u: return_perms.is_return_buyer(u, rma), {"buyer"}),
+        ("can_view_return", lambda u: return_perms.can_view_return(u, rma), {"buyer"} | STORE | ADMINS),
+        ("can_handle_return", lambda u: return_perms.can_handle_return(u, rma), STORE | ADMINS),
+        ("can_edit_return_policy", lambda u: return_perms.can_edit_return_policy(u, vendor), {"owner"} | ADMINS),
+    ]
+    assert mismatches(who, rows) == []
+    assert agrees(who, "visible_returns_q", lambda u: return_perms.can_view_return(u, rma),
+                  lambda u: ReturnRequest.objects.filter(return_perms.visible_returns_q(u), pk=rma.pk).exists()) == []
 
 
 def test_an_admin_of_the_store_speaks_for_the_store_and_cannot_decide_its_dispute():

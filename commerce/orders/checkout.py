@@ -10,7 +10,8 @@
    requested, available}]``) and nothing is reserved,
 4. creates the :class:`~commerce.orders.models.Checkout`, one :class:`~commerce.orders.models.Order` per
    vendor with snapshots of the addresses and the lines (name, SKU, unit price at purchase,
-   quantity, vendor name), and a :class:`~commerce.orders.models.StockReservation` per line, taking the
+   quantity, vendor name; each announced with ``order.placed`` to the buyer and the store's
+   ``vendor:`` desk), and a :class:`~commerce.orders.models.StockReservation` per line, taking the
    units from ``Product.stock`` (``reason="reservation"``) — which refreshes every cart holding
    those products, so the buyer's ``cart:`` topic shows ``reservation`` with ``expires_at`` and
    other buyers see the lower ``available_stock``,
@@ -60,7 +61,13 @@ from commerce.orders.models import (
     ReservationStatus,
     StockReservation,
 )
-from commerce.orders.services import address_snapshot, order_apply_transition, order_number, release_reservations
+from commerce.orders.services import (
+    address_snapshot,
+    order_apply_transition,
+    order_number,
+    order_placed,
+    release_reservations,
+)
 
 
 logger = logging.getLogger(__name__)
@@ -194,7 +201,7 @@ def _create_orders(checkout: Checkout, items: list[CartItem], *, shipping: dict,
     by_vendor: OrderedDict[uuid.UUID, list[CartItem]] = OrderedDict()
     for item in items:
         by_vendor.setdefault(item.product.vendor_id, []).append(item)
-    lines, reservations, audits = [], [], []
+    lines, reservations, audits, placed = [], [], [], []
     for vendor_id, vendor_items in by_vendor.items():
         subtotal = sum((i.product.price * i.quantity for i in vendor_items), Decimal("0.00"))
         oid = uuid.uuid4()
@@ -205,6 +212,7 @@ def _create_orders(checkout: Checkout, items: list[CartItem], *, shipping: dict,
         )
         audits.append(OrderStatusChange(order=order, from_status="", to_status=OrderStatus.PENDING_PAYMENT,
                                         actor=checkout.buyer, reason="checkout"))
+        placed.append(order)
         for i in vendor_items:
             p = i.product
             lines.append(OrderLine(order=order, product=p, product_name=p.name, sku=p.sku, vendor_name=p.vendor.name,
@@ -214,6 +222,8 @@ def _create_orders(checkout: Checkout, items: list[CartItem], *, shipping: dict,
     OrderLine.objects.bulk_create(lines)
     StockReservation.objects.bulk_create(reservations)
     OrderStatusChange.objects.bulk_create(audits)
+    for order in placed:
+        order_placed(order=order)
 
 
 def _schedule_expiry(checkout_id: uuid.UUID, eta: datetime) -> None:

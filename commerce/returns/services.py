@@ -76,10 +76,13 @@ from core.images import DEFAULT_MAX_PIXELS, sanitize_image
 from core.utils import parse_uuid
 from notifications.kinds import EMAIL, IN_APP, register_kind
 from notifications.services import notify
+from realtime.events import Event
 from realtime.outbox import publish
+from realtime.user_topic import USER_TOPIC
 
 from commerce.catalog.services import products_adjust_stock
 from commerce.disputes.services import dispute_open_locked
+from commerce.orders.events import VENDOR_TOPIC
 from commerce.orders.models import Order, OrderStatus
 from commerce.orders.permissions import is_order_buyer
 from commerce.orders.services import lock_order, lock_visible_order
@@ -87,6 +90,7 @@ from commerce.payments.escrow import lock_escrow, open_dispute_id
 from commerce.payments.models import PaymentStatus
 from commerce.payments.services import refund_locked
 from commerce.returns import refunds
+from commerce.returns.events import ReturnRequested, ReturnStatusChanged, ReturnUpdated
 from commerce.returns.models import (
     ESCALATABLE_STATUSES,
     RETURN_MACHINE,
@@ -111,7 +115,6 @@ from commerce.returns.permissions import (
 )
 from commerce.returns.selectors import (
     escalation_deadline,
-    return_data,
     return_policy_for,
     return_window_end,
     returned_quantities,
@@ -128,10 +131,6 @@ MAX_PHOTOS = 5
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 #: photos a buyer may have uploaded and not attached yet (``RETURN_MAX_UNATTACHED_PHOTOS``)
 MAX_UNATTACHED_PHOTOS = 20
-
-RETURN_REQUESTED_EVENT = "return.requested"
-RETURN_STATUS_CHANGED_EVENT = "return.status_changed"
-RETURN_UPDATED_EVENT = "return.updated"
 
 RETURN_REQUESTED = register_kind(
     "return.requested",
@@ -180,10 +179,10 @@ def _handler_ids(order: Order) -> list[uuid.UUID]:
                 .values_list("user_id", flat=True))
 
 
-def _publish(rma: ReturnRequest, *, type_: str, extra: dict[str, Any] | None = None) -> None:
-    data = {"return": return_data(rma), **(extra or {})}
-    publish(topic=f"user:{rma.order.buyer_id}", type=type_, data=data)
-    publish(topic=f"vendor:{rma.order.vendor_id}", type=type_, data=data)
+def _publish(rma: ReturnRequest, event: Event) -> None:
+    """Publish ``event`` (after commit, through the outbox) to the buyer and the store's desk."""
+    publish(topic=USER_TOPIC.name(rma.order.buyer_id), event=event)
+    publish(topic=VENDOR_TOPIC.name(rma.order.vendor_id), event=event)
 
 
 def _notify(recipients: Iterable[Any], rma: ReturnRequest, *, kind: str, title: str, body: str, exclude=None) -> None:
@@ -243,7 +242,7 @@ def _move(rma: ReturnRequest, to_status: str, *, actor=None, reason: str = "", a
     rma.save()
     ReturnStatusChange.objects.create(return_request=rma, from_status=from_status, to_status=to_status,
                                       actor=actor if getattr(actor, "pk", None) else None, reason=(reason or "")[:200])
-    _publish(rma, type_=RETURN_STATUS_CHANGED_EVENT, extra={"from": from_status, "to": to_status, "reason": reason or ""})
+    _publish(rma, ReturnStatusChanged.build(rma=rma, previous=from_status, reason=reason))
     recipients = ([rma.order.buyer_id] if tell in (BUYER, BOTH) else []) + (
         _handler_ids(rma.order) if tell in (STORE, BOTH) else [])
     label = ReturnStatus(to_status).label.lower()
@@ -397,7 +396,7 @@ def return_request(*, user, order_id: Any, lines: Any, reason: str, description:
             ReturnPhoto.objects.filter(pk__in=photo_pks).update(return_request=rma)
         ReturnStatusChange.objects.create(return_request=rma, from_status="", to_status=ReturnStatus.REQUESTED,
                                           actor=user, reason=reason)
-        _publish(rma, type_=RETURN_REQUESTED_EVENT)
+        _publish(rma, ReturnRequested.build(rma=rma))
         units = sum(wanted.values())
         _notify(_handler_ids(order), rma, kind=RETURN_REQUESTED.name,
                 title=f"Return {rma.number} requested (order {order.number})",
@@ -491,7 +490,7 @@ def return_ship(*, user, return_id: Any, transport: str, carrier: str = "", trac
             rma.transport, rma.pickup_delivery_id, rma.pickup_delivery_open = transport, answers[0], True
             rma.carrier = rma.tracking_number = ""
             rma.save()
-            _publish(rma, type_=RETURN_UPDATED_EVENT, extra={"change": "courier_requested"})
+            _publish(rma, ReturnUpdated.build(rma=rma, change="courier_requested"))
             return rma
         if rma.pickup_delivery_open:
             return_pickup_cancelled.send(sender=ReturnRequest, return_request=rma, actor=user, reason="carrier_chosen")
@@ -538,13 +537,13 @@ def return_delivery_failed(*, return_id: Any, reason: str = "", actor=None) -> R
         if rma.status == ReturnStatus.APPROVED:
             rma.transport = ""
             rma.save()
-            _publish(rma, type_=RETURN_UPDATED_EVENT, extra={"change": "transport_reset"})
+            _publish(rma, ReturnUpdated.build(rma=rma, change="transport_reset"))
             _notify([rma.order.buyer_id], rma, kind=RETURN_UPDATED.name,
                     title=f"Return {rma.number}: the courier could not collect it",
                     body=f"{reason} Choose a courier again or send it with a carrier.".strip())
         else:
             rma.save()
-            _publish(rma, type_=RETURN_UPDATED_EVENT, extra={"change": "courier_failed"})
+            _publish(rma, ReturnUpdated.build(rma=rma, change="courier_failed"))
             _notify(_handler_ids(rma.order), rma, kind=RETURN_UPDATED.name,
                     title=f"Return {rma.number}: the courier delivery failed",
                     body=f"{reason} Mark the return received when the parcel reaches you.".strip())
@@ -709,7 +708,7 @@ def return_refund(*, user, return_id: Any, restocking_fee_percent: Any = None, r
             refusal = exc
             rma.refund_error = str(exc.code)[:64]
             rma.save(update_fields=["refund_error", "updated_at"])
-            _publish(rma, type_=RETURN_UPDATED_EVENT, extra={"change": "refund_failed"})
+            _publish(rma, ReturnUpdated.build(rma=rma, change="refund_failed"))
             _notify(_handler_ids(order), rma, kind=RETURN_UPDATED.name, exclude=user.pk,
                     title=f"Return {rma.number}: the refund could not be paid",
                     body=f"{exc.detail} The return stays inspected; refund it again once this is solved.")
@@ -775,7 +774,7 @@ def return_escalate(*, user, return_id: Any, description: str, now: datetime | N
                                       source="return", source_id=rma.pk, claimed_amount=claimed)
         rma.dispute, rma.escalated_at = dispute, now
         rma.save(update_fields=["dispute", "escalated_at", "updated_at"])
-        _publish(rma, type_=RETURN_UPDATED_EVENT, extra={"change": "escalated"})
+        _publish(rma, ReturnUpdated.build(rma=rma, change="escalated"))
         return rma
 
 
