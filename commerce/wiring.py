@@ -12,9 +12,12 @@ from commerce.disputes import receivers as dispute_receivers
 from commerce.orders import realtime as vendor_topic  # noqa: F401  (registers the vendor: topic)
 from commerce.orders import receivers as order_receivers
 from commerce.payments import receivers as payment_receivers
+from commerce.returns import receivers as return_receivers
+from commerce.reviews import receivers as review_receivers
 
 
 def connect() -> None:
     """Connect every room's receivers and provide every hook (idempotent)."""
-    for room in (catalog_receivers, cart_receivers, order_receivers, payment_receivers, dispute_receivers):
+    for room in (catalog_receivers, cart_receivers, order_receivers, payment_receivers, dispute_receivers,
+                 review_receivers, return_receivers):
         room.connect()

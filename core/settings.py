@@ -406,6 +406,15 @@ RETURN_MAX_UNATTACHED_PHOTOS = env.int("RETURN_MAX_UNATTACHED_PHOTOS", default=2
 #: private storage of return photos (served through the API only; a persistent volume in production)
 RETURNS_MEDIA_ROOT = env("RETURNS_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "returns-media"))
 CELERY_BEAT_SCHEDULE["commerce-purge-return-photos"] = {"task": "commerce.tasks.purge_return_photos", "schedule": 3600.0}
+# Reviews and ratings (commerce.reviews)
+#: days after a review during which its author may edit it
+REVIEW_EDIT_DAYS = env.int("REVIEW_EDIT_DAYS", default=30)
+#: review photos: bytes per upload, and uploads a user may keep unattached
+REVIEW_MAX_PHOTO_BYTES = env.int("REVIEW_MAX_PHOTO_BYTES", default=5 * 1024 * 1024)
+REVIEW_MAX_UNATTACHED_PHOTOS = env.int("REVIEW_MAX_UNATTACHED_PHOTOS", default=20)
+#: storage of review photos (served through the API; a persistent volume in production)
+REVIEWS_MEDIA_ROOT = env("REVIEWS_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "reviews-media"))
+CELERY_BEAT_SCHEDULE["commerce-purge-review-photos"] = {"task": "commerce.tasks.purge_review_photos", "schedule": 3600.0}
 #: how long Idempotency-Key records are kept (seconds)
 IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=86400)
 

@@ -32,6 +32,8 @@ from commerce.disputes.models import Dispute
 from commerce.orders import permissions as order_perms
 from commerce.returns import permissions as return_perms
 from commerce.returns.models import ReturnRequest
+from commerce.reviews import permissions as review_perms
+from commerce.reviews.models import Review
 from commerce.stores import permissions as store_perms
 from commerce.stores.models import VendorStaff, VendorStaffRole
 from core import permissions as core_perms
@@ -47,6 +49,7 @@ from tests.factories.delivery import delivered_order, picked_up, ready_delivery
 from tests.factories.disputes import DisputeFactory
 from tests.factories.orders import paid_order
 from tests.factories.returns import delivered_order_of, requested
+from tests.factories.reviews import reviewed
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +62,8 @@ ACTIVE = set(ROLES) - {"inactive", "anonymous"}
 STORE = {"owner", "clerk"}
 
 #: every predicate module of the vocabulary
-MODULES = (core_perms, store_perms, order_perms, delivery_perms, auction_perms, chat_perms, dispute_perms, return_perms)
+MODULES = (core_perms, store_perms, order_perms, delivery_perms, auction_perms, chat_perms, dispute_perms, return_perms,
+           review_perms)
 
 
 def people(vendor) -> dict:
@@ -253,6 +257,29 @@ def test_returns():
     assert mismatches(who, rows) == []
     assert agrees(who, "visible_returns_q", lambda u: return_perms.can_view_return(u, rma),
                   lambda u: ReturnRequest.objects.filter(return_perms.visible_returns_q(u), pk=rma.pk).exists()) == []
+
+
+def test_reviews():
+    vendor = VendorFactory()
+    who = people(vendor)
+    order = delivered_order_of([("10.00", 1)], buyer=who["buyer"], vendor=vendor)
+    review = Review.objects.select_related("vendor").get(pk=reviewed(order).pk)
+    hidden = Review(pk=review.pk, author=review.author, vendor=vendor, rating=1, status="hidden")
+    everyone = set(ROLES)
+    rows = [
+        ("is_review_author", lambda u: review_perms.is_review_author(u, review), {"buyer"}),
+        ("can_reply_to_review", lambda u: review_perms.can_reply_to_review(u, review), STORE),
+        ("can_view_review(counted)", lambda u: review_perms.can_view_review(u, review), everyone),
+        ("can_view_review(hidden)", lambda u: review_perms.can_view_review(u, hidden), {"buyer"} | STORE | ADMINS),
+        ("can_report_review", lambda u: review_perms.can_report_review(u, review), ACTIVE - {"buyer"}),
+        ("can_moderate_reviews", review_perms.can_moderate_reviews, ADMINS),
+    ]
+    assert mismatches(who, rows) == []
+    for label, obj in (("counted", review), ("hidden", hidden)):
+        if label == "hidden":
+            Review.objects.filter(pk=review.pk).update(status="hidden")
+        assert agrees(who, f"visible_reviews_q({label})", lambda u: review_perms.can_view_review(u, obj),
+                      lambda u: Review.objects.filter(review_perms.visible_reviews_q(u), pk=review.pk).exists()) == []
 
 
 def test_an_admin_of_the_store_speaks_for_the_store_and_cannot_decide_its_dispute():

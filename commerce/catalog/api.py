@@ -17,7 +17,9 @@ from rest_framework.views import APIView
 
 from commerce.catalog import selectors, services
 from commerce.catalog.filters import ProductFilter, StableOrderingFilter
+from commerce.catalog.hooks import product_reviews_summary
 from commerce.catalog.serializers import (
+    ProductDetailOutputSerializer,
     BrandOutputSerializer,
     CategoryOutputSerializer,
     ProductCreateInputSerializer,
@@ -74,7 +76,7 @@ class ProductListCreateApi(ReadOpenMixin, generics.GenericAPIView):
     filter_backends = [DjangoFilterBackend, drf_filters.SearchFilter, StableOrderingFilter]
     filterset_class = ProductFilter
     search_fields = ["name", "sku"]
-    ordering_fields = ["price", "created_at", "name"]
+    ordering_fields = ["price", "created_at", "name", "rating"]
     ordering = ["-created_at"]
 
     def get_queryset(self):
@@ -93,8 +95,9 @@ class ProductListCreateApi(ReadOpenMixin, generics.GenericAPIView):
             ),
             OpenApiParameter(
                 "ordering", OpenApiTypes.STR, required=False,
-                enum=["price", "-price", "created_at", "-created_at", "name", "-name"],
-                description="Sort order (default `-created_at`).",
+                enum=["price", "-price", "created_at", "-created_at", "name", "-name", "rating", "-rating"],
+                description="Sort order (default `-created_at`); `-rating`: best average stars first (products "
+                "without reviews count as 0).",
             ),
         ],
         responses={200: ProductOutputSerializer(many=True), **error_responses(400)},
@@ -123,11 +126,13 @@ class ProductDetailApi(ReadOpenMixin, APIView):
     403 not_vendor; 404 product_not_found (also for another vendor's product); 400 invalid; 409 sku_taken."""
     @extend_schema(
         summary="A product",
-        description="Public products for anyone; vendor staff also see their own inactive products.",
-        responses={200: ProductOutputSerializer, **error_responses(404)},
+        description="Public products for anyone; vendor staff also see their own inactive products. With its "
+        "rating (average, count, distribution of stars) and its latest reviews.",
+        responses={200: ProductDetailOutputSerializer, **error_responses(404)},
     )
     def get(self, request: Request, product_id: uuid.UUID) -> Response:
-        return Response(ProductOutputSerializer(selectors.product_get(user=request.user, product_id=product_id)).data)
+        product = selectors.product_get(user=request.user, product_id=product_id)
+        return Response(ProductDetailOutputSerializer(product, context=product_reviews_summary(product_id=product.pk)).data)
 
     @extend_schema(
         summary="Change a product (its vendor's staff)",

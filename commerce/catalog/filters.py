@@ -11,7 +11,7 @@
   ``true``/``false``) or, for a list attribute, contains it. Exact and case-sensitive, e.g.
   ``attr=material:steel&attr=fits:Golf VII``;
 - ``search=<text>``: case-insensitive substring of name or SKU;
-- ``ordering=price|-price|created_at|-created_at|name|-name`` (default ``-created_at``).
+- ``ordering=price|-price|created_at|-created_at|name|-name|rating|-rating`` (default ``-created_at``).
 """
 
 from __future__ import annotations
@@ -68,13 +68,15 @@ class ProductFilter(django_filters.FilterSet):
     min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte", max_digits=14, decimal_places=2)
     max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte", max_digits=14, decimal_places=2)
     in_stock = django_filters.BooleanFilter(method="filter_in_stock", help_text="true: stock > 0; false: stock = 0")
+    min_rating = django_filters.NumberFilter(field_name="rating", lookup_expr="gte", max_digits=3, decimal_places=2,
+                                             help_text="Average stars at least this (1 to 5)")
     attr = django_filters.CharFilter(
         method="filter_attr", help_text="<key>:<value>, repeatable (AND), e.g. attr=material:steel"
     )
 
     class Meta:
         model = Product
-        fields = ["category", "vendor", "brand", "currency", "min_price", "max_price", "in_stock", "attr"]
+        fields = ["category", "vendor", "brand", "currency", "min_price", "max_price", "in_stock", "min_rating", "attr"]
 
     def filter_category(self, queryset: QuerySet, name: str, value) -> QuerySet:
         if value is None:

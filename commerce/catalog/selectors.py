@@ -9,6 +9,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from core.exceptions import Forbidden, NotFound
 from core.permissions import is_active_user
 
+from commerce.catalog.hooks import product_rating_queryset
 from commerce.catalog.models import Brand, Category, Product, ProductImage
 from commerce.stores.models import VendorStatus
 from commerce.stores.permissions import store_ids_of
@@ -60,9 +61,11 @@ def brand_list() -> QuerySet[Brand]:
 
 
 def _product_base() -> QuerySet[Product]:
-    return Product.objects.select_related("vendor", "category", "brand").prefetch_related(
+    """Products with their vendor, category, brand and images, annotated with ``rating`` and
+    ``rating_count`` (``commerce.catalog.hooks.product_rating_queryset``)."""
+    return product_rating_queryset(Product.objects.select_related("vendor", "category", "brand").prefetch_related(
         Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"))
-    )
+    ))
 
 
 def product_list_public() -> QuerySet[Product]:
@@ -105,3 +108,4 @@ def product_get_editable(*, user, product_id: uuid.UUID) -> Product:
     if product is None:
         raise NotFound("Product not found.", code="product_not_found")
     return product
+

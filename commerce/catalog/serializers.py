@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.fields import MoneyField, StrictIntegerField
@@ -55,17 +56,58 @@ class ProductOutputSerializer(serializers.ModelSerializer):
     brand = BrandOutputSerializer(read_only=True, allow_null=True)
     images = ProductImageSerializer(many=True, read_only=True)
     in_stock = serializers.SerializerMethodField()
+    rating = serializers.SerializerMethodField()
 
     class Meta:
         model = Product
         fields = [
             "id", "vendor", "category_id", "brand", "name", "slug", "sku", "description", "price", "currency",
-            "stock", "in_stock", "attributes", "is_active", "images", "created_at", "updated_at",
+            "stock", "in_stock", "attributes", "is_active", "images", "rating", "created_at", "updated_at",
         ]
         read_only_fields = fields
 
     def get_in_stock(self, obj) -> bool:
         return obj.stock > 0
+
+    @extend_schema_field({"type": "object", "properties": {
+        "average": {"type": "string", "format": "decimal", "example": "4.50",
+                    "description": "Average stars of the counted reviews, 0.00 without reviews"},
+        "count": {"type": "integer"}}, "required": ["average", "count"]})
+    def get_rating(self, obj) -> dict:
+        """``{"average": "4.50", "count": 12}`` from the queryset's annotations (the catalogue's
+        selectors add them: ``commerce.catalog.hooks.product_rating_queryset``)."""
+        average = getattr(obj, "rating", None)
+        return {"average": f"{average if average is not None else 0:.2f}", "count": getattr(obj, "rating_count", 0) or 0}
+
+
+RATING_SCHEMA = {"type": "object", "properties": {
+    "average": {"type": "string", "format": "decimal", "example": "4.33"},
+    "count": {"type": "integer"},
+    "distribution": {"type": "object", "properties": {str(s): {"type": "integer"} for s in range(1, 6)},
+                     "required": [str(s) for s in range(1, 6)]}},
+    "required": ["average", "count", "distribution"]}
+
+
+class ProductDetailOutputSerializer(ProductOutputSerializer):
+    """The product detail: the product with its full ``rating`` (with the distribution of
+    stars) and ``latest_reviews`` (the newest counted reviews, as ``GET /reviews/{id}/`` shows
+    them), both from the context (``commerce.catalog.hooks.product_reviews_summary``)."""
+
+    latest_reviews = serializers.SerializerMethodField()
+
+    class Meta(ProductOutputSerializer.Meta):
+        fields = [*ProductOutputSerializer.Meta.fields, "latest_reviews"]
+        read_only_fields = fields
+
+    @extend_schema_field(RATING_SCHEMA)
+    def get_rating(self, obj) -> dict:
+        return self.context["rating"]
+
+    @extend_schema_field({"type": "array", "items": {"type": "object"},
+                          "description": "The newest counted reviews (at most 5), as GET /reviews/{id}/ without "
+                          "the viewer's fields"})
+    def get_latest_reviews(self, obj) -> list:
+        return self.context["latest_reviews"]
 
 
 class _ProductWriteFields(serializers.Serializer):

@@ -3,7 +3,10 @@ documented error body, its OpenAPI responses, and "anyone may read" views."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse
+from datetime import timezone as dt_timezone
+from decimal import Decimal
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
@@ -38,3 +41,22 @@ class ReadOpenMixin:
         if self.request.method in ("GET", "HEAD", "OPTIONS"):
             return [AllowAny()]
         return [IsAuthenticated()]
+
+
+MONEY_SCHEMA = {"type": "string", "format": "decimal", "pattern": r"^[0-9]+\.[0-9]{2}$", "example": "12.50"}
+
+
+@extend_schema_field(MONEY_SCHEMA)
+class MoneyOut(serializers.Field):
+    """Money out: ``"12.50"`` (two decimals, a string), as the events carry it."""
+
+    def to_representation(self, value: Decimal) -> str:
+        return f"{value:.2f}"
+
+
+@extend_schema_field({"type": "string", "format": "date-time", "example": "2026-11-23T10:00:00.123Z"})
+class Timestamp(serializers.Field):
+    """A time out: ISO 8601 UTC with milliseconds and ``Z`` (the events' form)."""
+
+    def to_representation(self, value) -> str:
+        return value.astimezone(dt_timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

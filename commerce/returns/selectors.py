@@ -196,3 +196,14 @@ def return_photo_get_visible(*, user, photo_id: Any) -> ReturnPhoto:
     if not allowed:
         raise NotFound("Photo not found.", code="photo_not_found")
     return photo
+
+
+def fully_refunded_line_ids(*, order: Order) -> set[int]:
+    """Ids of the lines of ``order`` whose every unit came back in a refunded return with money
+    refunded for it (``refunded`` or ``partially_refunded``, the line's ``refund_amount`` above
+    zero): the buyer no longer has the product (reviews: such a line cannot be reviewed and its
+    review stops counting). One query."""
+    rows = (ReturnLine.objects.filter(return_request__order=order, refund_amount__gt=0,
+                                      return_request__status__in=[ReturnStatus.REFUNDED, ReturnStatus.PARTIALLY_REFUNDED])
+            .values("order_line_id", "order_line__quantity").annotate(units=Sum("quantity")))
+    return {row["order_line_id"] for row in rows if row["units"] >= row["order_line__quantity"]}

@@ -4,13 +4,13 @@ payload everywhere it appears: REST bodies and the ``return.*`` events
 
 from __future__ import annotations
 
-from datetime import timezone as dt_timezone
 from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from commerce.common.api import MONEY_SCHEMA, MoneyOut, Timestamp
 from commerce.orders.models import OrderStatus
 from commerce.returns.models import (
     RefundSource,
@@ -20,23 +20,7 @@ from commerce.returns.models import (
     ReturnTransport,
 )
 
-MONEY = {"type": "string", "format": "decimal", "pattern": r"^[0-9]+\.[0-9]{2}$", "example": "12.50"}
-
-
-@extend_schema_field(MONEY)
-class MoneyOut(serializers.Field):
-    """Money out: ``"12.50"`` (two decimals, a string)."""
-
-    def to_representation(self, value: Decimal) -> str:
-        return f"{value:.2f}"
-
-
-@extend_schema_field({"type": "string", "format": "date-time", "example": "2026-11-23T10:00:00.123Z"})
-class Timestamp(serializers.Field):
-    """A time out: ISO 8601 UTC with milliseconds and ``Z`` (the events' form)."""
-
-    def to_representation(self, value) -> str:
-        return value.astimezone(dt_timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+MONEY = MONEY_SCHEMA
 
 
 # --- input -----------------------------------------------------------------------------------

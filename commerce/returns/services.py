@@ -72,7 +72,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
-from core.images import DEFAULT_MAX_PIXELS, sanitize_image
+from core.images import DEFAULT_MAX_PIXELS, read_upload, sanitize_image
 from core.utils import parse_uuid
 from notifications.kinds import EMAIL, IN_APP, register_kind
 from notifications.services import notify
@@ -115,11 +115,13 @@ from commerce.returns.permissions import (
 )
 from commerce.returns.selectors import (
     escalation_deadline,
+    fully_refunded_line_ids,
     return_policy_for,
     return_window_end,
     returned_quantities,
 )
 from commerce.returns.signals import return_pickup_cancelled, return_pickup_requested
+from commerce.reviews.services import reviews_lines_refunded
 from commerce.stores.models import Vendor, VendorStaff
 from commerce.wallet import services as wallets
 from commerce.wallet.models import EscrowStatus, LedgerKind
@@ -262,17 +264,7 @@ def return_photo_upload(*, user, file) -> ReturnPhoto:
     (:func:`return_photos_purge`). Raises ``ApplicationError`` 400 ``invalid_image`` /
     ``image_too_large``, ``Conflict`` ``too_many_unattached_photos`` (over
     ``RETURN_MAX_UNATTACHED_PHOTOS``, 20)."""
-    if file is None or not hasattr(file, "read"):
-        raise ApplicationError("Attach an image file (multipart field 'file').", code="invalid_image",
-                               fields={"file": ["This field is required."]})
-    limit = _setting("RETURN_MAX_PHOTO_BYTES", MAX_PHOTO_BYTES)
-    if (getattr(file, "size", None) or 0) > limit:
-        raise ApplicationError(f"Photos may be at most {limit} bytes.", code="image_too_large",
-                               fields={"file": ["Too large."]})
-    data = file.read(limit + 1)
-    if len(data) > limit:
-        raise ApplicationError(f"Photos may be at most {limit} bytes.", code="image_too_large",
-                               fields={"file": ["Too large."]})
+    data = read_upload(file, max_bytes=_setting("RETURN_MAX_PHOTO_BYTES", MAX_PHOTO_BYTES))
     if ReturnPhoto.objects.filter(uploaded_by=user, return_request=None).count() >= _setting(
             "RETURN_MAX_UNATTACHED_PHOTOS", MAX_UNATTACHED_PHOTOS):
         raise Conflict("Attach the photos you uploaded to a return first.", code="too_many_unattached_photos")
@@ -723,6 +715,8 @@ def return_refund(*, user, return_id: Any, restocking_fee_percent: Any = None, r
             rma.refund_note, rma.refunded_by, rma.refunded_at, rma.refund_error = note, user, now, ""
             _move(rma, plan.outcome, actor=user, at=now,
                   reason=f"{plan.total:.2f} {order.currency} refunded" + (f". {note}" if note else ""))
+            # the buyer no longer has what came back with a refund: its reviews stop counting
+            reviews_lines_refunded(order=order, line_ids=fully_refunded_line_ids(order=order))
     if refusal is not None:
         raise refusal
     return rma

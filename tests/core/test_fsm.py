@@ -17,6 +17,7 @@ from auctions.models import AUCTION_MACHINE
 from commerce.disputes.models import DISPUTE_MACHINE
 from commerce.orders.models import CHECKOUT_MACHINE, ORDER_MACHINE, RESERVATION_MACHINE
 from commerce.returns.models import RETURN_MACHINE
+from commerce.reviews.models import REVIEW_MACHINE
 from commerce.stores.models import VENDOR_MACHINE
 from core.exceptions import api_exception_handler, to_application_error
 from core.fsm import InvalidTransition, StateMachine
@@ -34,6 +35,7 @@ OWNERS = {
     "DELIVERY_MACHINE": (DELIVERY_MACHINE, "delivery/services.py"),
     "DISPUTE_MACHINE": (DISPUTE_MACHINE, "commerce/disputes/services.py"),
     "RETURN_MACHINE": (RETURN_MACHINE, "commerce/returns/services.py"),
+    "REVIEW_MACHINE": (REVIEW_MACHINE, "commerce/reviews/services.py"),
 }
 
 
