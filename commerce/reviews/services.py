@@ -85,7 +85,7 @@ from commerce.reviews.permissions import (
     can_view_review,
     is_review_author,
 )
-from commerce.reviews.selectors import edit_deadline, product_rating, rating_data, review_data
+from commerce.reviews.selectors import edit_deadline, product_rating, rating_data, rating_recount, review_data
 from commerce.stores.models import VendorStaff
 from commerce.stores.permissions import is_store_staff
 
@@ -462,3 +462,25 @@ def reviews_lines_refunded(*, order: Order, line_ids: Iterable[int] | None = Non
     for review, diff in changes:
         _announce(review, ReviewUpdated.build(review=review, change="line_refunded"), public_change=bool(diff))
     return len(reviews)
+
+
+def ratings_rebuild() -> dict[str, int]:
+    """Rebuild every product and store rating from the reviews (``manage.py reviews_recount``,
+    e.g. after reviews were changed outside the services): each aggregate is replaced by
+    ``commerce.reviews.selectors.rating_recount`` under its row lock. Returns ``{"products",
+    "stores", "corrected"}`` (how many were checked and how many differed)."""
+    product_ids = set(Review.objects.exclude(product=None).values_list("product_id", flat=True)) | set(
+        ProductRating.objects.values_list("pk", flat=True))
+    vendor_ids = set(Review.objects.values_list("vendor_id", flat=True)) | set(
+        StoreRating.objects.values_list("pk", flat=True))
+    corrected = 0
+    for model, keys, field in ((ProductRating, product_ids, "product_id"), (StoreRating, vendor_ids, "vendor_id")):
+        for key in sorted(keys, key=str):
+            with transaction.atomic():
+                model.objects.bulk_create([model(pk=key)], ignore_conflicts=True)
+                row = model.objects.select_for_update().get(pk=key)
+                truth = rating_recount(**{field: key})
+                if any(getattr(row, name) != value for name, value in truth.items()):
+                    corrected += 1
+                    model.objects.filter(pk=key).update(**truth, updated_at=timezone.now())
+    return {"products": len(product_ids), "stores": len(vendor_ids), "corrected": corrected}

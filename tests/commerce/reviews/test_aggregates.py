@@ -6,11 +6,14 @@ threads, real PostgreSQL)."""
 
 from __future__ import annotations
 
+import io
 import random
 
 import pytest
+from django.core.management import call_command
 
 from commerce.catalog.models import Product
+from commerce.catalog.signals import product_reviews_changed
 from commerce.orders.models import OrderLine
 from commerce.payments import services as payments
 from commerce.returns import services as returns
@@ -122,3 +125,38 @@ def test_an_edit_racing_a_hide_and_a_second_review_of_the_line_keep_the_ratings_
     products = set(order.lines.values_list("product_id", flat=True))
     assert_exact(products, [order.vendor_id])
     assert Product.objects.filter(pk__in=products).count() == 2
+
+
+@pytest.mark.django_db
+def test_reviews_recount_rebuilds_ratings_changed_behind_the_services_back():
+    order = delivered_order_of([("9.00", 1), ("4.00", 1)])
+    first, second = line_ids(order)
+    review = reviewed(order, line=first, rating=5)
+    reviewed(order, line=second, rating=2)
+    ProductRating.objects.filter(pk=review.product_id).update(count=7, stars_5=0, average="1.00")
+    out = io.StringIO()
+    call_command("reviews_recount", stdout=out)
+    assert "corrected 1" in out.getvalue()
+    assert_exact(set(order.lines.values_list("product_id", flat=True)), [order.vendor_id])
+    out = io.StringIO()
+    call_command("reviews_recount", stdout=out)
+    assert "corrected 0" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_catalogue_hears_what_the_public_sees_of_a_products_reviews():
+    heard = []
+
+    def receiver(sender, *, product_id, rating, review, **kwargs):
+        heard.append((str(product_id), rating["count"], rating["average"], review and review["rating"]))
+
+    product_reviews_changed.connect(receiver, dispatch_uid="test-product-page")
+    try:
+        order = delivered_order_of([("9.00", 1)])
+        review = reviewed(order, rating=4)
+        reviews.review_edit(user=order.buyer, review_id=review.pk, rating=3)
+        reviews.review_moderate(user=AdminFactory(), review_id=review.pk, to_status="hidden", reason="Spam.")
+    finally:
+        product_reviews_changed.disconnect(dispatch_uid="test-product-page")
+    pid = str(review.product_id)
+    assert heard == [(pid, 1, "4.00", 4), (pid, 1, "3.00", 3), (pid, 0, "0.00", None)]
