@@ -18,12 +18,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.exceptions import NotFound
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from core.pagination import NewestFirstCursorPagination
 from core.utils import validated
 
 from commerce.common.api import error_responses
+from commerce.common.photos import photo_file_response
 from commerce.orders.selectors import order_get_visible
 from commerce.returns import selectors, services
 from commerce.returns.serializers import (
@@ -252,12 +252,7 @@ class ReturnPhotoDetailApi(APIView):
                    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **error_responses(401, 404)},
                    tags=TAGS)
     def get(self, request: Request, photo_id) -> FileResponse:
-        photo = selectors.return_photo_get_visible(user=request.user, photo_id=photo_id)
-        try:
-            handle = photo.file.open("rb")
-        except OSError:
-            raise NotFound("Photo not found.", code="photo_not_found") from None
-        return FileResponse(handle, content_type=photo.content_type)
+        return photo_file_response(selectors.return_photo_get_visible(user=request.user, photo_id=photo_id))
 
 
 class ReturnPolicyApi(APIView):

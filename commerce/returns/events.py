@@ -12,6 +12,7 @@ from pydantic import Field
 from realtime.events import Currency, Event, EventSchema, Money, Payload, Timestamp, Topics, one_of
 from realtime.user_topic import USER_TOPIC
 
+from commerce.common.photos import PhotoData
 from commerce.orders.events import VENDOR_TOPIC, OrderStatusValue, OrderVendor
 from commerce.returns.models import RefundSource, ReturnGrade, ReturnReason, ReturnRequest, ReturnStatus, ReturnTransport
 from commerce.returns.selectors import return_data
@@ -48,15 +49,6 @@ class ReturnLineData(Payload):
     paid_amount: Money | None = Field(description="what the buyer paid for these units; set at the refund")
     restocking_fee: Money
     refund_amount: Money
-
-
-class ReturnPhotoData(Payload):
-    id: UUID
-    url: str = Field(description="/api/v1/returns/photos/<id>/ (the return's parties only)")
-    content_type: str
-    size: int = Field(ge=0, description="bytes")
-    width: int = Field(ge=0, description="pixels")
-    height: int = Field(ge=0, description="pixels")
 
 
 class ReturnDecision(Payload):
@@ -96,7 +88,7 @@ class ReturnData(Payload):
     description: str
     order: ReturnOrder
     lines: list[ReturnLineData]
-    photos: list[ReturnPhotoData] = Field(max_length=5)
+    photos: list[PhotoData] = Field(max_length=5)
     window_ends_at: Timestamp
     decision: ReturnDecision | None
     transport: one_of(ReturnTransport.values) | None

@@ -27,6 +27,8 @@ from django.db.models.functions import Now
 
 from core.fsm import StateMachine
 
+from commerce.common.photos import PhotoFields
+
 from commerce.disputes.models import Dispute
 from commerce.orders.models import Order, OrderLine
 from commerce.stores.models import Vendor
@@ -293,26 +295,17 @@ def return_media_storage() -> ReturnMediaStorage:
 
 def return_photo_path(instance: "ReturnPhoto", filename: str) -> str:
     """``returns/<uploader>/<photo id>.<ext>`` (the extension from the re-encoded type)."""
-    ext = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}.get(instance.content_type,
-                                                                                                    "bin")
-    return f"returns/{instance.uploaded_by_id}/{instance.pk}.{ext}"
+    return f"returns/{instance.uploaded_by_id}/{instance.pk}.{instance.extension}"
 
 
-class ReturnPhoto(models.Model):
+class ReturnPhoto(PhotoFields):
     """A photo of a return, uploaded by the buyer before the request (``return_request`` null
     until the request attaches it; unattached ones are purged after a day). Decoded and
-    re-encoded without metadata (``core.images.sanitize_image``)."""
+    re-encoded without metadata (``commerce.common.photos``)."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     return_request = models.ForeignKey(ReturnRequest, null=True, blank=True, on_delete=models.CASCADE,
                                        related_name="photos")
     file = models.FileField(upload_to=return_photo_path, storage=return_media_storage, max_length=200)
-    content_type = models.CharField(max_length=32)
-    size = models.PositiveIntegerField()
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from commerce.common.api import MONEY_SCHEMA, MoneyOut, Timestamp
+from commerce.common.photos import PhotoOutputSerializer
 from commerce.orders.models import OrderStatus
 from commerce.returns.models import (
     RefundSource,
@@ -131,16 +132,8 @@ class ReturnLineOutputSerializer(serializers.Serializer):
         return None if line.paid_amount is None else f"{line.paid_amount:.2f}"
 
 
-class ReturnPhotoOutputSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    url = serializers.SerializerMethodField()
-    content_type = serializers.CharField()
-    size = serializers.IntegerField()
-    width = serializers.IntegerField()
-    height = serializers.IntegerField()
-
-    def get_url(self, photo) -> str:  # noqa: D102
-        return f"/api/v1/returns/photos/{photo.pk}/"
+class ReturnPhotoOutputSerializer(PhotoOutputSerializer):
+    url_prefix = "/api/v1/returns/photos/"
 
 
 class ReturnDecisionSerializer(serializers.Serializer):

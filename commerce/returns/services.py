@@ -61,18 +61,16 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Iterable
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
-from core.images import DEFAULT_MAX_PIXELS, read_upload, sanitize_image
 from core.utils import parse_uuid
 from notifications.kinds import EMAIL, IN_APP, register_kind
 from notifications.services import notify
@@ -81,6 +79,7 @@ from realtime.outbox import publish
 from realtime.user_topic import USER_TOPIC
 
 from commerce.catalog.services import products_adjust_stock
+from commerce.common.photos import photo_store, photos_purge
 from commerce.disputes.services import dispute_open_locked
 from commerce.orders.events import VENDOR_TOPIC
 from commerce.orders.models import Order, OrderStatus
@@ -264,28 +263,15 @@ def return_photo_upload(*, user, file) -> ReturnPhoto:
     (:func:`return_photos_purge`). Raises ``ApplicationError`` 400 ``invalid_image`` /
     ``image_too_large``, ``Conflict`` ``too_many_unattached_photos`` (over
     ``RETURN_MAX_UNATTACHED_PHOTOS``, 20)."""
-    data = read_upload(file, max_bytes=_setting("RETURN_MAX_PHOTO_BYTES", MAX_PHOTO_BYTES))
-    if ReturnPhoto.objects.filter(uploaded_by=user, return_request=None).count() >= _setting(
-            "RETURN_MAX_UNATTACHED_PHOTOS", MAX_UNATTACHED_PHOTOS):
-        raise Conflict("Attach the photos you uploaded to a return first.", code="too_many_unattached_photos")
-    image = sanitize_image(data, field="file", max_pixels=_setting("RETURN_MAX_PHOTO_PIXELS", DEFAULT_MAX_PIXELS))
-    photo = ReturnPhoto(uploaded_by=user, content_type=image.content_type, size=len(image.data), width=image.width,
-                        height=image.height)
-    photo.file.save("upload", ContentFile(image.data), save=False)
-    photo.save()
-    return photo
+    return photo_store(ReturnPhoto, user=user, file=file, attached_field="return_request",
+                       max_bytes=_setting("RETURN_MAX_PHOTO_BYTES", MAX_PHOTO_BYTES),
+                       max_unattached=_setting("RETURN_MAX_UNATTACHED_PHOTOS", MAX_UNATTACHED_PHOTOS))
 
 
 def return_photos_purge(*, now: datetime | None = None, older_than_hours: float = 24) -> int:
     """Delete photos never attached to a return, uploaded more than ``older_than_hours`` ago,
     with their files (Celery beat, hourly). Returns how many."""
-    now = now or timezone.now()
-    stale = list(ReturnPhoto.objects.filter(return_request=None,
-                                            created_at__lt=now - timedelta(hours=older_than_hours))[:1000])
-    for photo in stale:
-        photo.file.delete(save=False)
-    ReturnPhoto.objects.filter(pk__in=[p.pk for p in stale]).delete()
-    return len(stale)
+    return photos_purge(ReturnPhoto, attached_field="return_request", now=now, older_than_hours=older_than_hours)
 
 
 # --- request ---------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from core.utils import validated
 
 from commerce.catalog.models import Product
 from commerce.common.api import error_responses
+from commerce.common.photos import photo_file_response
 from commerce.orders.selectors import order_get_visible
 from commerce.reviews import selectors, services
 from commerce.reviews.models import ReviewStatus
@@ -285,9 +286,4 @@ class ReviewPhotoDetailApi(APIView):
                    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **error_responses(404)},
                    tags=TAGS)
     def get(self, request: Request, photo_id) -> FileResponse:
-        photo = selectors.review_photo_get_visible(user=request.user, photo_id=photo_id)
-        try:
-            handle = photo.file.open("rb")
-        except OSError:
-            raise NotFound("Photo not found.", code="photo_not_found") from None
-        return FileResponse(handle, content_type=photo.content_type)
+        return photo_file_response(selectors.review_photo_get_visible(user=request.user, photo_id=photo_id))

@@ -13,21 +13,13 @@ from pydantic import Field
 from realtime.events import Count, Event, EventSchema, Payload, Timestamp, Topics, one_of
 from realtime.user_topic import USER_TOPIC
 
+from commerce.common.photos import PhotoData
 from commerce.orders.events import VENDOR_TOPIC, OrderVendor
 from commerce.reviews.models import ProductRating, Review, ReviewStatus, StoreRating
 from commerce.reviews.selectors import rating_data, review_data
 
 #: what a ``review.updated`` says changed
 REVIEW_CHANGES = ("edited", "replied", "reply_edited", "hidden", "restored", "line_refunded")
-
-
-class ReviewPhotoData(Payload):
-    id: UUID
-    url: str = Field(description="/api/v1/reviews/photos/<id>/")
-    content_type: str
-    size: int = Field(ge=0, description="bytes")
-    width: int = Field(ge=0, description="pixels")
-    height: int = Field(ge=0, description="pixels")
 
 
 class ReviewReply(Payload):
@@ -48,7 +40,7 @@ class ReviewData(Payload):
     rating: int = Field(ge=1, le=5)
     title: str
     text: str
-    photos: list[ReviewPhotoData] = Field(max_length=5)
+    photos: list[PhotoData] = Field(max_length=5)
     verified_purchase: bool
     status: one_of(ReviewStatus.values)
     counts: bool = Field(description="counted in the ratings and shown in public lists")

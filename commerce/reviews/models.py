@@ -26,6 +26,8 @@ from django.db.models import Q
 
 from core.fsm import StateMachine
 
+from commerce.common.photos import PhotoFields
+
 from commerce.catalog.models import Product
 from commerce.orders.models import Order, OrderLine
 from commerce.stores.models import Vendor
@@ -140,25 +142,16 @@ def review_media_storage() -> ReviewMediaStorage:
 
 def review_photo_path(instance: "ReviewPhoto", filename: str) -> str:
     """``reviews/<uploader>/<photo id>.<ext>`` (the extension from the re-encoded type)."""
-    ext = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}.get(instance.content_type,
-                                                                                                    "bin")
-    return f"reviews/{instance.uploaded_by_id}/{instance.pk}.{ext}"
+    return f"reviews/{instance.uploaded_by_id}/{instance.pk}.{instance.extension}"
 
 
-class ReviewPhoto(models.Model):
+class ReviewPhoto(PhotoFields):
     """A photo of a review, uploaded before the review (or an edit) attaches it (``review``
     null until then; unattached ones are purged after a day). Decoded and re-encoded without
-    metadata (``core.images.sanitize_image``)."""
+    metadata (``commerce.common.photos``)."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     review = models.ForeignKey(Review, null=True, blank=True, on_delete=models.CASCADE, related_name="photos")
     file = models.FileField(upload_to=review_photo_path, storage=review_media_storage, max_length=200)
-    content_type = models.CharField(max_length=32)
-    size = models.PositiveIntegerField()
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "id"]

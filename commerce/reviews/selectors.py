@@ -37,7 +37,6 @@ from commerce.reviews.serializers import (
     RatingOutputSerializer,
     ReviewDetailOutputSerializer,
     ReviewOutputSerializer,
-    ReviewQueueItemSerializer,
 )
 from commerce.stores.permissions import is_store_staff
 

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from commerce.common.api import Timestamp
+from commerce.common.photos import PhotoOutputSerializer
 from commerce.reviews.models import MAX_RATING, MIN_RATING, ReportReason, ReviewStatus
 
 # --- input -----------------------------------------------------------------------------------
@@ -52,16 +53,8 @@ class ReviewPhotoUploadInputSerializer(serializers.Serializer):
 # --- output ----------------------------------------------------------------------------------
 
 
-class ReviewPhotoOutputSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    url = serializers.SerializerMethodField()
-    content_type = serializers.CharField()
-    size = serializers.IntegerField()
-    width = serializers.IntegerField()
-    height = serializers.IntegerField()
-
-    def get_url(self, photo) -> str:  # noqa: D102
-        return f"/api/v1/reviews/photos/{photo.pk}/"
+class ReviewPhotoOutputSerializer(PhotoOutputSerializer):
+    url_prefix = "/api/v1/reviews/photos/"
 
 
 class ReviewReplySerializer(serializers.Serializer):

@@ -37,19 +37,17 @@ after everything else of the order (returns' refunds call in with their locks he
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Iterable
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import DecimalField, F, Value
 from django.db.models.functions import Cast, Coalesce, NullIf, Round
 from django.utils import timezone
 
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
-from core.images import DEFAULT_MAX_PIXELS, read_upload, sanitize_image
 from core.models import User
 from core.permissions import marketplace_admins_q
 from core.utils import parse_uuid
@@ -61,6 +59,7 @@ from realtime.user_topic import USER_TOPIC
 
 from commerce.catalog.models import Product
 from commerce.catalog.signals import product_reviews_changed
+from commerce.common.photos import photo_store, photos_purge
 from commerce.orders.events import VENDOR_TOPIC
 from commerce.orders.models import Order, OrderLine, OrderStatus
 from commerce.orders.permissions import is_order_buyer
@@ -233,27 +232,15 @@ def review_photo_upload(*, user, file) -> ReviewPhoto:
     re-encoded without metadata (``core.images.sanitize_image``). Unattached photos are the
     uploader's only and are purged after a day. Raises ``ApplicationError`` 400
     ``invalid_image`` / ``image_too_large``, ``Conflict`` ``too_many_unattached_photos``."""
-    data = read_upload(file, max_bytes=_setting("REVIEW_MAX_PHOTO_BYTES", MAX_PHOTO_BYTES))
-    if ReviewPhoto.objects.filter(uploaded_by=user, review=None).count() >= _setting(
-            "REVIEW_MAX_UNATTACHED_PHOTOS", MAX_UNATTACHED_PHOTOS):
-        raise Conflict("Attach the photos you uploaded to a review first.", code="too_many_unattached_photos")
-    image = sanitize_image(data, field="file", max_pixels=DEFAULT_MAX_PIXELS)
-    photo = ReviewPhoto(uploaded_by=user, content_type=image.content_type, size=len(image.data), width=image.width,
-                        height=image.height)
-    photo.file.save("upload", ContentFile(image.data), save=False)
-    photo.save()
-    return photo
+    return photo_store(ReviewPhoto, user=user, file=file, attached_field="review",
+                       max_bytes=_setting("REVIEW_MAX_PHOTO_BYTES", MAX_PHOTO_BYTES),
+                       max_unattached=_setting("REVIEW_MAX_UNATTACHED_PHOTOS", MAX_UNATTACHED_PHOTOS))
 
 
 def review_photos_purge(*, now: datetime | None = None, older_than_hours: float = 24) -> int:
     """Delete photos never attached to a review, uploaded more than ``older_than_hours`` ago,
     with their files (Celery beat, hourly). Returns how many."""
-    now = now or timezone.now()
-    stale = list(ReviewPhoto.objects.filter(review=None, created_at__lt=now - timedelta(hours=older_than_hours))[:1000])
-    for photo in stale:
-        photo.file.delete(save=False)
-    ReviewPhoto.objects.filter(pk__in=[p.pk for p in stale]).delete()
-    return len(stale)
+    return photos_purge(ReviewPhoto, attached_field="review", now=now, older_than_hours=older_than_hours)
 
 
 # --- the author ------------------------------------------------------------------------------
