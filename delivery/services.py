@@ -57,8 +57,8 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
 from typing import Any, Iterable
 
 from django.conf import settings
@@ -73,6 +73,7 @@ from commerce.orders.services import lock_order, order_system_transition
 from commerce.returns import services as returns
 from commerce.stores.models import VendorStaff
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from core.fields import iso_utc
 from core.permissions import is_courier
 from core.utils import parse_uuid
 from delivery import geo
@@ -104,6 +105,7 @@ from delivery.permissions import (
     is_delivery_carrier,
     is_delivery_receiver,
 )
+from delivery.serializers import DeliveryOutputSerializer, OpenDeliveryOutputSerializer, PositionSerializer
 from notifications.kinds import DELIVERY_ARRIVING, IN_APP, register_kind
 from notifications.services import notify
 from realtime.outbox import publish, revoke_subscription
@@ -248,20 +250,18 @@ def on_order_status_changed(sender=None, *, order, to_status, actor=None, reason
 
 def _iso(dt: datetime | None) -> str | None:
     """ISO 8601 UTC with milliseconds (``2026-11-23T10:00:00.123Z``), as phones send ``ts``."""
-    if dt is None:
-        return None
-    return dt.astimezone(dt_timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return None if dt is None else iso_utc(dt)
 
 
-def position_data(delivery: Delivery) -> dict[str, Any] | None:
-    """``{lat, lon, ts, speed_mps, heading_deg, distance_m, eta_seconds}`` of the last kept point."""
+def _position(delivery: Delivery) -> dict[str, Any] | None:
+    """The last kept point and what follows from it (values, not yet rendered), or None."""
     if delivery.last_lat is None:
         return None
     distance = geo.haversine_m(delivery.last_lat, delivery.last_lon, delivery.dropoff_lat, delivery.dropoff_lon)
     speeds = list(LocationPoint.objects.filter(delivery=delivery, kept=True, speed_mps__isnull=False)
                   .order_by("-ts").values_list("speed_mps", flat=True)[:5])
     return {
-        "lat": delivery.last_lat, "lon": delivery.last_lon, "ts": _iso(delivery.last_ts),
+        "lat": delivery.last_lat, "lon": delivery.last_lon, "ts": delivery.last_ts,
         "speed_mps": delivery.last_speed_mps, "heading_deg": delivery.last_heading_deg,
         "distance_m": round(distance, 1),
         "eta_seconds": geo.eta_seconds(distance, speeds, fallback_mps=cfg("DELIVERY_FALLBACK_SPEED_MPS", 5.0)),
@@ -276,42 +276,110 @@ def open_pickup_point(delivery: Delivery) -> tuple[float, float]:
     return delivery.pickup_lat, delivery.pickup_lon
 
 
+def position_data(delivery: Delivery) -> dict[str, Any] | None:
+    """``{lat, lon, ts, speed_mps, heading_deg, distance_m, eta_seconds}`` of the last kept point
+    (rendered by :class:`delivery.serializers.PositionSerializer`), or None before the first."""
+    position = _position(delivery)
+    return None if position is None else PositionSerializer(position).data
+
+
+@dataclass(frozen=True)
+class OpenDeliveryView:
+    """An unclaimed delivery as couriers browsing see it (rendered by
+    :class:`delivery.serializers.OpenDeliveryOutputSerializer`). The buyer's side is never exact:
+    an order's drop-off (``dropoff_area``) and a return's pickup (``pickup`` and ``pickup_area``)
+    are the centre of their ``DELIVERY_OPEN_DROPOFF_CELL_M`` (1,000 m) grid cell
+    (:func:`delivery.geo.coarse_point`) and the address's city: never the exact point, the
+    street, the buyer or the PIN. The store's side is exact: an order's pickup, a return's
+    drop-off (``dropoff_area`` with ``cell_m`` 0)."""
+
+    delivery: Delivery
+
+    @cached_property
+    def _cell(self) -> float:
+        return cfg("DELIVERY_OPEN_DROPOFF_CELL_M", 1000.0)
+
+    @cached_property
+    def _city(self) -> str:
+        return str((self.delivery.order.shipping_address or {}).get("city") or "")[:100]
+
+    @property
+    def pickup(self) -> dict[str, float]:
+        lat, lon = open_pickup_point(self.delivery)
+        return {"lat": lat, "lon": lon}
+
+    @property
+    def pickup_area(self) -> dict[str, Any] | None:
+        if not self.delivery.is_return:
+            return None
+        return {**self.pickup, "cell_m": int(self._cell), "city": self._city}
+
+    @cached_property
+    def dropoff_area(self) -> dict[str, Any]:
+        d = self.delivery
+        if d.is_return:
+            return {"lat": d.dropoff_lat, "lon": d.dropoff_lon, "cell_m": 0, "city": ""}
+        lat, lon = geo.coarse_point(d.dropoff_lat, d.dropoff_lon, cell_m=self._cell)
+        return {"lat": lat, "lon": lon, "cell_m": int(self._cell), "city": self._city}
+
+    @property
+    def distance_m(self) -> float:
+        """Pickup to the drop-off area's centre, rounded to 100 m."""
+        pickup, area = self.pickup, self.dropoff_area
+        return round(geo.haversine_m(pickup["lat"], pickup["lon"], area["lat"], area["lon"]), -2)
+
+
 def open_delivery_data(delivery: Delivery) -> dict[str, Any]:
     """What a courier browsing open deliveries sees before claiming (REST ``?open=1`` and the
-    detail of an unclaimed delivery)::
+    detail of an unclaimed delivery), rendered by :class:`delivery.serializers.OpenDeliveryOutputSerializer`
+    (:class:`OpenDeliveryView`)::
 
         {"id", "kind": "order"|"return", "order_number", "status": "pending", "attempt", "mode",
          "courier": null, "pickup": {"lat", "lon"}, "pickup_area": {...} | null,
          "dropoff_area": {"lat", "lon", "cell_m", "city"}, "distance_m": pickup → drop-off,
          "created_at"}
 
-    The buyer's side is never exact: an order's drop-off (``dropoff_area``) and a return's
-    pickup (``pickup`` and ``pickup_area``) are the centre of their ``DELIVERY_OPEN_DROPOFF_CELL_M``
-    (1,000 m) grid cell (:func:`delivery.geo.coarse_point`) and the address's city; no street,
-    buyer or PIN. The store's side is exact: an order's pickup, a return's drop-off
-    (``dropoff_area`` with ``cell_m`` 0)."""
-    cell = cfg("DELIVERY_OPEN_DROPOFF_CELL_M", 1000.0)
-    city = str((delivery.order.shipping_address or {}).get("city") or "")[:100]
-    plat, plon = open_pickup_point(delivery)
-    if delivery.is_return:
-        pickup_area = {"lat": plat, "lon": plon, "cell_m": int(cell), "city": city}
-        dropoff_area = {"lat": delivery.dropoff_lat, "lon": delivery.dropoff_lon, "cell_m": 0, "city": ""}
-    else:
-        lat, lon = geo.coarse_point(delivery.dropoff_lat, delivery.dropoff_lon, cell_m=cell)
-        pickup_area, dropoff_area = None, {"lat": lat, "lon": lon, "cell_m": int(cell), "city": city}
-    return {
-        "id": str(delivery.pk), "kind": delivery.kind, "order_number": delivery.order.number,
-        "status": delivery.status, "attempt": delivery.attempt, "mode": delivery.mode, "courier": None,
-        "pickup": {"lat": plat, "lon": plon}, "pickup_area": pickup_area, "dropoff_area": dropoff_area,
-        "distance_m": round(geo.haversine_m(plat, plon, dropoff_area["lat"], dropoff_area["lon"]), -2),
-        "created_at": _iso(delivery.created_at),
-    }
+    What is exact and what is coarse: :class:`OpenDeliveryView`."""
+    return OpenDeliveryOutputSerializer(OpenDeliveryView(delivery)).data
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """A delivery for one watcher (rendered by :class:`delivery.serializers.DeliveryOutputSerializer`):
+    ``last_position`` (None when withheld), and ``extra``: the keys that apply to this viewer
+    (``path``, ``pin``, ``qr_token``)."""
+
+    delivery: Delivery
+    last_position: dict[str, Any] | None
+    extra: dict[str, Any]
+
+    @property
+    def courier(self) -> dict[str, Any] | None:
+        d = self.delivery
+        return {"id": d.courier_id, "name": d.courier.display_name or "Courier"} if d.courier_id else None
+
+    @property
+    def pickup(self) -> dict[str, float]:
+        return {"lat": self.delivery.pickup_lat, "lon": self.delivery.pickup_lon}
+
+    @property
+    def dropoff(self) -> dict[str, float]:
+        return {"lat": self.delivery.dropoff_lat, "lon": self.delivery.dropoff_lon}
+
+    @property
+    def eta_seconds(self) -> int | None:
+        return self.last_position["eta_seconds"] if self.last_position else None
+
+    @property
+    def distance_m(self) -> float | None:
+        return self.last_position["distance_m"] if self.last_position else None
 
 
 def delivery_data(delivery: Delivery, *, viewer=None, with_path: bool = False, watcher: bool | None = None) -> dict[str, Any]:
     """The delivery payload (REST and topic snapshot) for someone who may watch it
     (``delivery.permissions.can_watch_delivery``, or ``watcher=True`` when the caller selected only deliveries the viewer
-    takes part in; a courier who has not claimed it gets :func:`open_delivery_data`)::
+    takes part in; a courier who has not claimed it gets :func:`open_delivery_data`), rendered
+    by :class:`delivery.serializers.DeliveryOutputSerializer`::
 
         {"id", "kind": "order"|"return", "return_id", "order_id", "order_number", "attempt",
          "mode": "courier"|"store", "status",
@@ -324,31 +392,16 @@ def delivery_data(delivery: Delivery, *, viewer=None, with_path: bool = False, w
     After it ends (delivered, failed, cancelled) the buyer sees no position or path."""
     if viewer is not None and not (watcher if watcher is not None else can_watch_delivery(viewer, delivery)):
         return open_delivery_data(delivery)
-    order = delivery.order
-    is_buyer = is_order_buyer(viewer, order)
+    is_buyer = is_order_buyer(viewer, delivery.order)
     hide = delivery.tracking_ended and is_buyer
-    pos = None if hide else position_data(delivery)
-    data: dict[str, Any] = {
-        "id": str(delivery.pk), "kind": delivery.kind,
-        "return_id": str(delivery.return_request_id) if delivery.return_request_id else None,
-        "order_id": str(order.pk), "order_number": order.number,
-        "attempt": delivery.attempt, "mode": delivery.mode, "status": delivery.status,
-        "courier": ({"id": str(delivery.courier_id), "name": delivery.courier.display_name or "Courier"}
-                    if delivery.courier_id else None),
-        "pickup": {"lat": delivery.pickup_lat, "lon": delivery.pickup_lon},
-        "dropoff": {"lat": delivery.dropoff_lat, "lon": delivery.dropoff_lon},
-        "last_position": pos, "eta_seconds": pos["eta_seconds"] if pos else None,
-        "distance_m": pos["distance_m"] if pos else None, "stale": delivery.stale,
-        "tracking_ended": delivery.tracking_ended, "failure_reason": delivery.failure_reason,
-        "cancel_reason": delivery.cancel_reason, "delivered_at": _iso(delivery.delivered_at),
-    }
+    extra: dict[str, Any] = {}
     if with_path and not hide:
-        data["path"] = [{"lat": p.lat, "lon": p.lon, "ts": _iso(p.ts)} for p in
-                        LocationPoint.objects.filter(delivery=delivery, kept=True).order_by("ts")]
+        extra["path"] = LocationPoint.objects.filter(delivery=delivery, kept=True).order_by("ts")
     if not delivery.tracking_ended and (is_delivery_receiver(viewer, delivery) if delivery.is_return else is_buyer):
-        data["pin"] = delivery.pin
-        data["qr_token"] = qr_token(delivery)
-    return data
+        extra["pin"] = delivery.pin
+        extra["qr_token"] = qr_token(delivery)
+    view = DeliveryView(delivery=delivery, last_position=None if hide else _position(delivery), extra=extra)
+    return DeliveryOutputSerializer(view).data
 
 
 # --- access ----------------------------------------------------------------------------------
@@ -647,9 +700,6 @@ class IngestResult:
     hidden: int = 0
     broadcast: bool = False
     deferred: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def _invalid(msg: str, field: str) -> ApplicationError:

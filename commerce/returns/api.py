@@ -20,12 +20,13 @@ from rest_framework.views import APIView
 
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from core.pagination import NewestFirstCursorPagination
+from core.schema import error_responses
 from core.utils import validated
 
-from commerce.common.api import error_responses
 from commerce.common.photos import photo_file_response
 from commerce.orders.selectors import order_get_visible
 from commerce.returns import selectors, services
+from commerce.returns.models import ReturnRequest, ReturnStatus
 from commerce.returns.serializers import (
     ReturnableOutputSerializer,
     ReturnDetailOutputSerializer,
@@ -93,10 +94,14 @@ class ReturnListApi(generics.GenericAPIView):
     permission_classes = [IsAuthenticated]
     pagination_class = NewestFirstCursorPagination
     serializer_class = ReturnOutputSerializer
+    queryset = ReturnRequest.objects.none()  # for the OpenAPI document; get() builds the list
 
     @extend_schema(summary="Returns you take part in", operation_id="returns_list",
-                   description="As the buyer or the store's staff; marketplace staff see all. `status` narrows.",
-                   parameters=[OpenApiParameter("status", OpenApiTypes.STR)], tags=TAGS)
+                   description="As the buyer or the store's staff; marketplace staff see all. `status` narrows "
+                   "(400 `invalid` for an unknown one).",
+                   parameters=[OpenApiParameter("status", OpenApiTypes.STR, enum=ReturnStatus.values)],
+                   responses={200: ReturnOutputSerializer(many=True),
+                              **error_responses(400, 401, 404, e404="Invalid cursor")}, tags=TAGS)
     def get(self, request: Request) -> Response:
         qs = selectors.returns_for(user=request.user, status=request.query_params.get("status") or None)
         page = self.paginate_queryset(qs)
@@ -202,7 +207,7 @@ class ReturnRefundApi(APIView):
         "`restocking_fee_too_high`, `invalid_amount`; 409 `insufficient_funds` (the store's wallet; the return "
         "stays inspected, `refund_error` says why). " + _REFUSALS,
         request=ReturnRefundInputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={200: ReturnDetailOutputSerializer, **error_responses(400, 401, 403, 404, 409)}, tags=TAGS,
+        responses={200: ReturnDetailOutputSerializer, **error_responses(400, 401, 403, 404, 409, 422)}, tags=TAGS,
     )
     @idempotent(scope="return_refund", atomic=False)
     def post(self, request: Request, return_id) -> Response:

@@ -10,7 +10,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from commerce.common.api import MONEY_SCHEMA, MoneyOut, Timestamp
+from core.fields import MONEY_OUTPUT_SCHEMA, MoneyOutputField, TimestampField
+
 from commerce.common.photos import PhotoOutputSerializer
 from commerce.orders.models import OrderStatus
 from commerce.returns.models import (
@@ -21,7 +22,7 @@ from commerce.returns.models import (
     ReturnTransport,
 )
 
-MONEY = MONEY_SCHEMA
+MONEY = MONEY_OUTPUT_SCHEMA
 
 
 # --- input -----------------------------------------------------------------------------------
@@ -92,6 +93,13 @@ class ReturnPolicyInputSerializer(serializers.Serializer):
 # --- output ----------------------------------------------------------------------------------
 
 
+class BlankAsNullChoiceField(serializers.ChoiceField):
+    """A choice out, ``null`` while the stored value is blank (not chosen yet)."""
+
+    def to_representation(self, value):
+        return value or None
+
+
 class ReturnVendorSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
@@ -102,10 +110,10 @@ class ReturnOrderSerializer(serializers.Serializer):
     number = serializers.CharField()
     status = serializers.ChoiceField(choices=OrderStatus.choices)
     currency = serializers.CharField()
-    total = MoneyOut()
-    shipping_total = MoneyOut()
-    refunded_total = MoneyOut()
-    delivered_at = Timestamp(allow_null=True)
+    total = MoneyOutputField()
+    shipping_total = MoneyOutputField()
+    refunded_total = MoneyOutputField()
+    delivered_at = TimestampField(allow_null=True)
     buyer_id = serializers.UUIDField()
     vendor = ReturnVendorSerializer()
 
@@ -116,13 +124,13 @@ class ReturnLineOutputSerializer(serializers.Serializer):
     product_id = serializers.UUIDField(source="order_line.product_id", allow_null=True)
     product_name = serializers.CharField(source="order_line.product_name")
     sku = serializers.CharField(source="order_line.sku")
-    unit_price = MoneyOut(source="order_line.unit_price")
+    unit_price = MoneyOutputField(source="order_line.unit_price")
     quantity = serializers.IntegerField()
     grade = serializers.SerializerMethodField()
     restocked_quantity = serializers.IntegerField()
     paid_amount = serializers.SerializerMethodField()
-    restocking_fee = MoneyOut()
-    refund_amount = MoneyOut()
+    restocking_fee = MoneyOutputField()
+    refund_amount = MoneyOutputField()
 
     def get_grade(self, line) -> str | None:  # noqa: D102
         return line.grade or None
@@ -138,22 +146,22 @@ class ReturnPhotoOutputSerializer(PhotoOutputSerializer):
 
 class ReturnDecisionSerializer(serializers.Serializer):
     note = serializers.CharField(source="decision_note")
-    decided_at = Timestamp()
+    decided_at = TimestampField()
 
 
 class ReturnInspectionSerializer(serializers.Serializer):
     note = serializers.CharField(source="inspection_note")
-    inspected_at = Timestamp()
+    inspected_at = TimestampField()
 
 
 class ReturnRefundSerializer(serializers.Serializer):
-    amount = MoneyOut(source="refund_amount")
-    shipping = MoneyOut(source="shipping_refund")
+    amount = MoneyOutputField(source="refund_amount")
+    shipping = MoneyOutputField(source="shipping_refund")
     restocking_fee_percent = serializers.SerializerMethodField()
     restocking_fee = serializers.SerializerMethodField()
     source = serializers.ChoiceField(source="refund_source", choices=RefundSource.choices, allow_null=True)
     note = serializers.CharField(source="refund_note")
-    refunded_at = Timestamp()
+    refunded_at = TimestampField()
 
     @extend_schema_field({"type": "string", "format": "decimal", "example": "10.00"})
     def get_restocking_fee_percent(self, rma) -> str:  # noqa: D102
@@ -167,15 +175,15 @@ class ReturnRefundSerializer(serializers.Serializer):
 class ReturnEscalationSerializer(serializers.Serializer):
     dispute_id = serializers.UUIDField(source="dispute.pk")
     status = serializers.CharField(source="dispute.status")
-    refund_amount = MoneyOut(source="dispute.refund_amount")
-    escalated_at = Timestamp()
+    refund_amount = MoneyOutputField(source="dispute.refund_amount")
+    escalated_at = TimestampField()
 
 
 class ReturnHistorySerializer(serializers.Serializer):
     from_status = serializers.CharField(allow_blank=True)
     to_status = serializers.CharField()
     reason = serializers.CharField(allow_blank=True)
-    created_at = Timestamp()
+    created_at = TimestampField()
 
 
 class ReturnOutputSerializer(serializers.Serializer):
@@ -191,28 +199,26 @@ class ReturnOutputSerializer(serializers.Serializer):
     order = ReturnOrderSerializer()
     lines = ReturnLineOutputSerializer(many=True)
     photos = ReturnPhotoOutputSerializer(many=True)
-    window_ends_at = Timestamp()
+    window_ends_at = TimestampField()
     decision = serializers.SerializerMethodField()
-    transport = serializers.SerializerMethodField()
+    transport = BlankAsNullChoiceField(choices=ReturnTransport.choices, allow_null=True,
+                                       help_text="null until the buyer chose")
     carrier = serializers.CharField(allow_blank=True)
     tracking_number = serializers.CharField(allow_blank=True)
     pickup_delivery_id = serializers.UUIDField(allow_null=True)
-    shipped_at = Timestamp(allow_null=True)
-    received_at = Timestamp(allow_null=True)
+    shipped_at = TimestampField(allow_null=True)
+    received_at = TimestampField(allow_null=True)
     inspection = serializers.SerializerMethodField()
     refund = serializers.SerializerMethodField()
     refund_error = serializers.SerializerMethodField()
     escalation = serializers.SerializerMethodField()
-    created_at = Timestamp()
-    updated_at = Timestamp()
+    created_at = TimestampField()
+    updated_at = TimestampField()
 
     @extend_schema_field(ReturnDecisionSerializer(allow_null=True))
     def get_decision(self, rma) -> dict[str, Any] | None:  # noqa: D102
         return ReturnDecisionSerializer(rma).data if rma.decided_at else None
 
-    @extend_schema_field({"type": "string", "enum": ReturnTransport.values, "nullable": True})
-    def get_transport(self, rma) -> str | None:  # noqa: D102
-        return rma.transport or None
 
     @extend_schema_field(ReturnInspectionSerializer(allow_null=True))
     def get_inspection(self, rma) -> dict[str, Any] | None:  # noqa: D102
@@ -269,6 +275,6 @@ class ReturnableLineSerializer(serializers.Serializer):
 
 class ReturnableOutputSerializer(serializers.Serializer):
     order_id = serializers.UUIDField()
-    window_ends_at = Timestamp(allow_null=True)
+    window_ends_at = TimestampField(allow_null=True)
     open = serializers.BooleanField(help_text="A return may be requested now")
     lines = ReturnableLineSerializer(many=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, serializers, status
+from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -21,16 +21,17 @@ from rest_framework.views import APIView
 from core.exceptions import ApplicationError, Forbidden, NotFound
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from core.pagination import NewestFirstCursorPagination
+from core.schema import error_responses
 from core.utils import validated
 
 from commerce.catalog.models import Product
-from commerce.common.api import error_responses
 from commerce.common.photos import photo_file_response
 from commerce.orders.selectors import order_get_visible
 from commerce.reviews import selectors, services
-from commerce.reviews.models import ReviewStatus
+from commerce.reviews.models import Review, ReviewStatus
 from commerce.reviews.permissions import can_moderate_reviews
 from commerce.reviews.serializers import (
+    OrderReviewableLineSerializer,
     RatingOutputSerializer,
     ReviewCreateInputSerializer,
     ReviewDetailOutputSerializer,
@@ -42,6 +43,7 @@ from commerce.reviews.serializers import (
     ReviewQueueItemSerializer,
     ReviewReplyInputSerializer,
     ReviewReportInputSerializer,
+    ReviewReportOutputSerializer,
 )
 from commerce.stores.models import Vendor
 
@@ -79,6 +81,7 @@ class _PublicReviewList(generics.GenericAPIView):
     permission_classes = [AllowAny]
     pagination_class = NewestFirstCursorPagination
     serializer_class = ReviewOutputSerializer
+    queryset = Review.objects.none()  # for the OpenAPI document; get() builds the list
 
     def page(self, qs) -> Response:
         page = self.paginate_queryset(qs)
@@ -89,7 +92,8 @@ class ProductReviewListApi(_PublicReviewList):
     @extend_schema(summary="A product's reviews", operation_id="product_reviews_list",
                    description="Counted reviews (visible, their line not refunded), newest first. Anyone may read.",
                    parameters=[RATING_PARAMETER], responses={200: ReviewOutputSerializer(many=True),
-                                                             **error_responses(400, 404)}, tags=TAGS)
+                                                             **error_responses(400, 404, e404="Unknown or invalid cursor")},
+                   tags=TAGS)
     def get(self, request: Request, product_id) -> Response:
         return self.page(selectors.product_reviews(product_id=_product_id(product_id), rating=_stars(request)))
 
@@ -98,7 +102,8 @@ class StoreReviewListApi(_PublicReviewList):
     @extend_schema(summary="A store's reviews", operation_id="vendor_reviews_list",
                    description="Counted reviews of the store's products, newest first. Anyone may read.",
                    parameters=[RATING_PARAMETER], responses={200: ReviewOutputSerializer(many=True),
-                                                             **error_responses(400, 404)}, tags=TAGS)
+                                                             **error_responses(400, 404, e404="Unknown or invalid cursor")},
+                   tags=TAGS)
     def get(self, request: Request, vendor_id) -> Response:
         return self.page(selectors.store_reviews(vendor_id=_vendor_id(vendor_id), rating=_stars(request)))
 
@@ -126,9 +131,12 @@ class ReviewListCreateApi(generics.GenericAPIView):
     permission_classes = [IsAuthenticated]
     pagination_class = NewestFirstCursorPagination
     serializer_class = ReviewOutputSerializer
+    queryset = Review.objects.none()  # for the OpenAPI document; get() builds the list
 
     @extend_schema(summary="Your reviews", operation_id="reviews_mine_list",
-                   description="The reviews you wrote, in every state, newest first.", tags=TAGS)
+                   description="The reviews you wrote, in every state, newest first.",
+                   responses={200: ReviewOutputSerializer(many=True),
+                              **error_responses(400, 401, 404, e404="Invalid cursor")}, tags=TAGS)
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(selectors.reviews_of_author(user=request.user))
         return self.get_paginated_response([selectors.review_data(r) for r in page])
@@ -139,7 +147,7 @@ class ReviewListCreateApi(generics.GenericAPIView):
         "5 photos uploaded before (`photo_ids`). 404 `order_line_not_found` (not your order); 403 `own_store`; 409 "
         "`not_delivered`, `line_refunded`, `already_reviewed`; 400 `invalid`, `invalid_photo`, `too_many_photos`.",
         request=ReviewCreateInputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: ReviewDetailOutputSerializer, **error_responses(400, 401, 403, 404, 409)}, tags=TAGS,
+        responses={201: ReviewDetailOutputSerializer, **error_responses(400, 401, 403, 404, 409, 422)}, tags=TAGS,
     )
     @idempotent(scope="review_create", required=False)
     def post(self, request: Request) -> Response:
@@ -179,12 +187,6 @@ class ReviewReplyApi(APIView):
     def post(self, request: Request, review_id) -> Response:
         data = validated(ReviewReplyInputSerializer, request.data)
         return _detail(request, services.review_reply(user=request.user, review_id=review_id, text=data["text"]))
-
-
-class ReviewReportOutputSerializer(serializers.Serializer):
-    review_id = serializers.UUIDField()
-    reason = serializers.CharField()
-    created_at = serializers.DateTimeField()
 
 
 class ReviewReportApi(APIView):
@@ -237,22 +239,17 @@ class ReviewRestoreApi(_ModerateApi):
 class ReviewQueueApi(generics.GenericAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = ReviewQueueItemSerializer
+    queryset = Review.objects.none()  # for the OpenAPI document; get() builds the list
 
     @extend_schema(summary="Reported reviews (marketplace staff)", operation_id="reviews_reported_list",
                    description="Reviews with open reports, most reported first. 403 `review_action_not_allowed`.",
-                   responses={200: ReviewQueueItemSerializer(many=True), **error_responses(401, 403)}, tags=TAGS)
+                   responses={200: ReviewQueueItemSerializer(many=True), **error_responses(400, 401, 403, 404)},
+                   tags=TAGS)
     def get(self, request: Request) -> Response:
         if not can_moderate_reviews(request.user):
             raise Forbidden("Only marketplace staff work the review queue.", code="review_action_not_allowed")
         page = self.paginate_queryset(selectors.reported_reviews(user=request.user))
         return self.get_paginated_response(ReviewQueueItemSerializer(page, many=True, context={"moderation": True}).data)
-
-
-class OrderReviewableLineSerializer(serializers.Serializer):
-    order_line_id = serializers.IntegerField()
-    product_id = serializers.UUIDField(allow_null=True)
-    product_name = serializers.CharField()
-    review_id = serializers.UUIDField(allow_null=True, help_text="Your review of the line, if any")
 
 
 class OrderReviewsApi(APIView):

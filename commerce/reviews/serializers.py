@@ -9,7 +9,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from commerce.common.api import Timestamp
+from core.fields import TimestampField
+
 from commerce.common.photos import PhotoOutputSerializer
 from commerce.reviews.models import MAX_RATING, MIN_RATING, ReportReason, ReviewStatus
 
@@ -59,8 +60,8 @@ class ReviewPhotoOutputSerializer(PhotoOutputSerializer):
 
 class ReviewReplySerializer(serializers.Serializer):
     text = serializers.CharField(source="reply_text")
-    replied_at = Timestamp()
-    edited_at = Timestamp(source="reply_edited_at", allow_null=True)
+    replied_at = TimestampField()
+    edited_at = TimestampField(source="reply_edited_at", allow_null=True)
 
 
 class ReviewVendorSerializer(serializers.Serializer):
@@ -89,8 +90,8 @@ class ReviewOutputSerializer(serializers.Serializer):
     counts = serializers.BooleanField(help_text="Counted in the ratings and shown in public lists")
     moderation_reason = serializers.SerializerMethodField()
     reply = serializers.SerializerMethodField()
-    created_at = Timestamp()
-    edited_at = Timestamp(allow_null=True)
+    created_at = TimestampField()
+    edited_at = TimestampField(allow_null=True)
 
     def get_author_name(self, review) -> str:  # noqa: D102
         return review.author.display_name or "Buyer"
@@ -112,7 +113,7 @@ class ReviewDetailOutputSerializer(ReviewOutputSerializer):
     (``editable_until``) and what the viewer may do now (``allowed_actions``: ``edit``,
     ``reply``, ``edit_reply``, ``report``, ``hide``, ``restore``)."""
 
-    editable_until = Timestamp()
+    editable_until = TimestampField()
     allowed_actions = serializers.SerializerMethodField()
 
     def get_allowed_actions(self, review) -> list[str]:  # noqa: D102
@@ -129,8 +130,25 @@ class ReviewQueueItemSerializer(ReviewOutputSerializer):
         "reason": {"type": "string", "enum": ReportReason.values}, "text": {"type": "string"},
         "created_at": {"type": "string", "format": "date-time"}}}})
     def get_reports(self, review) -> list[dict[str, Any]]:  # noqa: D102
-        return [{"reason": r.reason, "text": r.text, "created_at": Timestamp().to_representation(r.created_at)}
+        return [{"reason": r.reason, "text": r.text, "created_at": TimestampField().to_representation(r.created_at)}
                 for r in review.reports.all() if r.handled_at is None]
+
+
+class ReviewReportOutputSerializer(serializers.Serializer):
+    """A report as its reporter gets it back (reports are not shown to anyone else but staff)."""
+
+    review_id = serializers.UUIDField()
+    reason = serializers.ChoiceField(choices=ReportReason.choices)
+    created_at = TimestampField()
+
+
+class OrderReviewableLineSerializer(serializers.Serializer):
+    """A line of an order with the buyer's review of it, if any."""
+
+    order_line_id = serializers.IntegerField()
+    product_id = serializers.UUIDField(allow_null=True)
+    product_name = serializers.CharField()
+    review_id = serializers.UUIDField(allow_null=True, help_text="Your review of the line, if any")
 
 
 class RatingOutputSerializer(serializers.Serializer):
