@@ -13,7 +13,7 @@ permissions and migrations are those of one app). Code imports a room's module
 * ``commerce.returns.models`` — ReturnPolicy, ReturnRequest, ReturnLine, ReturnPhoto,
   ReturnStatusChange;
 * ``commerce.reviews.models`` — Review, ReviewPhoto, ReviewReport, ReviewModeration,
-  ProductRating, StoreRating;
+  StoreRating;
 * ``commerce.wallet.models`` — Wallet, LedgerEntry, WalletHold, Escrow.
 """
 

@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "auctions",
     "delivery",
     "chat",
+    "support",
     "notifications",
 ]
 
@@ -233,6 +234,11 @@ SPECTACULAR_SETTINGS = {
         "ReviewStatusEnum": "commerce.reviews.models.ReviewStatus",
         "ReviewReportReasonEnum": "commerce.reviews.models.ReportReason",
         "DeliveryKindEnum": "delivery.models.DeliveryKind",
+        "TicketStatusEnum": "support.models.TicketStatus",
+        "TicketPriorityEnum": "support.models.TicketPriority",
+        "TicketCategoryEnum": "support.models.TicketCategory",
+        "TicketSideEnum": "support.models.Side",
+        "TicketRequesterRoleEnum": "support.models.RequesterRole",
     },
 }
 
@@ -330,6 +336,9 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-daily-digest": {"task": "notifications.tasks.send_daily_digests", "schedule": crontab(hour=7, minute=0)},
     "notifications-email-sweep": {"task": "notifications.tasks.requeue_stalled_emails", "schedule": 600.0},
     "chat-purge-orphan-attachments": {"task": "chat.tasks.purge_orphan_attachments", "schedule": 3600.0},
+    "support-flag-overdue": {"task": "support.tasks.flag_overdue", "schedule": 60.0},
+    "support-close-resolved": {"task": "support.tasks.close_resolved", "schedule": 3600.0},
+    "support-purge-orphan-attachments": {"task": "support.tasks.purge_orphan_attachments", "schedule": 3600.0},
     "core-purge-idempotency-keys": {"task": "core.tasks.purge_idempotency_keys", "schedule": 3600.0},
     "commerce-expire-reservations": {"task": "commerce.tasks.expire_reservations_sweep", "schedule": 30.0},
 }
@@ -393,6 +402,7 @@ CHAT_ALLOWED_LINK_DOMAINS = env.list(
     "CHAT_ALLOWED_LINK_DOMAINS", default=["demo.market", "marketplace.local", "localhost", "127.0.0.1"]
 )
 CHAT_MEDIA_ROOT = env("CHAT_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "chat-media"))
+SUPPORT_MEDIA_ROOT = env("SUPPORT_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "support-media"))
 
 # Checkout, payments, wallet.
 #: minutes a checkout's stock stays reserved waiting for payment

@@ -52,6 +52,7 @@ from tests.factories.delivery import delivered_order, ready_delivery
 from tests.factories.disputes import DisputeFactory
 from tests.factories.notifications import notify_one
 from tests.factories.orders import buyer_with_cart, funded_wallet
+from tests.factories.support import open_ticket
 from auctions import services as auction_services
 
 #: requests per operation and role
@@ -103,8 +104,11 @@ def _world() -> tuple[World, dict[str, str]]:
     attachment = ChatAttachment.objects.filter(conversation=conversation).first()
     if attachment is not None:
         world.ids["attachment_id"] = str(attachment.pk)
+    tickets = {"buyer": open_ticket(requester=buyer, order_id=delivered.pk),
+               "owner": open_ticket(requester=owner, role="store", vendor_id=vendor.pk, category="payment")}
     for role, user in (("buyer", buyer), ("owner", owner)):
         world.per_role[role] = {
+            "ticket_id": str(tickets[role].pk),
             "item_id": str(CartItem.objects.filter(cart__user=user).values_list("pk", flat=True).first()),
             "id": str(notify_one(user).pk),
             "address_id": str(Address.objects.filter(user=user).values_list("pk", flat=True).first()),
@@ -159,6 +163,11 @@ def _explicit(schema, *, role: str, token: str, ids: dict[str, str], failures: d
          path_parameters={"conversation_id": ids["conversation_id"]}, body={"text": f"Hello from the {role}"})
     call("POST", "/api/v1/chat/conversations/{conversation_id}/read/",
          path_parameters={"conversation_id": ids["conversation_id"]}, body={"up_to_seq": 2})
+    ticket = {"ticket_id": ids["ticket_id"]}
+    call("POST", "/api/v1/support/tickets/{ticket_id}/messages/", path_parameters=ticket,
+         body={"text": f"More details from the {role}", "client_msg_id": f"{role}-1"})
+    call("POST", "/api/v1/support/tickets/{ticket_id}/read/", path_parameters=ticket, body={"up_to_seq": 2})
+    call("POST", "/api/v1/support/tickets/", body={"category": "account", "subject": "Email change", "text": "Help"})
     if role == "buyer":
         call("POST", "/api/v1/auctions/{auction_id}/bids/", path_parameters={"auction_id": ids["auction_id"]},
              body={"max_amount": "40.00"})

@@ -40,6 +40,8 @@ from core import permissions as core_perms
 from core.models import Role, User
 from delivery import permissions as delivery_perms
 from delivery.models import Delivery, DeliveryStatus
+from support import permissions as support_perms
+from support.models import Ticket
 from tests.factories.auctions import live_auction
 from tests.factories.chat import ConversationFactory, send
 from tests.factories.commerce import VendorFactory, VendorStaffFactory
@@ -50,6 +52,7 @@ from tests.factories.disputes import DisputeFactory
 from tests.factories.orders import paid_order
 from tests.factories.returns import delivered_order_of, requested
 from tests.factories.reviews import reviewed
+from tests.factories.support import open_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +66,7 @@ STORE = {"owner", "clerk"}
 
 #: every predicate module of the vocabulary
 MODULES = (core_perms, store_perms, order_perms, delivery_perms, auction_perms, chat_perms, dispute_perms, return_perms,
-           review_perms)
+           review_perms, support_perms)
 
 
 def people(vendor) -> dict:
@@ -225,6 +228,29 @@ def test_chat():
                   lambda u: Conversation.objects.filter(chat_perms.chat_participant_q(u), pk=conversation.pk).exists()) == []
 
 
+def test_support():
+    vendor = VendorFactory()
+    who = people(vendor)
+    ticket = open_ticket(requester=who["buyer"])
+    own_ticket = open_ticket(requester=who["superuser"])  # an agent's own ticket: they are its requester
+    rows = [
+        ("is_support_agent", support_perms.is_support_agent, ADMINS),
+        ("ticket_side", lambda u: support_perms.ticket_side(u, ticket), {"buyer": "requester", **{a: "staff" for a in ADMINS}}),
+        ("ticket_side(own)", lambda u: support_perms.ticket_side(u, own_ticket),
+         {"superuser": "requester", "admin_role": "staff", "django_staff": "staff"}),
+        ("can_view_ticket", lambda u: support_perms.can_view_ticket(u, ticket), {"buyer"} | ADMINS),
+        ("can_work_ticket", lambda u: support_perms.can_work_ticket(u, ticket), ADMINS),
+        ("can_work_ticket(own)", lambda u: support_perms.can_work_ticket(u, own_ticket), {"admin_role", "django_staff"}),
+        ("ticket_moves_for", lambda u: support_perms.ticket_moves_for(u, ticket),
+         {role: ([] if role not in ADMINS | {"buyer"} else ["closed", "open", "resolved"] if role == "buyer"
+                 else ["closed", "open", "pending_customer", "pending_staff", "resolved"]) for role in ROLES}),
+        ("can_see_support_queue", support_perms.can_see_support_queue, ADMINS),
+    ]
+    assert mismatches(who, rows) == []
+    assert agrees(who, "visible_tickets_q", lambda u: support_perms.can_view_ticket(u, ticket),
+                  lambda u: Ticket.objects.filter(support_perms.visible_tickets_q(u), pk=ticket.pk).exists()) == []
+
+
 def test_disputes():
     vendor = VendorFactory()
     who = people(vendor)
@@ -316,7 +342,8 @@ def test_no_permission_check_outside_the_vocabulary():
     allowed = {f"{m.__name__.replace('.', '/')}.py" for m in MODULES} | {"core/models.py", "core/admin.py",
                                                                          "commerce/management/commands/seed_demo.py"}
     offenders = []
-    for app in ("core", "realtime", "notifications", "commerce", "auctions", "delivery", "chat", "simulator"):
+    for app in ("core", "realtime", "notifications", "commerce", "auctions", "delivery", "chat", "support", "threads",
+                "simulator"):
         for path in (ROOT / app).rglob("*.py"):
             rel = str(path.relative_to(ROOT))
             if "migrations" in rel or rel in allowed:

@@ -3,7 +3,15 @@ history (read-only rows)."""
 
 from django.contrib import admin
 
-from commerce.catalog.models import Brand, Category, Product, ProductImage, ProductPriceChange, ProductStockChange
+from commerce.catalog.models import (
+    Brand,
+    CatalogSettings,
+    Category,
+    Product,
+    ProductImage,
+    ProductPriceChange,
+    ProductStockChange,
+)
 
 
 @admin.register(Category)
@@ -62,7 +70,8 @@ class ProductAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "vendor", "currency", "category"]
     search_fields = ["name", "sku", "slug"]
     raw_id_fields = ["vendor", "category", "brand"]
-    readonly_fields = ["created_at", "updated_at"]
+    # The rating aggregate is the reviews room's to keep (through the catalogue's services).
+    readonly_fields = ["created_at", "updated_at", "rating_count", "rating_sum", "rating_distribution"]
     inlines = [ProductImageInline, ProductPriceChangeInline, ProductStockChangeInline]
     list_select_related = ["vendor", "category"]
 
@@ -84,3 +93,12 @@ class ProductStockChangeAdmin(HistoryAdmin):
 class ProductImageAdmin(admin.ModelAdmin):
     list_display = ["product", "url", "position"]
     raw_id_fields = ["product"]
+
+
+@admin.register(CatalogSettings)
+class CatalogSettingsAdmin(admin.ModelAdmin):
+    """A store's catalogue settings (the low-stock threshold of its product pages)."""
+
+    list_display = ["vendor", "low_stock_threshold"]
+    raw_id_fields = ["vendor"]
+    search_fields = ["vendor__name"]

@@ -18,13 +18,13 @@ from rest_framework.views import APIView
 from core.schema import error_responses
 from commerce.catalog import selectors, services
 from commerce.catalog.filters import ProductFilter, StableOrderingFilter
-from commerce.catalog.hooks import product_reviews_summary
+from commerce.catalog.pages import product_page
 from commerce.catalog.serializers import (
-    ProductDetailOutputSerializer,
     BrandOutputSerializer,
     CategoryOutputSerializer,
     ProductCreateInputSerializer,
     ProductOutputSerializer,
+    ProductPageOutputSerializer,
     ProductUpdateInputSerializer,
 )
 from commerce.common.api import ReadOpenMixin
@@ -97,8 +97,7 @@ class ProductListCreateApi(ReadOpenMixin, generics.GenericAPIView):
             OpenApiParameter(
                 "ordering", OpenApiTypes.STR, required=False,
                 enum=["price", "-price", "created_at", "-created_at", "name", "-name", "rating", "-rating"],
-                description="Sort order (default `-created_at`); `-rating`: best average stars first (products "
-                "without reviews count as 0).",
+                description="Sort order (default `-created_at`); by `rating` unrated products come last either way.",
             ),
         ],
         responses={200: ProductOutputSerializer(many=True), **error_responses(400)},
@@ -127,13 +126,13 @@ class ProductDetailApi(ReadOpenMixin, APIView):
     403 not_vendor; 404 product_not_found (also for another vendor's product); 400 invalid; 409 sku_taken."""
     @extend_schema(
         summary="A product",
-        description="Public products for anyone; vendor staff also see their own inactive products. With its "
-        "rating (average, count, distribution of stars) and its latest reviews.",
-        responses={200: ProductDetailOutputSerializer, **error_responses(404)},
+        description="The product page (also the `product:<id>` snapshot): public products for anyone; vendor staff "
+        "also see their own inactive products. With its rating (average, count, distribution of stars) and its "
+        "latest reviews.",
+        responses={200: ProductPageOutputSerializer, **error_responses(404)},
     )
     def get(self, request: Request, product_id: uuid.UUID) -> Response:
-        product = selectors.product_get(user=request.user, product_id=product_id)
-        return Response(ProductDetailOutputSerializer(product, context=product_reviews_summary(product_id=product.pk)).data)
+        return Response(product_page(user=request.user, product_id=product_id))
 
     @extend_schema(
         summary="Change a product (its vendor's staff)",

@@ -12,6 +12,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
@@ -57,6 +58,34 @@ class Brand(models.Model):
         return self.name
 
 
+def empty_distribution() -> list[int]:
+    """No review of any star count: ``[0, 0, 0, 0, 0]`` (1 to 5 stars)."""
+    return [0, 0, 0, 0, 0]
+
+
+#: the most units of one product a store may hold
+MAX_STOCK = 2_000_000_000
+
+#: a product whose stock is at or under this (and above 0) shows "low stock", unless its store
+#: sets its own threshold (:class:`CatalogSettings`)
+DEFAULT_LOW_STOCK_THRESHOLD = 5
+
+
+class CatalogSettings(models.Model):
+    """A store's catalogue settings (one per store, none means the defaults):
+    ``low_stock_threshold`` — a product with ``0 < stock <= threshold`` shows ``low_stock`` on
+    its page and its ``product:`` topic (0 turns the flag off)."""
+
+    vendor = models.OneToOneField(Vendor, on_delete=models.CASCADE, primary_key=True, related_name="catalog_settings")
+    low_stock_threshold = models.PositiveIntegerField(default=DEFAULT_LOW_STOCK_THRESHOLD)
+
+    class Meta:
+        verbose_name_plural = "catalog settings"
+
+    def __str__(self) -> str:
+        return f"catalogue settings of {self.vendor_id}"
+
+
 class ProductQuerySet(models.QuerySet):
     def alive(self) -> "ProductQuerySet":
         """Products not soft-deleted."""
@@ -90,6 +119,15 @@ class Product(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The rating aggregate of the product's visible reviews. Catalogue owns the columns; the
+    # reviews room (above catalog) keeps them exact through ``commerce.catalog.services.
+    # product_rating_apply`` / ``product_rating_set`` in the transaction of the review change.
+    rating_count = models.PositiveIntegerField(default=0, help_text="visible reviews counted")
+    rating_sum = models.PositiveBigIntegerField(default=0, help_text="sum of their stars (1-5 each)")
+    rating_distribution = ArrayField(
+        models.PositiveIntegerField(), size=5, default=empty_distribution,
+        help_text="reviews with 1, 2, 3, 4 and 5 stars",
+    )
 
     objects = ProductQuerySet.as_manager()
 
@@ -101,6 +139,10 @@ class Product(models.Model):
             models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="commerce_product_currency_iso"),
             models.UniqueConstraint(
                 fields=["vendor", "sku"], condition=Q(deleted_at__isnull=True), name="commerce_product_sku_per_vendor"
+            ),
+            models.CheckConstraint(
+                condition=Q(rating_sum__gte=models.F("rating_count")) & Q(rating_sum__lte=models.F("rating_count") * 5),
+                name="commerce_product_rating_sum_in_range",
             ),
         ]
         indexes = [

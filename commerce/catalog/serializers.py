@@ -7,8 +7,9 @@ from rest_framework import serializers
 
 from core.fields import MoneyField, StrictIntegerField
 
-from commerce.catalog.models import Brand, Category, Product, ProductImage
-from commerce.catalog.services import MAX_STOCK
+from commerce.catalog.events import rating_data
+from commerce.catalog.models import MAX_STOCK, Brand, Category, Product, ProductImage
+from commerce.catalog.selectors import is_low_stock
 from commerce.stores.models import Vendor
 
 
@@ -48,50 +49,60 @@ class ProductVendorSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class RatingOutputSerializer(serializers.Serializer):
+    average = serializers.CharField(allow_null=True, help_text="mean stars with two decimals (half up); null without reviews")
+    count = serializers.IntegerField(help_text="visible reviews")
+    distribution = serializers.ListField(child=serializers.IntegerField(), min_length=5, max_length=5,
+                                         help_text="reviews with 1, 2, 3, 4 and 5 stars")
+
+
 class ProductOutputSerializer(serializers.ModelSerializer):
-    """A product. ``price`` is a string with two decimals in ``currency``."""
+    """A product (also the ``product:<id>`` snapshot and ``product.updated``). ``price`` is a
+    string with two decimals in ``currency``. Load products through the catalogue selectors
+    (vendor with its catalogue settings, brand, images) to keep it at one query per page."""
 
     vendor = ProductVendorSerializer(read_only=True)
     category_id = serializers.IntegerField(read_only=True)
     brand = BrandOutputSerializer(read_only=True, allow_null=True)
     images = ProductImageSerializer(many=True, read_only=True)
     in_stock = serializers.SerializerMethodField()
+    low_stock = serializers.SerializerMethodField(help_text="0 < stock <= the store's low-stock threshold")
+    available = serializers.SerializerMethodField(help_text="on sale: active, not deleted, its store active")
     rating = serializers.SerializerMethodField()
 
     class Meta:
         model = Product
         fields = [
             "id", "vendor", "category_id", "brand", "name", "slug", "sku", "description", "price", "currency",
-            "stock", "in_stock", "attributes", "is_active", "images", "rating", "created_at", "updated_at",
+            "stock", "in_stock", "low_stock", "available", "attributes", "is_active", "images", "rating",
+            "created_at", "updated_at",
         ]
         read_only_fields = fields
 
     def get_in_stock(self, obj) -> bool:
         return obj.stock > 0
 
-    @extend_schema_field({"type": "object", "properties": {
-        "average": {"type": "string", "format": "decimal", "example": "4.50",
-                    "description": "Average stars of the counted reviews, 0.00 without reviews"},
-        "count": {"type": "integer"}}, "required": ["average", "count"]})
+    def get_low_stock(self, obj) -> bool:
+        return is_low_stock(obj)
+
+    def get_available(self, obj) -> bool:
+        return obj.is_purchasable
+
+    @extend_schema_field(RatingOutputSerializer)
     def get_rating(self, obj) -> dict:
-        """``{"average": "4.50", "count": 12}`` from the queryset's annotations (the catalogue's
-        selectors add them: ``commerce.catalog.hooks.product_rating_queryset``)."""
-        average = getattr(obj, "rating", None)
-        return {"average": f"{average if average is not None else 0:.2f}", "count": getattr(obj, "rating_count", 0) or 0}
+        return rating_data(count=obj.rating_count, total=obj.rating_sum, distribution=obj.rating_distribution)
 
 
-RATING_SCHEMA = {"type": "object", "properties": {
-    "average": {"type": "string", "format": "decimal", "example": "4.33"},
-    "count": {"type": "integer"},
-    "distribution": {"type": "object", "properties": {str(s): {"type": "integer"} for s in range(1, 6)},
-                     "required": [str(s) for s in range(1, 6)]}},
-    "required": ["average", "count", "distribution"]}
+#: the most reviews a product page shows (``latest_reviews``)
+LATEST_REVIEWS = 5
 
 
-class ProductDetailOutputSerializer(ProductOutputSerializer):
-    """The product detail: the product with its full ``rating`` (with the distribution of
-    stars) and ``latest_reviews`` (the newest counted reviews, as ``GET /reviews/{id}/`` shows
-    them), both from the context (``commerce.catalog.hooks.product_reviews_summary``)."""
+class ProductPageOutputSerializer(ProductOutputSerializer):
+    """The product page: ``GET /api/v1/products/{id}/``, the ``product:<id>`` snapshot and
+    ``product.updated`` (``commerce.catalog.pages``). The product with its ``rating`` (the
+    catalogue's columns) and ``latest_reviews``: the newest counted reviews, at most
+    :data:`LATEST_REVIEWS`, given in the context by the reviews room
+    (``commerce.catalog.hooks.product_reviews_summary``; empty when nothing provides them)."""
 
     latest_reviews = serializers.SerializerMethodField()
 
@@ -99,15 +110,11 @@ class ProductDetailOutputSerializer(ProductOutputSerializer):
         fields = [*ProductOutputSerializer.Meta.fields, "latest_reviews"]
         read_only_fields = fields
 
-    @extend_schema_field(RATING_SCHEMA)
-    def get_rating(self, obj) -> dict:
-        return self.context["rating"]
-
-    @extend_schema_field({"type": "array", "items": {"type": "object"},
-                          "description": "The newest counted reviews (at most 5), as GET /reviews/{id}/ without "
-                          "the viewer's fields"})
+    @extend_schema_field({"type": "array", "maxItems": LATEST_REVIEWS, "items": {"type": "object"},
+                          "description": "The newest counted reviews, newest first, each as `GET /api/v1/reviews/{id}/` "
+                          "shows it without the viewer's fields (`editable_until`, `allowed_actions`)"})
     def get_latest_reviews(self, obj) -> list:
-        return self.context["latest_reviews"]
+        return list(self.context.get("latest_reviews", ()))
 
 
 class _ProductWriteFields(serializers.Serializer):

@@ -20,8 +20,19 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import Conflict, Forbidden, NotFound
+from realtime import outbox
 
-from commerce.catalog.models import Brand, Category, Product, ProductImage, ProductPriceChange, ProductStockChange
+from commerce.catalog.models import (
+    MAX_STOCK,
+    Brand,
+    Category,
+    Product,
+    ProductImage,
+    ProductPriceChange,
+    ProductStockChange,
+)
+from commerce.catalog.events import PRODUCT_TOPIC, ProductRatingChanged
+from commerce.catalog.pages import publish_pages
 from commerce.catalog.selectors import product_get_editable
 from commerce.catalog.signals import products_changed
 from commerce.common.validation import as_uuid, invalid, unique_slug
@@ -31,8 +42,6 @@ from commerce.stores.permissions import store_ids_of
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
 MAX_PRICE = Decimal("9999999999.99")
-
-MAX_STOCK = 2_000_000_000
 
 MAX_ATTRIBUTES = 50
 
@@ -251,6 +260,8 @@ def product_update(*, user, product_id: uuid.UUID, **changes: Any) -> Product:
         _record_history(product, old_price=old_price, old_stock=old_stock, user=user)
         if changed & _CART_VISIBLE:
             products_changed.send(sender=Product, product_ids=[product.pk])
+        if changes:
+            publish_pages(product_ids=[product.pk])
     return product
 
 
@@ -315,6 +326,7 @@ def product_delete(*, user, product_id: uuid.UUID) -> None:
         product.deleted_at = timezone.now()
         product.save(update_fields=["deleted_at", "updated_at"])
         products_changed.send(sender=Product, product_ids=[product.pk])
+        publish_pages(product_ids=[product.pk])
 
 
 def products_adjust_stock(
@@ -352,4 +364,75 @@ def products_adjust_stock(
         ProductStockChange.objects.bulk_create(history)
         if history:
             products_changed.send(sender=Product, product_ids=[h.product_id for h in history])
+            publish_pages(product_ids=[h.product_id for h in history])
     return products
+
+
+# --- the rating aggregate (kept by the reviews room) -------------------------------------------
+
+
+def _check_stars(values: Any, *, field: str) -> list[int]:
+    stars = list(values or [])
+    if any(isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 5 for v in stars):
+        raise invalid(field, "Stars are integers from 1 to 5.")
+    return stars
+
+
+def product_rating_apply(*, product_id: Any, add: Any = (), remove: Any = ()) -> Product:
+    """Change the rating aggregate of a product by reviews that became visible (``add``: their
+    stars, 1-5) and reviews that stopped counting (``remove``: hidden, deleted, refunded away; an
+    edit is one of each). The reviews room calls it in the transaction of the review change, so
+    the aggregate is exact under concurrency (the product row is locked ``FOR UPDATE``; lock
+    order: the review's rows, then the product). Publishes ``product.rating_changed``.
+
+    Raises ``NotFound`` (``product_not_found``), ``ApplicationError`` ``invalid`` (stars outside
+    1-5) and ``Conflict`` ``rating_underflow`` (removing a star count the product does not have:
+    the caller's bookkeeping is wrong; nothing changes)."""
+    add, remove = _check_stars(add, field="add"), _check_stars(remove, field="remove")
+    pid = as_uuid(product_id, code="product_not_found", what="Product")
+    with transaction.atomic():
+        product = Product.objects.select_for_update().filter(pk=pid).first()
+        if product is None:
+            raise NotFound("Product not found.", code="product_not_found")
+        distribution = list(product.rating_distribution)
+        for star in add:
+            distribution[star - 1] += 1
+        for star in remove:
+            distribution[star - 1] -= 1
+        if min(distribution) < 0:
+            raise Conflict("The product has no such review to remove from its rating.", code="rating_underflow")
+        return _set_rating(product, distribution)
+
+
+def product_rating_set(*, product_id: Any, distribution: Any) -> Product:
+    """Set a product's rating aggregate to ``distribution`` (reviews with 1..5 stars, five counts
+    >= 0), e.g. rebuilt by the reviews room from one query. Locks the product; publishes
+    ``product.rating_changed`` when it changed. Raises ``NotFound``, ``ApplicationError``
+    ``invalid``."""
+    if (not isinstance(distribution, (list, tuple)) or len(distribution) != 5
+            or any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in distribution)):
+        raise invalid("distribution", "Five counts >= 0: reviews with 1, 2, 3, 4 and 5 stars.")
+    pid = as_uuid(product_id, code="product_not_found", what="Product")
+    with transaction.atomic():
+        product = Product.objects.select_for_update().filter(pk=pid).first()
+        if product is None:
+            raise NotFound("Product not found.", code="product_not_found")
+        if list(product.rating_distribution) == list(distribution):
+            return product
+        return _set_rating(product, list(distribution))
+
+
+def _set_rating(product: Product, distribution: list[int]) -> Product:
+    """Write the aggregate of the locked ``product`` and publish it (only while it is on sale:
+    a hidden product's topic stays silent)."""
+    product.rating_distribution = distribution
+    product.rating_count = sum(distribution)
+    product.rating_sum = sum(n * star for star, n in enumerate(distribution, start=1))
+    Product.objects.filter(pk=product.pk).update(
+        rating_distribution=distribution, rating_count=product.rating_count, rating_sum=product.rating_sum,
+    )
+    if Product.objects.public().filter(pk=product.pk).exists():
+        outbox.publish(topic=PRODUCT_TOPIC.name(product.pk), event=ProductRatingChanged.build(
+            product_id=product.pk, count=product.rating_count, total=product.rating_sum, distribution=distribution,
+        ))
+    return product

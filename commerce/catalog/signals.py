@@ -11,11 +11,3 @@ from django.dispatch import Signal
 
 
 products_changed = Signal()
-
-#: ``product_reviews_changed(sender=Product, product_id, rating, review)`` — what the public sees
-#: of a product's reviews changed (sent by ``commerce.reviews`` in the transaction of the change):
-#: ``rating`` is the product's new aggregate (``{"average", "count", "distribution"}``), ``review``
-#: the public payload of the review that appeared or changed while it counts (None when a review
-#: stopped counting: hidden, or its line refunded). The live product page (``product:``) answers
-#: it; the catalogue never imports reviews.
-product_reviews_changed = Signal()

@@ -30,27 +30,6 @@ class Migration(migrations.Migration):
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('vendor', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='review_rating', serialize=False, to='commerce.vendor')),
             ],
-            options={
-                'abstract': False,
-            },
-        ),
-        migrations.CreateModel(
-            name='ProductRating',
-            fields=[
-                ('count', models.PositiveIntegerField(default=0)),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('stars_1', models.PositiveIntegerField(default=0)),
-                ('stars_2', models.PositiveIntegerField(default=0)),
-                ('stars_3', models.PositiveIntegerField(default=0)),
-                ('stars_4', models.PositiveIntegerField(default=0)),
-                ('stars_5', models.PositiveIntegerField(default=0)),
-                ('average', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=3)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('product', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='review_rating', serialize=False, to='commerce.product')),
-            ],
-            options={
-                'indexes': [models.Index(fields=['average'], name='commerce_productrating_avg')],
-            },
         ),
         migrations.CreateModel(
             name='Review',

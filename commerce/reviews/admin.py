@@ -1,7 +1,7 @@
 """Admin of reviews: reviews read-only with their photos, reports and moderation trail (they
 change only through ``commerce.reviews.services``, which keeps the ratings exact); staff hide or
 restore selected reviews with the actions below (the same service, with a reason naming the admin
-site), and read the ratings."""
+site), and read the stores' ratings (a product's rating is on the catalogue's product page)."""
 
 from django.contrib import admin, messages
 
@@ -9,7 +9,6 @@ from core.exceptions import ApplicationError
 
 from commerce.common.admin import ReadOnlyAdmin, ReadOnlyInline
 from commerce.reviews.models import (
-    ProductRating,
     Review,
     ReviewModeration,
     ReviewPhoto,
@@ -71,13 +70,6 @@ class ReviewAdmin(ReadOnlyAdmin):
     search_fields = ("title", "text", "author__email", "vendor__name", "order_line__product_name")
     inlines = [ReviewPhotoInline, ReviewReportInline, ReviewModerationInline]
     actions = [hide_reviews, restore_reviews]
-
-
-@admin.register(ProductRating)
-class ProductRatingAdmin(ReadOnlyAdmin):
-    list_display = ("product", "average", "count", "stars_1", "stars_2", "stars_3", "stars_4", "stars_5",
-                    "updated_at")
-    search_fields = ("product__name",)
 
 
 @admin.register(StoreRating)

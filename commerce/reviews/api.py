@@ -1,7 +1,8 @@
 """REST views of reviews (thin: validate with an input serializer, call
 ``commerce.reviews.services``, render with ``commerce.reviews.selectors``).
 
-Public (anyone): a product's and a store's counted reviews and ratings, a counted review.
+Public (anyone): a product's and a store's counted reviews, a store's rating (a product's is on its
+page, ``GET /products/{id}/``), a counted review.
 Buyers: write, edit, their photos, their reviews, what of an order they reviewed. Stores: the
 public reply. Anyone signed in: report. Marketplace staff: the report queue, hide, restore.
 """
@@ -25,6 +26,7 @@ from core.schema import error_responses
 from core.utils import validated
 
 from commerce.catalog.models import Product
+from commerce.catalog.serializers import RatingOutputSerializer
 from commerce.common.photos import photo_file_response
 from commerce.orders.selectors import order_get_visible
 from commerce.reviews import selectors, services
@@ -32,7 +34,6 @@ from commerce.reviews.models import Review, ReviewStatus
 from commerce.reviews.permissions import can_moderate_reviews
 from commerce.reviews.serializers import (
     OrderReviewableLineSerializer,
-    RatingOutputSerializer,
     ReviewCreateInputSerializer,
     ReviewDetailOutputSerializer,
     ReviewEditInputSerializer,
@@ -108,15 +109,6 @@ class StoreReviewListApi(_PublicReviewList):
         return self.page(selectors.store_reviews(vendor_id=_vendor_id(vendor_id), rating=_stars(request)))
 
 
-class ProductRatingApi(APIView):
-    permission_classes = [AllowAny]
-
-    @extend_schema(summary="A product's rating", description="Average, count and distribution 1-5 of its counted "
-                   "reviews.", responses={200: RatingOutputSerializer, **error_responses(404)}, tags=TAGS)
-    def get(self, request: Request, product_id) -> Response:
-        return Response(selectors.rating_data(selectors.product_rating(_product_id(product_id))))
-
-
 class StoreRatingApi(APIView):
     permission_classes = [AllowAny]
 
@@ -124,7 +116,7 @@ class StoreRatingApi(APIView):
                    "reviews of its products.", responses={200: RatingOutputSerializer, **error_responses(404)},
                    tags=TAGS)
     def get(self, request: Request, vendor_id) -> Response:
-        return Response(selectors.rating_data(selectors.store_rating(_vendor_id(vendor_id))))
+        return Response(selectors.store_rating_data(selectors.store_rating(_vendor_id(vendor_id))))
 
 
 class ReviewListCreateApi(generics.GenericAPIView):

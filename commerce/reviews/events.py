@@ -1,7 +1,13 @@
-"""The review event types (``realtime.events``), to the author's ``user:`` topic and the store's
+"""The review event types (``realtime.events``).
+
+``review.created`` / ``review.updated`` go to the author's ``user:`` topic and the store's
 ``vendor:`` desk. Each carries the review (``commerce.reviews.selectors.review_data``, with its
 ``moderation_reason``: both the author and the store may read it) and the product's and the
-store's rating aggregates after the change."""
+store's ratings after the change (the catalogue's one rating shape).
+
+``product.reviews_changed`` goes to the live product page (``product:<id>``, declared by the
+catalogue): the page's ``latest_reviews`` after a review appeared, changed or stopped counting.
+The rating itself arrives as the catalogue's ``product.rating_changed``."""
 
 from __future__ import annotations
 
@@ -10,13 +16,14 @@ from uuid import UUID
 
 from pydantic import Field
 
-from realtime.events import Count, Event, EventSchema, Payload, Timestamp, Topics, one_of
+from realtime.events import Event, EventSchema, Payload, Timestamp, Topics, one_of
 from realtime.user_topic import USER_TOPIC
 
+from commerce.catalog.events import PRODUCT_TOPIC, Rating
 from commerce.common.photos import PhotoData
 from commerce.orders.events import VENDOR_TOPIC, OrderVendor
-from commerce.reviews.models import ProductRating, Review, ReviewStatus, StoreRating
-from commerce.reviews.selectors import rating_data, review_data
+from commerce.reviews.models import Review, ReviewStatus
+from commerce.reviews.selectors import product_rating_data, review_data, store_rating, store_rating_data
 
 #: what a ``review.updated`` says changed
 REVIEW_CHANGES = ("edited", "replied", "reply_edited", "hidden", "restored", "line_refunded")
@@ -50,37 +57,20 @@ class ReviewData(Payload):
     edited_at: Timestamp | None
 
 
-class RatingDistribution(Payload):
-    """How many counted reviews gave each number of stars (keys "1" to "5")."""
-
-    one: Count = Field(alias="1")
-    two: Count = Field(alias="2")
-    three: Count = Field(alias="3")
-    four: Count = Field(alias="4")
-    five: Count = Field(alias="5")
-
-
-class RatingData(Payload):
-    average: str = Field(pattern=r"^[0-5]\.[0-9]{2}$", description="0.00 without reviews")
-    count: Count
-    distribution: RatingDistribution
-
-
 class ReviewEvent(EventSchema):
     """Shared shape: ``{"review", "product_rating", "store_rating"}``."""
 
     topics: ClassVar[Topics] = (USER_TOPIC, VENDOR_TOPIC)
 
     review: ReviewData
-    product_rating: RatingData | None = Field(description="null when the product was deleted")
-    store_rating: RatingData
+    product_rating: Rating | None = Field(description="the product page's rating; null when the product was deleted")
+    store_rating: Rating
 
     @classmethod
     def payload(cls, review: Review) -> dict:
-        product = (rating_data(ProductRating.objects.filter(pk=review.product_id).first()
-                               or ProductRating(product_id=review.product_id)) if review.product_id else None)
-        store = rating_data(StoreRating.objects.filter(pk=review.vendor_id).first() or StoreRating(vendor_id=review.vendor_id))
-        return {"review": review_data(review), "product_rating": product, "store_rating": store}
+        product = product_rating_data(review.product_id) if review.product_id else None
+        return {"review": review_data(review), "product_rating": product,
+                "store_rating": store_rating_data(store_rating(review.vendor_id))}
 
     @classmethod
     def build(cls, *, review: Review) -> Event:
@@ -105,3 +95,20 @@ class ReviewUpdated(ReviewEvent):
     @classmethod
     def build(cls, *, review: Review, change: str) -> Event:  # type: ignore[override]
         return cls.event({**cls.payload(review), "change": change})
+
+
+class ProductReviewsChanged(EventSchema):
+    """The product page's ``latest_reviews`` after a counted review appeared, changed (edit,
+    the store's reply) or stopped counting (hidden, its line refunded): the client replaces the
+    page's ``latest_reviews``. Published only while the product is on sale (like the
+    catalogue's own events); its rating comes as ``product.rating_changed``."""
+
+    type: ClassVar[str] = "product.reviews_changed"
+    topics: ClassVar[Topics] = (PRODUCT_TOPIC,)
+
+    product_id: UUID
+    latest_reviews: list[ReviewData] = Field(max_length=5, description="the newest counted reviews, newest first")
+
+    @classmethod
+    def build(cls, *, product_id, latest_reviews: list[dict]) -> Event:  # type: ignore[override]
+        return cls.event({"product_id": product_id, "latest_reviews": latest_reviews})

@@ -7,8 +7,12 @@ restore it (``commerce.reviews.services``, the one owner of :data:`REVIEW_TRANSI
 * :class:`ReviewPhoto` — a photo the author attached (re-encoded, served through the API).
 * :class:`ReviewReport` — someone's report of a review (one per person and review).
 * :class:`ReviewModeration` — the audit row of every hide and restore.
-* :class:`ProductRating`, :class:`StoreRating` — the rating aggregates (count, sum of stars, the
-  distribution 1–5, the average), kept in the transaction of every change of a counted review.
+* :class:`StoreRating` — the store's rating aggregate (count, sum of stars, the distribution 1–5,
+  the average), kept in the transaction of every change of a counted review. A product's
+  aggregate is the catalogue's (``Product.rating_count``, ``rating_sum``,
+  ``rating_distribution``), changed only through ``commerce.catalog.services.
+  product_rating_apply`` / ``product_rating_set``, which the reviews room calls in the same
+  transaction.
 
 A review **counts** (in the aggregates and the public lists) while it is ``visible`` and its order
 line is not refunded in full (``line_refunded``).
@@ -197,14 +201,17 @@ class ReviewModeration(models.Model):
         return f"{self.review_id}: {self.from_status} -> {self.to_status}"
 
 
-class RatingAggregate(models.Model):
-    """What the counted reviews of one product or store add up to: ``count``, ``total`` (the sum
+class StoreRating(models.Model):
+    """What the counted reviews of one store's products add up to: ``count``, ``total`` (the sum
     of their stars), ``stars_1`` … ``stars_5`` (the distribution) and ``average`` (``total /
-    count`` rounded half-up to 2 places, 0 without reviews: stored so that the catalogue can
-    filter and sort by it). Changed only by ``commerce.reviews.services`` with relative
-    ``UPDATE``\\ s in the transaction of the review change (exact under concurrency); rebuilt
-    from the reviews by ``commerce.reviews.selectors.rating_recount``."""
+    count`` rounded half-up to 2 places, 0 without reviews: stored so that stores can be sorted
+    by it). A row once the store had a counted review. Changed only by
+    ``commerce.reviews.services`` with relative ``UPDATE``\\ s in the transaction of the review
+    change (exact under concurrency); rebuilt from the reviews by
+    ``commerce.reviews.selectors.rating_recount``. (A product's rating is the catalogue's:
+    ``Product.rating_count`` / ``rating_sum`` / ``rating_distribution``.)"""
 
+    vendor = models.OneToOneField(Vendor, primary_key=True, on_delete=models.CASCADE, related_name="review_rating")
     count = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0)
     stars_1 = models.PositiveIntegerField(default=0)
@@ -215,26 +222,10 @@ class RatingAggregate(models.Model):
     average = models.DecimalField(max_digits=3, decimal_places=2, default=Decimal("0.00"))
     updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        abstract = True
-
-
-class ProductRating(RatingAggregate):
-    """The rating aggregate of a product (a row once it had a counted review)."""
-
-    product = models.OneToOneField(Product, primary_key=True, on_delete=models.CASCADE, related_name="review_rating")
-
-    class Meta:
-        indexes = [models.Index(fields=["average"], name="commerce_productrating_avg")]
-
-    def __str__(self) -> str:
-        return f"{self.product_id}: {self.average} ({self.count})"
-
-
-class StoreRating(RatingAggregate):
-    """The rating aggregate of a store: the counted reviews of all its products."""
-
-    vendor = models.OneToOneField(Vendor, primary_key=True, on_delete=models.CASCADE, related_name="review_rating")
-
     def __str__(self) -> str:
         return f"{self.vendor_id}: {self.average} ({self.count})"
+
+    @property
+    def distribution(self) -> list[int]:
+        """Reviews with 1, 2, 3, 4 and 5 stars."""
+        return [getattr(self, f"stars_{s}") for s in STARS]

@@ -1,5 +1,6 @@
-"""Reads of reviews: the review and rating payloads (REST bodies, event data, the catalogue's
-product detail; rendered by ``commerce.reviews.serializers``), what a viewer may do with a review,
+"""Reads of reviews: the review and rating payloads (REST bodies, event data, the product page's
+latest reviews; rendered by ``commerce.reviews.serializers``, ratings in the catalogue's one
+shape), what a viewer may do with a review,
 the lists each side sees, and the ratings recounted from the reviews themselves."""
 
 from __future__ import annotations
@@ -9,16 +10,19 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from core.exceptions import NotFound
 from core.utils import parse_uuid
 
+from commerce.catalog.events import rating_data
+from commerce.catalog.models import Product
+from commerce.catalog.serializers import LATEST_REVIEWS
 from commerce.reviews.models import (
     COUNTED,
     STARS,
-    ProductRating,
     Review,
     ReviewPhoto,
     ReviewReport,
@@ -34,7 +38,6 @@ from commerce.reviews.permissions import (
     visible_reviews_q,
 )
 from commerce.reviews.serializers import (
-    RatingOutputSerializer,
     ReviewDetailOutputSerializer,
     ReviewOutputSerializer,
 )
@@ -154,26 +157,22 @@ def reviewable_lines(*, order) -> list[dict[str, Any]]:
 # --- ratings ---------------------------------------------------------------------------------
 
 
-def product_rating(product_id: Any) -> ProductRating:
-    """The product's aggregate (an unsaved empty one before its first counted review). One query."""
-    return ProductRating.objects.filter(pk=product_id).first() or ProductRating(product_id=product_id)
-
-
 def store_rating(vendor_id: Any) -> StoreRating:
     """The store's aggregate (an unsaved empty one before its first counted review). One query."""
     return StoreRating.objects.filter(pk=vendor_id).first() or StoreRating(vendor_id=vendor_id)
 
 
-def rating_data(rating) -> dict[str, Any]:
-    """``{"average": "4.33", "count", "distribution": {"1"…"5": count}}``."""
-    return RatingOutputSerializer(rating).data
+def store_rating_data(rating: StoreRating) -> dict[str, Any]:
+    """A store's rating in the one rating shape, the catalogue's (``commerce.catalog.events.
+    rating_data``): ``{"average": "4.33" | None, "count", "distribution": [n1, …, n5]}``."""
+    return rating_data(count=rating.count, total=rating.total, distribution=rating.distribution)
 
 
-def product_ratings(product_ids) -> dict[Any, dict[str, Any]]:
-    """``{product id: rating_data}`` for several products (those without reviews get the empty
-    aggregate). One query."""
-    found = {r.product_id: r for r in ProductRating.objects.filter(pk__in=list(product_ids))}
-    return {pid: rating_data(found.get(pid) or ProductRating(product_id=pid)) for pid in product_ids}
+def product_rating_data(product_id: Any) -> dict[str, Any] | None:
+    """A product's rating (the catalogue's columns) in the one rating shape; None for a product
+    that no longer exists. One query."""
+    row = Product.objects.filter(pk=product_id).values_list("rating_count", "rating_sum", "rating_distribution").first()
+    return rating_data(count=row[0], total=row[1], distribution=row[2]) if row else None
 
 
 def average_of(total: int, count: int) -> Decimal:
@@ -186,7 +185,9 @@ def average_of(total: int, count: int) -> Decimal:
 def rating_recount(*, product_id: Any = None, vendor_id: Any = None) -> dict[str, Any]:
     """The aggregate of a product (or a store) computed from its counted reviews in **one
     query** (the check of the incremental aggregates, and their rebuild:
-    ``manage.py reviews_recount``): ``{"count", "total", "stars_1"…"stars_5", "average"}``."""
+    ``manage.py reviews_recount``): ``{"count", "total", "stars_1"…"stars_5", "average"}``
+    (a product's columns are ``rating_count`` = count, ``rating_sum`` = total,
+    ``rating_distribution`` = ``[stars_1, …, stars_5]``)."""
     where = Q(product_id=product_id) if product_id is not None else Q(vendor_id=vendor_id)
     row = Review.objects.filter(COUNTED, where).aggregate(
         count=Count("id"), total=Sum("rating", default=0),
@@ -195,10 +196,27 @@ def rating_recount(*, product_id: Any = None, vendor_id: Any = None) -> dict[str
     return row
 
 
-def product_latest_reviews(product_id: Any, *, limit: int = 5) -> list[dict[str, Any]]:
-    """The newest counted reviews of a product as public payloads (the catalogue's product
-    detail). Two queries."""
+def product_latest_reviews(product_id: Any, *, limit: int = LATEST_REVIEWS) -> list[dict[str, Any]]:
+    """The newest counted reviews of a product as public payloads (the product page's
+    ``latest_reviews``). Two queries."""
     return [review_data(r, moderation=False) for r in product_reviews(product_id=product_id)[:limit]]
+
+
+def products_latest_reviews(*, product_ids: Any, limit: int = LATEST_REVIEWS) -> dict[Any, list[dict[str, Any]]]:
+    """``{product id: [up to limit public review payloads, newest first]}`` for several
+    products (the catalogue's ``product_reviews_summary`` hook): two queries whatever the number
+    of products (the counted reviews ranked per product by a window function, their photos).
+    Products without counted reviews are left out."""
+    ids = list(product_ids)
+    if not ids:
+        return {}
+    ranked = (review_queryset().filter(COUNTED, product_id__in=ids)
+              .annotate(place=Window(RowNumber(), partition_by=[F("product_id")], order_by=[F("created_at").desc(), F("id")]))
+              .filter(place__lte=limit).order_by("product_id", "place"))
+    latest: dict[Any, list[dict[str, Any]]] = {}
+    for review in ranked:
+        latest.setdefault(review.product_id, []).append(review_data(review, moderation=False))
+    return latest
 
 
 def review_photo_get_visible(*, user, photo_id: Any) -> ReviewPhoto:

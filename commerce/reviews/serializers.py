@@ -1,6 +1,7 @@
-"""Input and output serializers of the reviews API. The output serializers render the review and
-rating payloads everywhere they appear: REST bodies, the ``review.*`` events and the product
-detail of the catalogue (``commerce.reviews.selectors``)."""
+"""Input and output serializers of the reviews API. The output serializers render the review
+payloads everywhere they appear: REST bodies, the ``review.*`` events, the product page's
+``latest_reviews`` and ``product.reviews_changed`` (``commerce.reviews.selectors``). Ratings have
+one shape, the catalogue's (``commerce.catalog.serializers.RatingOutputSerializer``)."""
 
 from __future__ import annotations
 
@@ -149,21 +150,3 @@ class OrderReviewableLineSerializer(serializers.Serializer):
     product_id = serializers.UUIDField(allow_null=True)
     product_name = serializers.CharField()
     review_id = serializers.UUIDField(allow_null=True, help_text="Your review of the line, if any")
-
-
-class RatingOutputSerializer(serializers.Serializer):
-    """A rating aggregate: ``{"average": "4.33", "count": 3, "distribution": {"1": 0, …, "5": 2}}``
-    (``average`` "0.00" without reviews)."""
-
-    average = serializers.SerializerMethodField()
-    count = serializers.IntegerField()
-    distribution = serializers.SerializerMethodField()
-
-    @extend_schema_field({"type": "string", "format": "decimal", "example": "4.33"})
-    def get_average(self, rating) -> str:  # noqa: D102
-        return f"{rating.average:.2f}"
-
-    @extend_schema_field({"type": "object", "properties": {str(s): {"type": "integer"} for s in range(1, 6)},
-                          "required": [str(s) for s in range(1, 6)]})
-    def get_distribution(self, rating) -> dict[str, int]:  # noqa: D102
-        return {str(s): getattr(rating, f"stars_{s}") for s in range(MIN_RATING, MAX_RATING + 1)}

@@ -16,21 +16,23 @@ with a reason (:func:`review_moderate`, the one owner of
 counts while it is visible and its line is not refunded in full
 (:func:`reviews_lines_refunded`, from the orders signal and from returns).
 
-**Aggregates** (:class:`~commerce.reviews.models.ProductRating`,
-:class:`~commerce.reviews.models.StoreRating`): every change of what counts applies its
-difference (count, sum of stars, one star bucket up or down) with one relative ``UPDATE`` per
-aggregate, in the transaction of the change, after the review row is locked: two transactions
-never lose each other's difference (PostgreSQL re-reads the row an ``UPDATE`` waited for), and a
-rolled-back change takes its difference with it. ``average`` is recomputed in the same
-statement. ``commerce.reviews.selectors.rating_recount`` rebuilds one from the reviews.
+**Aggregates**: every change of what counts applies its difference (count, sum of stars, one
+star bucket up or down), in the transaction of the change, after the review row is locked, to
+the product's rating (the catalogue's columns, through ``commerce.catalog.services.
+product_rating_apply``, which locks the product row and publishes ``product.rating_changed``)
+and to the store's :class:`~commerce.reviews.models.StoreRating` (one relative ``UPDATE``: two
+transactions never lose each other's difference, PostgreSQL re-reads the row an ``UPDATE``
+waited for; ``average`` is recomputed in the same statement). A rolled-back change takes its
+difference with it. :func:`ratings_rebuild` rebuilds both from the reviews
+(``commerce.reviews.selectors.rating_recount``; products through ``product_rating_set``).
 
 Events (after commit): ``review.created`` / ``review.updated`` to the author's ``user:`` and the
-store's ``vendor:`` topics; ``commerce.catalog.signals.product_reviews_changed`` for the live
-product page. Notifications: ``review.created`` (the store's staff), ``review.replied`` (the
+store's ``vendor:`` topics; ``product.reviews_changed`` (the page's latest reviews) to the
+product's ``product:`` topic while it is on sale. Notifications: ``review.created`` (the store's staff), ``review.replied`` (the
 author), ``review.moderated`` (the author and the store's staff), ``review.reported``
 (marketplace staff).
 
-Lock order: **order → its reviews (pk order) → product ratings (pk order) → store ratings**,
+Lock order: **order → its reviews (pk order) → products (pk order) → store ratings**,
 after everything else of the order (returns' refunds call in with their locks held).
 """
 
@@ -57,18 +59,19 @@ from realtime.events import Event
 from realtime.outbox import publish
 from realtime.user_topic import USER_TOPIC
 
+from commerce.catalog.events import PRODUCT_TOPIC
 from commerce.catalog.models import Product
-from commerce.catalog.signals import product_reviews_changed
+from commerce.catalog.services import product_rating_apply, product_rating_set
 from commerce.common.photos import photo_store, photos_purge
 from commerce.orders.events import VENDOR_TOPIC
 from commerce.orders.models import Order, OrderLine, OrderStatus
 from commerce.orders.permissions import is_order_buyer
 from commerce.orders.services import lock_order
-from commerce.reviews.events import ReviewCreated, ReviewUpdated
+from commerce.reviews.events import ProductReviewsChanged, ReviewCreated, ReviewUpdated
 from commerce.reviews.hooks import refunded_line_ids
 from commerce.reviews.models import (
     REVIEW_MACHINE,
-    ProductRating,
+    STARS,
     ReportReason,
     Review,
     ReviewModeration,
@@ -84,7 +87,7 @@ from commerce.reviews.permissions import (
     can_view_review,
     is_review_author,
 )
-from commerce.reviews.selectors import edit_deadline, product_rating, rating_data, rating_recount, review_data
+from commerce.reviews.selectors import edit_deadline, product_latest_reviews, rating_recount
 from commerce.stores.models import VendorStaff
 from commerce.stores.permissions import is_store_staff
 
@@ -141,8 +144,9 @@ def _recount_difference(before: tuple[bool, int], after: tuple[bool, int]) -> Co
 
 
 def _apply_to_ratings(changes: Iterable[tuple[Review, Counter]]) -> None:
-    """Apply each review's difference to its product's and its store's aggregates, products in
-    pk order, then stores (the lock order)."""
+    """Apply each review's difference to its product's rating (the catalogue's
+    ``product_rating_apply``: stars added and removed) and its store's aggregate, products in pk
+    order, then stores (the lock order)."""
     by_product: dict[Any, Counter] = {}
     by_store: dict[Any, Counter] = {}
     for review, diff in changes:
@@ -150,7 +154,11 @@ def _apply_to_ratings(changes: Iterable[tuple[Review, Counter]]) -> None:
             by_product.setdefault(review.product_id, Counter()).update(diff)
         by_store.setdefault(review.vendor_id, Counter()).update(diff)
     for pid in sorted(by_product, key=str):
-        _apply(ProductRating, pid, by_product[pid])
+        diff = by_product[pid]
+        add = [star for star, n in sorted(diff.items()) if n > 0 for _ in range(n)]
+        remove = [star for star, n in sorted(diff.items()) if n < 0 for _ in range(-n)]
+        if add or remove:
+            product_rating_apply(product_id=pid, add=add, remove=remove)
     for vid in sorted(by_store, key=str):
         _apply(StoreRating, vid, by_store[vid])
 
@@ -189,13 +197,14 @@ def _lock(review_id: Any) -> Review:
 
 def _announce(review: Review, event: Event, *, public_change: bool) -> None:
     """Publish ``event`` to the author and the store (after commit) and, when what the public
-    sees changed, tell the catalogue (``product_reviews_changed``)."""
+    sees changed and the product is on sale, the page's latest reviews to its ``product:``
+    topic (``product.reviews_changed``; a product off sale stays silent, its page comes back
+    whole with ``product.updated``)."""
     publish(topic=USER_TOPIC.name(review.author_id), event=event)
     publish(topic=VENDOR_TOPIC.name(review.vendor_id), event=event)
-    if public_change and review.product_id:
-        product_reviews_changed.send(sender=Product, product_id=review.product_id,
-                                     rating=rating_data(product_rating(review.product_id)),
-                                     review=review_data(review, moderation=False) if review.counts else None)
+    if public_change and review.product_id and Product.objects.public().filter(pk=review.product_id).exists():
+        publish(topic=PRODUCT_TOPIC.name(review.product_id), event=ProductReviewsChanged.build(
+            product_id=review.product_id, latest_reviews=product_latest_reviews(review.product_id)))
 
 
 def _notify(recipients: Iterable[Any], review: Review, *, kind: str, title: str, body: str, exclude=None) -> None:
@@ -453,21 +462,32 @@ def reviews_lines_refunded(*, order: Order, line_ids: Iterable[int] | None = Non
 
 def ratings_rebuild() -> dict[str, int]:
     """Rebuild every product and store rating from the reviews (``manage.py reviews_recount``,
-    e.g. after reviews were changed outside the services): each aggregate is replaced by
-    ``commerce.reviews.selectors.rating_recount`` under its row lock. Returns ``{"products",
-    "stores", "corrected"}`` (how many were checked and how many differed)."""
+    e.g. after reviews were changed outside the services): each is replaced by
+    ``commerce.reviews.selectors.rating_recount`` under its row lock, a product's through the
+    catalogue's ``product_rating_set`` (which publishes ``product.rating_changed`` when it
+    changed). Returns ``{"products", "stores", "corrected"}`` (how many were checked and how
+    many differed)."""
     product_ids = set(Review.objects.exclude(product=None).values_list("product_id", flat=True)) | set(
-        ProductRating.objects.values_list("pk", flat=True))
+        Product.objects.filter(rating_count__gt=0).values_list("pk", flat=True))
     vendor_ids = set(Review.objects.values_list("vendor_id", flat=True)) | set(
         StoreRating.objects.values_list("pk", flat=True))
     corrected = 0
-    for model, keys, field in ((ProductRating, product_ids, "product_id"), (StoreRating, vendor_ids, "vendor_id")):
-        for key in sorted(keys, key=str):
-            with transaction.atomic():
-                model.objects.bulk_create([model(pk=key)], ignore_conflicts=True)
-                row = model.objects.select_for_update().get(pk=key)
-                truth = rating_recount(**{field: key})
-                if any(getattr(row, name) != value for name, value in truth.items()):
-                    corrected += 1
-                    model.objects.filter(pk=key).update(**truth, updated_at=timezone.now())
+    for pid in sorted(product_ids, key=str):
+        with transaction.atomic():
+            stored = Product.objects.select_for_update().filter(pk=pid).values_list("rating_distribution", flat=True).first()
+            if stored is None:  # deleted meanwhile
+                continue
+            truth = rating_recount(product_id=pid)
+            distribution = [truth[f"stars_{s}"] for s in STARS]
+            if list(stored) != distribution:
+                corrected += 1
+                product_rating_set(product_id=pid, distribution=distribution)
+    for vid in sorted(vendor_ids, key=str):
+        with transaction.atomic():
+            StoreRating.objects.bulk_create([StoreRating(pk=vid)], ignore_conflicts=True)
+            row = StoreRating.objects.select_for_update().get(pk=vid)
+            truth = rating_recount(vendor_id=vid)
+            if any(getattr(row, name) != value for name, value in truth.items()):
+                corrected += 1
+                StoreRating.objects.filter(pk=vid).update(**truth, updated_at=timezone.now())
     return {"products": len(product_ids), "stores": len(vendor_ids), "corrected": corrected}

@@ -6,7 +6,6 @@ from commerce.reviews import api
 
 urlpatterns = [
     path("products/<uuid:product_id>/reviews/", api.ProductReviewListApi.as_view(), name="product-reviews"),
-    path("products/<uuid:product_id>/rating/", api.ProductRatingApi.as_view(), name="product-rating"),
     path("vendors/<uuid:vendor_id>/reviews/", api.StoreReviewListApi.as_view(), name="vendor-reviews"),
     path("vendors/<uuid:vendor_id>/rating/", api.StoreRatingApi.as_view(), name="vendor-rating"),
     path("orders/<uuid:order_id>/reviews/", api.OrderReviewsApi.as_view(), name="order-reviews"),

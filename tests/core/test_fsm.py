@@ -22,6 +22,7 @@ from commerce.stores.models import VENDOR_MACHINE
 from core.exceptions import api_exception_handler, to_application_error
 from core.fsm import InvalidTransition, StateMachine
 from delivery.models import DELIVERY_MACHINE
+from support.models import TICKET_MACHINE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,6 +37,7 @@ OWNERS = {
     "DISPUTE_MACHINE": (DISPUTE_MACHINE, "commerce/disputes/services.py"),
     "RETURN_MACHINE": (RETURN_MACHINE, "commerce/returns/services.py"),
     "REVIEW_MACHINE": (REVIEW_MACHINE, "commerce/reviews/services.py"),
+    "TICKET_MACHINE": (TICKET_MACHINE, "support/services.py"),
 }
 
 
@@ -90,7 +92,8 @@ def test_only_the_owner_checks_or_refuses_its_machine():
     """``.check(``, ``.refusal(`` and ``.sources(`` (the bulk moves' filter) of a machine appear in
     its owner module only; reads (``can``, ``allowed``) are free."""
     offenders = []
-    for app in ("core", "realtime", "notifications", "commerce", "auctions", "delivery", "chat", "simulator"):
+    for app in ("core", "realtime", "notifications", "commerce", "auctions", "delivery", "chat", "support", "threads",
+                "simulator"):
         for path in (ROOT / app).rglob("*.py"):
             rel = str(path.relative_to(ROOT))
             for name, (_, owner) in OWNERS.items():

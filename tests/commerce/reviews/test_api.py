@@ -57,16 +57,19 @@ def test_a_review_from_the_buyer_to_the_public_the_store_and_staff_over_rest():
     # the public: lists, ratings, the catalogue
     listed = public.get(f"/api/v1/products/{product_id}/reviews/").json()
     assert [x["id"] for x in listed["results"]] == [body["id"]] and listed["results"][0]["moderation_reason"] is None
-    assert public.get(f"/api/v1/products/{product_id}/rating/").json() == {
-        "average": "5.00", "count": 1, "distribution": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 1}}
-    assert public.get(f"/api/v1/vendors/{store.pk}/rating/").json()["average"] == "3.50"
+    assert public.get(f"/api/v1/products/{product_id}/").json()["rating"] == {
+        "average": "5.00", "count": 1, "distribution": [0, 0, 0, 0, 1]}
+    assert public.get(f"/api/v1/vendors/{store.pk}/rating/").json() == {
+        "average": "3.50", "count": 2, "distribution": [0, 1, 0, 0, 1]}
     assert [x["rating"] for x in public.get(f"/api/v1/vendors/{store.pk}/reviews/").json()["results"]] == [2, 5]
     assert [x["rating"] for x in public.get(f"/api/v1/vendors/{store.pk}/reviews/?rating=2").json()["results"]] == [2]
     assert public.get(f"/api/v1/vendors/{store.pk}/reviews/?rating=9").status_code == 400
     detail = public.get(f"/api/v1/products/{product_id}/").json()
-    assert detail["rating"]["distribution"]["5"] == 1 and [x["id"] for x in detail["latest_reviews"]] == [body["id"]]
+    assert detail["rating"]["distribution"][4] == 1 and [x["id"] for x in detail["latest_reviews"]] == [body["id"]]
+    assert detail["latest_reviews"][0] == listed["results"][0]
     found = public.get(f"/api/v1/products/?vendor={store.pk}&min_rating=4").json()["results"]
-    assert [p["id"] for p in found] == [product_id] and found[0]["rating"] == {"average": "5.00", "count": 1}
+    assert [p["id"] for p in found] == [product_id] and found[0]["rating"] == detail["rating"]
+    assert "latest_reviews" not in found[0]  # the list shows the rating only
     ordered = public.get(f"/api/v1/products/?vendor={store.pk}&ordering=-rating").json()["results"]
     assert [p["rating"]["average"] for p in ordered] == ["5.00", "2.00"]
 
@@ -86,7 +89,8 @@ def test_a_review_from_the_buyer_to_the_public_the_store_and_staff_over_rest():
     assert hidden.status_code == 200 and hidden.json()["allowed_actions"] == ["restore"]
     assert public.get(f"/api/v1/products/{product_id}/reviews/").json()["results"] == []
     assert public.get(f"/api/v1/reviews/{body['id']}/").status_code == 404
-    assert public.get(f"/api/v1/products/{product_id}/rating/").json()["count"] == 0
+    assert public.get(f"/api/v1/products/{product_id}/").json()["rating"]["count"] == 0
+    assert public.get(f"/api/v1/products/{product_id}/").json()["latest_reviews"] == []
     mine = buyer.get(f"/api/v1/reviews/{body['id']}/").json()
     assert (mine["status"], mine["moderation_reason"], mine["allowed_actions"]) == ("hidden", "Paid review.", [])
     assert staff.get("/api/v1/reviews/reported/").json()["results"] == []
@@ -94,7 +98,7 @@ def test_a_review_from_the_buyer_to_the_public_the_store_and_staff_over_rest():
     assert again.status_code == 409 and again.json()["code"] == "invalid_transition"
     assert staff.post(f"/api/v1/reviews/{body['id']}/restore/", {"reason": "Verified."},
                       format="json").json()["counts"] is True
-    assert public.get(f"/api/v1/products/{product_id}/rating/").json()["count"] == 1
+    assert public.get(f"/api/v1/products/{product_id}/").json()["rating"]["count"] == 1
     assert {n.kind for n in Notification.objects.filter(recipient=order.buyer)} >= {"review.replied", "review.moderated"}
     assert [r["id"] for r in buyer.get("/api/v1/reviews/").json()["results"]][1] == body["id"]
 
