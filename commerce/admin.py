@@ -7,5 +7,7 @@ from commerce.disputes import admin as disputes  # noqa: F401
 from commerce.orders import admin as orders  # noqa: F401
 from commerce.payments import admin as payments  # noqa: F401
 from commerce.payouts import admin as payouts  # noqa: F401
+from commerce.returns import admin as returns  # noqa: F401
+from commerce.reviews import admin as reviews  # noqa: F401
 from commerce.stores import admin as stores  # noqa: F401
 from commerce.wallet import admin as wallet  # noqa: F401

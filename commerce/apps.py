@@ -13,11 +13,13 @@ class CommerceConfig(AppConfig):
       (escrow release), auction orders;
     * ``disputes`` — buyers' claims decided by marketplace staff;
     * ``payouts`` — stores' bank details and withdrawals of their earnings;
+    * ``returns`` — returns (RMA): requests, transport, inspection, refunds, escalation;
+    * ``reviews`` — reviews of delivered order lines, store replies, moderation, store ratings;
     * ``wallet`` — wallets, the ledger, holds and escrows (money held).
     """
 
     name = "commerce"
-    verbose_name = "Commerce: stores, catalogue, cart, orders, payments, disputes, payouts, wallet"
+    verbose_name = "Commerce: stores, catalogue, cart, orders, payments, disputes, payouts, returns, reviews, wallet"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -9,4 +9,6 @@ from commerce.orders import events as order_events  # noqa: F401
 from commerce.payments import events as payment_events  # noqa: F401
 from commerce.payouts import events as payout_events  # noqa: F401
 from commerce.stores import events as store_events  # noqa: F401
+from commerce.returns import events as return_events  # noqa: F401
+from commerce.reviews import events as review_events  # noqa: F401
 from commerce.wallet import events as wallet_events  # noqa: F401

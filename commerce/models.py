@@ -11,6 +11,10 @@ permissions and migrations are those of one app). Code imports a room's module
 * ``commerce.payments.models`` — Payment, Refund, PaymentWebhookEvent, WalletDeposit;
 * ``commerce.disputes.models`` — Dispute, DisputeStatement;
 * ``commerce.payouts.models`` — PayoutAccount, Withdrawal;
+* ``commerce.returns.models`` — ReturnPolicy, ReturnRequest, ReturnLine, ReturnPhoto,
+  ReturnStatusChange;
+* ``commerce.reviews.models`` — Review, ReviewPhoto, ReviewReport, ReviewModeration,
+  StoreRating;
 * ``commerce.wallet.models`` — Wallet, LedgerEntry, WalletHold, Escrow.
 """
 
@@ -20,5 +24,7 @@ from commerce.disputes import models as disputes  # noqa: F401
 from commerce.orders import models as orders  # noqa: F401
 from commerce.payments import models as payments  # noqa: F401
 from commerce.payouts import models as payouts  # noqa: F401
+from commerce.returns import models as returns  # noqa: F401
+from commerce.reviews import models as reviews  # noqa: F401
 from commerce.stores import models as stores  # noqa: F401
 from commerce.wallet import models as wallet  # noqa: F401

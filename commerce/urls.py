@@ -6,7 +6,9 @@ from commerce.disputes.urls import urlpatterns as disputes
 from commerce.orders.urls import urlpatterns as orders
 from commerce.payments.urls import urlpatterns as payments
 from commerce.payouts.urls import urlpatterns as payouts
+from commerce.returns.urls import urlpatterns as returns
+from commerce.reviews.urls import urlpatterns as reviews
 from commerce.stores.urls import urlpatterns as stores
 from commerce.wallet.urls import urlpatterns as wallet
 
-urlpatterns = [*stores, *catalog, *cart, *orders, *payments, *payouts, *disputes, *wallet]
+urlpatterns = [*stores, *catalog, *cart, *orders, *payments, *payouts, *disputes, *returns, *reviews, *wallet]

@@ -14,9 +14,12 @@ from commerce.orders import realtime as vendor_topic  # noqa: F401  (registers t
 from commerce.orders import receivers as order_receivers
 from commerce.payments import receivers as payment_receivers
 from commerce.stores import receivers as store_receivers
+from commerce.returns import receivers as return_receivers
+from commerce.reviews import receivers as review_receivers
 
 
 def connect() -> None:
     """Connect every room's receivers and provide every hook (idempotent)."""
-    for room in (store_receivers, catalog_receivers, cart_receivers, order_receivers, payment_receivers, dispute_receivers):
+    for room in (store_receivers, catalog_receivers, cart_receivers, order_receivers, payment_receivers, dispute_receivers,
+                 review_receivers, return_receivers):
         room.connect()

@@ -3,7 +3,7 @@
 A :class:`StateMachine` is built from an explicit transition map ``{from: {to, ...}}`` (the
 maps stay where they are, next to their models: ``VENDOR_TRANSITIONS``, ``ORDER_TRANSITIONS``,
 ``CHECKOUT_TRANSITIONS``, ``RESERVATION_TRANSITIONS``, ``AUCTION_TRANSITIONS``,
-``DELIVERY_TRANSITIONS``, ``DISPUTE_TRANSITIONS``). Each machine has one owner, the service
+``DELIVERY_TRANSITIONS``, ``DISPUTE_TRANSITIONS``, ``RETURN_TRANSITIONS``). Each machine has one owner, the service
 module that moves it (django-oscar's rule); only that module calls :meth:`StateMachine.check`
 before it writes a new status. Why a helper and not django-fsm: docs/architecture.md, "State
 machines".

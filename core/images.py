@@ -125,3 +125,21 @@ def _without_metadata(image: Image.Image, fmt: str) -> Image.Image:
     clean = image.copy()
     clean.info = {}
     return clean
+
+
+def read_upload(file, *, max_bytes: int, field: str = "file") -> bytes:
+    """The bytes of an uploaded ``file`` (a Django ``UploadedFile``), refusing a missing file
+    (``ApplicationError`` 400 ``invalid_image``) and one over ``max_bytes`` (400
+    ``image_too_large``) without reading more than ``max_bytes + 1`` bytes. Give the result to
+    :func:`sanitize_image`."""
+    if file is None or not hasattr(file, "read"):
+        raise ApplicationError(f"Attach an image file (multipart field '{field}').", code="invalid_image",
+                               fields={field: ["This field is required."]})
+    too_large = ApplicationError(f"Photos may be at most {max_bytes} bytes.", code="image_too_large",
+                                 fields={field: ["Too large."]})
+    if (getattr(file, "size", None) or 0) > max_bytes:
+        raise too_large
+    data = file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise too_large
+    return data

@@ -256,6 +256,14 @@ SPECTACULAR_SETTINGS = {
         "BankDetailsStatusEnum": "commerce.payouts.models.BankDetailsStatus",
         "WithdrawalStatusEnum": "commerce.payouts.models.WithdrawalStatus",
         "PickupSourceEnum": "commerce.stores.models.PickupSource",
+        "ReturnStatusEnum": "commerce.returns.models.ReturnStatus",
+        "ReturnReasonEnum": "commerce.returns.models.ReturnReason",
+        "ReturnGradeEnum": "commerce.returns.models.ReturnGrade",
+        "ReturnTransportEnum": "commerce.returns.models.ReturnTransport",
+        "RefundSourceEnum": "commerce.returns.models.RefundSource",
+        "ReviewStatusEnum": "commerce.reviews.models.ReviewStatus",
+        "ReviewReportReasonEnum": "commerce.reviews.models.ReportReason",
+        "DeliveryKindEnum": "delivery.models.DeliveryKind",
         "TicketStatusEnum": "support.models.TicketStatus",
         "TicketPriorityEnum": "support.models.TicketPriority",
         "TicketCategoryEnum": "support.models.TicketCategory",
@@ -448,6 +456,28 @@ PAYMENT_RECONCILE_AFTER_SECONDS = env.int("PAYMENT_RECONCILE_AFTER_SECONDS", def
 PAYMENT_ABANDON_AFTER_SECONDS = env.int("PAYMENT_ABANDON_AFTER_SECONDS", default=3600)
 CELERY_BEAT_SCHEDULE["commerce-release-escrows"] = {"task": "commerce.tasks.release_escrows_sweep", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["commerce-reconcile-payments"] = {"task": "commerce.tasks.reconcile_payments", "schedule": 60.0}
+
+# Returns (RMA). A store's own rules (window, restocking fee maximum, resellable grades) are its
+# return policy (commerce.returns.models.ReturnPolicy); these are the marketplace's bounds.
+#: the shortest return window a store may set, in days (the EU right of withdrawal: 14)
+RETURN_WINDOW_MIN_DAYS = env.int("RETURN_WINDOW_MIN_DAYS", default=14)
+#: days after a rejection during which the buyer may escalate the return to marketplace staff
+RETURN_ESCALATION_DAYS = env.int("RETURN_ESCALATION_DAYS", default=14)
+#: return photos: bytes per upload, and uploads a buyer may keep unattached
+RETURN_MAX_PHOTO_BYTES = env.int("RETURN_MAX_PHOTO_BYTES", default=5 * 1024 * 1024)
+RETURN_MAX_UNATTACHED_PHOTOS = env.int("RETURN_MAX_UNATTACHED_PHOTOS", default=20)
+#: private storage of return photos (served through the API only; a persistent volume in production)
+RETURNS_MEDIA_ROOT = env("RETURNS_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "returns-media"))
+CELERY_BEAT_SCHEDULE["commerce-purge-return-photos"] = {"task": "commerce.tasks.purge_return_photos", "schedule": 3600.0}
+# Reviews and ratings (commerce.reviews)
+#: days after a review during which its author may edit it
+REVIEW_EDIT_DAYS = env.int("REVIEW_EDIT_DAYS", default=30)
+#: review photos: bytes per upload, and uploads a user may keep unattached
+REVIEW_MAX_PHOTO_BYTES = env.int("REVIEW_MAX_PHOTO_BYTES", default=5 * 1024 * 1024)
+REVIEW_MAX_UNATTACHED_PHOTOS = env.int("REVIEW_MAX_UNATTACHED_PHOTOS", default=20)
+#: storage of review photos (served through the API; a persistent volume in production)
+REVIEWS_MEDIA_ROOT = env("REVIEWS_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "reviews-media"))
+CELERY_BEAT_SCHEDULE["commerce-purge-review-photos"] = {"task": "commerce.tasks.purge_review_photos", "schedule": 3600.0}
 #: how long Idempotency-Key records are kept (seconds)
 IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=86400)
 

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 
 from commerce.orders.signals import order_status_changed
+from commerce.returns.signals import return_pickup_cancelled, return_pickup_requested
 
 
 class DeliveryConfig(AppConfig):
@@ -15,3 +16,6 @@ class DeliveryConfig(AppConfig):
         )
 
         order_status_changed.connect(services.on_order_status_changed, dispatch_uid="delivery.create_on_ready")
+        return_pickup_requested.connect(services.on_return_pickup_requested, dispatch_uid="delivery.return_pickup")
+        return_pickup_cancelled.connect(services.on_return_pickup_cancelled,
+                                        dispatch_uid="delivery.return_pickup_cancelled")

@@ -76,16 +76,32 @@ class DeliveryMode(models.TextChoices):
     STORE = "store", "The store's own staff"
 
 
+class DeliveryKind(models.TextChoices):
+    """What a delivery carries: an ``order`` to its buyer (store → buyer), or a ``return`` of
+    lines of a delivered order back to the store (buyer → store, ``commerce.returns``)."""
+
+    ORDER = "order", "Order to the buyer"
+    RETURN = "return", "Return to the store"
+
+
 class Delivery(models.Model):
     """One delivery attempt of an order, created when the store marks the order ready for pickup
     (``attempt`` 1, 2… per order; at most one attempt not ended per order, a database
-    constraint). ``pin`` (4 digits, new per attempt) is shown only to the buyer; whoever carries
-    it (``courier``: a courier, or a store's staff member with ``mode`` ``store``) completes with
-    it or the buyer's signed QR token. ``last_*`` is the last *kept* position as stored by the
-    batch writer (``delivery.tracking``; Redis holds the current one and the throttle's state)."""
+    constraint). ``pin`` (4 digits, new per attempt) is shown only to the receiving side (the
+    buyer; for a ``return`` delivery the store's staff); whoever carries it (``courier``: a
+    courier, or a store's staff member with ``mode`` ``store``) completes with it or the
+    receiver's signed QR token. ``last_*`` is the last *kept* position as stored by the batch
+    writer (``delivery.tracking``; Redis holds the current one and the throttle's state).
+
+    A ``return`` delivery (``kind``) carries ``return_request`` from the order's address to the
+    store's pickup point; its attempts are numbered per return, at most one not ended per
+    return."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     order = models.ForeignKey("commerce.Order", on_delete=models.PROTECT, related_name="deliveries")
+    kind = models.CharField(max_length=16, choices=DeliveryKind.choices, default=DeliveryKind.ORDER)
+    return_request = models.ForeignKey("commerce.ReturnRequest", null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="deliveries")
     attempt = models.PositiveSmallIntegerField(default=1)
     mode = models.CharField(max_length=16, choices=DeliveryMode.choices, default=DeliveryMode.COURIER)
     courier = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries")
@@ -121,14 +137,27 @@ class Delivery(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(status__in=[s.value for s in DeliveryStatus]), name="delivery_status_valid"),
             models.CheckConstraint(condition=Q(mode__in=[m.value for m in DeliveryMode]), name="delivery_mode_valid"),
-            models.UniqueConstraint(fields=["order"], condition=~Q(status__in=[s.value for s in ENDED_STATUSES]),
+            models.CheckConstraint(condition=(Q(kind=DeliveryKind.ORDER) & Q(return_request__isnull=True))
+                                   | (Q(kind=DeliveryKind.RETURN) & Q(return_request__isnull=False)),
+                                   name="delivery_kind_valid"),
+            models.UniqueConstraint(fields=["order"], condition=Q(kind=DeliveryKind.ORDER)
+                                    & ~Q(status__in=[s.value for s in ENDED_STATUSES]),
                                     name="delivery_one_open_per_order"),
-            models.UniqueConstraint(fields=["order", "attempt"], name="delivery_attempt_once"),
+            models.UniqueConstraint(fields=["order", "attempt"], condition=Q(kind=DeliveryKind.ORDER),
+                                    name="delivery_attempt_once"),
+            models.UniqueConstraint(fields=["return_request"], condition=~Q(status__in=[s.value for s in ENDED_STATUSES]),
+                                    name="delivery_one_open_per_return"),
+            models.UniqueConstraint(fields=["return_request", "attempt"], name="delivery_return_attempt_once"),
         ]
 
     @property
     def tracking_ended(self) -> bool:
         return self.status in ENDED_STATUSES
+
+    @property
+    def is_return(self) -> bool:
+        """A return to the store (the buyer sends, the store's staff receive with the PIN)."""
+        return self.kind == DeliveryKind.RETURN
 
 
 class LocationPoint(models.Model):

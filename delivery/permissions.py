@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from commerce.orders.permissions import is_order_buyer
+from commerce.returns.permissions import RETURN_HANDLER_ROLES
 from commerce.stores.permissions import is_store_staff, store_ids_of
 from core.permissions import is_active_user, is_courier, is_marketplace_admin
 from delivery.models import Delivery, DeliveryStatus
@@ -20,6 +21,16 @@ def is_delivery_carrier(user, delivery: Delivery) -> bool:
     store's staff member delivering it themselves (``mode`` ``store``). Only they report
     statuses, send positions and complete it with the buyer's proof."""
     return is_active_user(user) and delivery.courier_id is not None and delivery.courier_id == user.pk
+
+
+def is_delivery_receiver(user, delivery: Delivery) -> bool:
+    """Who receives the parcel and holds the proof of delivery (PIN, QR): the buyer of an order;
+    for a return delivery, the staff of the store who handle returns
+    (``commerce.returns.permissions.RETURN_HANDLER_ROLES``), who give the courier the PIN at the
+    store. At most one query."""
+    if delivery.is_return:
+        return is_store_staff(user, delivery.order.vendor_id, roles=RETURN_HANDLER_ROLES)
+    return is_order_buyer(user, delivery.order)
 
 
 def can_watch_delivery(user, delivery: Delivery) -> bool:
@@ -47,8 +58,10 @@ def can_view_open_delivery(user, delivery: Delivery) -> bool:
 
 
 def can_take_delivery_for_store(user, delivery: Delivery) -> bool:
-    """Store self-delivery: the staff of the order's store, while the store is active."""
-    return is_store_staff(user, delivery.order.vendor_id, active_only=True)
+    """Store self-delivery of an order: the staff of the order's store, while the store is
+    active (never a return delivery: the store receives it, and marks a parcel it fetched
+    itself received)."""
+    return not delivery.is_return and is_store_staff(user, delivery.order.vendor_id, active_only=True)
 
 
 def can_reset_delivery_pin(user, delivery: Delivery | None = None) -> bool:

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.fields import TimestampField
-from delivery.models import DeliveryMode, DeliveryStatus, VehicleType
+from delivery.models import DeliveryKind, DeliveryMode, DeliveryStatus, VehicleType
 
 
 class PointSerializer(serializers.Serializer):
@@ -42,9 +42,11 @@ class LatLonSerializer(serializers.Serializer):
 
 
 class DropoffAreaSerializer(serializers.Serializer):
-    lat = serializers.FloatField(help_text="Centre of the grid cell holding the drop-off")
+    """Where the buyer's side of an unclaimed delivery is, coarsely (or the store's, exactly)."""
+
+    lat = serializers.FloatField(help_text="Centre of the grid cell (the exact point when cell_m is 0: a store)")
     lon = serializers.FloatField()
-    cell_m = serializers.IntegerField(help_text="Cell size in metres (DELIVERY_OPEN_DROPOFF_CELL_M)")
+    cell_m = serializers.IntegerField(help_text="Cell size in metres (DELIVERY_OPEN_DROPOFF_CELL_M); 0: exact")
     city = serializers.CharField()
 
 
@@ -53,12 +55,15 @@ class OpenDeliveryOutputSerializer(serializers.Serializer):
     (``delivery.services.OpenDeliveryView``): no exact drop-off, no address, no PIN."""
 
     id = serializers.UUIDField(source="delivery.pk")
+    kind = serializers.ChoiceField(source="delivery.kind", choices=DeliveryKind.choices,
+                                   help_text="return: from the buyer back to the store")
     order_number = serializers.CharField(source="delivery.order.number")
     status = serializers.ChoiceField(source="delivery.status", choices=DeliveryStatus.choices)
     attempt = serializers.IntegerField(source="delivery.attempt")
     mode = serializers.ChoiceField(source="delivery.mode", choices=DeliveryMode.choices)
     courier = serializers.SerializerMethodField(help_text="Always null: nobody claimed it")
-    pickup = LatLonSerializer()
+    pickup = LatLonSerializer(help_text="A return's: the centre of the buyer's grid cell")
+    pickup_area = DropoffAreaSerializer(allow_null=True, help_text="A return's pickup area (the buyer's); null for an order")
     dropoff_area = DropoffAreaSerializer()
     distance_m = serializers.FloatField(help_text="Pickup to the drop-off area's centre, metres (rounded to 100)")
     created_at = TimestampField(source="delivery.created_at")
@@ -94,10 +99,14 @@ class PathPointSerializer(serializers.Serializer):
 class DeliveryOutputSerializer(serializers.Serializer):
     """A delivery for someone who may watch it (``delivery.services.DeliveryView``): the REST
     body and the ``delivery:<id>`` snapshot. ``path`` (with the path asked for), ``pin`` and
-    ``qr_token`` (the buyer only, until the delivery ends) are left out where they do not
+    ``qr_token`` (the receiver only, until the delivery ends) are left out where they do not
     apply. After the end the buyer sees no position or path."""
 
     id = serializers.UUIDField(source="delivery.pk")
+    kind = serializers.ChoiceField(source="delivery.kind", choices=DeliveryKind.choices,
+                                   help_text="return: lines of a delivered order going back to the store")
+    return_id = serializers.UUIDField(source="delivery.return_request_id", allow_null=True,
+                                      help_text="The return it carries (kind return)")
     order_id = serializers.UUIDField(source="delivery.order.pk")
     order_number = serializers.CharField(source="delivery.order.number")
     attempt = serializers.IntegerField(source="delivery.attempt",
@@ -118,9 +127,10 @@ class DeliveryOutputSerializer(serializers.Serializer):
     delivered_at = TimestampField(source="delivery.delivered_at", allow_null=True)
     path = PathPointSerializer(many=True, required=False, source="extra.path",
                                help_text="Kept points, oldest first")
-    pin = serializers.CharField(required=False, source="extra.pin", help_text="The buyer only, until delivered")
+    pin = serializers.CharField(required=False, source="extra.pin",
+                                help_text="The receiver only (the buyer; a return's store staff), until delivered")
     qr_token = serializers.CharField(required=False, source="extra.qr_token",
-                                     help_text="The buyer only: single-use signed proof")
+                                     help_text="The receiver only: single-use signed proof")
 
 
 class LocationsOutputSerializer(serializers.Serializer):

@@ -44,9 +44,19 @@ becomes ``arriving`` by itself and the buyer is notified. No point for
 ``DELIVERY_STALE_AFTER_S`` (60 s) → ``delivery.courier_stale``; the next good point →
 ``delivery.courier_live``. These status changes run in transactions under the row lock.
 
+Returns: a ``return`` delivery (``kind``) carries lines of a delivered order back to the store
+(``commerce.returns``): created when the buyer asks for a courier (the returns room's
+``return_pickup_requested`` signal, :func:`delivery_create_for_return`) with the pickup at the
+order's address and the drop-off at the store's pickup point; the PIN and QR are the store's
+staff's, and the courier completes at the store with them. Its moves call the returns room
+instead of moving the order: picked up → the return is ``in_transit``, delivered with proof →
+``received``, failed → the returns room decides (``commerce.returns.services``). Until claimed,
+couriers see only the pickup's grid cell, as they see an order's drop-off.
+
 Lock order: the order, then its delivery row (:func:`_lock_with_order`) wherever the order moves
-(status reports, completion, cancellation from the order side); claims, positions and the tick
-lock only the delivery row and never move the order.
+(status reports, completion, cancellation from the order side), then a return's row (the
+returns room's services, called back); claims, positions and the tick lock only the delivery
+row and never move the order.
 """
 
 from __future__ import annotations
@@ -69,6 +79,7 @@ from django.utils.dateparse import parse_datetime
 
 from commerce.orders.permissions import is_order_buyer
 from commerce.orders.services import lock_order, order_system_transition
+from commerce.returns import services as returns
 from commerce.stores.models import VendorStaff
 from commerce.stores.selectors import pickup_coordinates
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
@@ -90,6 +101,7 @@ from delivery.models import (
     ENDED_STATUSES,
     CourierProfile,
     Delivery,
+    DeliveryKind,
     DeliveryMode,
     DeliveryStatus,
     LocationPoint,
@@ -101,6 +113,7 @@ from delivery.permissions import (
     can_view_open_delivery,
     can_watch_delivery,
     is_delivery_carrier,
+    is_delivery_receiver,
 )
 from delivery.serializers import DeliveryOutputSerializer, OpenDeliveryOutputSerializer, PositionSerializer
 from notifications.kinds import DELIVERY_ARRIVING, IN_APP, register_kind
@@ -147,19 +160,44 @@ def delivery_create_for_order(*, order) -> Delivery:
     is), drop-off at the
     order's shipping address coordinates (fallback: the pickup point, so the courier flow still
     works for an address without coordinates), and a new random 4-digit PIN."""
-    existing = Delivery.objects.filter(order=order).exclude(status__in=ENDED_STATUSES).first()
+    orders = Delivery.objects.filter(order=order, kind=DeliveryKind.ORDER)
+    existing = orders.exclude(status__in=ENDED_STATUSES).first()
     if existing:
         return existing
-    previous = Delivery.objects.filter(order=order).order_by("-attempt").values_list("attempt", flat=True).first()
+    previous = orders.order_by("-attempt").values_list("attempt", flat=True).first()
     plat, plon = _pickup_for(order.vendor_id)
-    addr = order.shipping_address or {}
-    try:
-        dlat, dlon = float(addr.get("latitude")), float(addr.get("longitude"))
-    except (TypeError, ValueError):
-        dlat, dlon = plat, plon
+    dlat, dlon = _address_point(order, fallback=(plat, plon))
     delivery = Delivery.objects.create(order=order, attempt=(previous or 0) + 1, pickup_lat=plat, pickup_lon=plon,
                                        dropoff_lat=dlat, dropoff_lon=dlon, pin=f"{secrets.randbelow(10_000):04d}")
     return delivery
+
+
+def _address_point(order, *, fallback: tuple[float, float]) -> tuple[float, float]:
+    """The coordinates of the order's shipping address, or ``fallback`` when it has none."""
+    addr = order.shipping_address or {}
+    try:
+        return float(addr.get("latitude")), float(addr.get("longitude"))
+    except (TypeError, ValueError):
+        return fallback
+
+
+def delivery_create_for_return(*, return_request) -> Delivery:
+    """The open return delivery of an approved return (its order locked by the returns room;
+    idempotent: one not ended is returned as is): pickup at the order's shipping address (the
+    buyer's), drop-off at the store's :class:`PickupPoint` (fallback ``DELIVERY_DEFAULT_PICKUP``),
+    a new random 4-digit PIN that the store's staff give the courier at the store. Attempts are
+    numbered per return."""
+    mine = Delivery.objects.filter(return_request=return_request)
+    existing = mine.exclude(status__in=ENDED_STATUSES).first()
+    if existing:
+        return existing
+    previous = mine.order_by("-attempt").values_list("attempt", flat=True).first()
+    order = return_request.order
+    dlat, dlon = _pickup_for(order.vendor_id)
+    plat, plon = _address_point(order, fallback=(dlat, dlon))
+    return Delivery.objects.create(order=order, kind=DeliveryKind.RETURN, return_request=return_request,
+                                   attempt=(previous or 0) + 1, pickup_lat=plat, pickup_lon=plon, dropoff_lat=dlat,
+                                   dropoff_lon=dlon, pin=f"{secrets.randbelow(10_000):04d}")
 
 
 def delivery_cancel_for_order(*, order, actor=None, reason: str = "order_cancelled") -> Delivery | None:
@@ -168,25 +206,47 @@ def delivery_cancel_for_order(*, order, actor=None, reason: str = "order_cancell
     cancelled delivery is not active); ``delivery.status_changed`` goes to ``delivery:<id>``,
     ``delivery.cancelled`` ``{id, order_id, order_number, attempt, reason}`` to the courier's and
     the buyer's ``user:`` topics, the courier is notified, and the buyer's subscription ends.
-    Returns the cancelled delivery, or None when none was open."""
-    open_id = (Delivery.objects.filter(order=order).exclude(status__in=ENDED_STATUSES)
+    Returns the cancelled delivery, or None when none was open. (A return delivery is cancelled
+    by its return, :func:`on_return_pickup_cancelled`.)"""
+    open_id = (Delivery.objects.filter(order=order, kind=DeliveryKind.ORDER).exclude(status__in=ENDED_STATUSES)
                .values_list("pk", flat=True).first())
+    return _cancel_open(open_id, order=order, actor=actor, reason=reason or "order_cancelled")
+
+
+def _cancel_open(open_id, *, order, actor, reason: str) -> Delivery | None:
+    """Cancel the delivery ``open_id`` of a locked ``order`` if it has not ended: the events and
+    notifications of :func:`delivery_cancel_for_order`."""
     if open_id is None:
         return None
     delivery = _lock(open_id)
     if delivery.tracking_ended:
         return None
-    delivery.cancel_reason = (reason or "order_cancelled")[:64]
+    delivery.cancel_reason = reason[:64]
     _set_status(delivery, DeliveryStatus.CANCELLED, actor=actor, reason=delivery.cancel_reason)
     event = DeliveryCancelled.build(delivery=delivery)
     publish(topic=USER_TOPIC.name(order.buyer_id), event=event)
     if delivery.courier_id:
         publish(topic=USER_TOPIC.name(delivery.courier_id), event=event)
+        what = "return" if delivery.is_return else "order"
         notify(recipients=[delivery.courier_id], kind=DELIVERY_CANCELLED.name,
-               title=f"Delivery of order {order.number} cancelled",
-               body="The order was cancelled; do not collect it. The delivery no longer counts among your active ones.",
+               title=f"Delivery of {'a return of ' if delivery.is_return else ''}order {order.number} cancelled",
+               body=f"The {what} was cancelled; do not collect it. The delivery no longer counts among your active ones.",
                data={"delivery_id": str(delivery.pk), "order_id": str(order.pk)}, target=delivery)
     return delivery
+
+
+def on_return_pickup_requested(sender=None, *, return_request, **kwargs) -> Any:
+    """Receiver of ``commerce.returns.signals.return_pickup_requested`` (the order and the return
+    are locked): create the return delivery; its id is the answer."""
+    return delivery_create_for_return(return_request=return_request).pk
+
+
+def on_return_pickup_cancelled(sender=None, *, return_request, actor=None, reason: str = "", **kwargs) -> None:
+    """Receiver of ``commerce.returns.signals.return_pickup_cancelled`` (the order and the return
+    are locked): cancel the return's open delivery (before the pickup; the courier is told)."""
+    open_id = (Delivery.objects.filter(return_request=return_request).exclude(status__in=ENDED_STATUSES)
+               .values_list("pk", flat=True).first())
+    _cancel_open(open_id, order=return_request.order, actor=actor, reason=reason or "return_cancelled")
 
 
 def on_order_status_changed(sender=None, *, order, to_status, actor=None, reason: str = "", **kwargs) -> None:
@@ -231,6 +291,14 @@ def _position(delivery: Delivery) -> dict[str, Any] | None:
     }
 
 
+def open_pickup_point(delivery: Delivery) -> tuple[float, float]:
+    """Where an unclaimed delivery starts, as couriers browsing may see it: the store's pickup
+    point of an order; for a return (the buyer's address) the centre of its grid cell."""
+    if delivery.is_return:
+        return geo.coarse_point(delivery.pickup_lat, delivery.pickup_lon, cell_m=cfg("DELIVERY_OPEN_DROPOFF_CELL_M", 1000.0))
+    return delivery.pickup_lat, delivery.pickup_lon
+
+
 def position_data(delivery: Delivery) -> dict[str, Any] | None:
     """``{lat, lon, ts, speed_mps, heading_deg, distance_m, eta_seconds}`` of the last kept point
     (rendered by :class:`delivery.serializers.PositionSerializer`), or None before the first."""
@@ -241,29 +309,47 @@ def position_data(delivery: Delivery) -> dict[str, Any] | None:
 @dataclass(frozen=True)
 class OpenDeliveryView:
     """An unclaimed delivery as couriers browsing see it (rendered by
-    :class:`delivery.serializers.OpenDeliveryOutputSerializer`): the drop-off is the centre of its
-    ``DELIVERY_OPEN_DROPOFF_CELL_M`` (1,000 m) grid cell (:func:`delivery.geo.coarse_point`) and
-    the address's city: never the exact point, the street, the buyer or the PIN."""
+    :class:`delivery.serializers.OpenDeliveryOutputSerializer`). The buyer's side is never exact:
+    an order's drop-off (``dropoff_area``) and a return's pickup (``pickup`` and ``pickup_area``)
+    are the centre of their ``DELIVERY_OPEN_DROPOFF_CELL_M`` (1,000 m) grid cell
+    (:func:`delivery.geo.coarse_point`) and the address's city: never the exact point, the
+    street, the buyer or the PIN. The store's side is exact: an order's pickup, a return's
+    drop-off (``dropoff_area`` with ``cell_m`` 0)."""
 
     delivery: Delivery
 
+    @cached_property
+    def _cell(self) -> float:
+        return cfg("DELIVERY_OPEN_DROPOFF_CELL_M", 1000.0)
+
+    @cached_property
+    def _city(self) -> str:
+        return str((self.delivery.order.shipping_address or {}).get("city") or "")[:100]
+
     @property
     def pickup(self) -> dict[str, float]:
-        return {"lat": self.delivery.pickup_lat, "lon": self.delivery.pickup_lon}
+        lat, lon = open_pickup_point(self.delivery)
+        return {"lat": lat, "lon": lon}
+
+    @property
+    def pickup_area(self) -> dict[str, Any] | None:
+        if not self.delivery.is_return:
+            return None
+        return {**self.pickup, "cell_m": int(self._cell), "city": self._city}
 
     @cached_property
     def dropoff_area(self) -> dict[str, Any]:
         d = self.delivery
-        cell = cfg("DELIVERY_OPEN_DROPOFF_CELL_M", 1000.0)
-        lat, lon = geo.coarse_point(d.dropoff_lat, d.dropoff_lon, cell_m=cell)
-        city = str((d.order.shipping_address or {}).get("city") or "")[:100]
-        return {"lat": lat, "lon": lon, "cell_m": int(cell), "city": city}
+        if d.is_return:
+            return {"lat": d.dropoff_lat, "lon": d.dropoff_lon, "cell_m": 0, "city": ""}
+        lat, lon = geo.coarse_point(d.dropoff_lat, d.dropoff_lon, cell_m=self._cell)
+        return {"lat": lat, "lon": lon, "cell_m": int(self._cell), "city": self._city}
 
     @property
     def distance_m(self) -> float:
-        """Pickup to the area's centre, rounded to 100 m."""
-        area = self.dropoff_area
-        return round(geo.haversine_m(self.delivery.pickup_lat, self.delivery.pickup_lon, area["lat"], area["lon"]), -2)
+        """Pickup to the drop-off area's centre, rounded to 100 m."""
+        pickup, area = self.pickup, self.dropoff_area
+        return round(geo.haversine_m(pickup["lat"], pickup["lon"], area["lat"], area["lon"]), -2)
 
 
 def open_delivery_data(delivery: Delivery) -> dict[str, Any]:
@@ -271,9 +357,12 @@ def open_delivery_data(delivery: Delivery) -> dict[str, Any]:
     detail of an unclaimed delivery), rendered by :class:`delivery.serializers.OpenDeliveryOutputSerializer`
     (:class:`OpenDeliveryView`)::
 
-        {"id", "order_number", "status": "pending", "attempt", "mode", "courier": null,
-         "pickup": {"lat", "lon"}, "dropoff_area": {"lat", "lon", "cell_m", "city"},
-         "distance_m": pickup → area centre, "created_at"}"""
+        {"id", "kind": "order"|"return", "order_number", "status": "pending", "attempt", "mode",
+         "courier": null, "pickup": {"lat", "lon"}, "pickup_area": {...} | null,
+         "dropoff_area": {"lat", "lon", "cell_m", "city"}, "distance_m": pickup → drop-off,
+         "created_at"}
+
+    What is exact and what is coarse: :class:`OpenDeliveryView`."""
     return OpenDeliveryOutputSerializer(OpenDeliveryView(delivery)).data
 
 
@@ -315,11 +404,13 @@ def delivery_data(delivery: Delivery, *, viewer=None, with_path: bool = False, w
     takes part in; a courier who has not claimed it gets :func:`open_delivery_data`), rendered
     by :class:`delivery.serializers.DeliveryOutputSerializer`::
 
-        {"id", "order_id", "order_number", "attempt", "mode": "courier"|"store", "status",
+        {"id", "kind": "order"|"return", "return_id", "order_id", "order_number", "attempt",
+         "mode": "courier"|"store", "status",
          "courier": {"id", "name"} | null, "pickup": {"lat", "lon"}, "dropoff": {"lat", "lon"},
          "last_position": {...} | null, "eta_seconds", "distance_m", "stale", "tracking_ended",
          "failure_reason", "cancel_reason", "delivered_at", "path"?: [{"lat", "lon", "ts"}],
-         "pin"?: "1234", "qr_token"? (the buyer only, until the delivery ends)}
+         "pin"?: "1234", "qr_token"? (the receiver only — the buyer of an order, the store's
+         return handlers for a return — until the delivery ends)}
 
     After it ends (delivered, failed, cancelled) the buyer sees no position or path."""
     if viewer is not None and not (watcher if watcher is not None else can_watch_delivery(viewer, delivery)):
@@ -329,7 +420,7 @@ def delivery_data(delivery: Delivery, *, viewer=None, with_path: bool = False, w
     extra: dict[str, Any] = {}
     if with_path and not hide:
         extra["path"] = LocationPoint.objects.filter(delivery=delivery, kept=True).order_by("ts")
-    if is_buyer and not delivery.tracking_ended:
+    if not delivery.tracking_ended and (is_delivery_receiver(viewer, delivery) if delivery.is_return else is_buyer):
         extra["pin"] = delivery.pin
         extra["qr_token"] = qr_token(delivery)
     view = DeliveryView(delivery=delivery, last_position=None if hide else _position(delivery), extra=extra)
@@ -410,7 +501,7 @@ def deliveries_open(*, user, lat: float | None = None, lon: float | None = None)
     items = list(Delivery.objects.select_related("order", "courier").filter(status=DeliveryStatus.PENDING)
                  .order_by("created_at")[:200])
     if lat is not None and lon is not None:
-        items.sort(key=lambda d: geo.haversine_m(lat, lon, d.pickup_lat, d.pickup_lon))
+        items.sort(key=lambda d: geo.haversine_m(lat, lon, *open_pickup_point(d)))
     return items
 
 
@@ -472,11 +563,16 @@ def _store_staff_ids(delivery: Delivery) -> list:
 
 
 def _set_status(delivery: Delivery, status: str, *, actor=None, reason: str = "") -> None:
-    """Move a locked delivery along the map, publish ``delivery.status_changed``, notify the
-    buyer (and on failure the store's staff, who re-dispatch or cancel), and move the order:
-    picked_up → ``out_for_delivery``, delivered → ``delivered``, failed → ``delivery_failed``
-    (through ``commerce.orders.services.order_system_transition``; ``cancelled`` follows the order and
-    moves nothing)."""
+    """Move a locked delivery along the map, publish ``delivery.status_changed``, notify, and move
+    what it carries.
+
+    An order: picked_up → ``out_for_delivery``, delivered → ``delivered``, failed →
+    ``delivery_failed`` (through ``commerce.orders.services.order_system_transition``; the
+    store's staff are told of a failure: they re-dispatch or cancel). A return: picked_up → the
+    return is ``in_transit``, delivered → ``received``, failed → the returns room is told
+    (``commerce.returns.services``). ``cancelled`` follows the order or the return and moves
+    nothing. The buyer is notified of the moves; the receiver (the buyer, or the store's staff
+    for a return) of ``arriving``."""
     DELIVERY_MACHINE.check(delivery.status, status)
     previous = delivery.status
     delivery.status = status
@@ -486,6 +582,27 @@ def _set_status(delivery: Delivery, status: str, *, actor=None, reason: str = ""
     tracking.forget_on_commit(delivery.pk, ended=status in ENDED_STATUSES)
     publish(topic=DELIVERY_TOPIC.name(delivery.pk),
             event=DeliveryStatusChanged.build(delivery=delivery, previous=previous, reason=reason))
+    if delivery.is_return:
+        _move_return(delivery, status, actor=actor, reason=reason)
+    else:
+        _move_order(delivery, status, actor=actor, reason=reason)
+    what = f"{'return of ' if delivery.is_return else ''}order {delivery.order.number}"
+    if status == DeliveryStatus.ARRIVING:
+        receivers = _store_staff_ids(delivery) if delivery.is_return else [delivery.order.buyer_id]
+        notify(recipients=receivers, kind=DELIVERY_ARRIVING.name,
+               title=f"Your courier is arriving ({what})",
+               body="Have your PIN ready.", data={"delivery_id": str(delivery.pk)}, target=delivery)
+    elif status not in (DeliveryStatus.DELIVERED, DeliveryStatus.CANCELLED):
+        # delivered / cancelled: the order's (the return's) own notification says it
+        notify(recipients=[delivery.order.buyer_id], kind=DELIVERY_STATUS_CHANGED.name,
+               title=f"Delivery of {what}: {DeliveryStatus(status).label.lower()}",
+               body=reason, data={"delivery_id": str(delivery.pk), "status": status}, target=delivery)
+    if status in ENDED_STATUSES:
+        revoke_subscription(user_id=delivery.order.buyer_id, topic=DELIVERY_TOPIC.name(delivery.pk), reason="tracking_ended")
+
+
+def _move_order(delivery: Delivery, status: str, *, actor, reason: str) -> None:
+    """What an order delivery's move does to its order (see :func:`_set_status`)."""
     if status == DeliveryStatus.PICKED_UP and delivery.order.status != "out_for_delivery":
         # (an order a store moved out_for_delivery itself before that became the delivery's
         # move is already there: the pickup moves nothing)
@@ -501,17 +618,17 @@ def _set_status(delivery: Delivery, status: str, *, actor=None, reason: str = ""
                body=f"{reason} Send it out again (ready for pickup) or cancel the order with a refund.",
                data={"delivery_id": str(delivery.pk), "order_id": str(delivery.order_id), "status": status},
                target=delivery)
-    if status == DeliveryStatus.ARRIVING:
-        notify(recipients=[delivery.order.buyer_id], kind=DELIVERY_ARRIVING.name,
-               title=f"Your courier is arriving (order {delivery.order.number})",
-               body="Have your PIN ready.", data={"delivery_id": str(delivery.pk)}, target=delivery)
-    elif status not in (DeliveryStatus.DELIVERED, DeliveryStatus.CANCELLED):
-        # delivered / cancelled: the order's own notification says it
-        notify(recipients=[delivery.order.buyer_id], kind=DELIVERY_STATUS_CHANGED.name,
-               title=f"Delivery of order {delivery.order.number}: {DeliveryStatus(status).label.lower()}",
-               body=reason, data={"delivery_id": str(delivery.pk), "status": status}, target=delivery)
-    if status in ENDED_STATUSES:
-        revoke_subscription(user_id=delivery.order.buyer_id, topic=DELIVERY_TOPIC.name(delivery.pk), reason="tracking_ended")
+
+
+def _move_return(delivery: Delivery, status: str, *, actor, reason: str) -> None:
+    """What a return delivery's move does to its return (see :func:`_set_status`; a cancellation
+    comes from the return and tells it nothing)."""
+    if status == DeliveryStatus.PICKED_UP:
+        returns.return_delivery_picked_up(return_id=delivery.return_request_id, actor=actor)
+    elif status == DeliveryStatus.DELIVERED:
+        returns.return_delivery_delivered(return_id=delivery.return_request_id, actor=actor, at=delivery.delivered_at)
+    elif status == DeliveryStatus.FAILED:
+        returns.return_delivery_failed(return_id=delivery.return_request_id, reason=reason, actor=actor)
 
 
 def delivery_set_status(*, courier, delivery_id: Any, status: str, reason: str = "") -> Delivery:

@@ -41,6 +41,8 @@ from schemathesis.checks import (
 from chat.models import ChatAttachment
 from commerce.cart.models import CartItem
 from commerce.orders import checkout as checkouts
+from commerce.returns import services as returns
+from commerce.reviews import services as reviews
 from core.models import Address
 from tests.conftest import tokens_for
 from tests.factories.auctions import bidder, live_auction
@@ -92,6 +94,10 @@ def _world() -> tuple[World, dict[str, str]]:
     buyer_with_cart({products[2]: 1}, buyer=owner)
     auction = live_auction(vendor=vendor, buy_now="900.00")
     auction_services.auction_place_bid(auction_id=auction.pk, bidder=bidder(), max_amount="20.00")
+    kept = delivered_order(buyer=buyer, vendor=vendor)  # reviewed, and partly sent back
+    review = reviews.review_create(user=buyer, order_line_id=kept.lines.first().pk, rating=4, title="Fine")
+    rma = returns.return_request(user=buyer, order_id=kept.pk, reason="changed_mind",
+                                 lines=[{"order_line_id": kept.lines.first().pk, "quantity": 1}])
     conversation = ConversationFactory(buyer=buyer, product=products[0])
     send(conversation, buyer, "Is it still available?")
     send(conversation, owner, "Yes.")
@@ -108,6 +114,7 @@ def _world() -> tuple[World, dict[str, str]]:
         "auction_id": str(auction.pk), "conversation_id": str(conversation.pk), "seq": "1",
         "withdrawal_id": str(withdrawal.pk), "image_id": str(image.pk), "invitation_id": str(invitation.pk),
         "user_id": str(clerk.pk),
+        "review_id": str(review.pk), "return_id": str(rma.pk),
     })
     attachment = ChatAttachment.objects.filter(conversation=conversation).first()
     if attachment is not None:

@@ -32,12 +32,18 @@ from commerce.disputes.models import Dispute
 from commerce.orders import permissions as order_perms
 from commerce.payouts import permissions as payout_perms
 from commerce.payouts.models import PayoutAccount, Withdrawal
+from commerce.returns import permissions as return_perms
+from commerce.returns.models import ReturnRequest
+from commerce.reviews import permissions as review_perms
+from commerce.reviews.models import Review
 from commerce.stores import permissions as store_perms
 from commerce.stores.models import VendorStaff, VendorStaffRole
 from core import permissions as core_perms
 from core.models import Role, User
 from delivery import permissions as delivery_perms
 from delivery.models import Delivery, DeliveryStatus
+from support import permissions as support_perms
+from support.models import Ticket
 from tests.factories.auctions import live_auction
 from tests.factories.chat import ConversationFactory, send
 from tests.factories.commerce import VendorFactory, VendorStaffFactory
@@ -46,9 +52,9 @@ from tests.factories.delivery import courier as make_courier
 from tests.factories.delivery import delivered_order, picked_up, ready_delivery
 from tests.factories.disputes import DisputeFactory
 from tests.factories.orders import paid_order
+from tests.factories.returns import delivered_order_of, requested
+from tests.factories.reviews import reviewed
 from tests.factories.support import open_ticket
-from support import permissions as support_perms
-from support.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +70,7 @@ MANAGERS = {"owner", "manager"}
 
 #: every predicate module of the vocabulary
 MODULES = (core_perms, store_perms, order_perms, delivery_perms, auction_perms, chat_perms, dispute_perms,
-           payout_perms, support_perms)
+           payout_perms, return_perms, review_perms, support_perms)
 
 
 def people(vendor) -> dict:
@@ -204,6 +210,9 @@ def test_delivery():
         ("can_view_open_delivery(claimed)", lambda u: delivery_perms.can_view_open_delivery(u, delivery), set()),
         ("can_take_delivery_for_store", lambda u: delivery_perms.can_take_delivery_for_store(u, delivery), STORE),
         ("can_reset_delivery_pin", lambda u: delivery_perms.can_reset_delivery_pin(u, delivery), ADMINS),
+        ("is_delivery_receiver", lambda u: delivery_perms.is_delivery_receiver(u, delivery), {"buyer"}),
+        ("is_delivery_receiver(return)", lambda u: delivery_perms.is_delivery_receiver(
+            u, Delivery(order=delivery.order, kind="return")), STORE),
     ]
     assert mismatches(who, rows) == []
     assert agrees(who, "watchable_deliveries_q", lambda u: delivery_perms.can_watch_delivery(u, delivery),
@@ -300,6 +309,45 @@ def test_disputes():
     assert mismatches(who, rows) == []
     assert agrees(who, "visible_disputes_q", lambda u: dispute_perms.can_view_dispute(u, dispute),
                   lambda u: Dispute.objects.filter(dispute_perms.visible_disputes_q(u), pk=dispute.pk).exists()) == []
+
+
+def test_returns():
+    vendor = VendorFactory()
+    who = people(vendor)
+    order = delivered_order_of([("10.00", 1)], buyer=who["buyer"], vendor=vendor)
+    rma = ReturnRequest.objects.select_related("order").get(pk=requested(order).pk)
+    rows = [
+        ("is_return_buyer", lambda u: return_perms.is_return_buyer(u, rma), {"buyer"}),
+        ("can_view_return", lambda u: return_perms.can_view_return(u, rma), {"buyer"} | STORE | ADMINS),
+        ("can_handle_return", lambda u: return_perms.can_handle_return(u, rma), STORE | ADMINS),
+        ("can_edit_return_policy", lambda u: return_perms.can_edit_return_policy(u, vendor), {"owner"} | ADMINS),
+    ]
+    assert mismatches(who, rows) == []
+    assert agrees(who, "visible_returns_q", lambda u: return_perms.can_view_return(u, rma),
+                  lambda u: ReturnRequest.objects.filter(return_perms.visible_returns_q(u), pk=rma.pk).exists()) == []
+
+
+def test_reviews():
+    vendor = VendorFactory()
+    who = people(vendor)
+    order = delivered_order_of([("10.00", 1)], buyer=who["buyer"], vendor=vendor)
+    review = Review.objects.select_related("vendor").get(pk=reviewed(order).pk)
+    hidden = Review(pk=review.pk, author=review.author, vendor=vendor, rating=1, status="hidden")
+    everyone = set(ROLES)
+    rows = [
+        ("is_review_author", lambda u: review_perms.is_review_author(u, review), {"buyer"}),
+        ("can_reply_to_review", lambda u: review_perms.can_reply_to_review(u, review), STORE),
+        ("can_view_review(counted)", lambda u: review_perms.can_view_review(u, review), everyone),
+        ("can_view_review(hidden)", lambda u: review_perms.can_view_review(u, hidden), {"buyer"} | STORE | ADMINS),
+        ("can_report_review", lambda u: review_perms.can_report_review(u, review), ACTIVE - {"buyer"}),
+        ("can_moderate_reviews", review_perms.can_moderate_reviews, ADMINS),
+    ]
+    assert mismatches(who, rows) == []
+    for label, obj in (("counted", review), ("hidden", hidden)):
+        if label == "hidden":
+            Review.objects.filter(pk=review.pk).update(status="hidden")
+        assert agrees(who, f"visible_reviews_q({label})", lambda u: review_perms.can_view_review(u, obj),
+                      lambda u: Review.objects.filter(review_perms.visible_reviews_q(u), pk=review.pk).exists()) == []
 
 
 def test_an_admin_of_the_store_speaks_for_the_store_and_cannot_decide_its_dispute():

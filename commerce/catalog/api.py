@@ -20,6 +20,7 @@ from core.schema import error_responses
 from core.utils import validated
 from commerce.catalog import media, selectors, services
 from commerce.catalog.filters import ProductFilter, StableOrderingFilter
+from commerce.catalog.pages import product_page
 from commerce.catalog.serializers import (
     BrandOutputSerializer,
     CategoryOutputSerializer,
@@ -29,6 +30,7 @@ from commerce.catalog.serializers import (
     ProductImageUpdateInputSerializer,
     ProductImageUploadInputSerializer,
     ProductOutputSerializer,
+    ProductPageOutputSerializer,
     ProductUpdateInputSerializer,
 )
 from commerce.common.api import ReadOpenMixin
@@ -130,11 +132,13 @@ class ProductDetailApi(ReadOpenMixin, APIView):
     403 not_vendor; 404 product_not_found (also for another vendor's product); 400 invalid; 409 sku_taken."""
     @extend_schema(
         summary="A product",
-        description="Public products for anyone; vendor staff also see their own inactive products.",
-        responses={200: ProductOutputSerializer, **error_responses(404)},
+        description="The product page (also the `product:<id>` snapshot): public products for anyone; vendor staff "
+        "also see their own inactive products. With its rating (average, count, distribution of stars) and its "
+        "latest reviews.",
+        responses={200: ProductPageOutputSerializer, **error_responses(404)},
     )
     def get(self, request: Request, product_id: uuid.UUID) -> Response:
-        return Response(ProductOutputSerializer(selectors.product_get(user=request.user, product_id=product_id)).data)
+        return Response(product_page(user=request.user, product_id=product_id))
 
     @extend_schema(
         summary="Change a product (its vendor's staff)",

@@ -9,13 +9,15 @@ A subscriber keeps the product page (the snapshot, the same body as ``GET
   learns about a hidden product through it;
 * ``product.rating_changed`` carries the rating aggregate after a review was published,
   edited, hidden, restored or refunded away (the reviews room calls
-  ``commerce.catalog.services.product_rating_apply``);
+  ``commerce.catalog.services.product_rating_apply`` in the transaction of the review change,
+  and ``product_rating_set`` when it recounts);
 * ``product.unavailable`` says the product left the shop (deactivated, deleted, or its store is
   no longer active): the client marks the page unavailable. Nothing else is published on the
   topic until it is on sale again (then ``product.updated``).
 
-Other rooms may declare event types on ``PRODUCT_TOPIC`` too (the reviews room's new visible
-reviews), each in its own ``events.py``.
+Other rooms may declare event types on ``PRODUCT_TOPIC`` too, each in its own ``events.py``:
+the reviews room's ``product.reviews_changed`` carries the page's ``latest_reviews`` after a
+review appeared, changed or stopped counting (``commerce.reviews.events``).
 """
 
 from __future__ import annotations
@@ -109,6 +111,9 @@ class ProductUpdated(EventSchema):
     rating: Rating
     created_at: Timestamp
     updated_at: Timestamp
+    latest_reviews: list[dict[str, Any]] = Field(
+        max_length=5, description="the newest counted reviews (the reviews room's review payloads; "
+        "kept live by product.reviews_changed)")
 
     @classmethod
     def build(cls, page: dict[str, Any]) -> Event:

@@ -1,6 +1,8 @@
 """The product page: one body for ``GET /api/v1/products/{id}/``, the ``product:<id>`` snapshot
-and ``product.updated`` (rendered by ``ProductOutputSerializer``), and the events that keep it
-live (published by the catalogue's services, under the products' locks, through the outbox)."""
+and ``product.updated`` (rendered by ``ProductPageOutputSerializer``: the product, its rating from
+the catalogue's columns, and the latest reviews the reviews room gives through
+``commerce.catalog.hooks.product_reviews_summary``), and the events that keep it live (published
+by the catalogue's services, under the products' locks, through the outbox)."""
 
 from __future__ import annotations
 
@@ -12,17 +14,30 @@ from realtime import outbox
 from realtime.events import Event
 
 from commerce.catalog.events import PRODUCT_TOPIC, ProductUnavailable, ProductUpdated
+from commerce.catalog.hooks import product_reviews_summary
 from commerce.catalog.models import Product
 from commerce.catalog.selectors import product_base, product_get
-from commerce.catalog.serializers import ProductOutputSerializer
+from commerce.catalog.serializers import ProductPageOutputSerializer
 from commerce.stores.models import VendorStatus
 from core.exceptions import NotFound
 from core.utils import parse_uuid
 
 
-def product_page_data(product: Product) -> dict[str, Any]:
-    """The page of a loaded ``product`` (through the catalogue selectors' joins)."""
-    return dict(ProductOutputSerializer(product).data)
+def latest_reviews_of(product_ids: Iterable[Any]) -> dict[Any, list[dict[str, Any]]]:
+    """``{product id: [review, …]}``: the latest reviews of each product from the reviews room
+    (``product_reviews_summary``, a fixed number of queries), ``{}`` when nothing provides them."""
+    ids = list(product_ids)
+    if not ids or not product_reviews_summary.provided:
+        return {}
+    return product_reviews_summary(product_ids=ids)
+
+
+def product_page_data(product: Product, *, latest_reviews: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The page of a loaded ``product`` (through the catalogue selectors' joins);
+    ``latest_reviews`` as :func:`latest_reviews_of` gives them (asked for when None)."""
+    if latest_reviews is None:
+        latest_reviews = latest_reviews_of([product.pk]).get(product.pk, [])
+    return dict(ProductPageOutputSerializer(product, context={"latest_reviews": latest_reviews}).data)
 
 
 def product_page(*, user, product_id: Any) -> dict[str, Any]:
@@ -49,15 +64,19 @@ def unavailable_reason(product: Product) -> str | None:
 def page_events(product_ids: Iterable[Any]) -> list[tuple[str, Event]]:
     """The ``product:`` events for products whose page changed: ``product.updated`` (the whole
     page) for those on sale, ``product.unavailable`` for the others. Call it inside the
-    transaction of the change, with the products locked, and publish the result. Two queries
-    (products with their joins, images)."""
+    transaction of the change, with the products locked, and publish the result. A fixed number
+    of queries whatever the number of products (products with their joins, images, the latest
+    reviews of those on sale)."""
     ids = sorted({parse_uuid(pid) for pid in product_ids} - {None})
+    products = list(product_base().filter(pk__in=ids).order_by("pk"))
+    latest = latest_reviews_of([p.pk for p in products if unavailable_reason(p) is None])
     events = []
-    for product in product_base().filter(pk__in=ids).order_by("pk"):
+    for product in products:
         topic = PRODUCT_TOPIC.name(product.pk)
         reason = unavailable_reason(product)
         if reason is None:
-            events.append((topic, ProductUpdated.build(product_page_data(product))))
+            page = product_page_data(product, latest_reviews=latest.get(product.pk, []))
+            events.append((topic, ProductUpdated.build(page)))
         else:
             events.append((topic, ProductUnavailable.build(
                 product_id=product.pk, reason=reason, updated_at=serializers.DateTimeField().to_representation(product.updated_at),

@@ -8,9 +8,8 @@ from rest_framework import serializers
 from core.fields import MoneyField, StrictIntegerField
 
 from commerce.catalog.events import rating_data
-from commerce.catalog.models import Brand, Category, Product, ProductImage
+from commerce.catalog.models import MAX_STOCK, Brand, Category, Product, ProductImage
 from commerce.catalog.selectors import is_low_stock
-from commerce.catalog.models import MAX_STOCK
 from commerce.stores.models import Vendor
 
 
@@ -145,6 +144,30 @@ class ProductOutputSerializer(serializers.ModelSerializer):
     @extend_schema_field(RatingOutputSerializer)
     def get_rating(self, obj) -> dict:
         return rating_data(count=obj.rating_count, total=obj.rating_sum, distribution=obj.rating_distribution)
+
+
+#: the most reviews a product page shows (``latest_reviews``)
+LATEST_REVIEWS = 5
+
+
+class ProductPageOutputSerializer(ProductOutputSerializer):
+    """The product page: ``GET /api/v1/products/{id}/``, the ``product:<id>`` snapshot and
+    ``product.updated`` (``commerce.catalog.pages``). The product with its ``rating`` (the
+    catalogue's columns) and ``latest_reviews``: the newest counted reviews, at most
+    :data:`LATEST_REVIEWS`, given in the context by the reviews room
+    (``commerce.catalog.hooks.product_reviews_summary``; empty when nothing provides them)."""
+
+    latest_reviews = serializers.SerializerMethodField()
+
+    class Meta(ProductOutputSerializer.Meta):
+        fields = [*ProductOutputSerializer.Meta.fields, "latest_reviews"]
+        read_only_fields = fields
+
+    @extend_schema_field({"type": "array", "maxItems": LATEST_REVIEWS, "items": {"type": "object"},
+                          "description": "The newest counted reviews, newest first, each as `GET /api/v1/reviews/{id}/` "
+                          "shows it without the viewer's fields (`editable_until`, `allowed_actions`)"})
+    def get_latest_reviews(self, obj) -> list:
+        return list(self.context.get("latest_reviews", ()))
 
 
 class _ProductWriteFields(serializers.Serializer):

@@ -40,7 +40,8 @@ class DisputeResolution(Payload):
 class DisputeData(Payload):
     id: UUID
     order: DisputeOrder
-    source: str = Field(description="who opened it: buyer")
+    source: str = Field(description="who opened it: buyer, or return (a rejected return escalated)")
+    source_id: UUID | None = Field(description="the source's object (the return's id); null for buyer")
     reason: one_of(DisputeReason.values)
     description: str
     claimed_amount: Money

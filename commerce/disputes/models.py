@@ -61,7 +61,8 @@ class Dispute(models.Model):
     """A claim about ``order`` that marketplace staff decide (``commerce.disputes.services``).
 
     ``source`` says what opened it: ``buyer`` (the buyer, inside the buyer-protection window) or
-    another app acting for the buyer (e.g. ``return`` when a rejected return is escalated).
+    another app acting for the buyer (e.g. ``return`` when a rejected return is escalated), and
+    ``source_id`` which of its objects (the return's id; null for ``buyer``).
     ``claimed_amount`` is what the buyer asks back (``currency``). While ``open`` the order's
     escrow is frozen: never released, whatever ``release_after`` says. The resolution records
     who (``resolved_by``), when, ``resolution_note``, ``refund_amount`` (to the buyer) and
@@ -72,6 +73,7 @@ class Dispute(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="disputes")
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     source = models.CharField(max_length=32, default="buyer")
+    source_id = models.UUIDField(null=True, blank=True)
     reason = models.CharField(max_length=32)
     description = models.TextField()
     claimed_amount = models.DecimalField(max_digits=14, decimal_places=2)

@@ -40,7 +40,7 @@ def dispute_data(dispute: Dispute, *, viewer=None, with_statements: bool = False
     :class:`~commerce.disputes.serializers.DisputeDetailOutputSerializer`)::
 
         {"id", "order": {"id", "number", "status", "currency", "total", "refunded_total",
-         "buyer_id", "vendor": {"id", "name"}}, "source", "reason", "description",
+         "buyer_id", "vendor": {"id", "name"}}, "source", "source_id", "reason", "description",
          "claimed_amount", "currency", "status", "store_responded_at",
          "resolution": {"refund_amount", "released_amount", "note", "resolved_at"} | null,
          "withdrawn_at", "created_at", "updated_at", "statements"?: [{"id", "role",

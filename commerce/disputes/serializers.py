@@ -79,6 +79,7 @@ class DisputeOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     order = DisputeOrderSerializer()
     source = serializers.CharField(help_text="buyer, or the app that opened it for the buyer (e.g. return)")
+    source_id = serializers.UUIDField(allow_null=True, help_text="The source's object (the return's id); null for buyer")
     reason = serializers.ChoiceField(choices=DisputeReason.choices)
     description = serializers.CharField()
     claimed_amount = MoneyOutputField()

@@ -178,10 +178,11 @@ def _refundable(order: Order) -> Decimal:
 
 
 def dispute_open_locked(*, order: Order, opened_by, reason: str, description: str, source: str = "buyer",
-                        claimed_amount: Decimal | None = None) -> Dispute:
+                        source_id: uuid.UUID | None = None, claimed_amount: Decimal | None = None) -> Dispute:
     """Open a dispute about a *locked* order for its buyer, without the buyer-protection window
     check (the caller's rules apply: :func:`dispute_open` for buyers, returns for a rejected
-    return). ``claimed_amount`` defaults to what is still refundable. Freezes a held escrow;
+    return, ``source="return"`` with the return's id as ``source_id``). ``claimed_amount``
+    defaults to what is still refundable. Freezes a held escrow;
     publishes ``dispute.opened`` and ``escrow.updated`` (``frozen``); notifies the store's staff
     and marketplace staff. Raises ``ApplicationError`` ``invalid`` (reason, description,
     amount), ``Conflict`` ``dispute_already_open``."""
@@ -197,8 +198,8 @@ def dispute_open_locked(*, order: Order, opened_by, reason: str, description: st
                                fields={"claimed_amount": [f"At most {refundable:.2f}."]})
     try:
         with transaction.atomic():
-            dispute = Dispute.objects.create(order=order, opened_by=opened_by, source=source[:32], reason=reason,
-                                             description=description, claimed_amount=claimed_amount,
+            dispute = Dispute.objects.create(order=order, opened_by=opened_by, source=source[:32], source_id=source_id,
+                                             reason=reason, description=description, claimed_amount=claimed_amount,
                                              currency=order.currency)
     except IntegrityError:
         raise Conflict("A dispute about this order is already open.", code="dispute_already_open") from None

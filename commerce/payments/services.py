@@ -488,10 +488,13 @@ def payments_reconcile(*, now: datetime | None = None, limit: int = 200) -> dict
 # --- refunds -------------------------------------------------------------------------------
 
 
-def refund_locked(*, order: Order, amount: Decimal, actor=None, reason: str = "", set_status: bool = True) -> Refund:
+def refund_locked(*, order: Order, amount: Decimal, actor=None, reason: str = "", set_status: bool = True,
+                  store_ledger_kind: str = LedgerKind.REFUND) -> Refund:
     """Refund ``amount`` of a locked order's succeeded payment to the buyer (see the module
     docstring for where the money comes from). With ``set_status`` a refund that completes the
-    total moves the order to ``refunded``. Raises ``Conflict`` ``not_paid``,
+    total moves the order to ``refunded``. ``store_ledger_kind`` names the entry that takes the
+    money back from the store's wallet after release (``refund``; returns write
+    ``return_refund``). Raises ``Conflict`` ``not_paid``,
     ``refund_exceeds_payment``, ``insufficient_funds`` (vendor wallet after release),
     ``core.fsm.InvalidTransition`` (a full refund while out for delivery)."""
     payment = order.payments.select_for_update().filter(status=PaymentStatus.SUCCEEDED).first()
@@ -512,7 +515,7 @@ def refund_locked(*, order: Order, amount: Decimal, actor=None, reason: str = ""
         if share > 0:
             wallets.wallet_credit(user=owner, amount=share, currency=payment.currency, kind=LedgerKind.COMMISSION,
                                   reference=f"order:{order.id}", memo=f"Commission returned, order {order.number}")
-        wallets.wallet_debit(user=owner, amount=amount, currency=payment.currency, kind=LedgerKind.REFUND,
+        wallets.wallet_debit(user=owner, amount=amount, currency=payment.currency, kind=store_ledger_kind,
                              reference=f"order:{order.id}", memo=f"Refund of order {order.number}")
     elif escrow is not None:
         escrow.amount -= amount

@@ -31,6 +31,8 @@ class LedgerKind(models.TextChoices):
     from a vendor after escrow release (−); ``payout`` (+, 0) escrow released to the vendor;
     ``commission`` (−/+, 0) the marketplace's share of a payout (and its reversal on a refund);
     ``withdrawal`` (−, −) money paid out of a hold to a store's bank account (``commerce.payouts``).
+    ``return_refund`` (−, 0) a store paying back a return it inspected after the order's escrow
+    was released (``commerce.returns``).
     """
 
     DEPOSIT = "deposit", "Deposit"
@@ -41,6 +43,7 @@ class LedgerKind(models.TextChoices):
     PAYOUT = "payout", "Payout"
     COMMISSION = "commission", "Commission"
     WITHDRAWAL = "withdrawal", "Withdrawal"
+    RETURN_REFUND = "return_refund", "Return refund"
 
 
 class Wallet(models.Model):

@@ -189,10 +189,11 @@ def wallet_credit(*, user, amount: Decimal, currency: str, kind: str = LedgerKin
 def wallet_debit(*, user, amount: Decimal, currency: str, kind: str = LedgerKind.PAYMENT,
                  reference: str = "", memo: str = "") -> Wallet:
     """Take ``amount`` (> 0) from the user's *available* funds as a ``payment``, ``refund``
-    (a vendor giving money back) or ``commission`` entry. Raises ``Conflict``
+    (a vendor giving money back), ``return_refund`` (a vendor paying back a return) or
+    ``commission`` entry. Raises ``Conflict``
     ``insufficient_funds`` (nothing changed) when available < amount."""
     amount = validate_amount(amount)
-    if kind not in (LedgerKind.PAYMENT, LedgerKind.REFUND, LedgerKind.COMMISSION):
+    if kind not in (LedgerKind.PAYMENT, LedgerKind.REFUND, LedgerKind.RETURN_REFUND, LedgerKind.COMMISSION):
         raise ValueError(f"{kind} is not a debit")
     with transaction.atomic():
         wallet = _lock_one(user, currency)

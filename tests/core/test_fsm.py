@@ -17,6 +17,8 @@ from auctions.models import AUCTION_MACHINE
 from commerce.disputes.models import DISPUTE_MACHINE
 from commerce.orders.models import CHECKOUT_MACHINE, ORDER_MACHINE, RESERVATION_MACHINE
 from commerce.payouts.models import BANK_DETAILS_MACHINE, WITHDRAWAL_MACHINE
+from commerce.returns.models import RETURN_MACHINE
+from commerce.reviews.models import REVIEW_MACHINE
 from commerce.stores.models import INVITATION_MACHINE, VENDOR_MACHINE
 from core.exceptions import api_exception_handler, to_application_error
 from core.fsm import InvalidTransition, StateMachine
@@ -37,6 +39,8 @@ OWNERS = {
     "INVITATION_MACHINE": (INVITATION_MACHINE, "commerce/stores/staff.py"),
     "BANK_DETAILS_MACHINE": (BANK_DETAILS_MACHINE, "commerce/payouts/services.py"),
     "WITHDRAWAL_MACHINE": (WITHDRAWAL_MACHINE, "commerce/payouts/services.py"),
+    "RETURN_MACHINE": (RETURN_MACHINE, "commerce/returns/services.py"),
+    "REVIEW_MACHINE": (REVIEW_MACHINE, "commerce/reviews/services.py"),
     "TICKET_MACHINE": (TICKET_MACHINE, "support/services.py"),
 }
 

@@ -7,6 +7,7 @@ The reducer a client writes:
 
 * ``product.updated``: replace the page;
 * ``product.rating_changed``: replace the page's ``rating``;
+* ``product.reviews_changed`` (the reviews room's): replace the page's ``latest_reviews``;
 * ``product.unavailable``: ``available`` false, its ``updated_at`` (and ``is_active`` false when
   ``deactivated``).
 
@@ -42,6 +43,8 @@ def reduce_page(state: dict, type_: str, data: dict) -> dict:
         return data
     if type_ == "product.rating_changed":
         return {**state, "rating": data["rating"]}
+    if type_ == "product.reviews_changed":
+        return {**state, "latest_reviews": data["latest_reviews"]}
     assert type_ == "product.unavailable", type_
     return {**state, "available": False, "updated_at": data["updated_at"], **({"is_active": False} if data["reason"] == "deactivated" else {})}
 
@@ -106,6 +109,7 @@ def test_the_snapshot_is_the_rest_body_of_the_product(product):
     body = client_for(buyer).get(f"/api/v1/products/{product.pk}/").json()
     assert wire(ProductTopic().snapshot(user=buyer, key=str(product.pk))) == body
     assert body["rating"] == {"average": None, "count": 0, "distribution": [0, 0, 0, 0, 0]}
+    assert body["latest_reviews"] == []
     assert body["available"] is True
 
 

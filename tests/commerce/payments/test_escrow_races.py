@@ -5,47 +5,22 @@ the money moves once (the order lock serialises them; each re-checks under it)."
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from commerce.disputes import services as disputes
 from commerce.disputes.models import Dispute
 from commerce.payments import escrow
 from commerce.payments.models import Refund
 from commerce.wallet.models import Escrow, LedgerEntry
-from core.exceptions import ApplicationError
 from tests.factories.core import AdminFactory
 from tests.factories.delivery import delivered_order
 from tests.factories.disputes import DisputeFactory
+from tests.races import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(*calls):
-    """Run the callables at once (a barrier), each in its own thread and connection; returns
-    their results (an ApplicationError's code for a refusal)."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(i, fn):
-        try:
-            barrier.wait()
-            results[i] = fn()
-        except ApplicationError as exc:
-            results[i] = exc.code
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def test_the_release_sweep_racing_a_dispute_at_the_window_edge_has_one_outcome():
