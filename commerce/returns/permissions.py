@@ -23,7 +23,7 @@ from commerce.stores.models import VendorStaffRole
 from commerce.stores.permissions import is_store_owner, is_store_staff, store_ids_of
 
 #: the store roles that handle returns (approve, reject, receive, inspect, refund)
-RETURN_HANDLER_ROLES = (VendorStaffRole.OWNER, VendorStaffRole.STAFF)
+RETURN_HANDLER_ROLES = (VendorStaffRole.OWNER, VendorStaffRole.MANAGER, VendorStaffRole.STAFF)
 
 
 def is_return_buyer(user, rma: ReturnRequest) -> bool:

@@ -18,7 +18,7 @@ from commerce.orders.models import Order
 from commerce.payments import services as payments
 from commerce.returns import services as returns
 from commerce.returns.models import ReturnRequest
-from delivery.models import PickupPoint
+from commerce.stores.models import PickupPoint
 from tests.factories.commerce import ProductFactory, VendorFactory
 from tests.factories.delivery import PICK, deliver_paid_order
 from tests.factories.orders import buyer_with_cart, funded_wallet
