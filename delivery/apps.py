@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 
 from commerce.orders.signals import order_status_changed
+from commerce.shipping.hooks import store_pickup_point
 
 
 class DeliveryConfig(AppConfig):
@@ -15,3 +16,4 @@ class DeliveryConfig(AppConfig):
         )
 
         order_status_changed.connect(services.on_order_status_changed, dispatch_uid="delivery.create_on_ready")
+        store_pickup_point.provide(services.store_pickup_point)

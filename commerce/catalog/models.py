@@ -19,6 +19,7 @@ from django.contrib.postgres.indexes import GinIndex
 
 from commerce.common.money import DEFAULT_CURRENCY
 from commerce.stores.models import Vendor, VendorStatus
+from commerce.tax.models import TaxClass
 
 
 class Category(models.Model):
@@ -70,7 +71,9 @@ class ProductQuerySet(models.QuerySet):
 class Product(models.Model):
     """An article a vendor sells. ``price`` is per unit in ``currency``; ``stock`` is the number of
     units on hand (>= 0). ``attributes`` is a flat JSON object (``{"brand": "Bosch", "fits":
-    ["Golf VII"], "diameter_mm": 76}``). Soft delete sets ``deleted_at``; the default manager
+    ["Golf VII"], "diameter_mm": 76}``). ``tax_class`` picks the tax rate (``commerce.tax``);
+    ``weight_g`` and the packed dimensions (``length_mm``, ``width_mm``, ``height_mm``) price
+    shipping by weight (``commerce.shipping``; unknown: null). Soft delete sets ``deleted_at``; the default manager
     keeps deleted rows (orders refer to them) — use ``Product.objects.alive()`` / ``.public()``
     or the selectors."""
 
@@ -86,6 +89,11 @@ class Product(models.Model):
     currency = models.CharField(max_length=3, default=DEFAULT_CURRENCY)
     stock = models.IntegerField(default=0)
     attributes = models.JSONField(default=dict, blank=True)
+    tax_class = models.CharField(max_length=16, choices=TaxClass.choices, default=TaxClass.STANDARD)
+    weight_g = models.PositiveIntegerField(null=True, blank=True, help_text="Shipping weight of one unit, grams")
+    length_mm = models.PositiveIntegerField(null=True, blank=True, help_text="Packed length of one unit, millimetres")
+    width_mm = models.PositiveIntegerField(null=True, blank=True, help_text="Packed width of one unit, millimetres")
+    height_mm = models.PositiveIntegerField(null=True, blank=True, help_text="Packed height of one unit, millimetres")
     is_active = models.BooleanField(default=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

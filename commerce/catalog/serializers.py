@@ -9,6 +9,7 @@ from core.fields import MoneyField, StrictIntegerField
 from commerce.catalog.models import Brand, Category, Product, ProductImage
 from commerce.catalog.services import MAX_STOCK
 from commerce.stores.models import Vendor
+from commerce.tax.models import TaxClass
 
 
 class CategoryOutputSerializer(serializers.ModelSerializer):
@@ -60,7 +61,8 @@ class ProductOutputSerializer(serializers.ModelSerializer):
         model = Product
         fields = [
             "id", "vendor", "category_id", "brand", "name", "slug", "sku", "description", "price", "currency",
-            "stock", "in_stock", "attributes", "is_active", "images", "created_at", "updated_at",
+            "stock", "in_stock", "attributes", "tax_class", "weight_g", "length_mm", "width_mm", "height_mm",
+            "is_active", "images", "created_at", "updated_at",
         ]
         read_only_fields = fields
 
@@ -79,6 +81,16 @@ class _ProductWriteFields(serializers.Serializer):
     attributes = serializers.DictField(child=serializers.JSONField(), required=False)
     is_active = serializers.BooleanField(required=False)
     images = ProductImageSerializer(many=True, required=False)
+    tax_class = serializers.ChoiceField(choices=TaxClass.choices, required=False,
+                                        help_text="Tax rate class (default standard)")
+    weight_g = StrictIntegerField(min_value=1, max_value=1_000_000, required=False, allow_null=True,
+                                  help_text="Weight of one packed unit, grams (prices shipping by weight)")
+    length_mm = StrictIntegerField(min_value=1, max_value=100_000, required=False, allow_null=True,
+                                   help_text="Packed length, millimetres")
+    width_mm = StrictIntegerField(min_value=1, max_value=100_000, required=False, allow_null=True,
+                                  help_text="Packed width, millimetres")
+    height_mm = StrictIntegerField(min_value=1, max_value=100_000, required=False, allow_null=True,
+                                   help_text="Packed height, millimetres")
 
 
 class ProductCreateInputSerializer(_ProductWriteFields):

@@ -31,11 +31,19 @@ def order_data(order: Order, *, lines: Iterable | None = None) -> dict[str, Any]
 
         {"id", "number", "checkout_id", "status", "source", "buyer_id",
          "vendor": {"id", "name"}, "currency", "subtotal", "shipping_total", "total",
-         "refunded_total", "lines": [{"id", "product_id", "product_name", "sku", "vendor_name",
-         "unit_price", "quantity", "line_total"}], "shipping_address", "billing_address",
-         "reservation_expires_at", "cancel_reason", "paid_at", "delivered_at", "created_at", "updated_at"}
+         "tax_total", "net_total", "prices_include_tax", "tax_country", "refunded_total",
+         "lines": [{"id", "product_id", "product_name", "sku", "vendor_name", "unit_price",
+                    "quantity", "line_total", "tax_class", "tax_rate", "net_total", "tax_amount",
+                    "gross_total"}],
+         "shipping": {"method": {...} | null, "tax_class", "tax_rate", "net", "tax", "gross"},
+         "shipping_address", "billing_address", "reservation_expires_at", "cancel_reason",
+         "paid_at", "delivered_at", "created_at", "updated_at"}
 
-    Money as ``"12.50"`` strings in ``currency``; times ISO 8601 UTC."""
+    Money as ``"12.50"`` strings in ``currency``, rates as ``"19.00"`` (percent); times ISO 8601
+    UTC. ``total = subtotal + shipping_total`` is what the buyer pays, ``tax_total`` the tax in
+    it and ``net_total = total - tax_total``; each line and the shipping fee carry their tax
+    line (``net + tax = gross``). ``shipping.method`` is the snapshot of the method it ships
+    with (``commerce.shipping.selectors.method_snapshot``; null for auction orders)."""
     lines = list(order.lines.all()) if lines is None else list(lines)
     return to_jsonable(
         {
@@ -50,6 +58,10 @@ def order_data(order: Order, *, lines: Iterable | None = None) -> dict[str, Any]
             "subtotal": money(order.subtotal),
             "shipping_total": money(order.shipping_total),
             "total": money(order.total),
+            "tax_total": money(order.tax_total),
+            "net_total": money(order.total - order.tax_total),
+            "prices_include_tax": order.prices_include_tax,
+            "tax_country": order.tax_country,
             "refunded_total": money(order.refunded_total),
             "lines": [
                 {
@@ -61,9 +73,22 @@ def order_data(order: Order, *, lines: Iterable | None = None) -> dict[str, Any]
                     "unit_price": money(line.unit_price),
                     "quantity": line.quantity,
                     "line_total": money(line.line_total),
+                    "tax_class": line.tax_class,
+                    "tax_rate": money(line.tax_rate),
+                    "net_total": money(line.net_total),
+                    "tax_amount": money(line.tax_amount),
+                    "gross_total": money(line.gross_total),
                 }
                 for line in lines
             ],
+            "shipping": {
+                "method": order.shipping_method_data or None,
+                "tax_class": order.shipping_tax_class,
+                "tax_rate": money(order.shipping_tax_rate),
+                "net": money(order.shipping_net),
+                "tax": money(order.shipping_tax),
+                "gross": money(order.shipping_total),
+            },
             "shipping_address": order.shipping_address,
             "billing_address": order.billing_address,
             "reservation_expires_at": order.reservation_expires_at,

@@ -6,6 +6,10 @@ from rest_framework import serializers
 
 
 class CheckoutInputSerializer(serializers.Serializer):
+    shipping_methods = serializers.DictField(
+        child=serializers.UUIDField(), required=False, default=dict,
+        help_text="The shipping method chosen for each store of the cart: {vendor_id: method_id} (the cart's "
+        "`shipping.stores[].methods` lists what is offered)")
     shipping_address_id = serializers.UUIDField(required=False, allow_null=True,
                                                 help_text="Default: your default shipping address")
     billing_address_id = serializers.UUIDField(required=False, allow_null=True,
@@ -20,7 +24,23 @@ class OrderLineOutputSerializer(serializers.Serializer):
     vendor_name = serializers.CharField()
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="Price per unit at purchase")
     quantity = serializers.IntegerField()
-    line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=14, decimal_places=2,
+                                          help_text="unit_price x quantity, as the store lists prices")
+    tax_class = serializers.CharField()
+    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, help_text="Percent")
+    net_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    tax_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    gross_total = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="net_total + tax_amount")
+
+
+class OrderShippingSerializer(serializers.Serializer):
+    method = serializers.JSONField(allow_null=True, help_text="Snapshot of the shipping method: id, name, rule, zone, "
+                                   "price, currency, free_above, weight_g, distance_m, min_days, max_days, tax_class")
+    tax_class = serializers.CharField()
+    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, help_text="Percent")
+    net = serializers.DecimalField(max_digits=14, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=14, decimal_places=2)
+    gross = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="= shipping_total")
 
 
 class OrderVendorSerializer(serializers.Serializer):
@@ -41,9 +61,14 @@ class OrderOutputSerializer(serializers.Serializer):
     currency = serializers.CharField()
     subtotal = serializers.DecimalField(max_digits=14, decimal_places=2)
     shipping_total = serializers.DecimalField(max_digits=14, decimal_places=2)
-    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    total = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="subtotal + shipping_total")
+    tax_total = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="The tax in total")
+    net_total = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="total - tax_total")
+    prices_include_tax = serializers.BooleanField()
+    tax_country = serializers.CharField(help_text="Whose rates apply (the shipping address's country)")
     refunded_total = serializers.DecimalField(max_digits=14, decimal_places=2)
     lines = OrderLineOutputSerializer(many=True)
+    shipping = OrderShippingSerializer()
     shipping_address = serializers.JSONField()
     billing_address = serializers.JSONField()
     reservation_expires_at = serializers.DateTimeField(allow_null=True)

@@ -70,3 +70,14 @@ def can_manage_store_staff(user, vendor) -> bool:
 def can_set_store_status(user, vendor=None) -> bool:
     """Who activates and suspends stores: marketplace admins (any store)."""
     return is_marketplace_admin(user)
+
+
+#: the staff roles that manage a store's settings (shipping methods, tax settings); ``manager``
+#: is the role issue 18 §1 adds between ``owner`` and ``staff``
+STORE_MANAGER_ROLES = ("owner", "manager")
+
+
+def can_manage_store(user, vendor) -> bool:
+    """Who changes a store's selling settings (shipping methods and zones, tax settings): its
+    owners and managers, or a marketplace admin. One query at most."""
+    return is_marketplace_admin(user) or is_store_staff(user, vendor, roles=STORE_MANAGER_ROLES)

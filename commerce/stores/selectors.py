@@ -7,11 +7,11 @@ import uuid
 
 from django.db.models import Q, QuerySet
 
-from core.exceptions import NotFound
+from core.exceptions import Forbidden, NotFound
 from core.permissions import is_active_user, is_marketplace_admin
 
 from commerce.stores.models import Vendor, VendorStatus
-from commerce.stores.permissions import store_ids_of
+from commerce.stores.permissions import can_manage_store, is_store_staff, store_ids_of
 
 
 def vendor_private_ids(user) -> set[uuid.UUID] | str:
@@ -39,4 +39,18 @@ def vendor_get(*, user, vendor_id: uuid.UUID) -> Vendor:
     vendor = vendor_list(user=user).filter(pk=vendor_id).first()
     if vendor is None:
         raise NotFound("Vendor not found.", code="vendor_not_found")
+    return vendor
+
+
+def vendor_get_managed(*, user, vendor_id) -> Vendor:
+    """The vendor ``vendor_id`` for a change of its selling settings (shipping, tax) by
+    ``user``. Raises ``NotFound`` ``vendor_not_found`` when it does not exist or ``user`` is
+    neither its staff nor a marketplace admin (no hint it exists), ``Forbidden``
+    ``store_settings_not_allowed`` for its staff who are not owners or managers
+    (``commerce.stores.permissions.can_manage_store``)."""
+    vendor = Vendor.objects.filter(pk=vendor_id).first()
+    if vendor is None or not (is_marketplace_admin(user) or is_store_staff(user, vendor)):
+        raise NotFound("Vendor not found.", code="vendor_not_found")
+    if not can_manage_store(user, vendor):
+        raise Forbidden("Only the store's owners and managers change its settings.", code="store_settings_not_allowed")
     return vendor
