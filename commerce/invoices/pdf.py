@@ -1,4 +1,4 @@
-"""PDFs of invoices and credit notes: the template ``invoices/document.html`` rendered with
+"""PDFs of invoices and credit notes: the room's template ``templates/invoices/document.html`` rendered with
 Django's template engine and turned into PDF by WeasyPrint (which needs the system libraries
 Pango and HarfBuzz and a font: Debian's ``libpango-1.0-0``, ``libpangoft2-1.0-0``,
 ``libharfbuzz-subset0``, ``fonts-dejavu-core``; ``make test`` installs them, see
@@ -12,11 +12,13 @@ the API only (WeasyPrint takes about half a second to import), never at start-up
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.template.loader import render_to_string
+from django.template import engines
 from weasyprint import HTML
 
 from commerce.invoices.models import CreditNote, Invoice
@@ -37,8 +39,18 @@ def document_context(document: Any) -> dict[str, Any]:
     }
 
 
+#: the room's own template (not on the template search path: only this module renders it)
+TEMPLATE = Path(__file__).parent / "templates" / "invoices" / "document.html"
+
+
+@cache
+def _template():
+    return engines["django"].from_string(TEMPLATE.read_text(encoding="utf-8"))
+
+
 def render_html(document: Any) -> str:
-    return render_to_string("invoices/document.html", document_context(document))
+    """The document as HTML (the template ``TEMPLATE`` with :func:`document_context`)."""
+    return _template().render(document_context(document))
 
 
 def render_pdf(document: Any) -> bytes:

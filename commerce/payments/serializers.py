@@ -36,7 +36,7 @@ class RefundInputSerializer(serializers.Serializer):
     amount = MoneyField(required=False, allow_null=True,
                         help_text="Decimal string: goods to refund; default: all that is left, shipping included")
     include_shipping = serializers.BooleanField(required=False, default=False,
-                                                help_text="Add the shipping fee not refunded yet to amount")
+                                                help_text="Add the shipping fee not refunded yet to amount (amount 0.00: the fee alone)")
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 

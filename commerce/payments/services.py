@@ -613,14 +613,14 @@ def refund_create(*, user, order_id: Any, amount: Any = None, include_shipping: 
                   reason: str = "") -> Refund:
     """Vendor staff of the order's store or an admin refunds ``amount`` of goods (default:
     everything left, the shipping fee included); ``include_shipping`` adds the shipping fee not
-    refunded yet to it. Raises ``NotFound`` ``order_not_found`` (may not see it), ``Forbidden``
+    refunded yet to it (``amount`` may then be ``0.00``: the fee alone). Raises ``NotFound`` ``order_not_found`` (may not see it), ``Forbidden``
     ``refund_not_allowed`` (the buyer), ``ApplicationError`` ``invalid_amount`` and the
     ``Conflict`` codes of :func:`refund_locked`."""
     oid = parse_uuid(order_id)
     if oid is None:
         raise NotFound("Order not found.", code="order_not_found")
     if amount is not None:
-        amount = wallets.validate_amount(amount)
+        amount = wallets.validate_amount(amount, allow_zero=include_shipping)
     with transaction.atomic():
         order = _lock_checkout_then_order(oid)
         if not can_view_order(user, order):
@@ -633,6 +633,9 @@ def refund_create(*, user, order_id: Any, amount: Any = None, include_shipping: 
                 raise Conflict("Nothing left to refund.", code="refund_exceeds_payment", extra={"refundable": "0.00"})
             return refund_locked(order=order, amount=left["total"], actor=user, reason=reason)
         if include_shipping:
+            if amount + left["shipping"] <= 0:
+                raise Conflict("Nothing left to refund.", code="refund_exceeds_payment",
+                               extra={"refundable": f"{left['total']:.2f}"})
             return refund_locked(order=order, amount=amount + left["shipping"], shipping_amount=left["shipping"],
                                  actor=user, reason=reason)
         if amount > left["goods"] and amount != left["total"]:
