@@ -107,10 +107,6 @@ class Auction(models.Model):
     def __str__(self) -> str:
         return f"{self.title} ({self.status})"
 
-    @property
-    def topic(self) -> str:
-        return f"auction:{self.pk}"
-
 
 class AuctionParticipant(models.Model):
     """A bidder of an auction with a stable pseudonym number ("Bidder 3"), given in order of

@@ -4,7 +4,8 @@ ended auctions; the store's staff and marketplace admins for pending and cancell
 get ``forbidden``, as for an unknown id).
 
 Snapshot: ``auctions.selectors.auction_data`` for the subscriber (the public payload plus their
-own ``my_max_amount`` and ``leading``). Events: ``auction.started``, ``auction.bid_placed`` (the
+own ``my_max_amount`` and ``leading``). Events (``auctions.events``): ``auction.scheduled``,
+``auction.started``, ``auction.bid_placed`` (the
 public payload after the bid), ``auction.extended`` (``{auction_id, ends_at, previous_ends_at,
 hard_end, version}``), ``auction.reserve_met``, ``auction.closed`` (public payload with
 ``result`` and ``final_price``), ``auction.cancelled``.
@@ -22,6 +23,7 @@ from typing import Any
 
 from django.conf import settings
 
+from auctions.events import AUCTION_TOPIC
 from auctions.selectors import auction_data, auction_find_visible, auction_public_data
 from auctions.services import auction_place_bid
 from core.exceptions import Forbidden
@@ -35,7 +37,7 @@ def _visible(user, key: str):
 
 @register
 class AuctionTopic(Topic):
-    kind = "auction"
+    kind = AUCTION_TOPIC.kind
     #: per-connection bid limit (burst, per minute): ``AUCTION_BID_BUCKET``, default (10, 120)
     buckets = {"bid": tuple(getattr(settings, "AUCTION_BID_BUCKET", (10, 120)))}
 
@@ -45,7 +47,7 @@ class AuctionTopic(Topic):
     def snapshot(self, *, user, key: str) -> dict[str, Any]:
         auction = _visible(user, key)
         if auction is None:
-            raise Forbidden(f"You may not use auction:{key}.", code="forbidden")
+            raise Forbidden(f"You may not use {AUCTION_TOPIC.name(key)}.", code="forbidden")
         return auction_data(auction, viewer=user)
 
     @command("bid", bucket="bid")

@@ -4,8 +4,9 @@ wallet holds), buy-it-now, closing, and the periodic jobs.
 Every write locks the auction row first (``SELECT … FOR UPDATE``) and re-checks its state under
 the lock; then orders, products, carts and wallets follow the project's lock order (wallets in
 primary-key order, see ``commerce.wallet.services.lock_wallets``). Events go to ``auction:<id>`` through
-the outbox (after commit): ``auction.started``, ``auction.bid_placed``, ``auction.extended``,
-``auction.reserve_met``, ``auction.closed``, ``auction.cancelled``.
+the outbox (after commit; ``auctions.events``): ``auction.scheduled``, ``auction.started``,
+``auction.bid_placed``, ``auction.extended``, ``auction.reserve_met``, ``auction.closed``,
+``auction.cancelled``.
 
 Funds (``AUCTION_HOLD_FUNDS``, default on): the leader's maximum is held in their wallet
 (reference ``auction:<id>``); losing the lead releases it; a sale captures the final price from
@@ -29,6 +30,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from auctions import rules
+from auctions.events import (
+    AUCTION_TOPIC,
+    AuctionBidPlaced,
+    AuctionCancelled,
+    AuctionClosed,
+    AuctionExtended,
+    AuctionReserveMet,
+    AuctionScheduled,
+    AuctionStarted,
+)
 from auctions.models import (
     AUCTION_MACHINE,
     Auction,
@@ -39,7 +50,7 @@ from auctions.models import (
     Bid,
 )
 from auctions.permissions import can_approve_auction, can_cancel_auction, can_view_auction, is_auction_store_staff
-from auctions.selectors import auction_get_visible, auction_public_data, pseudonym_of
+from auctions.selectors import auction_get_visible, pseudonym_of
 from commerce.catalog.models import Product
 from commerce.catalog.services import products_adjust_stock
 from commerce.payments.services import order_create_for_auction
@@ -69,7 +80,7 @@ def holds_enabled() -> bool:
 
 
 def hold_reference(auction_id: Any) -> str:
-    return f"auction:{auction_id}"
+    return f"auction:{auction_id}"  # not a topic: the reference of the auction's wallet holds (stored)
 
 
 def parse_amount(value: Any, *, field: str = "max_amount") -> Decimal:
@@ -189,7 +200,7 @@ def _check_listing(*, start: Decimal, reserve: Decimal | None, buy_now: Decimal 
 def _start_locked(auction: Auction, now: datetime) -> None:
     _move(auction, AuctionStatus.LIVE)
     _save(auction, "status")
-    publish(topic=auction.topic, type="auction.started", data=auction_public_data(auction, now=now))
+    publish(topic=AUCTION_TOPIC.name(auction.pk), event=AuctionStarted.build(auction=auction, now=now))
 
 
 def auction_approve(*, user, auction_id: Any, now: datetime | None = None) -> Auction:
@@ -217,6 +228,7 @@ def auction_approve(*, user, auction_id: Any, now: datetime | None = None) -> Au
         else:
             _move(auction, AuctionStatus.SCHEDULED)
             _save(auction, "status", "approved_at")
+            publish(topic=AUCTION_TOPIC.name(auction.pk), event=AuctionScheduled.build(auction=auction, now=now))
             _schedule("start", auction.pk, auction.starts_at)
         _schedule("close", auction.pk, auction.ends_at)
         return auction
@@ -242,7 +254,7 @@ def auction_cancel(*, user, auction_id: Any, now: datetime | None = None) -> Auc
         _release_leader_hold(auction)
         if was_listed and auction.product_id:
             products_adjust_stock(changes={auction.product_id: 1}, reason="auction_cancelled", actor=user)
-        publish(topic=auction.topic, type="auction.cancelled", data=auction_public_data(auction, now=now))
+        publish(topic=AUCTION_TOPIC.name(auction.pk), event=AuctionCancelled.build(auction=auction, now=now))
         return auction
 
 
@@ -394,21 +406,19 @@ def _announce_bid(auction: Auction, *, now: datetime, previous_end: datetime, re
     """Step 6 (after commit, through the outbox): ``auction.bid_placed``; ``auction.extended``
     (and a new close task) when soft close moved the end; ``auction.reserve_met`` the first time;
     the ``outbid`` previous leader is notified."""
-    data = auction_public_data(auction, now=now)
-    publish(topic=auction.topic, type="auction.bid_placed", data=data)
+    topic = AUCTION_TOPIC.name(auction.pk)
+    placed = AuctionBidPlaced.build(auction=auction, now=now)
+    publish(topic=topic, event=placed)
     if auction.ends_at != previous_end:
-        publish(topic=auction.topic, type="auction.extended",
-                data={"auction_id": str(auction.pk), "ends_at": auction.ends_at, "previous_ends_at": previous_end,
-                      "hard_end": auction.hard_end, "version": auction.version})
+        publish(topic=topic, event=AuctionExtended.build(auction=auction, previous_ends_at=previous_end))
         _schedule("close", auction.pk, auction.ends_at)
     if reserve_now_met:
-        publish(topic=auction.topic, type="auction.reserve_met",
-                data={"auction_id": str(auction.pk), "current_price": auction.current_price, "version": auction.version})
+        publish(topic=topic, event=AuctionReserveMet.build(auction=auction))
     if outbid:
         notify(recipients=[outbid], kind=AUCTION_OUTBID.name, title=f"Outbid on {auction.title}",
                body=f"Someone bid more than your maximum. The price is now {auction.current_price:.2f} {auction.currency}.",
                data={"auction_id": str(auction.pk), "current_price": f"{auction.current_price:.2f}",
-                     "minimum_bid": data["minimum_bid"], "url": f"/auctions/{auction.pk}"}, target=auction)
+                     "minimum_bid": placed.data["minimum_bid"], "url": f"/auctions/{auction.pk}"}, target=auction)
 
 
 def auction_buy_now(*, auction_id: Any, buyer, now: datetime | None = None):
@@ -445,7 +455,7 @@ def _finish_sold(auction: Auction, *, winner_id, price: Decimal, now: datetime, 
     _move(auction, AuctionStatus.ENDED)
     auction.result, auction.final_price, auction.order, auction.closed_at = AuctionResult.SOLD, price, order, now
     _save(auction, "status", "result", "final_price", "order", "closed_at", "leader", "current_price")
-    publish(topic=auction.topic, type="auction.closed", data=auction_public_data(auction, now=now) | {"via": via})
+    publish(topic=AUCTION_TOPIC.name(auction.pk), event=AuctionClosed.build(auction=auction, now=now, via=via))
     notify(recipients=[winner_id], kind=AUCTION_WON.name, title=f"You won {auction.title}",
            body=f"You won at {price:.2f} {auction.currency}. Order {order.number} was created.",
            data={"auction_id": str(auction.pk), "order_id": str(order.pk), "url": f"/orders/{order.pk}"}, target=auction)
@@ -484,7 +494,7 @@ def auction_close(*, auction_id: Any, now: datetime | None = None) -> bool:
         _save(auction, "status", "result", "closed_at")
         if auction.product_id:
             products_adjust_stock(changes={auction.product_id: 1}, reason="auction_unsold")
-        publish(topic=auction.topic, type="auction.closed", data=auction_public_data(auction, now=now) | {"via": "bidding"})
+        publish(topic=AUCTION_TOPIC.name(auction.pk), event=AuctionClosed.build(auction=auction, now=now, via="bidding"))
         _notify_vendor(auction, f"{auction.title} ended unsold" + (" (reserve not met)." if auction.leader_id else "."))
         return True
 

@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from auctions import services
+from auctions.events import AUCTION_TOPIC
 from commerce.simulation import sim_store
 from commerce.wallet.models import LedgerKind
 from commerce.wallet.services import wallet_credit, wallet_get
@@ -67,12 +68,12 @@ async def run_bidders(actors: list[Actor], *, ws_url: str, stats: Stats, duratio
         client = SimClient(ws_url, token, name="watcher", stats=stats, scenario="bidders")
         client.handlers.append(on_event)
         await client.connect()
-        await client.subscribe(f"auction:{auction_id}")
+        await client.subscribe(AUCTION_TOPIC.name(auction_id))
         await asyncio.sleep(duration + 8)
         await client.close()
 
     async def one(actor: Actor) -> None:
-        topic = f"auction:{actor.extra['auction']}"
+        topic = AUCTION_TOPIC.name(actor.extra['auction'])
         client = SimClient(ws_url, actor.token, name="bidder", stats=stats, scenario="bidders")
         minimum = {"v": Decimal("1.00")}
 

@@ -16,8 +16,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = BASE_DIR / "bench" / "results"
 
 #: Redis DB per benchmark (scripts/run_tests.py uses 1..12 for test runs; 0 is `make run`'s)
-#: (the escrow and memory-churn benchmarks share DB 15: each flushes it first, run them one at a time)
-REDIS_DBS = {"chat": 13, "bids": 14, "escrow": 15, "churn": 15}
+#: (the escrow, memory-churn and event-validation benchmarks share DB 15: each flushes it first, run them
+#: one at a time)
+REDIS_DBS = {"chat": 13, "bids": 14, "escrow": 15, "churn": 15, "events": 15}
 
 
 def percentile(values: list[float], p: float) -> float | None:

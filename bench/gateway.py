@@ -263,10 +263,11 @@ class FullPublisher(Publisher):
     def publish(self, key: str, i: int) -> None:
         from django.db import transaction
 
+        from bench.gw.topic import BENCHROOM_TOPIC, BenchMessage
         from realtime import outbox
 
         with transaction.atomic():
-            outbox.publish(topic=f"benchroom:{key}", type="bench.message", data={"t": time.time(), "i": i})
+            outbox.publish(topic=BENCHROOM_TOPIC.name(key), event=BenchMessage.build(t=time.time(), i=i))
 
     def close(self) -> None:
         from django.db import connection

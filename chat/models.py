@@ -93,11 +93,6 @@ class Conversation(models.Model):
     def __str__(self) -> str:
         return f"{self.buyer_id} ↔ {self.vendor_id} about {self.context_type} {self.context_id}"
 
-    @property
-    def topic(self) -> str:
-        """The realtime topic of this conversation: ``chat:<id>``."""
-        return f"chat:{self.pk}"
-
 
 class ChatMediaStorage(FileSystemStorage):
     """Private storage of chat images: ``settings.CHAT_MEDIA_ROOT`` (default ``<project>/.data/

@@ -30,6 +30,7 @@ from typing import Any
 from django.conf import settings
 
 from chat import selectors, services
+from chat.events import CHAT_TOPIC
 from chat.serializers import (
     EditCommandSerializer,
     MessageSendInputSerializer,
@@ -46,7 +47,7 @@ from realtime.user_topic import add_snapshot_provider
 class ChatTopic(Topic):
     """``chat:<conversation_id>``: participants only."""
 
-    kind = "chat"
+    kind = CHAT_TOPIC.kind
     track_presence = True
     buckets = {
         "send": tuple(getattr(settings, "CHAT_SOCKET_SEND_BUCKET", (10, 60))),

@@ -9,7 +9,7 @@ serialises all writes of one conversation and assigns ``seq``) → **ChatUserLoc
 users whose unread counts change (user-id order) → read states and messages.
 
 Realtime, published through the outbox in the same transaction (sent after commit, in commit
-order):
+order; the types are ``chat.events``):
 
 * ``chat:<conversation_id>``: ``chat.message`` (message shape of ``chat.selectors``),
   ``chat.message_updated`` (same shape, after an edit or a delete), ``chat.read``
@@ -54,6 +54,15 @@ from django.db.models import (
 from django.utils import timezone
 
 from chat import moderation, selectors
+from chat.events import (
+    CHAT_TOPIC,
+    ChatBlockChanged,
+    ChatMessage,
+    ChatMessageUpdated,
+    ChatRead,
+    ChatTyping,
+    ChatUnread,
+)
 from chat.models import (
     MAX_CLIENT_MSG_ID_LENGTH,
     MAX_TEXT_LENGTH,
@@ -79,8 +88,8 @@ from core.images import DEFAULT_MAX_PIXELS, sanitize_image
 from core.utils import parse_uuid
 from notifications.services import notify
 from realtime import ephemeral, outbox, presence
-from realtime.jsonutil import to_jsonable
-from realtime.models import OutboxEvent
+from realtime.events import Event
+from realtime.user_topic import USER_TOPIC
 
 logger = logging.getLogger(__name__)
 
@@ -91,13 +100,6 @@ MAX_REPORT_COMMENT = 1000
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 UPLOAD_LIMITS: tuple[tuple[int, int], ...] = ((60, 10), (3600, 100))
 
-EVENT_MESSAGE = "chat.message"
-EVENT_MESSAGE_UPDATED = "chat.message_updated"
-EVENT_READ = "chat.read"
-EVENT_TYPING = "chat.typing"
-EVENT_BLOCK_CHANGED = "chat.block_changed"
-EVENT_UNREAD = "chat.unread"
-
 #: where the model of a context type may live once its app exists (first importable one wins)
 CONTEXT_MODELS: dict[str, list[tuple[str, str]]] = {
     ContextType.ORDER: [("orders", "Order"), ("commerce", "Order"), ("checkout", "Order")],
@@ -107,14 +109,6 @@ CONTEXT_MODELS: dict[str, list[tuple[str, str]]] = {
 
 def notify_coalesce_seconds() -> int:
     return int(getattr(settings, "CHAT_NOTIFY_COALESCE_SECONDS", 60))
-
-
-def user_topic(user_id: Any) -> str:
-    return f"user:{user_id}"
-
-
-def chat_topic(conversation_id: Any) -> str:
-    return f"chat:{conversation_id}"
 
 
 def _invalid(field: str, message: str, code: str = "invalid") -> ApplicationError:
@@ -159,22 +153,6 @@ def clean_seq(value: Any, *, field: str = "seq", minimum: int = 1) -> int:
 
 
 # --- outbox / locks helpers ----------------------------------------------------------------------
-
-
-def _relay_all(topics: list[str]) -> None:
-    limit = 500
-    while outbox.relay(topics=topics, limit=limit) >= limit:
-        pass
-
-
-def _publish_many(events: list[tuple[str, str, dict[str, Any]]]) -> None:
-    """Queue ``(topic, type, data)`` events in one INSERT; relayed after commit in this order
-    (the bulk twin of ``realtime.outbox.publish``)."""
-    if not events:
-        return
-    OutboxEvent.objects.bulk_create([OutboxEvent(topic=t, type=ty, data=to_jsonable(d)) for t, ty, d in events])
-    topics = list(dict.fromkeys(t for t, _, _ in events))
-    transaction.on_commit(partial(_relay_all, topics), robust=True)
 
 
 def _lock_conversation(*, user, conversation_id: Any) -> tuple[Conversation, str]:
@@ -223,14 +201,14 @@ def _lock_users(user_ids: Iterable[Any]) -> None:
         list(ChatUserLock.objects.select_for_update().filter(user_id__in=ids).order_by("user_id").values_list("user_id", flat=True))
 
 
-def _unread_events(conversation_id: Any, unread: dict[Any, int]) -> list[tuple[str, str, dict[str, Any]]]:
+def _unread_events(conversation_id: Any, unread: dict[Any, int]) -> list[tuple[str, Event]]:
     """``chat.unread`` events for ``{user_id: unread in this conversation}`` with fresh totals
     (one query; call with the users' ChatUserLock rows locked)."""
     if not unread:
         return []
     totals = selectors.unread_totals(user_ids=list(unread))
     return [
-        (user_topic(uid), EVENT_UNREAD, {"conversation_id": str(conversation_id), "unread": n, "total_unread": totals.get(uid, 0)})
+        (USER_TOPIC.name(uid), ChatUnread.build(conversation_id=conversation_id, unread=n, total_unread=totals.get(uid, 0)))
         for uid, n in unread.items()
     ]
 
@@ -399,11 +377,11 @@ def message_send(*, user, conversation_id: Any, text: Any, client_msg_id: Any = 
             )
             Conversation.objects.filter(pk=conversation.pk).update(last_seq=seq, last_message=message, last_message_at=now)
             conversation.last_seq, conversation.last_message_at = seq, now
-            events = [(conversation.topic, EVENT_MESSAGE, selectors.message_data(message, sender=user))]
+            events = [(CHAT_TOPIC.name(conversation.pk), ChatMessage.build(message=message, sender=user))]
             unread_events, recipients = _bump_unread_for_new_message(
                 conversation=conversation, message=message, sender_id=user.pk
             )
-            _publish_many(events + unread_events)
+            outbox.publish_many(events + unread_events)
             if notify_offline and recipients:
                 transaction.on_commit(partial(_notify_offline, conversation.pk, message.pk, recipients), robust=True)
     except IntegrityError:
@@ -483,7 +461,7 @@ def message_edit(*, user, conversation_id: Any, seq: Any, text: Any) -> Message:
         message.text, message.original_text, message.masked_kinds = masked.text, text, masked.kinds
         message.edited_at = timezone.now()
         message.save(update_fields=["text", "original_text", "masked_kinds", "edited_at"])
-        _publish_many([(conversation.topic, EVENT_MESSAGE_UPDATED, selectors.message_data(message))])
+        outbox.publish(topic=CHAT_TOPIC.name(conversation.pk), event=ChatMessageUpdated.build(message=message))
     return message
 
 
@@ -502,7 +480,7 @@ def message_delete(*, user, conversation_id: Any, seq: Any) -> Message:
             return message
         message.deleted, message.deleted_at = True, timezone.now()
         message.save(update_fields=["deleted", "deleted_at"])
-        events = [(conversation.topic, EVENT_MESSAGE_UPDATED, selectors.message_data(message))]
+        events = [(CHAT_TOPIC.name(conversation.pk), ChatMessageUpdated.build(message=message))]
         ids = selectors.participant_ids(conversation=conversation)
         affected = list(
             ChatReadState.objects.filter(
@@ -518,7 +496,7 @@ def message_delete(*, user, conversation_id: Any, seq: Any) -> Message:
                 ChatReadState.objects.filter(conversation_id=conversation.pk, user_id__in=affected).values_list("user_id", "unread")
             )
             events += _unread_events(conversation.pk, unread)
-        _publish_many(events)
+        outbox.publish_many(events)
     return message
 
 
@@ -556,12 +534,12 @@ def conversation_mark_read(*, user, conversation_id: Any, up_to_seq: Any) -> dic
         total = selectors.unread_totals(user_ids=[user.pk])[user.pk]
         events = []
         if target != state.last_read_seq:
-            events.append((conversation.topic, EVENT_READ, {"conversation_id": str(conversation.pk), "user_id": str(user.pk),
-                                                             "side": side, "last_read_seq": target}))
+            events.append((CHAT_TOPIC.name(conversation.pk),
+                           ChatRead.build(conversation_id=conversation.pk, user_id=user.pk, side=side, last_read_seq=target)))
         if unread != previous:
-            events.append((user_topic(user.pk), EVENT_UNREAD,
-                           {"conversation_id": str(conversation.pk), "unread": unread, "total_unread": total}))
-        _publish_many(events)
+            events.append((USER_TOPIC.name(user.pk),
+                           ChatUnread.build(conversation_id=conversation.pk, unread=unread, total_unread=total)))
+        outbox.publish_many(events)
         transaction.on_commit(partial(_reset_notify_window, conversation.pk, user.pk), robust=True)
     return {"conversation_id": str(conversation.pk), "last_read_seq": target, "unread": unread, "total_unread": total}
 
@@ -582,9 +560,8 @@ def typing_signal(*, user, conversation_id: Any, state: Any) -> dict[str, Any]:
         raise _blocked_error()
     expires = TYPING_EXPIRES_MS if state == "start" else 0
     ephemeral.send(
-        topic=conversation.topic, type=EVENT_TYPING, exclude_user_id=user.pk,
-        data={"conversation_id": str(conversation.pk), "user_id": str(user.pk), "side": side,
-              "name": user.display_name or "", "state": state, "expires_in_ms": expires},
+        topic=CHAT_TOPIC.name(conversation.pk), exclude_user_id=user.pk,
+        event=ChatTyping.build(conversation_id=conversation.pk, user=user, side=side, state=state, expires_in_ms=expires),
     )
     return {"state": state, "expires_in_ms": expires}
 
@@ -592,13 +569,10 @@ def typing_signal(*, user, conversation_id: Any, state: Any) -> dict[str, Any]:
 # --- blocks and reports ------------------------------------------------------------------------
 
 
-def _block_events(*, buyer_id: Any, vendor_id: Any) -> list[tuple[str, str, dict[str, Any]]]:
+def _block_events(*, buyer_id: Any, vendor_id: Any) -> list[tuple[str, Event]]:
     sides = selectors.blocked_sides(buyer_id=buyer_id, vendor_id=vendor_id)
     ids = Conversation.objects.filter(buyer_id=buyer_id, vendor_id=vendor_id).values_list("pk", flat=True)
-    return [
-        (chat_topic(cid), EVENT_BLOCK_CHANGED, {"conversation_id": str(cid), "blocked": bool(sides), "blocked_by": sides})
-        for cid in ids
-    ]
+    return [(CHAT_TOPIC.name(cid), ChatBlockChanged.build(conversation_id=cid, blocked_by=sides)) for cid in ids]
 
 
 def conversation_block(*, user, conversation_id: Any) -> dict[str, Any]:
@@ -612,7 +586,7 @@ def conversation_block(*, user, conversation_id: Any) -> dict[str, Any]:
             defaults={"created_by": user, "conversation": conversation},
         )
         if created:
-            _publish_many(_block_events(buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id))
+            outbox.publish_many(_block_events(buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id))
         sides = selectors.blocked_sides(buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id)
     return {"blocked": bool(sides), "blocked_by": sides}
 
@@ -624,7 +598,7 @@ def conversation_unblock(*, user, conversation_id: Any) -> dict[str, Any]:
         conversation, side = _lock_conversation(user=user, conversation_id=conversation_id)
         deleted, _ = ChatBlock.objects.filter(buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id, side=side).delete()
         if deleted:
-            _publish_many(_block_events(buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id))
+            outbox.publish_many(_block_events(buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id))
         sides = selectors.blocked_sides(buyer_id=conversation.buyer_id, vendor_id=conversation.vendor_id)
     return {"blocked": bool(sides), "blocked_by": sides}
 
@@ -749,7 +723,7 @@ def _notify_offline(conversation_id: Any, message_id: Any, recipient_ids: list[A
     """After commit: recipients with no socket on ``chat:<id>`` whose coalescing window is open
     get a ``chat.message`` notification (queued as a Celery task). Best effort: errors are logged."""
     try:
-        present = presence.present_user_ids(chat_topic(conversation_id))
+        present = presence.present_user_ids(CHAT_TOPIC.name(conversation_id))
         chosen = [
             str(uid) for uid in recipient_ids
             if str(uid) not in present and cache.add(_notify_key(conversation_id, uid), 1, timeout=notify_coalesce_seconds())

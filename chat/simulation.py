@@ -9,6 +9,7 @@ import random
 import time
 import uuid
 
+from chat.events import CHAT_TOPIC
 from chat.services import conversation_start
 from commerce.catalog.models import Product
 from commerce.simulation import sim_store
@@ -42,7 +43,7 @@ async def run_chats(actors: list[Actor], *, ws_url: str, stats: Stats, duration:
             stats.latency("chats: send → other side", (time.perf_counter() - t) * 1000)
 
     async def side(actor: Actor, who: str, token: str) -> None:
-        topic = f"chat:{actor.extra['conversation']}"
+        topic = CHAT_TOPIC.name(actor.extra['conversation'])
         client = SimClient(ws_url, token, name=who, stats=stats, scenario="chats")
         client.handlers.append(on_message)
         try:

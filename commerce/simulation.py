@@ -11,6 +11,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from commerce.cart.events import CART_TOPIC
 from commerce.cart.services import cart_clear
 from commerce.catalog.models import Category, Product
 from commerce.shipping.models import ShippingMethod, ShippingZone
@@ -54,7 +55,7 @@ def setup_carts(n: int) -> list[Actor]:
 
 async def run_carts(actors: list[Actor], *, ws_url: str, stats: Stats, duration: float, rng: random.Random) -> None:
     async def one(actor: Actor) -> None:
-        topic = f"cart:{actor.user_id}"
+        topic = CART_TOPIC.name(actor.user_id)
         phone = SimClient(ws_url, actor.token, name="phone", stats=stats, scenario="carts")
         tablet = SimClient(ws_url, actor.token, name="tablet", stats=stats, scenario="carts")
         inflight: dict[str, Any] = {"t0": None}  # one command at a time per buyer

@@ -346,6 +346,9 @@ REALTIME = {
     # all its sockets; callers wait up to REDIS_POOL_TIMEOUT seconds for a free one).
     "REDIS_POOL_SIZE": env.int("WS_REDIS_POOL_SIZE", default=32),
     "REDIS_POOL_TIMEOUT": env.float("WS_REDIS_POOL_TIMEOUT", default=10.0),
+    # Validate every published event against its schema (realtime.events): on in development and
+    # tests, off in production (a schema bug must not roll back a user's action).
+    "VALIDATE_EVENTS": env.bool("REALTIME_VALIDATE_EVENTS", default=DEBUG),
 }
 
 LOGGING = {

@@ -31,6 +31,9 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 REALTIME["REDIS_PREFIX"] = "test-rt"  # noqa: F405
 WS_ECHO_ENDPOINT = True  # /ws/echo/ for the Autobahn conformance run (tests/realtime/test_conformance_live.py)
+# Every event published by any process of the suite (pytest, Daphne, Celery) is validated
+# against its schema; tests/conftest.py fails the run on an invalid one.
+REALTIME["VALIDATE_EVENTS"] = True  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"auth": "1000/min", "password_reset": "1000/min"}  # noqa: F405

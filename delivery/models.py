@@ -137,10 +137,6 @@ class Delivery(models.Model):
         ]
 
     @property
-    def topic(self) -> str:
-        return f"delivery:{self.pk}"
-
-    @property
     def tracking_ended(self) -> bool:
         return self.status in ENDED_STATUSES
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from core.exceptions import Forbidden
 from core.utils import parse_uuid
+from delivery.events import DELIVERY_TOPIC
 from delivery.models import Delivery
 from delivery.permissions import can_track_delivery
 from delivery.services import delivery_data, delivery_ingest_locations
@@ -35,7 +36,7 @@ def _find(key: str):
 
 @register
 class DeliveryTopic(Topic):
-    kind = "delivery"
+    kind = DELIVERY_TOPIC.kind
     buckets = {"location": (5, 120)}
 
     def authorize(self, *, user, key: str) -> bool:
@@ -44,7 +45,7 @@ class DeliveryTopic(Topic):
 
     def snapshot(self, *, user, key: str) -> dict[str, Any]:
         if not self.authorize(user=user, key=key):
-            raise Forbidden(f"You may not use delivery:{key}.", code="forbidden")
+            raise Forbidden(f"You may not use {DELIVERY_TOPIC.name(key)}.", code="forbidden")
         return delivery_data(_find(key), viewer=user, with_path=True)
 
     @command("location", bucket="location")

@@ -65,6 +65,14 @@ from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from core.permissions import is_courier
 from core.utils import parse_uuid
 from delivery import geo
+from delivery.events import (
+    DELIVERY_TOPIC,
+    DeliveryCancelled,
+    DeliveryCourierLive,
+    DeliveryCourierStale,
+    DeliveryLocation,
+    DeliveryStatusChanged,
+)
 from delivery.models import (
     ACTIVE_STATUSES,
     DELIVERY_MACHINE,
@@ -86,6 +94,7 @@ from delivery.permissions import (
 from notifications.kinds import DELIVERY_ARRIVING, IN_APP, register_kind
 from notifications.services import notify
 from realtime.outbox import publish, revoke_subscription
+from realtime.user_topic import USER_TOPIC
 
 DELIVERY_STATUS_CHANGED = register_kind(
     "delivery.status_changed",
@@ -97,7 +106,6 @@ DELIVERY_CANCELLED = register_kind(
     description="A delivery you took or were waiting for was cancelled because its order was cancelled.",
     default_channels=(IN_APP,),
 )
-DELIVERY_CANCELLED_EVENT = "delivery.cancelled"
 QR_SALT = "delivery.qr"
 
 
@@ -162,11 +170,10 @@ def delivery_cancel_for_order(*, order, actor=None, reason: str = "order_cancell
         return None
     delivery.cancel_reason = (reason or "order_cancelled")[:64]
     _set_status(delivery, DeliveryStatus.CANCELLED, actor=actor, reason=delivery.cancel_reason)
-    data = {"id": str(delivery.pk), "order_id": str(order.pk), "order_number": order.number,
-            "attempt": delivery.attempt, "reason": delivery.cancel_reason}
-    publish(topic=f"user:{order.buyer_id}", type=DELIVERY_CANCELLED_EVENT, data=data)
+    event = DeliveryCancelled.build(delivery=delivery)
+    publish(topic=USER_TOPIC.name(order.buyer_id), event=event)
     if delivery.courier_id:
-        publish(topic=f"user:{delivery.courier_id}", type=DELIVERY_CANCELLED_EVENT, data=data)
+        publish(topic=USER_TOPIC.name(delivery.courier_id), event=event)
         notify(recipients=[delivery.courier_id], kind=DELIVERY_CANCELLED.name,
                title=f"Delivery of order {order.number} cancelled",
                body="The order was cancelled; do not collect it. The delivery no longer counts among your active ones.",
@@ -419,11 +426,8 @@ def _set_status(delivery: Delivery, status: str, *, actor=None, reason: str = ""
     if status == DeliveryStatus.FAILED:
         delivery.failure_reason = reason[:200]
     delivery.save()
-    publish(topic=delivery.topic, type="delivery.status_changed",
-            data={"id": str(delivery.pk), "from": previous, "to": status, "reason": reason,
-                  "attempt": delivery.attempt, "mode": delivery.mode,
-                  "courier": {"id": str(delivery.courier_id)} if delivery.courier_id else None,
-                  "tracking_ended": delivery.tracking_ended})
+    publish(topic=DELIVERY_TOPIC.name(delivery.pk),
+            event=DeliveryStatusChanged.build(delivery=delivery, previous=previous, reason=reason))
     if status == DeliveryStatus.PICKED_UP and delivery.order.status != "out_for_delivery":
         # (an order a store moved out_for_delivery itself before that became the delivery's
         # move is already there: the pickup moves nothing)
@@ -449,7 +453,7 @@ def _set_status(delivery: Delivery, status: str, *, actor=None, reason: str = ""
                title=f"Delivery of order {delivery.order.number}: {DeliveryStatus(status).label.lower()}",
                body=reason, data={"delivery_id": str(delivery.pk), "status": status}, target=delivery)
     if status in ENDED_STATUSES:
-        revoke_subscription(user_id=delivery.order.buyer_id, topic=delivery.topic, reason="tracking_ended")
+        revoke_subscription(user_id=delivery.order.buyer_id, topic=DELIVERY_TOPIC.name(delivery.pk), reason="tracking_ended")
 
 
 def delivery_set_status(*, courier, delivery_id: Any, status: str, reason: str = "") -> Delivery:
@@ -634,7 +638,7 @@ def delivery_ingest_locations(*, courier, delivery_id: Any, points: Iterable[Any
             delivery.last_received_at = now
             if delivery.stale:
                 delivery.stale = False
-                publish(topic=delivery.topic, type="delivery.courier_live", data={"id": str(delivery.pk), "ts": _iso(newest.ts)})
+                publish(topic=DELIVERY_TOPIC.name(delivery.pk), event=DeliveryCourierLive.build(delivery=delivery, ts=newest.ts))
             delivery.save()
             if newest.broadcastable:
                 if _window_open(delivery, now):
@@ -663,12 +667,10 @@ def _broadcast(delivery: Delivery, now: datetime) -> None:
         return
     distance = geo.haversine_m(point.lat, point.lon, delivery.dropoff_lat, delivery.dropoff_lon)
     pos = position_data(delivery) or {}
-    publish(topic=delivery.topic, type="delivery.location", data={
-        "id": str(delivery.pk), "lat": point.lat, "lon": point.lon, "heading_deg": point.heading_deg,
-        "speed_mps": point.speed_mps, "ts": _iso(point.ts), "distance_m": round(distance, 1),
-        "eta_seconds": pos.get("eta_seconds") if point.ts == delivery.last_ts else geo.eta_seconds(
-            distance, [point.speed_mps or 0], fallback_mps=cfg("DELIVERY_FALLBACK_SPEED_MPS", 5.0)),
-    })
+    eta = pos.get("eta_seconds") if point.ts == delivery.last_ts else geo.eta_seconds(
+        distance, [point.speed_mps or 0], fallback_mps=cfg("DELIVERY_FALLBACK_SPEED_MPS", 5.0))
+    publish(topic=DELIVERY_TOPIC.name(delivery.pk),
+            event=DeliveryLocation.build(delivery=delivery, point=point, distance_m=distance, eta_seconds=eta))
     delivery.broadcast_at, delivery.broadcast_ts = now, point.ts
     delivery.save(update_fields=["broadcast_at", "broadcast_ts", "updated_at"])
 
@@ -720,8 +722,7 @@ def deliveries_tick(*, now: datetime | None = None) -> dict[str, int]:
                 continue
             d.stale = True
             d.save(update_fields=["stale", "updated_at"])
-            publish(topic=d.topic, type="delivery.courier_stale",
-                    data={"id": str(d.pk), "last_ts": _iso(d.last_ts), "silent_seconds": int((now - d.last_received_at).total_seconds())})
+            publish(topic=DELIVERY_TOPIC.name(d.pk), event=DeliveryCourierStale.build(delivery=d, now=now))
             stale += 1
     return {"flushed": flushed, "stale": stale}
 

@@ -22,6 +22,7 @@ from commerce.orders import services as order_services
 from commerce.simulation import sim_store
 from core.models import Address, Role
 from delivery import services
+from delivery.events import DELIVERY_TOPIC
 from delivery.geo import haversine_m, interpolate
 from delivery.models import Delivery, PickupPoint
 from simulator.client import ProtocolError, SimClient, Stats
@@ -66,7 +67,7 @@ async def run_couriers(actors: list[Actor], *, ws_url: str, stats: Stats, durati
                 stats.latency("couriers: position → watcher", (time.perf_counter() - t) * 1000)
 
     async def one(actor: Actor) -> None:
-        topic = f"delivery:{actor.extra['delivery']}"
+        topic = DELIVERY_TOPIC.name(actor.extra['delivery'])
         courier = SimClient(ws_url, actor.token, name="courier", stats=stats, scenario="couriers")
         watcher = SimClient(ws_url, actor.extra["buyer_token"], name="buyer", stats=stats, scenario="couriers")
         watcher.handlers.append(on_location)

@@ -12,6 +12,7 @@ Events, published after commit to ``user:<user_id>`` (see README):
 * ``notification.created`` — the notification (shape of ``payloads.notification_dict``);
 * ``notification.updated`` — ``{"id", "seen_at", "read_at", "archived_at"}`` after read/unread/archive/unarchive;
 * ``notification.read_all`` — ``{"read_at", "count"}`` after "mark all read";
+* ``notification.seen_all`` — ``{"seen_at", "count"}`` after the bell was opened;
 * ``notification.counts`` — ``{"unread", "unseen"}`` after every change (no-ops publish nothing).
 """
 
@@ -44,8 +45,16 @@ from notifications.models import (
     NotificationPreference,
     NotificationSettings,
 )
-from notifications.payloads import notification_dict, state_dict
+from notifications.events import (
+    NotificationCounts,
+    NotificationCreated,
+    NotificationReadAll,
+    NotificationSeenAll,
+    NotificationUpdated,
+)
 from realtime import outbox
+from realtime.events import Event
+from realtime.user_topic import USER_TOPIC
 from realtime.jsonutil import to_jsonable
 
 logger = logging.getLogger(__name__)
@@ -63,20 +72,11 @@ DIGEST_MIN_INTERVAL = timedelta(hours=20)
 DIGEST_FIRST_LOOKBACK = timedelta(days=1)
 DIGEST_OVERLAP = timedelta(hours=1)
 
-EVENT_CREATED = "notification.created"
-EVENT_UPDATED = "notification.updated"
-EVENT_READ_ALL = "notification.read_all"
-EVENT_COUNTS = "notification.counts"
-
-
-def user_topic(user_id: Any) -> str:
-    return f"user:{user_id}"
-
 
 # --- outbox helpers ----------------------------------------------------------------------------
 
-def _publish_many(events: list[tuple[str, str, dict[str, Any]]]) -> None:
-    """Queue many ``(topic, type, data)`` events; sent after commit in this order."""
+def _publish_many(events: list[tuple[str, Event]]) -> None:
+    """Queue many ``(topic, event)`` pairs; sent after commit in this order."""
     if events:
         outbox.publish_many(events, batch_size=BATCH_SIZE)
 
@@ -103,6 +103,10 @@ def _lock_counter(user_id: Any) -> NotificationCounter:
 
 def _counts(row: NotificationCounter) -> dict[str, int]:
     return {"unread": row.unread, "unseen": row.unseen}
+
+
+def _counts_event(counts: dict[str, int]) -> Event:
+    return NotificationCounts.build(unread=counts["unread"], unseen=counts["unseen"])
 
 
 # --- notify ------------------------------------------------------------------------------------
@@ -246,9 +250,9 @@ def _count_and_announce(notifications: list[Notification], *, visible: list[Any]
         row = counters[n.recipient_id]
         row.unread += 1
         row.unseen += 1
-        topic = user_topic(n.recipient_id)
-        events.append((topic, EVENT_CREATED, notification_dict(n)))
-        events.append((topic, EVENT_COUNTS, _counts(row)))
+        topic = USER_TOPIC.name(n.recipient_id)
+        events.append((topic, NotificationCreated.build(notification=n)))
+        events.append((topic, _counts_event(_counts(row))))
     _publish_many(events)
 
 
@@ -302,15 +306,15 @@ def _change(*, user, notification_id: Any, apply: Callable[[Notification, dateti
         n.save(update_fields=changed)
         after = _flags(n)
         d_unread, d_unseen = after[0] - before[0], after[1] - before[1]
-        topic = user_topic(user.pk)
-        outbox.publish(topic=topic, type=EVENT_UPDATED, data=state_dict(n))
+        topic = USER_TOPIC.name(user.pk)
+        outbox.publish(topic=topic, event=NotificationUpdated.build(notification=n))
         if d_unread or d_unseen:
             NotificationCounter.objects.filter(pk=counter.pk).update(
                 unread=F("unread") + d_unread, unseen=F("unseen") + d_unseen, updated_at=timezone.now()
             )
             counter.unread += d_unread
             counter.unseen += d_unseen
-        outbox.publish(topic=topic, type=EVENT_COUNTS, data=_counts(counter))
+        outbox.publish(topic=topic, event=_counts_event(_counts(counter)))
     return n
 
 
@@ -394,28 +398,33 @@ def mark_all_read(*, user) -> dict[str, Any]:
             recipient_id=user.pk, in_app=True, archived_at__isnull=True, read_at__isnull=True
         ).update(read_at=now, seen_at=Coalesce("seen_at", now))
         counts, changed = _settle_counts(user_id=user.pk, counter=counter)
-        topic = user_topic(user.pk)
+        topic = USER_TOPIC.name(user.pk)
         if updated:
-            outbox.publish(topic=topic, type=EVENT_READ_ALL, data={"read_at": now, "count": updated})
+            outbox.publish(topic=topic, event=NotificationReadAll.build(read_at=now, count=updated))
         if updated or changed:
-            outbox.publish(topic=topic, type=EVENT_COUNTS, data=counts)
+            outbox.publish(topic=topic, event=_counts_event(counts))
     return {"updated": updated, "counts": counts}
 
 
 def mark_seen(*, user) -> dict[str, Any]:
     """The bell was opened: every visible notification of ``user`` is now seen (``unseen`` → 0).
 
-    Returns ``{"updated": n, "counts": {"unread", "unseen"}}``; publishes ``notification.counts``
-    when something changed.
+    Returns ``{"updated": n, "counts": {"unread", "unseen"}}``; when something changed, publishes
+    ``notification.seen_all`` ``{"seen_at", "count"}`` (if notifications were marked) then
+    ``notification.counts``.
     """
     with transaction.atomic():
         counter = _lock_counter(user.pk)
+        now = timezone.now()
         updated = Notification.objects.filter(
             recipient_id=user.pk, in_app=True, archived_at__isnull=True, seen_at__isnull=True
-        ).update(seen_at=timezone.now())
+        ).update(seen_at=now)
         counts, changed = _settle_counts(user_id=user.pk, counter=counter)
+        topic = USER_TOPIC.name(user.pk)
+        if updated:
+            outbox.publish(topic=topic, event=NotificationSeenAll.build(seen_at=now, count=updated))
         if updated or changed:
-            outbox.publish(topic=user_topic(user.pk), type=EVENT_COUNTS, data=counts)
+            outbox.publish(topic=topic, event=_counts_event(counts))
     return {"updated": updated, "counts": counts}
 
 
@@ -429,7 +438,7 @@ def recount(*, user_ids: Iterable[Any]) -> int:
             counts, changed = _settle_counts(user_id=uid, counter=counter)
             if changed:
                 fixed += 1
-                outbox.publish(topic=user_topic(uid), type=EVENT_COUNTS, data=counts)
+                outbox.publish(topic=USER_TOPIC.name(uid), event=_counts_event(counts))
     return fixed
 
 

@@ -49,6 +49,7 @@ from django.conf import settings
 from core.exceptions import ApplicationError, ServiceUnavailable, outage_error, to_application_error
 from core.tokens import verify_access_token
 from realtime import frames, presence, registry
+from realtime.events import SubscriptionRevoked
 from realtime.frames import FrameError
 from realtime.hub import RAW_WRITE, get_hub
 from realtime.jsonutil import dumps
@@ -604,5 +605,5 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         topic = message["topic"]
         if topic in self.subs:
             await self._drop(topic)
-            await self.send(text_data=dumps({"op": "event", "topic": topic, "type": "subscription.revoked",
+            await self.send(text_data=dumps({"op": "event", "topic": topic, "type": SubscriptionRevoked.type,
                                              "data": {"reason": message.get("reason", "")}}))

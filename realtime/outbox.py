@@ -1,6 +1,8 @@
 """Publishing realtime events through the transactional outbox.
 
-Services call :func:`publish` inside their ``transaction.atomic`` block. The event is stored as an
+Services call :func:`publish` (or :func:`publish_many`) inside their ``transaction.atomic`` block
+with an event built by its type's one builder (``realtime.events``: the type's schema and the
+topic kinds it goes on are checked here). The event is stored as an
 :class:`~realtime.models.OutboxEvent` row in that transaction, so a rollback publishes nothing.
 After commit, :func:`relay` sends the pending events of the touched topics, in outbox order, to
 Redis (sequence number + history, see ``realtime.streams``) and to the topic's channel-layer
@@ -26,39 +28,40 @@ from django.db import transaction
 from django.utils import timezone
 
 from realtime import publisher, streams
-from realtime.jsonutil import dumps, to_jsonable
+from realtime.events import Event, check
+from realtime.jsonutil import dumps
 from realtime.models import OutboxEvent
-from realtime.registry import parse_topic
 
 logger = logging.getLogger(__name__)
 
 
-def publish(*, topic: str, type: str, data: dict[str, Any]) -> OutboxEvent:
-    """Queue event ``type`` with JSON-able ``data`` for ``topic``; it is sent after commit.
+def publish(*, topic: str, event: Event) -> OutboxEvent:
+    """Queue ``event`` (built by its type's ``build``, ``realtime.events``) for ``topic``; it is
+    sent after commit.
 
-    Call it inside the transaction that makes the change. ``data`` may hold ``Decimal`` (sent as a
-    string), aware datetimes (ISO 8601 UTC) and UUIDs. Raises ``ValueError`` for a malformed topic
-    name. Returns the stored outbox row.
+    Call it inside the transaction that makes the change. Raises ``ValueError`` for a malformed
+    topic, a topic of a kind the event type is not published on, or an ephemeral type (those go
+    through ``realtime.ephemeral.send``); with ``REALTIME["VALIDATE_EVENTS"]`` on,
+    ``realtime.events.InvalidEvent`` for data that does not match the schema. Nothing is written
+    then. Returns the stored outbox row.
     """
-    if parse_topic(topic) is None:
-        raise ValueError(f"malformed topic {topic!r}")
-    event = OutboxEvent.objects.create(topic=topic, type=type, data=to_jsonable(data))
+    check(topic, event)
+    row = OutboxEvent.objects.create(topic=topic, type=event.type, data=event.data)
     transaction.on_commit(lambda: relay(topics=[topic]), robust=True)
-    return event
+    return row
 
 
-def publish_many(events: Iterable[tuple[str, str, dict[str, Any]]], *, batch_size: int = 2000) -> list[OutboxEvent]:
-    """Queue many ``(topic, type, data)`` events with bulk INSERTs; sent after commit, in this order.
+def publish_many(events: Iterable[tuple[str, Event]], *, batch_size: int = 2000) -> list[OutboxEvent]:
+    """Queue many ``(topic, event)`` pairs with bulk INSERTs; sent after commit, in this order.
 
-    The bulk twin of :func:`publish` (same rows, same relay): a notification to 1,000 users costs
-    one query for its 2,000 events, and the relay appends them to Redis in pipelined batches.
-    Raises ``ValueError`` for a malformed topic, before anything is written.
+    The bulk twin of :func:`publish` (same checks, same rows, same relay): a notification to
+    1,000 users costs one query for its 2,000 events, and the relay appends them to Redis in
+    pipelined batches. Raises what :func:`publish` raises, before anything is written.
     """
     rows = []
-    for topic, type_, data in events:
-        if parse_topic(topic) is None:
-            raise ValueError(f"malformed topic {topic!r}")
-        rows.append(OutboxEvent(topic=topic, type=type_, data=to_jsonable(data)))
+    for topic, event in events:
+        check(topic, event)
+        rows.append(OutboxEvent(topic=topic, type=event.type, data=event.data))
     if not rows:
         return []
     OutboxEvent.objects.bulk_create(rows, batch_size=batch_size)

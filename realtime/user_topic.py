@@ -2,14 +2,22 @@
 unread counts). Only the owner may subscribe. It belongs to the gateway, not to a domain: it
 knows only who is signed in. Apps add to its snapshot by registering a provider with
 :func:`add_snapshot_provider` (e.g. notifications adds ``{"notifications": {"unread": 3}}``) and
-publish to it through ``realtime.outbox``. Registered by ``RealtimeConfig.ready``."""
+publish to it through ``realtime.outbox`` with :data:`USER_TOPIC` (its name builder) and their
+own event types, each declaring ``USER_TOPIC`` among its ``topics``. Registered by
+``RealtimeConfig.ready``."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
+
+from pydantic import Field
 
 from core.permissions import is_account_owner
+from realtime.events import Event, EventSchema, TopicKind, Topics
 from realtime.registry import Topic, register
+
+#: ``user:<user_id>``: a user's private feed
+USER_TOPIC = TopicKind("user", key="the user's id", description="a user's private feed: only that user subscribes")
 
 _providers: list[Callable[..., dict[str, Any]]] = []
 
@@ -22,7 +30,7 @@ def add_snapshot_provider(fn: Callable[..., dict[str, Any]]) -> Callable[..., di
 
 @register
 class UserTopic(Topic):
-    kind = "user"
+    kind = USER_TOPIC.kind
     track_presence = True  # "is this user online?" (realtime.presence.present_user_ids)
 
     def authorize(self, *, user, key: str) -> bool:
@@ -33,3 +41,17 @@ class UserTopic(Topic):
         for fn in _providers:
             data.update(fn(user=user))
         return data
+
+
+class SystemAnnouncement(EventSchema):
+    """An operator's message to a user (``manage.py realtime_publish user:<id> system.announcement
+    --data '{"text": "..."}'``), e.g. planned maintenance."""
+
+    type: ClassVar[str] = "system.announcement"
+    topics: ClassVar[Topics] = (USER_TOPIC,)
+
+    text: str = Field(min_length=1, max_length=1000)
+
+    @classmethod
+    def build(cls, *, text: str) -> Event:
+        return cls.event({"text": text})

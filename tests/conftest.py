@@ -1,5 +1,18 @@
 """Shared fixtures. Every test runs on real PostgreSQL (pytest-django's test database) and real
-Redis (DB 1 of the same server, see ``core.settings_test``)."""
+Redis (DB 1 of the same server, see ``core.settings_test``).
+
+Every realtime event published while the suite runs is validated against its schema
+(``realtime.events``; ``REALTIME["VALIDATE_EVENTS"]`` is on in ``core.settings_test``, so an
+invalid one raises where it is published) and recorded in ``REALTIME_EVENT_LOG``, which this
+module sets before any server process starts (Daphne and Celery inherit it). At the end of the
+session an invalid event recorded by *any* process fails the run, even one a service swallowed,
+and the summary says how many events of how many types were checked and by how many processes.
+"""
+
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
 
 import pytest
 from django.db import transaction
@@ -8,6 +21,51 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from core.fsm import InvalidTransition
 from tests.factories.core import AdminFactory, UserFactory
+
+
+def pytest_configure(config):
+    log = Path(tempfile.mkdtemp(prefix="realtime-events-")) / "events.log"
+    log.touch()
+    os.environ["REALTIME_EVENT_LOG"] = str(log)
+    config.stash[EVENT_LOG] = log
+
+
+EVENT_LOG = pytest.StashKey[Path]()
+
+
+def read_event_log(path: Path) -> tuple[Counter, list[str], set[str]]:
+    """``(ok events per type, invalid lines, pids)`` of a ``REALTIME_EVENT_LOG`` file."""
+    ok: Counter = Counter()
+    invalid, pids = [], set()
+    for line in path.read_text(errors="replace").splitlines():
+        pid, type_, outcome, detail = (line.split("\t", 3) + ["", "", "", ""])[:4]
+        pids.add(pid)
+        if outcome == "ok":
+            ok[type_] += 1
+        else:
+            invalid.append(f"{type_} (pid {pid}): {detail}")
+    return ok, invalid, pids
+
+
+def pytest_sessionfinish(session, exitstatus):
+    log = session.config.stash.get(EVENT_LOG, None)
+    if log is None or not log.exists():
+        return
+    ok, invalid, pids = read_event_log(log)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and (ok or invalid):
+        from realtime.asyncapi import documented_event_types  # cycle-breaker: Django is set up by now
+
+        unseen = sorted({cls.type for cls in documented_event_types() if cls.topics is not None} - set(ok))
+        reporter.write_line("")
+        reporter.write_sep("-", f"realtime events validated: {sum(ok.values())} of {len(ok)} types, "
+                                f"from {len(pids)} processes; invalid: {len(invalid)}")
+        if unseen and len(unseen) <= 10:
+            reporter.write_line(f"event types this run did not publish: {', '.join(unseen)}")
+        for line in invalid[:50]:
+            reporter.write_line(f"INVALID EVENT {line}", red=True)
+    if invalid:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -12,12 +12,30 @@ It is imported by ``bench/gw/serve.py`` (the benchmark's Daphne) and by the publ
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from django.db import transaction
 
 from realtime import outbox
+from realtime.events import Event, EventSchema, TopicKind, Topics
 from realtime.registry import Topic, command, register
 
-KIND = "benchroom"
+BENCHROOM_TOPIC = TopicKind("benchroom", key="any room name", description="benchmark rooms")
+KIND = BENCHROOM_TOPIC.kind
+
+
+class BenchMessage(EventSchema):
+    """A benchmark message: the client's send stamp ``t`` (seconds) and counter ``i``."""
+
+    type: ClassVar[str] = "bench.message"
+    topics: ClassVar[Topics] = (BENCHROOM_TOPIC,)
+
+    t: Any
+    i: Any
+
+    @classmethod
+    def build(cls, *, t: Any, i: Any) -> Event:
+        return cls.event({"t": t, "i": i})
 
 
 @register
@@ -34,5 +52,5 @@ class BenchRoomTopic(Topic):
     def publish(self, *, user, key, data):
         # data is echoed in the event (``t``: the client's send stamp, ``i``: a client counter)
         with transaction.atomic():
-            event = outbox.publish(topic=f"{KIND}:{key}", type="bench.message", data={"t": data.get("t"), "i": data.get("i")})
+            event = outbox.publish(topic=BENCHROOM_TOPIC.name(key), event=BenchMessage.build(t=data.get("t"), i=data.get("i")))
         return {"event_id": str(event.event_id)}

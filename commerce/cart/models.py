@@ -48,11 +48,6 @@ class Cart(models.Model):
     def __str__(self) -> str:
         return f"cart {self.id} ({self.user or 'anonymous'}) v{self.version}"
 
-    @property
-    def topic(self) -> str | None:
-        """The realtime topic of this cart (``cart:<user_id>``), None for an anonymous cart."""
-        return f"cart:{self.user_id}" if self.user_id else None
-
 
 class CartItem(models.Model):
     """One line of a cart: ``quantity`` (1..999) units of ``product``. The price is not stored:

@@ -26,6 +26,7 @@ from core.utils import validated_command
 from realtime.registry import Topic, command, register
 
 from commerce.cart import services
+from commerce.cart.events import CART_TOPIC
 from commerce.cart.serializers import (
     CartItemAddInputSerializer,
     CartRemoveItemCommandSerializer,
@@ -37,14 +38,14 @@ from commerce.cart.serializers import (
 class CartTopic(Topic):
     """``cart:<user_id>``: owner only; snapshot and command replies are the cart response."""
 
-    kind = "cart"
+    kind = CART_TOPIC.kind
 
     def authorize(self, *, user, key: str) -> bool:
         return is_account_owner(user, key)
 
     def _check(self, user, key: str) -> None:
         if not self.authorize(user=user, key=key):
-            raise Forbidden(f"You may not use cart:{key}.", code="forbidden")
+            raise Forbidden(f"You may not use {CART_TOPIC.name(key)}.", code="forbidden")
 
     def snapshot(self, *, user, key: str) -> dict[str, Any]:
         self._check(user, key)

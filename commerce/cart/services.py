@@ -12,8 +12,8 @@ product and then, through ``products_changed``, locks every cart holding it
 (:func:`carts_refresh_for_products`).
 
 Realtime: every cart change bumps ``Cart.version`` by exactly one and, for a user's cart, calls
-``realtime.outbox.publish(topic="cart:<user_id>", type="cart.updated", data=<cart response>)``
-in the same transaction (sent after commit). Anonymous carts have no topic.
+``realtime.outbox.publish`` with ``cart.updated`` (``commerce.cart.events``: the cart response)
+on ``cart:<user_id>`` in the same transaction (sent after commit). Anonymous carts have no topic.
 """
 
 from __future__ import annotations
@@ -30,12 +30,10 @@ from core.permissions import is_active_user
 from realtime.outbox import publish
 
 from commerce.cart import selectors
+from commerce.cart.events import CART_TOPIC, CartUpdated
 from commerce.cart.models import MAX_CART_LINES, MAX_LINE_QUANTITY, Cart, CartItem
 from commerce.catalog.models import Product
 from commerce.common.validation import as_uuid, invalid
-
-
-CART_UPDATED = "cart.updated"
 
 
 def _validate_quantity(quantity: Any) -> int:
@@ -100,7 +98,7 @@ def _cart_filter(*, user, cart_id: uuid.UUID | None) -> Q:
 def _publish_cart(cart: Cart, data: dict[str, Any]) -> None:
     cart.data = data  # type: ignore[attr-defined]
     if cart.user_id:
-        publish(topic=f"cart:{cart.user_id}", type=CART_UPDATED, data=data)
+        publish(topic=CART_TOPIC.name(cart.user_id), event=CartUpdated.build(data))
 
 
 def _bump(cart: Cart) -> Cart:

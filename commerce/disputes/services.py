@@ -40,7 +40,7 @@ window has passed meanwhile. Every change is audited on the row (``opened_by``/`
 
 Events (after commit) on the buyer's ``user:<id>`` and the store's ``vendor:<id>`` topics:
 ``dispute.opened``, ``dispute.statement``, ``dispute.resolved``, ``dispute.withdrawn`` (data:
-:func:`commerce.disputes.selectors.dispute_data`; ``dispute.statement`` adds ``statement``), and ``escrow.updated`` with
+``commerce.disputes.events``), and ``escrow.updated`` with
 reason ``frozen`` / ``unfrozen`` / ``released`` / ``refunded``. Notifications:
 ``dispute.opened`` (the store's staff and marketplace staff), ``dispute.updated`` (the other
 parties: a statement, a withdrawal), ``dispute.resolved`` (buyer and the store's staff).
@@ -65,8 +65,11 @@ from core.permissions import marketplace_admins_q
 from core.utils import parse_uuid
 from notifications.kinds import EMAIL, IN_APP, register_kind
 from notifications.services import notify
+from realtime.events import Event
 from realtime.outbox import publish
+from realtime.user_topic import USER_TOPIC
 
+from commerce.disputes import events
 from commerce.disputes.models import (
     DISPUTE_MACHINE,
     Dispute,
@@ -76,7 +79,7 @@ from commerce.disputes.models import (
     DisputeStatus,
 )
 from commerce.disputes.permissions import can_resolve_dispute, can_withdraw_dispute, dispute_role
-from commerce.disputes.selectors import dispute_data, statement_data
+from commerce.orders.events import VENDOR_TOPIC
 from commerce.orders.models import Order, OrderStatus
 from commerce.orders.services import lock_delivered_order_of_buyer, lock_order
 from commerce.payments import escrow as escrows
@@ -131,11 +134,11 @@ def _store_staff_ids(order: Order) -> list[uuid.UUID]:
     return list(VendorStaff.objects.filter(vendor_id=order.vendor_id).values_list("user_id", flat=True))
 
 
-def _publish(dispute: Dispute, *, type_: str, extra: dict[str, Any] | None = None) -> None:
+def _publish(dispute: Dispute, event: Event) -> None:
+    """``event`` to the buyer's ``user:`` topic and the store's ``vendor:`` desk."""
     order = dispute.order
-    data = {"dispute": dispute_data(dispute), **(extra or {})}
-    publish(topic=f"user:{order.buyer_id}", type=type_, data=data)
-    publish(topic=f"vendor:{order.vendor_id}", type=type_, data=data)
+    publish(topic=USER_TOPIC.name(order.buyer_id), event=event)
+    publish(topic=VENDOR_TOPIC.name(order.vendor_id), event=event)
 
 
 def _notify(recipients: Iterable[Any], dispute: Dispute, *, kind: str, title: str, body: str, exclude=None) -> None:
@@ -203,7 +206,7 @@ def dispute_open_locked(*, order: Order, opened_by, reason: str, description: st
     escrow = escrows.lock_escrow(order)
     if escrow is not None and escrow.status == EscrowStatus.HELD:
         escrows.publish_escrow(order=order, escrow=escrow, reason="frozen", dispute_id=dispute.pk)
-    _publish(dispute, type_="dispute.opened")
+    _publish(dispute, events.DisputeOpened.build(dispute=dispute))
     _notify([*_store_staff_ids(order), *_marketplace_staff_ids()], dispute, kind=DISPUTE_OPENED.name,
             title=f"Dispute about order {order.number}",
             body=f"{DisputeReason(reason).label}: {description[:300]}")
@@ -254,7 +257,7 @@ def dispute_add_statement(*, user, dispute_id: Any, text: str) -> DisputeStateme
         if role == DisputeRole.STORE and dispute.store_responded_at is None:
             dispute.store_responded_at = statement.created_at
         dispute.save(update_fields=["store_responded_at", "updated_at"])
-        _publish(dispute, type_="dispute.statement", extra={"statement": statement_data(statement, staff_viewer=False)})
+        _publish(dispute, events.DisputeStatement.build(dispute=dispute, statement=statement))
         staff_authors = list(dispute.statements.filter(role=DisputeRole.STAFF).exclude(author=None)
                              .values_list("author_id", flat=True).distinct())
         others = {DisputeRole.BUYER: [order.buyer_id], DisputeRole.STORE: _store_staff_ids(order),
@@ -290,7 +293,7 @@ def dispute_withdraw(*, user, dispute_id: Any, now: datetime | None = None) -> D
                                               now=now)
             else:
                 escrows.publish_escrow(order=order, escrow=escrow, reason="unfrozen")
-        _publish(dispute, type_="dispute.withdrawn")
+        _publish(dispute, events.DisputeWithdrawn.build(dispute=dispute))
         _notify(_store_staff_ids(order), dispute, kind=DISPUTE_UPDATED.name, exclude=user.pk, title=f"Dispute about order {order.number} withdrawn",
                 body="The buyer withdrew the dispute.")
         return dispute
@@ -361,7 +364,7 @@ def dispute_resolve(*, user, dispute_id: Any, resolution: str, amount: Any = Non
             dispute.save(update_fields=["released_amount"])
         if note:
             DisputeStatement.objects.create(dispute=dispute, author=user, role=DisputeRole.STAFF, text=note)
-        _publish(dispute, type_="dispute.resolved")
+        _publish(dispute, events.DisputeResolved.build(dispute=dispute))
         label = DisputeStatus(target).label
         _notify([order.buyer_id, *_store_staff_ids(order)], dispute, kind=DISPUTE_RESOLVED.name,
                 title=f"Dispute about order {order.number}: {label.lower()}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.urls import reverse
 
 from core.exceptions import NotFound
 from core.utils import parse_uuid
@@ -46,3 +47,21 @@ def order_documents(*, user, order_id: Any) -> dict[str, Any]:
     order = order_get_visible(user=user, order_id=order_id)
     invoice = Invoice.objects.filter(order=order).prefetch_related("credit_notes").first()
     return {"invoice": invoice, "credit_notes": list(invoice.credit_notes.order_by("sequence")) if invoice else []}
+
+
+def document_summary(document: Invoice | CreditNote) -> dict[str, Any]:
+    """An issued invoice or credit note, short (the ``invoice.issued`` / ``credit_note.issued``
+    events; ``commerce.invoices.events.DocumentSummary``)::
+
+        {"id", "number", "vendor_id", "order_id", "order_number", "currency", "net_total",
+         "tax_total", "gross_total", "issued_at", "pdf_url"}
+
+    Uses ``invoice.order`` (an invoice) or ``invoice.order`` of the credit note's invoice."""
+    is_credit = isinstance(document, CreditNote)
+    order = document.invoice.order if is_credit else document.order
+    pdf_url = (reverse("credit-note-pdf", kwargs={"credit_note_id": document.pk}) if is_credit
+               else reverse("invoice-pdf", kwargs={"invoice_id": document.pk}))
+    return {"id": document.pk, "number": document.number, "vendor_id": document.vendor_id, "order_id": order.pk,
+            "order_number": order.number, "currency": document.currency, "net_total": f"{document.net_total:.2f}",
+            "tax_total": f"{document.tax_total:.2f}", "gross_total": f"{document.gross_total:.2f}",
+            "issued_at": document.issued_at, "pdf_url": pdf_url}

@@ -15,6 +15,10 @@
     spread over the invoice's goods rates in proportion to what is left of each
     (``commerce.tax.calculation.split_amount``); the tax in each part is rounded half-up.
 
+Each issue publishes ``invoice.issued`` / ``credit_note.issued`` (:mod:`commerce.invoices.events`)
+to the buyer's ``user:`` topic and the store's ``vendor:`` desk, in the same transaction (sent
+after commit).
+
 The PDFs are :mod:`commerce.invoices.pdf` (imported by the API only, so processes that never
 serve a PDF never load WeasyPrint).
 
@@ -35,7 +39,12 @@ from typing import Any
 
 from django.utils import timezone
 
+from realtime.outbox import publish
+from realtime.user_topic import USER_TOPIC
+
+from commerce.invoices.events import CreditNoteIssued, InvoiceIssued
 from commerce.invoices.models import PREFIXES, CreditNote, DocumentKind, Invoice, InvoiceCounter
+from commerce.orders.events import VENDOR_TOPIC
 from commerce.orders.models import Order
 from commerce.payments.models import Refund
 from commerce.tax.calculation import Taxed, split_amount, tax_included_in, totals_by_rate
@@ -133,10 +142,18 @@ def invoice_issue(*, order: Order) -> Invoice:
         return existing
     lines = invoice_lines(order)
     net = sum((Decimal(line["net"]) for line in lines), ZERO)
-    return Invoice.objects.create(
+    invoice = Invoice.objects.create(
         order=order, **_issue_fields(order=order, kind=DocumentKind.INVOICE, at=order.paid_at or timezone.now()),
         lines=lines, rates=_rates(lines), net_total=net, tax_total=order.tax_total, gross_total=net + order.tax_total,
     )
+    _announce(order, InvoiceIssued.build(invoice=invoice))
+    return invoice
+
+
+def _announce(order: Order, event) -> None:
+    """``event`` to the buyer's ``user:`` topic and the store's ``vendor:`` desk (after commit)."""
+    publish(topic=USER_TOPIC.name(order.buyer_id), event=event)
+    publish(topic=VENDOR_TOPIC.name(order.vendor_id), event=event)
 
 
 # --- credit notes ----------------------------------------------------------------------------
@@ -226,8 +243,10 @@ def credit_note_issue(*, refund: Refund, order: Order, shipping_amount: Decimal,
                                lines=list(lines or []))
     net = sum((Decimal(line["net"]) for line in credit), ZERO)
     tax = sum((Decimal(line["tax"]) for line in credit), ZERO)
-    return CreditNote.objects.create(
+    note = CreditNote.objects.create(
         invoice=invoice, refund=refund, reason=refund.reason,
         **_issue_fields(order=order, kind=DocumentKind.CREDIT_NOTE, at=refund.created_at or timezone.now()),
         lines=credit, rates=_rates(credit), net_total=net, tax_total=tax, gross_total=net + tax,
     )
+    _announce(order, CreditNoteIssued.build(note=note))
+    return note

@@ -22,7 +22,8 @@
    enters them),
 6. creates the :class:`~commerce.orders.models.Checkout`, one :class:`~commerce.orders.models.Order` per
    vendor with snapshots of the addresses and the lines (name, SKU, unit price at purchase,
-   quantity, vendor name, tax line), the shipping method's snapshot and fee, and a
+   quantity, vendor name, tax line), the shipping method's snapshot and fee (each order
+   announced with ``order.placed`` to the buyer and the store's ``vendor:`` desk), and a
    :class:`~commerce.orders.models.StockReservation` per line, taking the
    units from ``Product.stock`` (``reason="reservation"``) — which refreshes every cart holding
    those products, so the buyer's ``cart:`` topic shows ``reservation`` with ``expires_at`` and
@@ -74,7 +75,13 @@ from commerce.orders.models import (
     ReservationStatus,
     StockReservation,
 )
-from commerce.orders.services import address_snapshot, order_apply_transition, order_number, release_reservations
+from commerce.orders.services import (
+    address_snapshot,
+    order_apply_transition,
+    order_number,
+    order_placed,
+    release_reservations,
+)
 from commerce.shipping.selectors import Basket, Destination, Item, Quote, method_snapshot, quotes_for_baskets
 from commerce.tax.calculation import Taxed, tax_line
 from commerce.tax.selectors import prices_include_tax, rates_for_country
@@ -306,7 +313,7 @@ def _create_orders(checkout: Checkout, priced: list[PricedOrder], *, shipping: d
     """Step 6: one ``pending_payment`` order per store (with its audit row), its lines
     (snapshots with their tax lines), its shipping method's snapshot and fee, and a stock
     reservation per line until the checkout expires (bulk inserts)."""
-    lines, reservations, audits = [], [], []
+    lines, reservations, audits, placed = [], [], [], []
     for po in priced:
         q, fee = po.shipping, po.fee
         oid = uuid.uuid4()
@@ -320,6 +327,7 @@ def _create_orders(checkout: Checkout, priced: list[PricedOrder], *, shipping: d
         )
         audits.append(OrderStatusChange(order=order, from_status="", to_status=OrderStatus.PENDING_PAYMENT,
                                         actor=checkout.buyer, reason="checkout"))
+        placed.append(order)
         for i, t in po.lines:
             p = i.product
             lines.append(OrderLine(order=order, product=p, product_name=p.name, sku=p.sku, vendor_name=p.vendor.name,
@@ -331,6 +339,8 @@ def _create_orders(checkout: Checkout, priced: list[PricedOrder], *, shipping: d
     OrderLine.objects.bulk_create(lines)
     StockReservation.objects.bulk_create(reservations)
     OrderStatusChange.objects.bulk_create(audits)
+    for order in placed:
+        order_placed(order=order)
 
 
 def _schedule_expiry(checkout_id: uuid.UUID, eta: datetime) -> None:

@@ -14,6 +14,7 @@ from core.exceptions import Forbidden
 from core.utils import parse_uuid
 from realtime.registry import Topic, register
 
+from commerce.orders.events import VENDOR_TOPIC
 from commerce.orders.hooks import vendor_desk_extras
 from commerce.orders.models import Order, OrderStatus
 from commerce.orders.selectors import order_summary
@@ -26,15 +27,17 @@ class VendorTopic(Topic):
 
     Snapshot: ``{"vendor": {"id", "name", "status"}, "counts": {status: n},
     "open_orders": [order summary], "open_disputes": n}`` (open = paid, processing,
-    ready_for_pickup, out_for_delivery, delivery_failed; newest 50). Events: ``order.created`` (an
-    order was paid: ``{"order"}``), ``order.status_changed`` (``{"order", "from", "to", "reason",
-    "changed_at"}``), ``escrow.updated`` and ``dispute.opened`` / ``dispute.statement`` /
-    ``dispute.resolved`` / ``dispute.withdrawn`` (``commerce.payments.escrow``,
-    ``commerce.disputes.services``). ``open_disputes`` comes from the disputes room
-    (``commerce.orders.hooks.vendor_desk_extras``).
+    ready_for_pickup, out_for_delivery, delivery_failed; newest 50). Events
+    (``commerce.orders.events`` and the rooms above): ``order.placed`` (a new unpaid order),
+    ``order.status_changed``, ``order.created`` (an order was paid: the full order),
+    ``vendor.status_changed``, ``escrow.updated`` (``commerce.payments.escrow``) and
+    ``dispute.opened`` / ``dispute.statement`` / ``dispute.resolved`` / ``dispute.withdrawn``
+    (``commerce.disputes.services``). ``open_disputes`` comes from the disputes room
+    (``commerce.orders.hooks.vendor_desk_extras``). A desk keeps the snapshot with them
+    (``tests/commerce/orders/test_events.py``).
     """
 
-    kind = "vendor"
+    kind = VENDOR_TOPIC.kind
 
     def authorize(self, *, user, key: str) -> bool:
         vid = parse_uuid(key)
@@ -42,7 +45,7 @@ class VendorTopic(Topic):
 
     def snapshot(self, *, user, key: str) -> dict[str, Any]:
         if not self.authorize(user=user, key=key):
-            raise Forbidden(f"You may not use vendor:{key}.", code="forbidden")
+            raise Forbidden(f"You may not use {VENDOR_TOPIC.name(key)}.", code="forbidden")
         vendor = Vendor.objects.get(pk=key)
         counts = dict(Order.objects.filter(vendor=vendor).values_list("status").annotate(n=Count("id")))
         open_statuses = [OrderStatus.PAID, OrderStatus.PROCESSING, OrderStatus.READY_FOR_PICKUP,

@@ -31,7 +31,8 @@ with ``from``, ``to``, ``allowed``). Who may ask for a move (checked per object,
 Others get ``Forbidden`` ``transition_not_allowed`` (403); a user who may not see the order gets
 ``NotFound`` ``order_not_found`` (404), never a hint it exists.
 
-Every move writes an :class:`OrderStatusChange` (who, when, from, to, reason), publishes
+A new order is announced with ``order.placed`` (:func:`order_placed`, to the buyer and the
+store). Every move writes an :class:`OrderStatusChange` (who, when, from, to, reason), publishes
 ``order.status_changed`` to ``user:<buyer_id>`` and ``vendor:<vendor_id>`` after commit,
 notifies the buyer (kind ``order.status_changed``) and sends ``commerce.orders.signals.order_status_changed``
 (delivery creates a delivery attempt on ``ready_for_pickup`` and cancels the open one on
@@ -59,8 +60,10 @@ from core.utils import parse_uuid
 from notifications.kinds import IN_APP, ORDER_STATUS_CHANGED, register_kind
 from notifications.services import notify
 from realtime.outbox import publish
+from realtime.user_topic import USER_TOPIC
 
 from commerce.catalog.services import products_adjust_stock
+from commerce.orders.events import VENDOR_TOPIC, OrderCreated, OrderPlaced, OrderStatusChanged
 from commerce.orders.models import (
     ORDER_MACHINE,
     RESERVATION_MACHINE,
@@ -71,14 +74,8 @@ from commerce.orders.models import (
     StockReservation,
 )
 from commerce.orders.permissions import can_move_order, can_view_order, is_order_buyer
-from commerce.orders.selectors import order_data, order_summary
 from commerce.orders.signals import order_cancelling, order_status_changed
 from commerce.stores.models import VendorStaff
-
-
-ORDER_STATUS_CHANGED_EVENT = "order.status_changed"
-
-ORDER_CREATED_EVENT = "order.created"
 
 ORDER_RECEIVED = register_kind(
     "order.received",
@@ -138,6 +135,14 @@ def lock_delivered_order_of_buyer(*, user, order_id: Any, forbidden: Forbidden, 
     return order
 
 
+def order_placed(*, order: Order) -> None:
+    """Announce a new ``pending_payment`` order (``order.placed``) to its buyer's ``user:`` topic
+    and its store's desk, after commit. Call it where an order is created (checkout, auction)."""
+    event = OrderPlaced.build(order=order)
+    publish(topic=USER_TOPIC.name(order.buyer_id), event=event)
+    publish(topic=VENDOR_TOPIC.name(order.vendor_id), event=event)
+
+
 def _record(order: Order, *, to_status: str, actor, reason: str, at=None) -> None:
     """Apply a move on a locked order at ``at`` (default now): status, audit row, events and
     notifications."""
@@ -155,15 +160,9 @@ def _record(order: Order, *, to_status: str, actor, reason: str, at=None) -> Non
         order=order, from_status=from_status, to_status=to_status,
         actor=actor if getattr(actor, "pk", None) else None, reason=(reason or "")[:200],
     )
-    event = {
-        "order": order_summary(order),
-        "from": from_status,
-        "to": to_status,
-        "reason": reason or "",
-        "changed_at": order.updated_at,
-    }
-    publish(topic=f"user:{order.buyer_id}", type=ORDER_STATUS_CHANGED_EVENT, data=event)
-    publish(topic=f"vendor:{order.vendor_id}", type=ORDER_STATUS_CHANGED_EVENT, data=event)
+    event = OrderStatusChanged.build(order=order, from_status=from_status, reason=reason)
+    publish(topic=USER_TOPIC.name(order.buyer_id), event=event)
+    publish(topic=VENDOR_TOPIC.name(order.vendor_id), event=event)
     label = OrderStatus(to_status).label.lower()
     notify(
         recipients=[order.buyer_id],
@@ -177,7 +176,7 @@ def _record(order: Order, *, to_status: str, actor, reason: str, at=None) -> Non
     order_status_changed.send(sender=Order, order=order, from_status=from_status, to_status=to_status,
                               actor=actor if getattr(actor, "pk", None) else None, reason=reason or "")
     if to_status == OrderStatus.PAID:
-        publish(topic=f"vendor:{order.vendor_id}", type=ORDER_CREATED_EVENT, data={"order": order_data(order)})
+        publish(topic=VENDOR_TOPIC.name(order.vendor_id), event=OrderCreated.build(order=order))
         staff = list(VendorStaff.objects.filter(vendor_id=order.vendor_id).values_list("user_id", flat=True))
         if staff:
             notify(

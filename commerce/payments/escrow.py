@@ -24,7 +24,8 @@ receipt confirmation and a dispute resolution racing each other move the money o
 
 Events (after commit, ``realtime.outbox.publish``) on the buyer's ``user:<buyer_id>`` and the
 store's ``vendor:<vendor_id>`` topics: ``escrow.updated`` with :func:`escrow_data` plus
-``reason`` (``protection_started``, ``released``, ``frozen``, ``unfrozen``, ``refunded``).
+``reason`` (``held`` when the payment is taken, ``protection_started``, ``released``, ``frozen``,
+``unfrozen``, ``refunded``).
 Notifications: ``escrow.protection_started`` (buyer), ``escrow.released`` (store owner).
 """
 
@@ -46,20 +47,21 @@ from notifications.kinds import EMAIL, IN_APP, register_kind
 from notifications.services import notify
 from realtime.jsonutil import to_jsonable
 from realtime.outbox import publish
+from realtime.user_topic import USER_TOPIC
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from commerce.common.money import CENT
+from commerce.orders.events import VENDOR_TOPIC
 from commerce.orders.models import Order, OrderStatus
 from commerce.orders.permissions import is_order_buyer
 from commerce.orders.services import lock_delivered_order_of_buyer, lock_order
+from commerce.payments.events import EscrowUpdated
 from commerce.payments.hooks import buyer_has_disputed, open_disputes
 from commerce.wallet import services as wallets
 from commerce.wallet.models import Escrow, EscrowReleaseReason, EscrowStatus, LedgerKind
 
 logger = logging.getLogger(__name__)
-
-ESCROW_UPDATED = "escrow.updated"
 
 PROTECTION_STARTED = register_kind(
     "escrow.protection_started",
@@ -120,9 +122,9 @@ def escrow_data(escrow: Escrow, *, order: Order | None = None, dispute_id: uuid.
 def publish_escrow(*, order: Order, escrow: Escrow, reason: str, dispute_id: uuid.UUID | None = None) -> None:
     """``escrow.updated`` (:func:`escrow_data` + ``reason``) to the buyer's ``user:`` and the
     store's ``vendor:`` topics, after commit."""
-    data = {**escrow_data(escrow, order=order, dispute_id=dispute_id), "reason": reason}
-    publish(topic=f"user:{order.buyer_id}", type=ESCROW_UPDATED, data=data)
-    publish(topic=f"vendor:{order.vendor_id}", type=ESCROW_UPDATED, data=data)
+    event = EscrowUpdated.build(escrow_data=escrow_data(escrow, order=order, dispute_id=dispute_id), reason=reason)
+    publish(topic=USER_TOPIC.name(order.buyer_id), event=event)
+    publish(topic=VENDOR_TOPIC.name(order.vendor_id), event=event)
 
 
 def lock_escrow(order: Order) -> Escrow | None:
@@ -331,7 +333,7 @@ def escrow_confirm_receipt(*, user, order_id: Any, now: datetime | None = None) 
 
 
 __all__ = [
-    "ESCROW_UPDATED", "commission_for", "escrow_confirm_receipt", "escrow_data", "escrow_release_due",
+    "commission_for", "escrow_confirm_receipt", "escrow_data", "escrow_release_due",
     "escrow_release_locked", "escrow_start_protection", "escrows_release_due", "lock_escrow", "open_dispute_id",
     "order_protection_data", "protection_window", "publish_escrow", "with_escrow",
 ]

@@ -35,7 +35,9 @@ record of it. REST runs these with ``Idempotency-Key`` in its non-atomic mode
 (``core.idempotency``), so step 1 survives whatever happens after it.
 
 Events (after commit): the order moves publish ``order.status_changed`` / ``order.created``
-(``commerce.orders.services``); wallets publish ``wallet.updated``; the buyer is notified
+(``commerce.orders.services``); a payment held in escrow publishes ``escrow.updated`` (``held``);
+a refund publishes ``order.refunded`` (``commerce.payments.events``) to the buyer and the store;
+wallets publish ``wallet.updated``; the buyer is notified
 ``payment.succeeded`` / ``payment.failed`` / ``payment.refunded`` (critical kinds).
 """
 
@@ -57,6 +59,8 @@ from core.models import Address
 from core.utils import parse_uuid
 from notifications.kinds import PAYMENT_FAILED, PAYMENT_REFUNDED, PAYMENT_SUCCEEDED
 from notifications.services import notify
+from realtime.outbox import publish
+from realtime.user_topic import USER_TOPIC
 
 from commerce.cart.services import cart_remove_products
 from commerce.orders.checkout import checkout_complete_if_paid
@@ -67,10 +71,13 @@ from commerce.orders.services import (
     lock_order,
     order_apply_transition,
     order_number,
+    order_placed,
     order_require_transition,
     reservations_consume,
 )
+from commerce.orders.events import VENDOR_TOPIC
 from commerce.payments.escrow import commission_for, open_dispute_id, publish_escrow
+from commerce.payments.events import OrderRefunded
 from commerce.payments.gateways import GatewayError, Intent, PaymentGateway, get_gateway
 from commerce.payments.models import Payment, PaymentMethod, PaymentStatus, PaymentWebhookEvent, Refund, WalletDeposit
 from commerce.payments.signals import payment_succeeded, refund_created
@@ -121,8 +128,9 @@ def _mark_paid(*, order: Order, payment: Payment) -> None:
     payment.succeeded_at = timezone.now()
     payment.save(update_fields=["status", "succeeded_at", "updated_at"])
     reservations_consume(order=order)
-    Escrow.objects.create(order=order, amount=payment.amount, currency=payment.currency)
+    escrow = Escrow.objects.create(order=order, amount=payment.amount, currency=payment.currency)
     order_apply_transition(order=order, to_status=OrderStatus.PAID, reason="payment_succeeded")
+    publish_escrow(order=order, escrow=escrow, reason="held")
     if order.checkout_id:
         checkout_complete_if_paid(checkout_id=order.checkout_id)
         product_ids = [pid for pid in order.lines.values_list("product_id", flat=True) if pid]
@@ -578,6 +586,9 @@ def refund_locked(*, order: Order, amount: Decimal, actor=None, reason: str = ""
     payment.save(update_fields=["refunded_amount", "updated_at"])
     order.refunded_total += amount
     order.save(update_fields=["refunded_total", "updated_at"])
+    refunded = OrderRefunded.build(order=order, refund=refund)
+    publish(topic=USER_TOPIC.name(order.buyer_id), event=refunded)
+    publish(topic=VENDOR_TOPIC.name(order.vendor_id), event=refunded)
     notify(recipients=[order.buyer_id], kind=PAYMENT_REFUNDED.name,
            title=f"Refund for order {order.number}",
            body=f"{amount:.2f} {payment.currency} of order {order.number} was refunded"
@@ -698,6 +709,7 @@ def order_create_for_auction(
                                  gross_total=taxed.gross)
         OrderStatusChange.objects.create(order=order, from_status="", to_status=OrderStatus.PENDING_PAYMENT,
                                          reason=OrderSource.AUCTION)
+        order_placed(order=order)
         order = lock_order(order.pk)
         if hold_reference:
             wallets.wallet_capture_hold(user=buyer, currency=currency, reference=hold_reference, amount=amount,

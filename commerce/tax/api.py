@@ -31,6 +31,10 @@ class TaxRateListApi(generics.GenericAPIView):
     permission_classes = [AllowAny]
     serializer_class = TaxRateOutputSerializer
 
+    def get_queryset(self):
+        """The whole rates table (what the list is of; ``get`` narrows it by the query)."""
+        return selectors.tax_rates_list()
+
     @extend_schema(
         summary="Tax rates per country and class",
         description="Value-added tax rates by country (ISO 3166-1 alpha-2) and tax class (`standard`, `reduced`; "

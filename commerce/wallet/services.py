@@ -34,11 +34,12 @@ from django.utils import timezone
 
 from core.exceptions import ApplicationError, Conflict
 from realtime.outbox import publish
+from realtime.user_topic import USER_TOPIC
 
 from commerce.common.money import CENT, DEFAULT_CURRENCY
+from commerce.wallet.events import WalletUpdated
 from commerce.wallet.models import HoldStatus, LedgerEntry, LedgerKind, Wallet, WalletHold
 
-WALLET_UPDATED = "wallet.updated"
 PLAIN_DECIMAL = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 MAX_AMOUNT = Decimal("999999999999.99")
 
@@ -165,7 +166,7 @@ def _apply(wallet: Wallet, *, kind: str, amount: Decimal, held: Decimal = Decima
         wallet=wallet, kind=kind, amount=amount, held_amount=held, balance_after=wallet.balance,
         held_after=wallet.held_balance, reference=reference[:80], memo=memo[:200],
     )
-    publish(topic=f"user:{wallet.user_id}", type=WALLET_UPDATED, data=wallet_data(wallet))
+    publish(topic=USER_TOPIC.name(wallet.user_id), event=WalletUpdated.build(wallet_data(wallet)))
     return entry
 
 

@@ -17,6 +17,7 @@ from realtime import outbox
 from tests.conftest import tokens_for
 from tests.factories.core import UserFactory
 from tests.live import LiveServer, WSClient
+from tests.realtime.probes import ProbeTick
 
 pytestmark = [pytest.mark.live, pytest.mark.chaos]
 
@@ -80,14 +81,14 @@ def test_sockets_closing_while_their_topic_receives_events_log_no_error(own_serv
     for i in range(20):  # ~4 MB per slow socket: more than the kernel's buffers hold (and each event
         # is over 64 KiB, the inbound frame limit, which the server's own frames are not held to)
         with transaction.atomic():
-            outbox.publish(topic=topic, type="test.tick", data={"i": i, "pad": pad})
+            outbox.publish(topic=topic, event=ProbeTick.build(i=i, pad=pad))
     assert watcher.next_event(topic, timeout=10)["data"]["i"] == 0
     for sock in socks:  # close frames; these sockets never read
         sock.sendall(_masked(0x8, struct.pack("!H", 1000)))
     time.sleep(0.2)
     for i in range(20, 40):
         with transaction.atomic():
-            outbox.publish(topic=topic, type="test.tick", data={"i": i, "pad": pad})
+            outbox.publish(topic=topic, event=ProbeTick.build(i=i, pad=pad))
     seen = [watcher.next_event(topic, timeout=10)["data"]["i"] for _ in range(39)]
     assert seen == list(range(1, 40))  # the live socket got every event, in order
     for sock in socks:
@@ -110,7 +111,7 @@ def test_idle_socket_survives_short_redis_timeouts_and_health_checks(own_server)
     assert client.request("subscribe", topic=topic)["status"] == "ok"
     time.sleep(4)
     with transaction.atomic():
-        outbox.publish(topic=topic, type="test.after_idle", data={})
-    assert client.next_event(topic, timeout=10)["type"] == "test.after_idle"
+        outbox.publish(topic=topic, event=ProbeTick.build(label="after_idle"))
+    assert client.next_event(topic, timeout=10)["data"] == {"label": "after_idle"}
     assert client.request("ping")["status"] == "ok"
     assert "Traceback" not in server.log()

@@ -30,13 +30,14 @@ from tests.conftest import tokens_for
 from tests.factories.auctions import bidder, live_auction
 from tests.factories.core import UserFactory
 from tests.live import ROOT, LiveServer, WSClient, free_port, subprocess_env
+from tests.realtime.probes import ProbeTick
 
 pytestmark = [pytest.mark.live, pytest.mark.chaos]
 
 
 def publish(topic: str, i: int) -> None:
     with transaction.atomic():
-        outbox.publish(topic=topic, type="test.tick", data={"i": i})
+        outbox.publish(topic=topic, event=ProbeTick.build(i=i))
 
 
 def test_daphne_killed_every_socket_resumes_with_recovered_true_and_no_gap(transactional_db, tmp_path):

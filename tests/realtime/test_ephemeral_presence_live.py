@@ -9,6 +9,7 @@ from realtime import ephemeral, outbox, presence
 from tests.conftest import tokens_for
 from tests.factories.core import UserFactory
 from tests.live import WSClient
+from tests.realtime.probes import ProbeTick, ProbeTyping
 
 pytestmark = pytest.mark.live
 
@@ -24,10 +25,10 @@ def test_ephemeral_event_reaches_subscribers_without_seq_and_skips_the_sender(li
     topic = f"user:{user.pk}"
     a = signed_in(live, user)
     a.request("subscribe", topic=topic)
-    ephemeral.send(topic=topic, type="test.typing", data={"state": "start"})
+    ephemeral.send(topic=topic, event=ProbeTyping.build(state="start"))
     ev = a.next_event(topic)
-    assert ev["type"] == "test.typing" and ev["ephemeral"] is True and "seq" not in ev
-    ephemeral.send(topic=topic, type="test.typing", data={"state": "stop"}, exclude_user_id=user.pk)
+    assert ev["type"] == "probe.typing" and ev["ephemeral"] is True and "seq" not in ev
+    ephemeral.send(topic=topic, event=ProbeTyping.build(state="stop"), exclude_user_id=user.pk)
     with pytest.raises(TimeoutError):
         a.next_event(topic, timeout=0.6)
 
@@ -37,16 +38,16 @@ def test_ephemeral_events_take_no_seq_and_are_not_replayed(live):
     topic = f"user:{user.pk}"
     a = signed_in(live, user)
     a.request("subscribe", topic=topic)
-    ephemeral.send(topic=topic, type="test.typing", data={})
+    ephemeral.send(topic=topic, event=ProbeTyping.build())
     a.next_event(topic)
     with transaction.atomic():
-        outbox.publish(topic=topic, type="test.fact", data={})
+        outbox.publish(topic=topic, event=ProbeTick.build(label="fact"))
     fact = a.next_event(topic)
     assert fact["seq"] == 1  # the ephemeral event consumed no seq
     b = signed_in(live, user)
     reply = b.request("subscribe", topic=topic, since=0)
-    replayed = [e["type"] for e in b.events if e["op"] == "event"]
-    assert reply["data"]["recovered"] is True and replayed == ["test.fact"]
+    replayed = [(e["type"], e["data"]) for e in b.events if e["op"] == "event"]
+    assert reply["data"]["recovered"] is True and replayed == [("probe.tick", {"label": "fact"})]
 
 
 def test_presence_follows_subscribe_unsubscribe_and_disconnect(live):

@@ -22,6 +22,7 @@ from realtime.models import OutboxEvent
 from tests.conftest import tokens_for
 from tests.factories.core import UserFactory
 from tests.live import ROOT, WSClient, subprocess_env
+from tests.realtime.probes import ProbeTick
 
 pytestmark = pytest.mark.live
 
@@ -42,9 +43,9 @@ def signed_in(live, user) -> WSClient:
     return client
 
 
-def publish_committed(topic: str, type: str, data: dict) -> None:
+def publish_committed(topic: str, data: dict) -> None:
     with transaction.atomic():
-        outbox.publish(topic=topic, type=type, data=data)
+        outbox.publish(topic=topic, event=ProbeTick.build(**data))
 
 
 # --- authentication --------------------------------------------------------------------------
@@ -205,7 +206,7 @@ def test_other_users_topic_is_forbidden(live):
     client = signed_in(live, alice)
     reply = client.request("subscribe", topic=f"user:{bob.pk}")
     assert reply["status"] == "error" and reply["error"]["code"] == "forbidden"
-    publish_committed(f"user:{bob.pk}", "test.secret", {"n": 1})
+    publish_committed(f"user:{bob.pk}", {"n": 1})
     with pytest.raises(TimeoutError):
         client.next_event(timeout=0.7)
 
@@ -220,11 +221,11 @@ def test_subscribe_without_since_gives_snapshot_then_events_with_consecutive_seq
     assert reply["data"]["snapshot"]["user_id"] == str(user.pk)
     start = reply["data"]["seq"]
     for n in range(5):
-        publish_committed(topic, "test.tick", {"n": n})
+        publish_committed(topic, {"n": n})
     events = [client.next_event(topic) for _ in range(5)]
     assert [e["seq"] for e in events] == list(range(start + 1, start + 6))
     assert [e["data"]["n"] for e in events] == list(range(5))
-    assert all(e["type"] == "test.tick" and e["ts"].endswith("Z") for e in events)
+    assert all(e["type"] == "probe.tick" and e["ts"].endswith("Z") for e in events)
 
 
 def test_two_sockets_of_one_user_both_receive_each_event_once(live):
@@ -233,7 +234,7 @@ def test_two_sockets_of_one_user_both_receive_each_event_once(live):
     a, b = signed_in(live, user), signed_in(live, user)
     for c in (a, b):
         c.request("subscribe", topic=topic)
-    publish_committed(topic, "test.hello", {"x": "1.50"})
+    publish_committed(topic, {"x": "1.50"})
     for c in (a, b):
         ev = c.next_event(topic)
         assert ev["data"] == {"x": "1.50"}
@@ -247,18 +248,18 @@ def test_since_replays_exactly_the_missed_events(live):
     client = signed_in(live, user)
     client.request("subscribe", topic=topic)
     for n in range(3):
-        publish_committed(topic, "test.tick", {"n": n})
+        publish_committed(topic, {"n": n})
     seen = [client.next_event(topic)["seq"] for _ in range(3)]
     client.close()  # the tunnel
     for n in range(3, 7):
-        publish_committed(topic, "test.tick", {"n": n})
+        publish_committed(topic, {"n": n})
     client = signed_in(live, user)
     reply = client.request("subscribe", topic=topic, since=seen[-1])
     assert reply["data"] == {"seq": seen[-1] + 4, "recovered": True}
     replayed = [e for e in client.events if e["op"] == "event"]
     assert [e["seq"] for e in replayed] == [seen[-1] + i for i in range(1, 5)]
     assert [e["data"]["n"] for e in replayed] == [3, 4, 5, 6]
-    publish_committed(topic, "test.tick", {"n": 7})
+    publish_committed(topic, {"n": 7})
     client.events.clear()
     assert client.next_event(topic)["seq"] == seen[-1] + 5
 
@@ -267,7 +268,7 @@ def test_since_beyond_history_gives_recovered_false_and_snapshot(live):
     user = UserFactory()
     topic = f"user:{user.pk}"
     for n in range(3):
-        publish_committed(topic, "test.tick", {"n": n})
+        publish_committed(topic, {"n": n})
     streams.sync_client().xtrim(streams.stream_key(topic), minid="3-0", approximate=False)  # history lost events 1-2
     client = signed_in(live, user)
     reply = client.request("subscribe", topic=topic, since=0)
@@ -290,7 +291,7 @@ def test_unsubscribe_stops_events(live):
     client = signed_in(live, user)
     client.request("subscribe", topic=topic)
     assert client.request("unsubscribe", topic=topic)["data"]["subscribed"] is False
-    publish_committed(topic, "test.tick", {})
+    publish_committed(topic, {})
     with pytest.raises(TimeoutError):
         client.next_event(timeout=0.7)
 
@@ -324,14 +325,14 @@ def test_rolled_back_transaction_publishes_nothing(live):
     client.request("subscribe", topic=topic)
     with pytest.raises(RuntimeError):
         with transaction.atomic():
-            outbox.publish(topic=topic, type="test.rolled_back", data={})
+            outbox.publish(topic=topic, event=ProbeTick.build(label="rolled_back"))
             raise RuntimeError("boom")
     with pytest.raises(TimeoutError):
         client.next_event(timeout=0.7)
     assert not OutboxEvent.objects.filter(topic=topic).exists()
-    publish_committed(topic, "test.committed", {})
+    publish_committed(topic, {"label": "committed"})
     ev = client.next_event(topic)
-    assert (ev["type"], ev["seq"]) == ("test.committed", 1)  # the rollback consumed no seq
+    assert (ev["data"], ev["seq"]) == ({"label": "committed"}, 1)  # the rollback consumed no seq
 
 
 def test_outbox_row_left_unpublished_is_sent_by_the_sweep(live):
@@ -340,7 +341,7 @@ def test_outbox_row_left_unpublished_is_sent_by_the_sweep(live):
     client = signed_in(live, user)
     client.request("subscribe", topic=topic)
     # A crash between commit and relay: the row exists, nobody relayed it.
-    row = OutboxEvent.objects.create(topic=topic, type="test.orphan", data={"k": "v"})
+    row = OutboxEvent.objects.create(topic=topic, type="probe.tick", data={"k": "v"})
     OutboxEvent.objects.filter(pk=row.pk).update(created_at=row.created_at - timedelta(seconds=30))
     with pytest.raises(TimeoutError):
         client.next_event(timeout=0.5)
@@ -348,7 +349,7 @@ def test_outbox_row_left_unpublished_is_sent_by_the_sweep(live):
 
     assert sweep_outbox.delay().get() >= 1
     ev = client.next_event(topic)
-    assert (ev["type"], ev["data"]) == ("test.orphan", {"k": "v"})
+    assert (ev["type"], ev["data"]) == ("probe.tick", {"k": "v"})
     row.refresh_from_db()
     assert row.published_at is not None and row.seq == ev["seq"]
 
@@ -358,7 +359,7 @@ def test_republishing_an_event_is_not_delivered_twice(live):
     topic = f"user:{user.pk}"
     client = signed_in(live, user)
     client.request("subscribe", topic=topic)
-    publish_committed(topic, "test.once", {})
+    publish_committed(topic, {"label": "once"})
     first = client.next_event(topic)
     # The relay crashed after Redis but before marking the row: the sweep publishes it again.
     OutboxEvent.objects.filter(topic=topic).update(published_at=None, created_at=OutboxEvent.objects.get(topic=topic).created_at - timedelta(seconds=30))
@@ -391,8 +392,8 @@ def test_idle_socket_survives_past_redis_client_timeouts_and_still_receives(live
     client = signed_in(live, user)
     client.request("subscribe", topic=topic)
     time.sleep(7)
-    publish_committed(topic, "test.after_idle", {})
-    assert client.next_event(topic)["type"] == "test.after_idle"
+    publish_committed(topic, {"label": "after_idle"})
+    assert client.next_event(topic)["data"] == {"label": "after_idle"}
     assert "Traceback" not in live.log()
 
 

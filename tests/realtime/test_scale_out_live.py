@@ -30,6 +30,7 @@ from tests.conftest import tokens_for
 from tests.factories.commerce import ProductFactory
 from tests.factories.core import UserFactory
 from tests.live import LiveServer, LoadBalancer, RedisServer, haproxy_binary
+from tests.realtime.probes import ProbeTick
 
 pytestmark = [
     pytest.mark.live,
@@ -88,9 +89,9 @@ def cluster(django_db_setup, django_db_blocker, tmp_path_factory):
         second.stop()
 
 
-def publish_committed(topic: str, type: str, data: dict) -> None:
+def publish_committed(topic: str, **data) -> None:
     with transaction.atomic():
-        outbox.publish(topic=topic, type=type, data=data)
+        outbox.publish(topic=topic, event=ProbeTick.build(**data))
 
 
 def signed_in(cluster: Cluster, user, *, to: str):
@@ -129,9 +130,9 @@ def test_topics_spread_over_both_redis_servers_and_each_process_subscribes_once(
             assert client.request("subscribe", topic=topic)["status"] == "ok"
         counts = cluster.group_subscribers(topic)
         assert sorted(counts) == [0, 2], counts
-        publish_committed(topic, "test.sharded", {"n": 1})
+        publish_committed(topic, n=1)
         for client in clients:
-            assert client.next_event(topic, timeout=10)["type"] == "test.sharded"
+            assert client.next_event(topic, timeout=10)["type"] == ProbeTick.type
             client.close()
         seen.setdefault(counts.index(2), topic)
         if len(seen) == 2:
@@ -145,17 +146,17 @@ def test_reconnect_through_the_balancer_to_the_other_process_resumes_without_gap
     first = signed_in(cluster, user, to="s0")
     assert first.request("subscribe", topic=topic)["data"]["seq"] == 0
     for n in range(1, 4):
-        publish_committed(topic, "test.tick", {"n": n})
+        publish_committed(topic, n=n)
     assert [first.next_event(topic)["seq"] for _ in range(3)] == [1, 2, 3]
     first.close()
     for n in range(4, 8):  # published while the client is away
-        publish_committed(topic, "test.tick", {"n": n})
+        publish_committed(topic, n=n)
     again = signed_in(cluster, user, to="s1")
     reply = again.request("subscribe", topic=topic, since=3)
     assert reply["data"] == {"seq": 7, "recovered": True}
     replayed = [again.next_event(topic) for _ in range(4)]
     assert [(e["seq"], e["data"]["n"]) for e in replayed] == [(4, 4), (5, 5), (6, 6), (7, 7)]
-    publish_committed(topic, "test.tick", {"n": 8})
+    publish_committed(topic, n=8)
     assert again.next_event(topic, timeout=10)["seq"] == 8
 
 
@@ -236,7 +237,7 @@ def test_killing_a_process_moves_its_clients_to_the_other_without_losing_an_even
         f.start()
     total = 60
     for n in range(1, total + 1):
-        publish_committed(topic, "test.tick", {"n": n})
+        publish_committed(topic, n=n)
         if n == 20:
             os.kill(cluster.servers["s0"].proc.pid, signal.SIGKILL)
         time.sleep(0.03)

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from delivery import geo, services
+from delivery.events import DELIVERY_TOPIC
 from delivery.models import Delivery
 
 
@@ -39,7 +40,7 @@ class Command(BaseCommand):
         steps = max(1, int(total / opts["speed"]))
         token = str(AccessToken.for_user(d.courier))
         ws_url = opts["url"].rstrip("/").replace("http", "ws", 1) + "/ws/"
-        topic = f"delivery:{d.pk}"
+        topic = DELIVERY_TOPIC.name(d.pk)
         heading = geo.bearing_deg(*start, d.dropoff_lat, d.dropoff_lon)
 
         async def drive() -> None:

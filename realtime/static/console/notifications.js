@@ -79,7 +79,10 @@ export function mount(root, { session, rt, me }) {
         items = items.map((n) => (n.id === d.id ? { ...n, ...d } : n)).filter((n) => !n.archived_at);
         render();
       } else if (ev.type === "notification.read_all") {
-        items = items.map((n) => (n.read_at ? n : { ...n, read_at: d.read_at }));
+        items = items.map((n) => (n.read_at ? n : { ...n, read_at: d.read_at, seen_at: n.seen_at || d.read_at }));
+        render();
+      } else if (ev.type === "notification.seen_all") {
+        items = items.map((n) => (n.seen_at ? n : { ...n, seen_at: d.seen_at }));
         render();
       }
     },

@@ -41,7 +41,7 @@ def test_proven_delivery_starts_the_window_and_the_sweep_releases_after_it_once(
     held = Escrow.objects.get(order=order)
     assert held.status == "held" and held.release_after == order.delivered_at + timedelta(days=3)
     for topic in (f"user:{order.buyer_id}", f"vendor:{order.vendor_id}"):
-        assert [e["reason"] for e in escrow_events(order, topic)] == ["protection_started"]
+        assert [e["reason"] for e in escrow_events(order, topic)] == ["held", "protection_started"]
     note = Notification.objects.get(recipient=order.buyer, kind="escrow.protection_started")
     assert note.data["release_after"] == held.release_after.isoformat()
 
