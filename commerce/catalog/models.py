@@ -184,3 +184,52 @@ class ProductStockChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id}: {self.old_stock} -> {self.new_stock} ({self.reason})"
+
+
+class CatalogImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed (the file could not be read)"
+
+
+class CatalogImport(models.Model):
+    """One upload of a store's catalogue (CSV or XLSX, :mod:`commerce.catalog.spreadsheet`) and
+    what its Celery job did with it (:mod:`commerce.catalog.imports`).
+
+    The file is kept in the row (``source``, at most ``CATALOG_IMPORT_MAX_BYTES``) so the worker
+    reads it from the database wherever it runs. ``total_rows`` data rows; ``rows_done`` of them
+    processed so far, each ``created``, ``updated``, ``unchanged`` or an error; ``errors`` is the
+    per-row report ``[{"line", "sku", "field", "message"}]`` (``line`` as a spreadsheet numbers
+    it: the header is line 1). ``detail`` says why a ``failed`` file could not be read at all."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="catalog_imports")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    file_name = models.CharField(max_length=200)
+    file_format = models.CharField(max_length=8)
+    source = models.BinaryField()
+    status = models.CharField(max_length=16, choices=CatalogImportStatus.choices, default=CatalogImportStatus.QUEUED)
+    detail = models.CharField(max_length=500, blank=True)
+    total_rows = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["vendor", "-created_at"], name="commerce_catimport_vendor")]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=[s.value for s in CatalogImportStatus]),
+                                   name="commerce_catimport_status_valid"),
+            models.CheckConstraint(condition=Q(file_format__in=["csv", "xlsx"]), name="commerce_catimport_format"),
+        ]
+
+    def __str__(self) -> str:
+        return f"import {self.file_name} ({self.status})"

@@ -117,3 +117,47 @@ class ProductUpdateInputSerializer(_ProductWriteFields):
         if currency is not None and product is not None and currency != product.currency:
             raise serializers.ValidationError({"currency": ["The currency of a product cannot be changed."]})
         return attrs
+
+
+class CatalogImportInputSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV (UTF-8) or XLSX, at most CATALOG_IMPORT_MAX_BYTES (10 MB); columns: "
+                                 "commerce.catalog.spreadsheet")
+
+
+class CatalogImportErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="As a spreadsheet numbers it: the header is line 1")
+    sku = serializers.CharField(allow_blank=True)
+    field = serializers.CharField(allow_blank=True, help_text="The column at fault (empty: the row as a whole)")
+    message = serializers.CharField()
+
+
+class CatalogImportOutputSerializer(serializers.Serializer):
+    """A catalogue import and how far its job got (``errors``: only in the detail)."""
+
+    id = serializers.UUIDField()
+    vendor_id = serializers.UUIDField()
+    file_name = serializers.CharField()
+    file_format = serializers.ChoiceField(choices=["csv", "xlsx"])
+    status = serializers.ChoiceField(choices=["queued", "running", "done", "failed"])
+    detail = serializers.CharField(allow_blank=True, help_text="Why a failed file could not be read")
+    total_rows = serializers.IntegerField()
+    rows_done = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    error_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    errors_url = serializers.SerializerMethodField()
+
+    def get_errors_url(self, job) -> str:
+        return f"/api/v1/vendors/{job.vendor_id}/catalog-imports/{job.pk}/errors/"
+
+
+class CatalogImportDetailOutputSerializer(CatalogImportOutputSerializer):
+    errors = CatalogImportErrorSerializer(many=True, help_text="The per-row report (also as CSV: errors_url)")
+
+
+class CatalogExportInputSerializer(serializers.Serializer):
+    file_format = serializers.ChoiceField(choices=["csv", "xlsx"], default="csv", required=False)

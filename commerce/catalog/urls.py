@@ -2,11 +2,18 @@
 
 from django.urls import path
 
-from commerce.catalog import api
+from commerce.catalog import api, transfer_api
 
 urlpatterns = [
     path("categories/", api.CategoryListApi.as_view(), name="category-list"),
     path("brands/", api.BrandListApi.as_view(), name="brand-list"),
     path("products/", api.ProductListCreateApi.as_view(), name="product-list"),
     path("products/<uuid:product_id>/", api.ProductDetailApi.as_view(), name="product-detail"),
+    path("vendors/<uuid:vendor_id>/catalog-imports/", transfer_api.CatalogImportListApi.as_view(),
+         name="catalog-import-list"),
+    path("vendors/<uuid:vendor_id>/catalog-imports/<uuid:import_id>/", transfer_api.CatalogImportDetailApi.as_view(),
+         name="catalog-import-detail"),
+    path("vendors/<uuid:vendor_id>/catalog-imports/<uuid:import_id>/errors/",
+         transfer_api.CatalogImportErrorsApi.as_view(), name="catalog-import-errors"),
+    path("vendors/<uuid:vendor_id>/catalog-export/", transfer_api.CatalogExportApi.as_view(), name="catalog-export"),
 ]

@@ -1,5 +1,5 @@
-"""The ``vendor:<vendor_id>`` topic kind (a store's live order desk) and the order event types
-(``realtime.events``). ``order.status_changed`` also goes to the buyer's ``user:`` topic.
+"""The order event types of the ``vendor:<vendor_id>`` topic (a store's live desk; the kind is
+declared by ``commerce.stores.events``) (``realtime.events``). ``order.status_changed`` also goes to the buyer's ``user:`` topic.
 """
 
 from __future__ import annotations
@@ -9,17 +9,16 @@ from uuid import UUID
 
 from pydantic import Field
 
-from realtime.events import Currency, Event, EventSchema, Money, Payload, Timestamp, TopicKind, Topics, one_of
+from realtime.events import Currency, Event, EventSchema, Money, Payload, Timestamp, Topics, one_of
 from realtime.user_topic import USER_TOPIC
 
 from commerce.orders.models import Order, OrderSource, OrderStatus
 from commerce.orders.selectors import order_data, order_summary
 from commerce.shipping.models import ShippingRule
+from commerce.stores.events import VENDOR_TOPIC
 from commerce.stores.models import Vendor, VendorStatus
 from commerce.tax.models import TaxClass
 
-#: ``vendor:<vendor_id>``: a store's live order desk (its staff only)
-VENDOR_TOPIC = TopicKind("vendor", key="the store's (vendor's) id", description="a store's live order desk, for its staff")
 
 OrderStatusValue = one_of(OrderStatus.values)
 TaxClassValue = one_of(TaxClass.values)

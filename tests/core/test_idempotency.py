@@ -21,7 +21,7 @@ URL = "/api/v1/checkout/"
 
 def buyer_client(buyer):
     """``client_for(buyer)`` that remembers its buyer (for the checkout body)."""
-    client = buyer_client(buyer)
+    client = client_for(buyer)
     client.buyer = buyer
     return client
 
