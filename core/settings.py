@@ -374,6 +374,11 @@ CHAT_ALLOWED_LINK_DOMAINS = env.list(
     "CHAT_ALLOWED_LINK_DOMAINS", default=["demo.market", "marketplace.local", "localhost", "127.0.0.1"]
 )
 CHAT_MEDIA_ROOT = env("CHAT_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "chat-media"))
+# Invoice and credit-note PDFs: private storage, served only through the API (commerce.invoices)
+INVOICE_ROOT = env("INVOICE_ROOT", default=str(BASE_DIR / ".data" / "invoices"))
+# Catalogue imports (commerce.catalog.imports): the largest file and the most product lines per file
+CATALOG_IMPORT_MAX_BYTES = env.int("CATALOG_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+CATALOG_IMPORT_MAX_ROWS = env.int("CATALOG_IMPORT_MAX_ROWS", default=50_000)
 
 # Checkout, payments, wallet.
 #: minutes a checkout's stock stays reserved waiting for payment
