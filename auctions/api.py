@@ -1,4 +1,5 @@
-"""REST views of auctions (thin: validate, call a service or selector, return its payload)."""
+"""REST views of auctions (thin: validate, call a service, render with the output serializers of
+``auctions.serializers`` through the selectors' payload functions)."""
 
 from __future__ import annotations
 
@@ -18,12 +19,14 @@ from auctions.serializers import (
     AuctionOutputSerializer,
     BidInputSerializer,
     BidOutputSerializer,
+    WatchOutputSerializer,
 )
-from commerce.common.api import error_responses
 from commerce.orders.selectors import order_data
+from commerce.orders.serializers import OrderSerializer
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from core.pagination import LimitOffsetPagination
 from core.utils import parse_uuid, validated
+from core.schema import error_responses
 
 
 def _get(request, auction_id) -> Auction:
@@ -34,6 +37,7 @@ class AuctionListCreateApi(generics.GenericAPIView):
     permission_classes = [IsAuthenticated]
     pagination_class = LimitOffsetPagination
     serializer_class = AuctionOutputSerializer
+    queryset = Auction.objects.none()  # for the OpenAPI document; get() builds the list
 
     @extend_schema(
         operation_id="auctions_list",
@@ -41,6 +45,7 @@ class AuctionListCreateApi(generics.GenericAPIView):
         description="Default: live and scheduled, soonest end first. `status`, `ending_soon=1` (live, ending within the "
         "hour), `vendor=<id>`, `mine=bids` (you bid), `won=1` (you won).",
         parameters=[OpenApiParameter(n, OpenApiTypes.STR) for n in ("status", "ending_soon", "vendor", "mine", "won")],
+        responses={200: AuctionOutputSerializer(many=True), **error_responses(400, 401)},
         tags=["auctions"],
     )
     def get(self, request: Request) -> Response:
@@ -109,7 +114,7 @@ class AuctionBuyNowApi(APIView):
     @extend_schema(summary="Buy it now", request=None, parameters=[IDEMPOTENCY_KEY_PARAMETER],
                    description="Before the first bid only (409 `buy_now_unavailable`); ends the auction sold and returns "
                    "the order (paid from your wallet).",
-                   responses={201: OpenApiTypes.OBJECT, **error_responses(400, 401, 403, 404, 409)}, tags=["auctions"])
+                   responses={201: OrderSerializer, **error_responses(400, 401, 403, 404, 409, 422)}, tags=["auctions"])
     @idempotent(scope="auction_buy_now")
     def post(self, request: Request, auction_id) -> Response:
         order = services.auction_buy_now(auction_id=auction_id, buyer=request.user)
@@ -121,10 +126,12 @@ class AuctionWatchApi(APIView):
 
     @extend_schema(summary="Watch an auction", request=None, description="404 `auction_not_found` for an auction you "
                    "may not see (pending approval or cancelled, unless you are its store's staff or an admin).",
-                   responses={200: OpenApiTypes.OBJECT, **error_responses(401, 404)}, tags=["auctions"])
+                   responses={200: WatchOutputSerializer, **error_responses(401, 404)}, tags=["auctions"])
     def post(self, request: Request, auction_id) -> Response:
-        return Response({"watching": services.auction_watch(user=request.user, auction_id=auction_id)})
+        watching = services.auction_watch(user=request.user, auction_id=auction_id)
+        return Response(WatchOutputSerializer({"watching": watching}).data)
 
-    @extend_schema(summary="Stop watching", responses={200: OpenApiTypes.OBJECT, **error_responses(401, 404)}, tags=["auctions"])
+    @extend_schema(summary="Stop watching", responses={200: WatchOutputSerializer, **error_responses(401, 404)}, tags=["auctions"])
     def delete(self, request: Request, auction_id) -> Response:
-        return Response({"watching": services.auction_watch(user=request.user, auction_id=auction_id, watch=False)})
+        watching = services.auction_watch(user=request.user, auction_id=auction_id, watch=False)
+        return Response(WatchOutputSerializer({"watching": watching}).data)

@@ -22,9 +22,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from auctions.events import AUCTION_TOPIC
-from auctions.selectors import auction_data, auction_find_visible, auction_public_data
+from auctions.selectors import AuctionView, auction_data, auction_find_visible
+from auctions.serializers import BidOutputSerializer
 from auctions.services import auction_place_bid
 from core.exceptions import Forbidden
 from realtime.registry import Topic, command, register
@@ -58,15 +60,8 @@ class AuctionTopic(Topic):
 
 
 def bid_reply(result) -> dict[str, Any]:
-    """The answer to an accepted bid (REST 201 body and socket reply)."""
-    public = auction_public_data(result.auction)
-    return {
-        "bid_id": result.bid.pk,
-        "current_price": public["current_price"],
-        "leading": result.leading,
-        "minimum_bid": public["minimum_bid"],
-        "ends_at": public["ends_at"],
-        "reserve_met": public["reserve_met"],
-        "bid_count": public["bid_count"],
-        "version": public["version"],
-    }
+    """The answer to an accepted bid (REST 201 body and socket reply), rendered by
+    :class:`auctions.serializers.BidOutputSerializer`: ``{"bid_id", "current_price", "leading",
+    "minimum_bid", "ends_at", "reserve_met", "bid_count", "version"}``."""
+    view = AuctionView(auction=result.auction, now=timezone.now())
+    return BidOutputSerializer({"bid": result.bid, "leading": result.leading, "view": view}).data

@@ -4,7 +4,9 @@ winner and the store), and the lists."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -13,10 +15,10 @@ from django.utils import timezone
 from auctions import rules
 from auctions.models import Auction, AuctionParticipant, AuctionStatus
 from auctions.permissions import can_see_auction_order, can_view_auction, visible_auctions_q
+from auctions.serializers import AuctionOutputSerializer, AuctionSerializer
 from core.exceptions import NotFound
 from core.permissions import is_active_user
 from core.utils import parse_uuid
-from realtime.jsonutil import to_jsonable
 
 def auction_find_visible(*, user, auction_id: Any) -> Auction | None:
     """The auction ``auction_id`` (vendor joined) if ``user`` may see it
@@ -44,12 +46,47 @@ def pseudonym_of(auction: Auction, user_id) -> str | None:
     return f"Bidder {number}" if number else None
 
 
-def _money(v) -> str | None:
-    return None if v is None else f"{v:.2f}"
+@dataclass(frozen=True)
+class AuctionView:
+    """An auction as the payloads show it at ``now`` (rendered by
+    :class:`auctions.serializers.AuctionSerializer` / ``AuctionOutputSerializer``): the rules'
+    derived values, the leader's pseudonym, and ``viewer`` (``my_max_amount``, ``leading``,
+    ``order_id``: only the keys that apply to the viewer)."""
+
+    auction: Auction
+    now: datetime
+    viewer: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def result(self) -> str | None:
+        return self.auction.result or None
+
+    @property
+    def minimum_bid(self) -> Decimal | None:
+        a = self.auction
+        if a.status not in (AuctionStatus.LIVE, AuctionStatus.SCHEDULED):
+            return None
+        return rules.minimum_bid(a.current_price, start_price=a.start_price)
+
+    @property
+    def leader(self) -> str | None:
+        return getattr(self.auction, "leader_pseudonym", None) or pseudonym_of(self.auction, self.auction.leader_id)
+
+    @property
+    def reserve_met(self) -> bool | None:
+        a = self.auction
+        return rules.reserve_met(rules.Standing(a.leader_max, a.second_max), a.reserve_price)
+
+    @property
+    def buy_now_available(self) -> bool:
+        a = self.auction
+        return bool(a.buy_now_price is not None and a.bid_count == 0 and
+                    a.status in (AuctionStatus.LIVE, AuctionStatus.SCHEDULED))
 
 
 def auction_public_data(auction: Auction, *, now: datetime | None = None) -> dict[str, Any]:
-    """What everyone may see (the ``auction:<id>`` snapshot and event data)::
+    """What everyone may see (the ``auction:<id>`` event data), rendered by
+    :class:`auctions.serializers.AuctionSerializer`::
 
         {"id", "title", "description", "vendor": {"id", "name"}, "product_id", "status", "result",
          "currency", "start_price", "current_price", "minimum_bid", "bid_count", "leader",
@@ -60,48 +97,22 @@ def auction_public_data(auction: Auction, *, now: datetime | None = None) -> dic
     ``leader`` is a pseudonym ("Bidder 3"); ``reserve_met`` is null without a reserve; money as
     ``"12.50"`` strings; times ISO 8601 UTC; ``server_time`` lets clients run countdowns on the
     server's clock."""
-    standing = rules.Standing(auction.leader_max, auction.second_max)
-    live = auction.status == AuctionStatus.LIVE
-    return to_jsonable({
-        "id": auction.pk,
-        "title": auction.title,
-        "description": auction.description,
-        "vendor": {"id": auction.vendor_id, "name": auction.vendor.name},
-        "product_id": auction.product_id,
-        "status": auction.status,
-        "result": auction.result or None,
-        "currency": auction.currency,
-        "start_price": _money(auction.start_price),
-        "current_price": _money(auction.current_price),
-        "minimum_bid": _money(rules.minimum_bid(auction.current_price, start_price=auction.start_price)) if live or auction.status == AuctionStatus.SCHEDULED else None,
-        "bid_count": auction.bid_count,
-        "leader": getattr(auction, "leader_pseudonym", None) or pseudonym_of(auction, auction.leader_id),
-        "reserve_met": rules.reserve_met(standing, auction.reserve_price),
-        "buy_now_price": _money(auction.buy_now_price),
-        "buy_now_available": bool(auction.buy_now_price is not None and auction.bid_count == 0 and
-                                  auction.status in (AuctionStatus.LIVE, AuctionStatus.SCHEDULED)),
-        "starts_at": auction.starts_at,
-        "ends_at": auction.ends_at,
-        "hard_end": auction.hard_end,
-        "soft_close_window_seconds": auction.soft_close_window_seconds,
-        "soft_close_extension_seconds": auction.soft_close_extension_seconds,
-        "final_price": _money(auction.final_price),
-        "version": auction.version,
-        "server_time": now or timezone.now(),
-    })
+    return AuctionSerializer(AuctionView(auction=auction, now=now or timezone.now())).data
 
 
 def auction_data(auction: Auction, *, viewer=None, now: datetime | None = None) -> dict[str, Any]:
-    """:func:`auction_public_data` plus, for a signed-in viewer who bid, ``my_max_amount`` and
-    ``leading``; for the winner and the store's staff of an ended auction, ``order_id``."""
-    data = auction_public_data(auction, now=now)
+    """The auction for ``viewer`` (REST bodies, the topic snapshot), rendered by
+    :class:`auctions.serializers.AuctionOutputSerializer`: :func:`auction_public_data` plus, for a
+    signed-in viewer, ``my_max_amount`` (null when they did not bid) and ``leading``; for the
+    winner and the store's staff of a sold auction, ``order_id``."""
+    mine: dict[str, Any] = {}
     if is_active_user(viewer):
-        mine = AuctionParticipant.objects.filter(auction=auction, user=viewer).values_list("max_amount", flat=True).first()
-        data["my_max_amount"] = _money(mine)
-        data["leading"] = auction.leader_id == viewer.pk if mine is not None else False
+        max_amount = AuctionParticipant.objects.filter(auction=auction, user=viewer).values_list("max_amount", flat=True).first()
+        mine["my_max_amount"] = max_amount
+        mine["leading"] = auction.leader_id == viewer.pk if max_amount is not None else False
         if can_see_auction_order(viewer, auction):
-            data["order_id"] = str(auction.order_id)
-    return data
+            mine["order_id"] = auction.order_id
+    return AuctionOutputSerializer(AuctionView(auction=auction, now=now or timezone.now(), viewer=mine)).data
 
 
 def auction_list(*, viewer, params: dict[str, str]) -> QuerySet[Auction]:

@@ -1,4 +1,5 @@
-"""REST views of the chat (thin: validate input, call a service or selector, return its shape).
+"""REST views of the chat (thin: validate input, call a service or selector, render with
+``chat.serializers``).
 
 Every endpoint needs a signed-in user (401 ``not_authenticated`` otherwise). A conversation the
 caller does not take part in — or that does not exist, or whose id is malformed — is always
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -24,7 +25,6 @@ from chat.serializers import (
     AttachmentOutputSerializer,
     AttachmentUploadInputSerializer,
     BlockOutputSerializer,
-    ChatErrorSerializer,
     ConversationOutputSerializer,
     ConversationStartInputSerializer,
     HistoryOutputSerializer,
@@ -39,22 +39,16 @@ from chat.serializers import (
     SendOutputSerializer,
     UnreadOutputSerializer,
 )
+from core.schema import error_responses
 from core.utils import parse_uuid
 from core.exceptions import NotFound
 
 TAGS = ["chat"]
 
 
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    text = {
-        400: "Invalid input: `invalid` (with `fields`) or a domain code",
-        401: "Not authenticated",
-        403: "`forbidden` (not a participant, unknown or malformed id) or a domain code",
-        404: "Not found",
-        409: "Conflict with the current state",
-        429: "`rate_limited` (with `retry_after_ms`)",
-    }
-    return {c: OpenApiResponse(ChatErrorSerializer, description=text[c]) for c in codes}
+def _errors(*codes: int) -> dict:
+    """:func:`core.schema.error_responses` with the chat's meaning of 403 (not a participant)."""
+    return error_responses(*codes, e403="`forbidden` (not a participant, unknown or malformed id) or a domain code")
 
 
 CONVERSATION_ID = OpenApiParameter("conversation_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -88,8 +82,8 @@ class ConversationListCreateApi(generics.GenericAPIView):
         tags=TAGS,
         summary="Open a conversation with a vendor",
         description="One conversation per buyer, vendor and context: asking again returns the existing one (200). "
-        "The context is a product of that vendor (`order` and `auction` once those apps exist: "
-        "`context_type_unavailable` until then). Codes: 400 `invalid`, `own_vendor`, `context_type_unavailable`; "
+        "The context is a product, an auction or one of your orders of that vendor. Codes: 400 `invalid`, "
+        "`own_vendor`, `context_type_unavailable` (a deployment without that app); "
         "403 `blocked`; 404 `vendor_not_found`, `context_not_found`.",
         request=ConversationStartInputSerializer,
         responses={201: ConversationOutputSerializer, 200: ConversationOutputSerializer, **_errors(400, 401, 403, 404)},
@@ -151,8 +145,8 @@ class MessageListCreateApi(APIView):
         data = MessageSendInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.message_send(user=request.user, conversation_id=conversation_id, **data.validated_data)
-        body = {"message": selectors.message_data(result.message), "created": result.created}
-        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        return Response(SendOutputSerializer(result).data,
+                        status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
 class MessageDetailApi(APIView):
@@ -202,7 +196,8 @@ class ReadApi(APIView):
     def post(self, request: Request, conversation_id: str) -> Response:
         data = ReadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(services.conversation_mark_read(user=request.user, conversation_id=conversation_id, **data.validated_data))
+        result = services.conversation_mark_read(user=request.user, conversation_id=conversation_id, **data.validated_data)
+        return Response(ReadOutputSerializer(result).data)
 
 
 class BlockApi(APIView):
@@ -218,14 +213,14 @@ class BlockApi(APIView):
         responses={200: BlockOutputSerializer, **_errors(401, 403)},
     )
     def post(self, request: Request, conversation_id: str) -> Response:
-        return Response(services.conversation_block(user=request.user, conversation_id=conversation_id))
+        return Response(BlockOutputSerializer(services.conversation_block(user=request.user, conversation_id=conversation_id)).data)
 
     @extend_schema(
         tags=TAGS, summary="Lift your side's block", parameters=[CONVERSATION_ID], request=None,
         responses={200: BlockOutputSerializer, **_errors(401, 403)},
     )
     def delete(self, request: Request, conversation_id: str) -> Response:
-        return Response(services.conversation_unblock(user=request.user, conversation_id=conversation_id))
+        return Response(BlockOutputSerializer(services.conversation_unblock(user=request.user, conversation_id=conversation_id)).data)
 
 
 class ReportApi(APIView):
@@ -244,14 +239,7 @@ class ReportApi(APIView):
         data = ReportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         report = services.message_report(user=request.user, conversation_id=conversation_id, seq=seq, **data.validated_data)
-        body = {"id": str(report.pk), "message_id": str(report.message_id), "reason": report.reason,
-                "status": report.status, "created_at": report.created_at}
-        return Response(ReportOutputSerializer(body).data, status=status.HTTP_201_CREATED)
-
-
-def _attachment_data(att: ChatAttachment) -> dict:
-    return {"id": str(att.pk), "url": selectors.attachment_url(conversation_id=att.conversation_id, attachment_id=att.pk),
-            "content_type": att.content_type, "size": att.size}
+        return Response(ReportOutputSerializer(report).data, status=status.HTTP_201_CREATED)
 
 
 class AttachmentUploadApi(APIView):
@@ -269,7 +257,7 @@ class AttachmentUploadApi(APIView):
     )
     def post(self, request: Request, conversation_id: str) -> Response:
         attachment = services.attachment_upload(user=request.user, conversation_id=conversation_id, file=request.FILES.get("file"))
-        return Response(_attachment_data(attachment), status=status.HTTP_201_CREATED)
+        return Response(AttachmentOutputSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
 class AttachmentDetailApi(APIView):

@@ -36,6 +36,10 @@ from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 
 MAX_TEXT_LENGTH = 4000
 MAX_CLIENT_MSG_ID_LENGTH = 64
+#: the largest seq a client may name (JavaScript's safe integers)
+MAX_SEQ = 2**53
+#: characters of a report's comment
+MAX_REPORT_COMMENT = 1000
 
 
 class ContextType(models.TextChoices):

@@ -35,6 +35,8 @@ from chat.serializers import (
     EditCommandSerializer,
     MessageSendInputSerializer,
     ReadInputSerializer,
+    ReadOutputSerializer,
+    SendOutputSerializer,
     SeqCommandSerializer,
     TypingInputSerializer,
 )
@@ -63,7 +65,7 @@ class ChatTopic(Topic):
     @command("send", bucket="send")
     def send(self, *, user, key: str, data: dict) -> dict[str, Any]:
         result = services.message_send(user=user, conversation_id=key, **validated_command(MessageSendInputSerializer, data))
-        return {"message": selectors.message_data(result.message), "created": result.created}
+        return SendOutputSerializer(result).data
 
     @command("edit")
     def edit(self, *, user, key: str, data: dict) -> dict[str, Any]:
@@ -81,10 +83,11 @@ class ChatTopic(Topic):
 
     @command("read")
     def read(self, *, user, key: str, data: dict) -> dict[str, Any]:
-        return services.conversation_mark_read(user=user, conversation_id=key, **validated_command(ReadInputSerializer, data))
+        result = services.conversation_mark_read(user=user, conversation_id=key, **validated_command(ReadInputSerializer, data))
+        return ReadOutputSerializer(result).data
 
 
 @add_snapshot_provider
 def chat_unread_snapshot(*, user) -> dict[str, Any]:
     """``{"chat": {"total_unread": n}}`` for a fresh subscriber of ``user:<id>``."""
-    return {"chat": {"total_unread": selectors.unread_summary(user=user)["total_unread"]}}
+    return {"chat": {"total_unread": selectors.unread_totals(user_ids=[user.pk])[user.pk]}}

@@ -20,6 +20,7 @@ Shapes (times ISO 8601 UTC, ids strings):
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from django.db.models import (
@@ -34,21 +35,23 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 
 from chat.models import ChatBlock, ChatReadState, Conversation, Message, Side
 from chat.permissions import chat_participant_q, chat_side, with_store_staff_flag
+from chat.serializers import (
+    ConversationOutputSerializer,
+    HistoryOutputSerializer,
+    MessageOutputSerializer,
+    UnreadOutputSerializer,
+)
 from commerce.stores.models import VendorStaff
 from core.exceptions import Forbidden
 from core.permissions import is_active_user
 from core.utils import parse_uuid
-from realtime.jsonutil import to_jsonable
 
 #: messages in a topic snapshot and the default page of the history
 SNAPSHOT_MESSAGES = 50
 DEFAULT_PAGE = 50
-MAX_PAGE = 200
-PREVIEW_CHARS = 140
 
 
 def forbidden(conversation_id: Any = None) -> Forbidden:
@@ -96,60 +99,47 @@ def blocked_sides(*, buyer_id: Any, vendor_id: Any) -> list[str]:
 # --- shapes -------------------------------------------------------------------------------------
 
 
-def attachment_url(*, conversation_id: Any, attachment_id: Any) -> str:
-    return reverse("chat-attachment-detail", kwargs={"conversation_id": str(conversation_id), "attachment_id": str(attachment_id)})
-
-
 def message_data(message: Message, *, sender=None) -> dict[str, Any]:
-    """The message shape (see the module docstring). ``sender`` may be given to avoid loading it;
-    otherwise load messages with ``select_related("sender", "image")``."""
-    sender = sender or message.sender
-    image = None
-    if message.image_id and not message.deleted:
-        att = message.image
-        image = {
-            "id": str(att.pk),
-            "url": attachment_url(conversation_id=message.conversation_id, attachment_id=att.pk),
-            "content_type": att.content_type,
-            "size": att.size,
-        }
-    return to_jsonable(
-        {
-            "id": message.pk,
-            "conversation_id": message.conversation_id,
-            "seq": message.seq,
-            "sender": {"id": message.sender_id, "side": message.sender_side, "name": sender.display_name or ""},
-            "text": None if message.deleted else message.text,
-            "masked": bool(message.masked_kinds) and not message.deleted,
-            "image": image,
-            "client_msg_id": message.client_msg_id or None,
-            "created_at": message.created_at,
-            "edited_at": message.edited_at,
-            "deleted": message.deleted,
-        }
-    )
+    """The message shape (see the module docstring), rendered by
+    :class:`chat.serializers.MessageOutputSerializer`. ``sender`` may be given to avoid loading
+    it; otherwise load messages with ``select_related("sender", "image")``."""
+    return MessageOutputSerializer(message, context={"sender": sender}).data
 
 
-def _preview(message: Message | None) -> dict[str, Any] | None:
-    if message is None:
-        return None
-    text = None if message.deleted else message.text
-    if text is not None and len(text) > PREVIEW_CHARS:
-        text = text[: PREVIEW_CHARS - 1] + "…"
-    return {
-        "seq": message.seq,
-        "sender_id": message.sender_id,
-        "sender_side": message.sender_side,
-        "preview": text,
-        "has_image": bool(message.image_id) and not message.deleted,
-        "deleted": message.deleted,
-        "created_at": message.created_at,
-    }
+@dataclass(frozen=True)
+class ConversationView:
+    """A conversation as a participant on ``side`` sees it (rendered by
+    :class:`chat.serializers.ConversationOutputSerializer`)."""
+
+    conversation: Conversation
+    side: str
+    unread: int
+    blocked_by: list[str]
+
+    @property
+    def buyer(self) -> dict[str, Any]:
+        c = self.conversation
+        return {"id": c.buyer_id, "name": c.buyer.display_name or ""}
+
+    @property
+    def vendor(self) -> dict[str, Any]:
+        c = self.conversation
+        return {"id": c.vendor_id, "name": c.vendor.name, "slug": c.vendor.slug}
+
+    @property
+    def context(self) -> dict[str, Any]:
+        c = self.conversation
+        return {"type": c.context_type, "id": c.context_id, "title": c.context_title}
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.blocked_by)
 
 
 def conversation_data(conversation: Conversation, *, side: str, unread: int | None = None,
                       blocked_by: list[str] | None = None) -> dict[str, Any]:
-    """The conversation shape for a participant on ``side``. ``unread`` and ``blocked_by`` come
+    """The conversation shape for a participant on ``side``, rendered by
+    :class:`chat.serializers.ConversationOutputSerializer`. ``unread`` and ``blocked_by`` come
     from the annotations of :func:`conversation_list` when not given (load ``buyer``, ``vendor``
     and ``last_message`` with ``select_related``)."""
     if unread is None:
@@ -157,22 +147,9 @@ def conversation_data(conversation: Conversation, *, side: str, unread: int | No
     if blocked_by is None:
         blocked_by = [s for s, flag in ((Side.BUYER, getattr(conversation, "blocked_by_buyer", False)),
                                         (Side.VENDOR, getattr(conversation, "blocked_by_vendor", False))) if flag]
-    return to_jsonable(
-        {
-            "id": conversation.pk,
-            "buyer": {"id": conversation.buyer_id, "name": conversation.buyer.display_name or ""},
-            "vendor": {"id": conversation.vendor_id, "name": conversation.vendor.name, "slug": conversation.vendor.slug},
-            "context": {"type": conversation.context_type, "id": conversation.context_id, "title": conversation.context_title},
-            "my_side": side,
-            "last_seq": conversation.last_seq,
-            "last_message_at": conversation.last_message_at,
-            "last_message": _preview(conversation.last_message),
-            "unread": unread,
-            "blocked": bool(blocked_by),
-            "blocked_by": sorted(str(s) for s in blocked_by),
-            "created_at": conversation.created_at,
-        }
-    )
+    view = ConversationView(conversation=conversation, side=side, unread=unread,
+                            blocked_by=sorted(str(s) for s in blocked_by))
+    return ConversationOutputSerializer(view).data
 
 
 def _annotated(qs: QuerySet[Conversation], user) -> QuerySet[Conversation]:
@@ -216,7 +193,8 @@ def message_history(*, conversation: Conversation, before: int | None = None, af
 
     Paging with ``before=<first seq of the page>`` (or ``after=<last seq>``) never skips or
     repeats a message: seqs are contiguous and messages are never removed. Returns
-    ``{"results": [message…], "has_more_before", "has_more_after", "last_seq"}``.
+    ``{"results": [message…], "has_more_before", "has_more_after", "last_seq"}`` (rendered by
+    :class:`chat.serializers.HistoryOutputSerializer`).
     """
     qs = Message.objects.filter(conversation_id=conversation.pk).select_related("sender", "image")
     if after is not None:
@@ -235,12 +213,8 @@ def message_history(*, conversation: Conversation, before: int | None = None, af
         more_before, more_after = False, last_seq >= max(before, 1)
     else:  # no messages at all
         more_before = more_after = False
-    return {
-        "results": [message_data(m) for m in rows],
-        "has_more_before": more_before,
-        "has_more_after": more_after,
-        "last_seq": last_seq,
-    }
+    return HistoryOutputSerializer({"results": rows, "has_more_before": more_before, "has_more_after": more_after,
+                                    "last_seq": last_seq}).data
 
 
 def read_states_data(*, conversation: Conversation, participant_ids: Iterable[Any]) -> dict[str, Any]:
@@ -289,8 +263,8 @@ def unread_summary(*, user) -> dict[str, Any]:
         .order_by("conversation_id")
         .values_list("conversation_id", "unread")
     )
-    items = [{"conversation_id": str(cid), "unread": n} for cid, n in rows]
-    return {"total_unread": sum(i["unread"] for i in items), "conversations": items}
+    items = [{"conversation_id": cid, "unread": n} for cid, n in rows]
+    return UnreadOutputSerializer({"total_unread": sum(i["unread"] for i in items), "conversations": items}).data
 
 
 def chat_snapshot(*, user, conversation_id: Any) -> dict[str, Any]:

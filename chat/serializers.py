@@ -1,23 +1,29 @@
 """Input and output serializers of the chat API and of the ``chat:`` topic commands.
 
 Input serializers only check shapes and types (the services enforce the rules and give the
-codes); output serializers document the JSON shapes built by ``chat.selectors`` (views return
-those dicts as they are, so REST bodies, the topic snapshot and events are the same JSON).
+codes); output serializers render every shape (``chat.selectors`` calls them), so REST bodies,
+the topic snapshot, events and command replies are the same JSON.
 """
 
 from __future__ import annotations
 
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.fields import StrictIntegerField
+from core.fields import StrictIntegerField, TimestampField
 from chat.models import (
     MAX_CLIENT_MSG_ID_LENGTH,
+    MAX_REPORT_COMMENT,
+    MAX_SEQ,
     MAX_TEXT_LENGTH,
     ContextType,
     ReportReason,
     Side,
 )
-from chat.services import MAX_REPORT_COMMENT, MAX_SEQ
+
+#: characters of a conversation's last-message preview
+PREVIEW_CHARS = 140
 
 
 class StrictCharField(serializers.CharField):
@@ -31,15 +37,6 @@ class StrictCharField(serializers.CharField):
 
 def _text_field() -> serializers.CharField:
     return StrictCharField(max_length=MAX_TEXT_LENGTH, help_text="1–4,000 characters (surrounding whitespace is dropped)")
-
-
-class ChatErrorSerializer(serializers.Serializer):
-    """Every refusal: ``{"code", "detail", "fields"?}`` (``retry_after_ms`` with ``rate_limited``)."""
-
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    fields = serializers.DictField(required=False)
-    retry_after_ms = serializers.IntegerField(required=False)
 
 
 # --- input -------------------------------------------------------------------------------------
@@ -104,7 +101,7 @@ class AttachmentUploadInputSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="JPEG, PNG, GIF or WebP, at most 5 MiB")
 
 
-# --- output (documentation of the selectors' shapes) -------------------------------------------
+# --- output: REST bodies, the topic snapshot, events and command replies -------------------------
 
 
 class SenderSerializer(serializers.Serializer):
@@ -114,27 +111,60 @@ class SenderSerializer(serializers.Serializer):
 
 
 class ImageSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    url = serializers.CharField(help_text="GET it with the bearer token (participants only)")
+    """An uploaded image (``ChatAttachment``)."""
+
+    id = serializers.UUIDField(source="pk")
+    url = serializers.SerializerMethodField(help_text="GET it with the bearer token (participants only)")
     content_type = serializers.CharField()
     size = serializers.IntegerField(help_text="bytes")
 
+    def get_url(self, att) -> str:
+        return reverse("chat-attachment-detail",
+                       kwargs={"conversation_id": str(att.conversation_id), "attachment_id": str(att.pk)})
+
 
 class MessageOutputSerializer(serializers.Serializer):
+    """A message (``chat.selectors.message_data``); load messages with ``select_related("sender",
+    "image")``, or give the sender in ``context["sender"]``."""
+
     id = serializers.UUIDField()
     conversation_id = serializers.UUIDField()
     seq = serializers.IntegerField(help_text="1, 2, 3… per conversation, no gaps")
-    sender = SenderSerializer()
-    text = serializers.CharField(allow_null=True, help_text="contact details masked; null once deleted")
-    masked = serializers.BooleanField(help_text="contact details were hidden")
-    image = ImageSerializer(allow_null=True)
-    client_msg_id = StrictCharField(allow_null=True)
-    created_at = serializers.DateTimeField()
-    edited_at = serializers.DateTimeField(allow_null=True)
+    sender = serializers.SerializerMethodField()
+    text = serializers.SerializerMethodField(help_text="contact details masked; null once deleted")
+    masked = serializers.SerializerMethodField(help_text="contact details were hidden")
+    image = serializers.SerializerMethodField()
+    client_msg_id = serializers.SerializerMethodField()
+    created_at = TimestampField()
+    edited_at = TimestampField(allow_null=True)
     deleted = serializers.BooleanField()
+
+    @extend_schema_field(SenderSerializer)
+    def get_sender(self, message) -> dict:
+        sender = self.context.get("sender") or message.sender
+        return {"id": str(message.sender_id), "side": message.sender_side, "name": sender.display_name or ""}
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_text(self, message) -> str | None:
+        return None if message.deleted else message.text
+
+    def get_masked(self, message) -> bool:
+        return bool(message.masked_kinds) and not message.deleted
+
+    @extend_schema_field(ImageSerializer(allow_null=True))
+    def get_image(self, message) -> dict | None:
+        if not message.image_id or message.deleted:
+            return None
+        return ImageSerializer(message.image).data
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_client_msg_id(self, message) -> str | None:
+        return message.client_msg_id or None
 
 
 class SendOutputSerializer(serializers.Serializer):
+    """A sent message (REST and the socket command ``send``): a ``message_send`` result."""
+
     message = MessageOutputSerializer()
     created = serializers.BooleanField(help_text="false when a retried client_msg_id returned the stored message")
 
@@ -155,28 +185,44 @@ class ContextOutputSerializer(serializers.Serializer):
 
 
 class PreviewSerializer(serializers.Serializer):
+    """The last message of a conversation, shortened (a ``Message``)."""
+
     seq = serializers.IntegerField()
     sender_id = serializers.UUIDField()
-    sender_side = serializers.CharField(help_text="buyer | vendor")
-    preview = serializers.CharField(allow_null=True, help_text="the masked text, at most 140 characters; null when deleted")
-    has_image = serializers.BooleanField()
+    sender_side = serializers.ChoiceField(choices=Side.choices)
+    preview = serializers.SerializerMethodField(
+        help_text=f"the masked text, at most {PREVIEW_CHARS} characters; null when deleted")
+    has_image = serializers.SerializerMethodField()
     deleted = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
+    created_at = TimestampField()
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_preview(self, message) -> str | None:
+        text = None if message.deleted else message.text
+        if text is not None and len(text) > PREVIEW_CHARS:
+            text = text[: PREVIEW_CHARS - 1] + "…"
+        return text
+
+    def get_has_image(self, message) -> bool:
+        return bool(message.image_id) and not message.deleted
 
 
 class ConversationOutputSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
+    """A conversation for a participant (``chat.selectors.ConversationView``)."""
+
+    id = serializers.UUIDField(source="conversation.pk")
     buyer = PartySerializer()
     vendor = VendorPartySerializer()
     context = ContextOutputSerializer()
-    my_side = serializers.CharField(help_text="the caller's side: buyer | vendor")
-    last_seq = serializers.IntegerField()
-    last_message_at = serializers.DateTimeField(allow_null=True)
-    last_message = PreviewSerializer(allow_null=True)
+    my_side = serializers.ChoiceField(source="side", choices=Side.choices, help_text="the caller's side")
+    last_seq = serializers.IntegerField(source="conversation.last_seq")
+    last_message_at = TimestampField(source="conversation.last_message_at", allow_null=True)
+    last_message = PreviewSerializer(source="conversation.last_message", allow_null=True)
     unread = serializers.IntegerField()
     blocked = serializers.BooleanField()
-    blocked_by = serializers.ListField(child=serializers.CharField(), help_text="sides that blocked: buyer, vendor")
-    created_at = serializers.DateTimeField()
+    blocked_by = serializers.ListField(child=serializers.ChoiceField(choices=Side.choices),
+                                      help_text="sides that blocked: buyer, vendor")
+    created_at = TimestampField(source="conversation.created_at")
 
 
 class HistoryOutputSerializer(serializers.Serializer):
@@ -205,15 +251,18 @@ class UnreadOutputSerializer(serializers.Serializer):
 
 class BlockOutputSerializer(serializers.Serializer):
     blocked = serializers.BooleanField()
-    blocked_by = serializers.ListField(child=serializers.CharField(), help_text="sides that blocked: buyer, vendor")
+    blocked_by = serializers.ListField(child=serializers.ChoiceField(choices=Side.choices),
+                                       help_text="sides that blocked: buyer, vendor")
 
 
 class ReportOutputSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
+    """A report of a message (``ChatReport``)."""
+
+    id = serializers.UUIDField(source="pk")
     message_id = serializers.UUIDField()
-    reason = serializers.CharField()
+    reason = serializers.ChoiceField(choices=ReportReason.choices)
     status = serializers.CharField()
-    created_at = serializers.DateTimeField()
+    created_at = TimestampField()
 
 
 class AttachmentOutputSerializer(ImageSerializer):

@@ -65,6 +65,8 @@ from chat.events import (
 )
 from chat.models import (
     MAX_CLIENT_MSG_ID_LENGTH,
+    MAX_REPORT_COMMENT,
+    MAX_SEQ,
     MAX_TEXT_LENGTH,
     ChatAttachment,
     ChatBlock,
@@ -95,15 +97,14 @@ logger = logging.getLogger(__name__)
 
 EDIT_WINDOW = timedelta(minutes=10)
 TYPING_EXPIRES_MS = 5000
-MAX_SEQ = 2**53
-MAX_REPORT_COMMENT = 1000
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 UPLOAD_LIMITS: tuple[tuple[int, int], ...] = ((60, 10), (3600, 100))
 
 #: where the model of a context type may live once its app exists (first importable one wins)
-CONTEXT_MODELS: dict[str, list[tuple[str, str]]] = {
-    ContextType.ORDER: [("orders", "Order"), ("commerce", "Order"), ("checkout", "Order")],
-    ContextType.AUCTION: [("auctions", "Auction")],
+#: the model of each context type besides products, looked up by label (chat imports neither app)
+CONTEXT_MODELS: dict[str, tuple[str, str]] = {
+    ContextType.ORDER: ("commerce", "Order"),
+    ContextType.AUCTION: ("auctions", "Auction"),
 }
 
 
@@ -217,18 +218,17 @@ def _unread_events(conversation_id: Any, unread: dict[Any, int]) -> list[tuple[s
 
 
 def _context_model(context_type: str):
-    for app_label, model_name in CONTEXT_MODELS.get(context_type, []):
-        try:
-            return apps.get_model(app_label, model_name)
-        except LookupError:
-            continue
-    return None
+    """The model of ``context_type`` (an order or an auction), or None when its app is not installed."""
+    try:
+        return apps.get_model(*CONTEXT_MODELS[context_type])
+    except LookupError:
+        return None
 
 
 def _context_title(*, user, vendor: Vendor, context_type: str, context_id: uuid.UUID) -> str:
     """Check the context exists and belongs to ``vendor`` (and, for an order, to ``user``);
-    returns its title. Raises ``NotFound`` ``context_not_found`` or ``ApplicationError``
-    ``context_type_unavailable`` (400) while the app of that type is not installed."""
+    returns its title. Raises ``NotFound`` ``context_not_found``, or ``ApplicationError``
+    ``context_type_unavailable`` (400) in a deployment without the app of that type."""
     not_found = NotFound(f"No such {context_type} of this vendor.", code="context_not_found")
     if context_type == ContextType.PRODUCT:
         name = Product.objects.alive().filter(pk=context_id, vendor_id=vendor.pk).values_list("name", flat=True).first()
@@ -238,8 +238,8 @@ def _context_title(*, user, vendor: Vendor, context_type: str, context_id: uuid.
     model = _context_model(context_type)
     if model is None:
         raise ApplicationError(
-            f"Conversations about an {context_type} are not available yet.", code="context_type_unavailable",
-            fields={"context": [f"Unsupported context type {context_type!r} for now."]},
+            f"Conversations about an {context_type} are not available here.", code="context_type_unavailable",
+            fields={"context": [f"Unsupported context type {context_type!r}."]},
         )
     try:
         obj = model._default_manager.filter(pk=context_id).first()

@@ -32,7 +32,6 @@ from rest_framework.views import APIView
 from core import selectors, services
 from core.serializers import (
     AccountOutputSerializer,
-    AccountsErrorSerializer,
     AddressInputSerializer,
     AddressOutputSerializer,
     LogoutInputSerializer,
@@ -44,23 +43,8 @@ from core.serializers import (
     TokenPairOutputSerializer,
     TokenRefreshInputSerializer,
 )
+from core.schema import error_responses
 from core.throttles import AuthRateThrottle, PasswordResetEmailRateThrottle, PasswordResetRateThrottle
-
-_ERROR_TEXT = {
-    400: "Invalid input (code `invalid` with `fields`) or a refusal with a domain code",
-    401: "Not authenticated, or the credentials/token were refused",
-    403: "Not allowed",
-    404: "Not found",
-    429: "Too many requests (code `throttled`, `retry_after` seconds)",
-}
-
-
-def _errors(*codes: int, **texts: str) -> dict[int, OpenApiResponse]:
-    return {
-        code: OpenApiResponse(AccountsErrorSerializer, description=texts.get(f"e{code}", _ERROR_TEXT[code]))
-        for code in codes
-    }
-
 
 class _PublicApi(APIView):
     """No authentication (a stale ``Authorization`` header must not block sign-in) and open to all."""
@@ -85,7 +69,7 @@ class RegisterApi(_PublicApi):
         request=RegisterInputSerializer,
         responses={
             201: AccountOutputSerializer,
-            **_errors(400, 429, e400="`email_taken`, or `invalid` (e.g. a password failing the validators)"),
+            **error_responses(400, 429, e400="`email_taken`, or `invalid` (e.g. a password failing the validators)"),
         },
         auth=[],
     )
@@ -112,7 +96,7 @@ class TokenObtainApi(_PublicApi):
         request=TokenObtainInputSerializer,
         responses={
             200: TokenPairOutputSerializer,
-            **_errors(400, 401, 429, e401="`invalid_credentials`: unknown email, wrong password or inactive account"),
+            **error_responses(400, 401, 429, e401="`invalid_credentials`: unknown email, wrong password or inactive account"),
         },
         auth=[],
     )
@@ -137,7 +121,7 @@ class TokenRefreshApi(_PublicApi):
         request=TokenRefreshInputSerializer,
         responses={
             200: TokenPairOutputSerializer,
-            **_errors(
+            **error_responses(
                 400,
                 401,
                 429,
@@ -169,7 +153,7 @@ class LogoutApi(APIView):
         request=LogoutInputSerializer,
         responses={
             204: OpenApiResponse(description="Signed out"),
-            **_errors(
+            **error_responses(
                 400,
                 401,
                 403,
@@ -201,7 +185,7 @@ class PasswordResetApi(_PublicApi):
         description="Always 204, whether or not an account has this email. The link carries `uid` "
         "and `token` for the confirm endpoint.",
         request=PasswordResetInputSerializer,
-        responses={204: OpenApiResponse(description="Accepted"), **_errors(400, 429)},
+        responses={204: OpenApiResponse(description="Accepted"), **error_responses(400, 429)},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -225,7 +209,7 @@ class PasswordResetConfirmApi(_PublicApi):
         request=PasswordResetConfirmInputSerializer,
         responses={
             204: OpenApiResponse(description="Password changed"),
-            **_errors(400, 429, e400="`invalid_token` (malformed, expired or used link) or `invalid` (weak password)"),
+            **error_responses(400, 429, e400="`invalid_token` (malformed, expired or used link) or `invalid` (weak password)"),
         },
         auth=[],
     )
@@ -248,7 +232,7 @@ class MeApi(APIView):
         operation_id="me_retrieve",
         tags=["accounts"],
         summary="The signed-in account",
-        responses={200: AccountOutputSerializer, **_errors(401)},
+        responses={200: AccountOutputSerializer, **error_responses(401)},
     )
     def get(self, request: Request) -> Response:
         return Response(AccountOutputSerializer(request.user).data)
@@ -259,7 +243,7 @@ class MeApi(APIView):
         summary="Edit display name and phone",
         description="`email` and `roles` are read-only and ignored when sent.",
         request=MeUpdateInputSerializer,
-        responses={200: AccountOutputSerializer, **_errors(400, 401)},
+        responses={200: AccountOutputSerializer, **error_responses(400, 401)},
     )
     def patch(self, request: Request) -> Response:
         serializer = MeUpdateInputSerializer(data=request.data, partial=True)
@@ -283,7 +267,7 @@ class AddressListCreateApi(APIView):
         operation_id="me_addresses_list",
         tags=["addresses"],
         summary="My saved addresses (oldest first, not paginated)",
-        responses={200: AddressOutputSerializer(many=True), **_errors(401)},
+        responses={200: AddressOutputSerializer(many=True), **error_responses(401)},
     )
     def get(self, request: Request) -> Response:
         addresses = selectors.address_list(user=request.user)
@@ -297,7 +281,7 @@ class AddressListCreateApi(APIView):
         request=AddressInputSerializer,
         responses={
             201: AddressOutputSerializer,
-            **_errors(400, 401, e400="`invalid` with `fields`, or `address_limit_reached`"),
+            **error_responses(400, 401, e400="`invalid` with `fields`, or `address_limit_reached`"),
         },
     )
     def post(self, request: Request) -> Response:
@@ -318,7 +302,7 @@ class AddressDetailApi(APIView):
         tags=["addresses"],
         summary="One of my addresses",
         parameters=[_ADDRESS_ID],
-        responses={200: AddressOutputSerializer, **_errors(401, 404)},
+        responses={200: AddressOutputSerializer, **error_responses(401, 404)},
     )
     def get(self, request: Request, address_id: str) -> Response:
         address = selectors.address_get(user=request.user, address_id=address_id)
@@ -337,7 +321,7 @@ class AddressDetailApi(APIView):
         summary="Replace one of my addresses",
         parameters=[_ADDRESS_ID],
         request=AddressInputSerializer,
-        responses={200: AddressOutputSerializer, **_errors(400, 401, 404)},
+        responses={200: AddressOutputSerializer, **error_responses(400, 401, 404)},
     )
     def put(self, request: Request, address_id: str) -> Response:
         return self._update(request, address_id, partial=False)
@@ -348,7 +332,7 @@ class AddressDetailApi(APIView):
         summary="Change one of my addresses",
         parameters=[_ADDRESS_ID],
         request=AddressInputSerializer(partial=True),
-        responses={200: AddressOutputSerializer, **_errors(400, 401, 404)},
+        responses={200: AddressOutputSerializer, **error_responses(400, 401, 404)},
     )
     def patch(self, request: Request, address_id: str) -> Response:
         return self._update(request, address_id, partial=True)
@@ -358,7 +342,7 @@ class AddressDetailApi(APIView):
         tags=["addresses"],
         summary="Delete one of my addresses",
         parameters=[_ADDRESS_ID],
-        responses={204: OpenApiResponse(description="Deleted"), **_errors(401, 404)},
+        responses={204: OpenApiResponse(description="Deleted"), **error_responses(401, 404)},
     )
     def delete(self, request: Request, address_id: str) -> Response:
         address = selectors.address_get(user=request.user, address_id=address_id)

@@ -50,9 +50,3 @@ def address_get(*, user: User, address_id: Any) -> Address:
     if address is None:
         raise AddressNotFound("Address not found.")
     return address
-
-
-def address_count(*, user: User) -> int:
-    """How many addresses ``user`` has saved."""
-    return Address.objects.filter(user=user).count()
-

@@ -15,19 +15,6 @@ from core.models import Address, Role, User
 from core.services import ADDRESS_FIELDS, validate_country, validate_phone
 
 
-class AccountsErrorSerializer(serializers.Serializer):
-    """Error body of every refusal: ``{"code", "detail", "fields"?}``."""
-
-    code = serializers.CharField(help_text="Stable machine code, e.g. `email_taken`, `invalid_credentials`.")
-    detail = serializers.CharField(help_text="Human-readable sentence.")
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="Validation errors by field (only for `invalid` and some domain codes).",
-    )
-    retry_after = serializers.IntegerField(required=False, help_text="Seconds to wait (only for `throttled`).")
-
-
 def _service_validated(fn, value, field):
     """Run a ``core.services`` validator and turn its ApplicationError into a field error."""
     try:

@@ -212,6 +212,22 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One component per choice set, named for its model (several serializers have a "status" or
+    # "reason" of a different kind).
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "commerce.orders.models.OrderStatus",
+        "CheckoutStatusEnum": "commerce.orders.models.CheckoutStatus",
+        "PaymentStatusEnum": "commerce.payments.models.PaymentStatus",
+        "EscrowStatusEnum": "commerce.wallet.models.EscrowStatus",
+        "DisputeStatusEnum": "commerce.disputes.models.DisputeStatus",
+        "DisputeReasonEnum": "commerce.disputes.models.DisputeReason",
+        "VendorStatusEnum": "commerce.stores.models.VendorStatus",
+        "AuctionStatusEnum": "auctions.models.AuctionStatus",
+        "DeliveryStatusEnum": "delivery.models.DeliveryStatus",
+        "ChatSideEnum": "chat.models.Side",
+        "ReportReasonEnum": "chat.models.ReportReason",
+        "CatalogImportStatusEnum": "commerce.catalog.models.CatalogImportStatus",
+    },
 }
 
 SIMPLE_JWT = {
@@ -383,7 +399,7 @@ CATALOG_IMPORT_MAX_ROWS = env.int("CATALOG_IMPORT_MAX_ROWS", default=50_000)
 # Checkout, payments, wallet.
 #: minutes a checkout's stock stays reserved waiting for payment
 CHECKOUT_RESERVATION_MINUTES = env.int("CHECKOUT_RESERVATION_MINUTES", default=15)
-#: provider behind card payments (commerce.gateways.GATEWAYS)
+#: provider behind card payments (commerce.payments.gateways.GATEWAYS)
 PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="test")
 #: with DEBUG off the ``test`` gateway is refused unless this is set (a staging stack; logged as a
 #: warning at start-up by core.apps)

@@ -1,4 +1,5 @@
-"""REST views of delivery (thin: validate, call a service, return ``delivery_data``)."""
+"""REST views of delivery (thin: validate, call a service, render with ``delivery.serializers``
+through ``delivery_data`` / ``open_delivery_data``)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commerce.common.api import error_responses
 from core.exceptions import ApplicationError
 from core.utils import parse_uuid, validated
+from core.schema import error_responses
 from delivery import services
 from delivery.models import Delivery
 from delivery.permissions import watchable_deliveries_q
 from delivery.serializers import (
     CompleteInputSerializer,
     CourierProfileInputSerializer,
+    CourierProfileOutputSerializer,
     DeliveryOutputSerializer,
     LocationsInputSerializer,
+    LocationsOutputSerializer,
     OpenDeliveryOutputSerializer,
     StatusInputSerializer,
 )
@@ -48,7 +51,8 @@ class DeliveryListApi(APIView):
         parameters=[OpenApiParameter(n, OpenApiTypes.STR) for n in ("open", "lat", "lon", "order")],
         responses={200: PolymorphicProxySerializer(component_name="DeliveryListItem", many=True,
                                                    serializers=[DeliveryOutputSerializer, OpenDeliveryOutputSerializer],
-                                                   resource_type_field_name=None)},
+                                                   resource_type_field_name=None),
+                   **error_responses(400, 401, 403, e403="`?open=1` is for couriers")},
         tags=["delivery"],
     )
     def get(self, request: Request) -> Response:
@@ -147,19 +151,19 @@ class DeliveryLocationsApi(APIView):
     @extend_schema(summary="Upload buffered positions (assigned courier)", request=LocationsInputSerializer,
                    description="Up to 500 points `{ts, lat, lon, accuracy_m, speed_mps?, heading_deg?}` sent while offline; "
                    "out of order and repeated batches give one ordered path. 409 `tracking_ended` after delivery.",
-                   responses={201: OpenApiTypes.OBJECT, **error_responses(400, 401, 403, 404, 409)}, tags=["delivery"])
+                   responses={201: LocationsOutputSerializer, **error_responses(400, 401, 403, 404, 409)}, tags=["delivery"])
     def post(self, request: Request, delivery_id) -> Response:
         data = validated(LocationsInputSerializer, request.data)
         result = services.delivery_ingest_locations(courier=request.user, delivery_id=delivery_id, points=data["points"])
-        return Response(result.as_dict(), status=status.HTTP_201_CREATED)
+        return Response(LocationsOutputSerializer(result).data, status=status.HTTP_201_CREATED)
 
 
 class CourierProfileApi(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(summary="Your courier profile (online, vehicle)", request=CourierProfileInputSerializer,
-                   responses={200: OpenApiTypes.OBJECT, **error_responses(400, 401, 403)}, tags=["delivery"])
+                   responses={200: CourierProfileOutputSerializer, **error_responses(400, 401, 403)}, tags=["delivery"])
     def patch(self, request: Request) -> Response:
         data = validated(CourierProfileInputSerializer, request.data)
         p = services.courier_set_profile(user=request.user, **data)
-        return Response({"online": p.online, "vehicle_type": p.vehicle_type})
+        return Response(CourierProfileOutputSerializer(p).data)

@@ -25,6 +25,7 @@ from core.utils import parse_uuid
 from delivery.events import DELIVERY_TOPIC
 from delivery.models import Delivery
 from delivery.permissions import can_track_delivery
+from delivery.serializers import LocationsOutputSerializer
 from delivery.services import delivery_data, delivery_ingest_locations
 from realtime.registry import Topic, command, register
 
@@ -50,4 +51,4 @@ class DeliveryTopic(Topic):
 
     @command("location", bucket="location")
     def location(self, *, user, key: str, data: dict) -> dict[str, Any]:
-        return delivery_ingest_locations(courier=user, delivery_id=key, points=[data]).as_dict()
+        return LocationsOutputSerializer(delivery_ingest_locations(courier=user, delivery_id=key, points=[data])).data

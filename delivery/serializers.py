@@ -1,8 +1,10 @@
-"""Input and output serializers of the delivery API (outputs document ``delivery_data``)."""
+"""Input and output serializers of the delivery API and the ``delivery:`` topic snapshot."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from delivery.models import VehicleType
+from core.fields import TimestampField
+from delivery.models import DeliveryMode, DeliveryStatus, VehicleType
 
 
 class PointSerializer(serializers.Serializer):
@@ -47,39 +49,91 @@ class DropoffAreaSerializer(serializers.Serializer):
 
 
 class OpenDeliveryOutputSerializer(serializers.Serializer):
-    """An unclaimed delivery as couriers browsing the open list see it: no exact drop-off, no
-    address, no PIN."""
+    """An unclaimed delivery as couriers browsing the open list see it
+    (``delivery.services.OpenDeliveryView``): no exact drop-off, no address, no PIN."""
 
-    id = serializers.UUIDField()
-    order_number = serializers.CharField()
-    status = serializers.CharField()
-    attempt = serializers.IntegerField()
-    mode = serializers.CharField()
-    courier = serializers.JSONField(allow_null=True)
+    id = serializers.UUIDField(source="delivery.pk")
+    order_number = serializers.CharField(source="delivery.order.number")
+    status = serializers.ChoiceField(source="delivery.status", choices=DeliveryStatus.choices)
+    attempt = serializers.IntegerField(source="delivery.attempt")
+    mode = serializers.ChoiceField(source="delivery.mode", choices=DeliveryMode.choices)
+    courier = serializers.SerializerMethodField(help_text="Always null: nobody claimed it")
     pickup = LatLonSerializer()
     dropoff_area = DropoffAreaSerializer()
     distance_m = serializers.FloatField(help_text="Pickup to the drop-off area's centre, metres (rounded to 100)")
-    created_at = serializers.DateTimeField()
+    created_at = TimestampField(source="delivery.created_at")
+
+    @extend_schema_field({"type": "object", "nullable": True, "description": "Always null"})
+    def get_courier(self, view) -> None:
+        return None
+
+
+class CourierRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class PositionSerializer(serializers.Serializer):
+    """The last kept position and what follows from it."""
+
+    lat = serializers.FloatField()
+    lon = serializers.FloatField()
+    ts = TimestampField(help_text="Device time of the point")
+    speed_mps = serializers.FloatField(allow_null=True)
+    heading_deg = serializers.FloatField(allow_null=True)
+    distance_m = serializers.FloatField(help_text="Great-circle metres to the drop-off (0.1 m)")
+    eta_seconds = serializers.IntegerField(allow_null=True)
+
+
+class PathPointSerializer(serializers.Serializer):
+    lat = serializers.FloatField()
+    lon = serializers.FloatField()
+    ts = TimestampField()
 
 
 class DeliveryOutputSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    order_id = serializers.UUIDField()
-    order_number = serializers.CharField()
-    attempt = serializers.IntegerField(help_text="1 for the first attempt; a re-dispatch after a failure adds one")
-    mode = serializers.ChoiceField(choices=["courier", "store"], help_text="store: the store's staff deliver it themselves")
-    status = serializers.CharField()
-    courier = serializers.JSONField(allow_null=True)
+    """A delivery for someone who may watch it (``delivery.services.DeliveryView``): the REST
+    body and the ``delivery:<id>`` snapshot. ``path`` (with the path asked for), ``pin`` and
+    ``qr_token`` (the buyer only, until the delivery ends) are left out where they do not
+    apply. After the end the buyer sees no position or path."""
+
+    id = serializers.UUIDField(source="delivery.pk")
+    order_id = serializers.UUIDField(source="delivery.order.pk")
+    order_number = serializers.CharField(source="delivery.order.number")
+    attempt = serializers.IntegerField(source="delivery.attempt",
+                                       help_text="1 for the first attempt; a re-dispatch after a failure adds one")
+    mode = serializers.ChoiceField(source="delivery.mode", choices=DeliveryMode.choices,
+                                   help_text="store: the store's staff deliver it themselves")
+    status = serializers.ChoiceField(source="delivery.status", choices=DeliveryStatus.choices)
+    courier = CourierRefSerializer(allow_null=True)
     pickup = LatLonSerializer()
     dropoff = LatLonSerializer()
-    last_position = serializers.JSONField(allow_null=True, help_text="{lat, lon, ts, speed_mps, heading_deg, distance_m, eta_seconds}")
+    last_position = PositionSerializer(allow_null=True)
     eta_seconds = serializers.IntegerField(allow_null=True)
     distance_m = serializers.FloatField(allow_null=True, help_text="Great-circle metres to the drop-off")
-    stale = serializers.BooleanField()
-    tracking_ended = serializers.BooleanField()
-    failure_reason = serializers.CharField()
-    cancel_reason = serializers.CharField()
-    delivered_at = serializers.DateTimeField(allow_null=True)
-    path = serializers.ListField(required=False, help_text="[{lat, lon, ts}, ...] kept points, oldest first")
-    pin = serializers.CharField(required=False, help_text="The buyer only, until delivered")
-    qr_token = serializers.CharField(required=False, help_text="The buyer only: single-use signed proof")
+    stale = serializers.BooleanField(source="delivery.stale")
+    tracking_ended = serializers.BooleanField(source="delivery.tracking_ended")
+    failure_reason = serializers.CharField(source="delivery.failure_reason")
+    cancel_reason = serializers.CharField(source="delivery.cancel_reason")
+    delivered_at = TimestampField(source="delivery.delivered_at", allow_null=True)
+    path = PathPointSerializer(many=True, required=False, source="extra.path",
+                               help_text="Kept points, oldest first")
+    pin = serializers.CharField(required=False, source="extra.pin", help_text="The buyer only, until delivered")
+    qr_token = serializers.CharField(required=False, source="extra.qr_token",
+                                     help_text="The buyer only: single-use signed proof")
+
+
+class LocationsOutputSerializer(serializers.Serializer):
+    """What a batch of positions did (``delivery.services.IngestResult``)."""
+
+    kept = serializers.IntegerField(help_text="Points added to the path")
+    rejected = serializers.IntegerField(help_text="Impossible jumps")
+    dropped = serializers.IntegerField(help_text="Repeats")
+    hidden = serializers.IntegerField(help_text="Too inaccurate to show: kept, not broadcast")
+    broadcast = serializers.BooleanField(help_text="A position went out to watchers")
+    deferred = serializers.BooleanField(help_text="A broadcast is scheduled (rate limit)")
+
+
+class CourierProfileOutputSerializer(serializers.Serializer):
+    online = serializers.BooleanField()
+    vehicle_type = serializers.ChoiceField(choices=VehicleType.choices)

@@ -47,8 +47,8 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
 from typing import Any, Iterable
 
 from django.conf import settings
@@ -62,6 +62,7 @@ from commerce.orders.permissions import is_order_buyer
 from commerce.orders.services import lock_order, order_system_transition
 from commerce.stores.models import VendorStaff
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
+from core.fields import iso_utc
 from core.permissions import is_courier
 from core.utils import parse_uuid
 from delivery import geo
@@ -91,6 +92,7 @@ from delivery.permissions import (
     can_watch_delivery,
     is_delivery_carrier,
 )
+from delivery.serializers import DeliveryOutputSerializer, OpenDeliveryOutputSerializer, PositionSerializer
 from notifications.kinds import DELIVERY_ARRIVING, IN_APP, register_kind
 from notifications.services import notify
 from realtime.outbox import publish, revoke_subscription
@@ -196,54 +198,107 @@ def on_order_status_changed(sender=None, *, order, to_status, actor=None, reason
 
 def _iso(dt: datetime | None) -> str | None:
     """ISO 8601 UTC with milliseconds (``2026-11-23T10:00:00.123Z``), as phones send ``ts``."""
-    if dt is None:
-        return None
-    return dt.astimezone(dt_timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return None if dt is None else iso_utc(dt)
 
 
-def position_data(delivery: Delivery) -> dict[str, Any] | None:
-    """``{lat, lon, ts, speed_mps, heading_deg, distance_m, eta_seconds}`` of the last kept point."""
+def _position(delivery: Delivery) -> dict[str, Any] | None:
+    """The last kept point and what follows from it (values, not yet rendered), or None."""
     if delivery.last_lat is None:
         return None
     distance = geo.haversine_m(delivery.last_lat, delivery.last_lon, delivery.dropoff_lat, delivery.dropoff_lon)
     speeds = list(LocationPoint.objects.filter(delivery=delivery, kept=True, speed_mps__isnull=False)
                   .order_by("-ts").values_list("speed_mps", flat=True)[:5])
     return {
-        "lat": delivery.last_lat, "lon": delivery.last_lon, "ts": _iso(delivery.last_ts),
+        "lat": delivery.last_lat, "lon": delivery.last_lon, "ts": delivery.last_ts,
         "speed_mps": delivery.last_speed_mps, "heading_deg": delivery.last_heading_deg,
         "distance_m": round(distance, 1),
         "eta_seconds": geo.eta_seconds(distance, speeds, fallback_mps=cfg("DELIVERY_FALLBACK_SPEED_MPS", 5.0)),
     }
 
 
+def position_data(delivery: Delivery) -> dict[str, Any] | None:
+    """``{lat, lon, ts, speed_mps, heading_deg, distance_m, eta_seconds}`` of the last kept point
+    (rendered by :class:`delivery.serializers.PositionSerializer`), or None before the first."""
+    position = _position(delivery)
+    return None if position is None else PositionSerializer(position).data
+
+
+@dataclass(frozen=True)
+class OpenDeliveryView:
+    """An unclaimed delivery as couriers browsing see it (rendered by
+    :class:`delivery.serializers.OpenDeliveryOutputSerializer`): the drop-off is the centre of its
+    ``DELIVERY_OPEN_DROPOFF_CELL_M`` (1,000 m) grid cell (:func:`delivery.geo.coarse_point`) and
+    the address's city: never the exact point, the street, the buyer or the PIN."""
+
+    delivery: Delivery
+
+    @property
+    def pickup(self) -> dict[str, float]:
+        return {"lat": self.delivery.pickup_lat, "lon": self.delivery.pickup_lon}
+
+    @cached_property
+    def dropoff_area(self) -> dict[str, Any]:
+        d = self.delivery
+        cell = cfg("DELIVERY_OPEN_DROPOFF_CELL_M", 1000.0)
+        lat, lon = geo.coarse_point(d.dropoff_lat, d.dropoff_lon, cell_m=cell)
+        city = str((d.order.shipping_address or {}).get("city") or "")[:100]
+        return {"lat": lat, "lon": lon, "cell_m": int(cell), "city": city}
+
+    @property
+    def distance_m(self) -> float:
+        """Pickup to the area's centre, rounded to 100 m."""
+        area = self.dropoff_area
+        return round(geo.haversine_m(self.delivery.pickup_lat, self.delivery.pickup_lon, area["lat"], area["lon"]), -2)
+
+
 def open_delivery_data(delivery: Delivery) -> dict[str, Any]:
     """What a courier browsing open deliveries sees before claiming (REST ``?open=1`` and the
-    detail of an unclaimed delivery)::
+    detail of an unclaimed delivery), rendered by :class:`delivery.serializers.OpenDeliveryOutputSerializer`
+    (:class:`OpenDeliveryView`)::
 
         {"id", "order_number", "status": "pending", "attempt", "mode", "courier": null,
          "pickup": {"lat", "lon"}, "dropoff_area": {"lat", "lon", "cell_m", "city"},
-         "distance_m": pickup → area centre, "created_at"}
+         "distance_m": pickup → area centre, "created_at"}"""
+    return OpenDeliveryOutputSerializer(OpenDeliveryView(delivery)).data
 
-    The drop-off is the centre of its ``DELIVERY_OPEN_DROPOFF_CELL_M`` (1,000 m) grid cell
-    (:func:`delivery.geo.coarse_point`) and the address's city: never the exact point, the
-    street, the buyer or the PIN."""
-    cell = cfg("DELIVERY_OPEN_DROPOFF_CELL_M", 1000.0)
-    lat, lon = geo.coarse_point(delivery.dropoff_lat, delivery.dropoff_lon, cell_m=cell)
-    city = str((delivery.order.shipping_address or {}).get("city") or "")[:100]
-    return {
-        "id": str(delivery.pk), "order_number": delivery.order.number, "status": delivery.status,
-        "attempt": delivery.attempt, "mode": delivery.mode, "courier": None,
-        "pickup": {"lat": delivery.pickup_lat, "lon": delivery.pickup_lon},
-        "dropoff_area": {"lat": lat, "lon": lon, "cell_m": int(cell), "city": city},
-        "distance_m": round(geo.haversine_m(delivery.pickup_lat, delivery.pickup_lon, lat, lon), -2),
-        "created_at": _iso(delivery.created_at),
-    }
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """A delivery for one watcher (rendered by :class:`delivery.serializers.DeliveryOutputSerializer`):
+    ``last_position`` (None when withheld), and ``extra``: the keys that apply to this viewer
+    (``path``, ``pin``, ``qr_token``)."""
+
+    delivery: Delivery
+    last_position: dict[str, Any] | None
+    extra: dict[str, Any]
+
+    @property
+    def courier(self) -> dict[str, Any] | None:
+        d = self.delivery
+        return {"id": d.courier_id, "name": d.courier.display_name or "Courier"} if d.courier_id else None
+
+    @property
+    def pickup(self) -> dict[str, float]:
+        return {"lat": self.delivery.pickup_lat, "lon": self.delivery.pickup_lon}
+
+    @property
+    def dropoff(self) -> dict[str, float]:
+        return {"lat": self.delivery.dropoff_lat, "lon": self.delivery.dropoff_lon}
+
+    @property
+    def eta_seconds(self) -> int | None:
+        return self.last_position["eta_seconds"] if self.last_position else None
+
+    @property
+    def distance_m(self) -> float | None:
+        return self.last_position["distance_m"] if self.last_position else None
 
 
 def delivery_data(delivery: Delivery, *, viewer=None, with_path: bool = False, watcher: bool | None = None) -> dict[str, Any]:
     """The delivery payload (REST and topic snapshot) for someone who may watch it
     (``delivery.permissions.can_watch_delivery``, or ``watcher=True`` when the caller selected only deliveries the viewer
-    takes part in; a courier who has not claimed it gets :func:`open_delivery_data`)::
+    takes part in; a courier who has not claimed it gets :func:`open_delivery_data`), rendered
+    by :class:`delivery.serializers.DeliveryOutputSerializer`::
 
         {"id", "order_id", "order_number", "attempt", "mode": "courier"|"store", "status",
          "courier": {"id", "name"} | null, "pickup": {"lat", "lon"}, "dropoff": {"lat", "lon"},
@@ -254,29 +309,16 @@ def delivery_data(delivery: Delivery, *, viewer=None, with_path: bool = False, w
     After it ends (delivered, failed, cancelled) the buyer sees no position or path."""
     if viewer is not None and not (watcher if watcher is not None else can_watch_delivery(viewer, delivery)):
         return open_delivery_data(delivery)
-    order = delivery.order
-    is_buyer = is_order_buyer(viewer, order)
+    is_buyer = is_order_buyer(viewer, delivery.order)
     hide = delivery.tracking_ended and is_buyer
-    pos = None if hide else position_data(delivery)
-    data: dict[str, Any] = {
-        "id": str(delivery.pk), "order_id": str(order.pk), "order_number": order.number,
-        "attempt": delivery.attempt, "mode": delivery.mode, "status": delivery.status,
-        "courier": ({"id": str(delivery.courier_id), "name": delivery.courier.display_name or "Courier"}
-                    if delivery.courier_id else None),
-        "pickup": {"lat": delivery.pickup_lat, "lon": delivery.pickup_lon},
-        "dropoff": {"lat": delivery.dropoff_lat, "lon": delivery.dropoff_lon},
-        "last_position": pos, "eta_seconds": pos["eta_seconds"] if pos else None,
-        "distance_m": pos["distance_m"] if pos else None, "stale": delivery.stale,
-        "tracking_ended": delivery.tracking_ended, "failure_reason": delivery.failure_reason,
-        "cancel_reason": delivery.cancel_reason, "delivered_at": _iso(delivery.delivered_at),
-    }
+    extra: dict[str, Any] = {}
     if with_path and not hide:
-        data["path"] = [{"lat": p.lat, "lon": p.lon, "ts": _iso(p.ts)} for p in
-                        LocationPoint.objects.filter(delivery=delivery, kept=True).order_by("ts")]
+        extra["path"] = LocationPoint.objects.filter(delivery=delivery, kept=True).order_by("ts")
     if is_buyer and not delivery.tracking_ended:
-        data["pin"] = delivery.pin
-        data["qr_token"] = qr_token(delivery)
-    return data
+        extra["pin"] = delivery.pin
+        extra["qr_token"] = qr_token(delivery)
+    view = DeliveryView(delivery=delivery, last_position=None if hide else _position(delivery), extra=extra)
+    return DeliveryOutputSerializer(view).data
 
 
 # --- access ----------------------------------------------------------------------------------
@@ -549,9 +591,6 @@ class IngestResult:
     hidden: int = 0
     broadcast: bool = False
     deferred: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def _invalid(msg: str, field: str) -> ApplicationError:

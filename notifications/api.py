@@ -7,10 +7,11 @@ answered 404 ``not_found`` exactly like an unknown id, and nothing changes.
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from core.pagination import NewestFirstCursorPagination
+from core.schema import error_responses
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,11 +24,10 @@ from notifications.serializers import (
     NotificationPreferencesSerializer,
     NotificationPreferencesUpdateSerializer,
     NotificationSerializer,
-    NotificationsErrorSerializer,
 )
 
 TAGS = ["notifications"]
-NOT_FOUND = OpenApiResponse(NotificationsErrorSerializer, description="Unknown id, or another user's notification.")
+NOT_FOUND = error_responses(404, e404="Unknown id, or another user's notification.")[404]
 ID_PARAM = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Notification id.")
 
 
@@ -55,6 +55,7 @@ class NotificationListApi(ListAPIView):
         operation_id="notifications_list",
         summary="The signed-in user's notifications, newest first (cursor pagination).",
         parameters=[NotificationFilterSerializer],
+        responses={200: NotificationSerializer(many=True), **error_responses(400, 401, 404, e404="Invalid cursor")},
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
@@ -135,11 +136,8 @@ class NotificationPreferencesApi(APIView):
         request=NotificationPreferencesUpdateSerializer,
         responses={
             200: NotificationPreferencesSerializer,
-            400: OpenApiResponse(
-                NotificationsErrorSerializer,
-                description="`unknown_kind`, `unknown_channel`, `critical_kind` (a critical kind cannot be "
-                "switched off) or `invalid`.",
-            ),
+            **error_responses(400, 401, e400="`unknown_kind`, `unknown_channel`, `critical_kind` (a critical kind "
+                              "cannot be switched off) or `invalid`."),
         },
     )
     def patch(self, request: Request) -> Response:

@@ -111,10 +111,6 @@ def all_kinds() -> list[NotificationKind]:
     return [_registry[k] for k in sorted(_registry)]
 
 
-def is_channel(channel: str) -> bool:
-    return channel in CHANNELS
-
-
 # --- kinds of the marketplace ------------------------------------------------------------------
 
 ORDER_STATUS_CHANGED = register_kind(

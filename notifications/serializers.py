@@ -93,9 +93,3 @@ class NotificationPreferencesUpdateSerializer(serializers.Serializer):
         "`in_app`, `email`. Unknown kind → 400 `unknown_kind`; unknown channel → 400 `unknown_channel`; "
         "switching off a critical kind → 400 `critical_kind`.",
     )
-
-
-class NotificationsErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Machine code, e.g. `not_found`, `unknown_kind`, `critical_kind`.")
-    detail = serializers.CharField()
-    fields = serializers.DictField(required=False, help_text="Per-field messages.")

@@ -1,4 +1,5 @@
-"""The WebSocket gateway: one socket per client, many topics (protocol v1, DESIGN.md §3).
+"""The WebSocket gateway: one socket per client, many topics (protocol v1: README, "WebSocket
+protocol (v1)"; the gateway's place in the map: docs/architecture.md).
 
 Frames are JSON text. Client ops: ``auth``, ``subscribe``, ``unsubscribe``, ``command``, ``ping``;
 each may carry a ``ref`` that the ``reply`` echoes. Server frames: ``reply`` and ``event``.

@@ -27,8 +27,9 @@ set by a small exec wrapper in the child so that restarts can fork while output 
 
 Environment: ``DEBUG`` (set to 1 for the children unless given), ``PORT`` (8000),
 ``DEMO_PASSWORD`` (demo12345, shown in the banner),
-``RUN_SEED_DEMO=0`` (skip the demo data), ``RUN_VERBOSE=1`` (also show the outbox sweep that
-beat runs every 2 s), ``RUN_HEALTH_TIMEOUT`` (seconds to wait for /health/, 90),
+``RUN_SEED_DEMO=0`` (skip the demo data), ``RUN_VERBOSE=1`` (also show the tasks beat runs
+every second or two when they find nothing to do: the outbox sweep, the auctions and deliveries
+ticks; :data:`FREQUENT_BEAT`), ``RUN_HEALTH_TIMEOUT`` (seconds to wait for /health/, 90),
 ``EMBEDDED_DATA_DIR`` and ``EMBEDDED_REDIS_PORT`` (read by ``core.embedded``).
 """
 
@@ -70,10 +71,22 @@ DEMO_ACCOUNTS = [
     ("courier2@demo.market", "courier"),
 ]
 
-# Lines hidden unless RUN_VERBOSE=1: the outbox sweep runs every 2 s and usually finds nothing.
+#: beat entries (CELERY_BEAT_SCHEDULE) that run every second or two, and their tasks: the outbox
+#: sweep (2 s), the auctions tick and the deliveries tick (1 s). Usually they find nothing to do.
+FREQUENT_BEAT = {
+    "realtime-outbox-sweep": "realtime.tasks.sweep_outbox",
+    "auctions-tick": "auctions.tasks.auctions_tick",
+    "delivery-tick": "delivery.tasks.deliveries_tick",
+}
+
+# Lines hidden unless RUN_VERBOSE=1: beat sending those tasks, the worker receiving them, and their
+# results when they did nothing (0, or a dict of zeros such as {'started': 0, 'closed': 0}). A
+# tick that started or closed something, and every other line, is shown.
+_names = "|".join(re.escape(name) for name in FREQUENT_BEAT)
+_tasks = "|".join(re.escape(task) for task in FREQUENT_BEAT.values())
 QUIET = re.compile(
-    r"Scheduler: Sending due task realtime-outbox-sweep"
-    r"|Task realtime\.tasks\.sweep_outbox\[[^\]]+\] (received|succeeded in \S+: 0)$"
+    rf"Scheduler: Sending due task ({_names}) "
+    rf"|Task ({_tasks})\[[^\]]+\] (received|succeeded in \S+: (0|None|\{{('\w+': 0(, )?)*\}}))$"
 )
 
 _COLORS = {"run": "1", "setup": "36", "web": "32", "worker": "33", "beat": "35"}
@@ -351,6 +364,7 @@ class Supervisor:
             f"  Health           {base}/health/",
             f"  WebSocket        ws://127.0.0.1:{self.port}/ws/",
             f"  Admin            {base}/admin/",
+            f"  Console          {base}/console/",
             f"  Services         {services}",
         ]
         accounts = prepared.get("accounts") or {}

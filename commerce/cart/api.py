@@ -14,10 +14,10 @@ from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError
 from core.permissions import is_active_user
+from core.schema import error_responses
 
 from commerce.cart import services
 from commerce.cart.serializers import CartItemAddInputSerializer, CartItemQuantityInputSerializer, CartOutputSerializer
-from commerce.common.api import error_responses
 
 
 CART_HEADER = "X-Cart-Id"

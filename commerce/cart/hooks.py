@@ -2,7 +2,8 @@
 
 ``checkout_reservations(user_ids=[...]) -> {user_id: {"checkout_id", "expires_at", "total",
 "currency", "order_ids", "quantities": {product_id: units}}}`` — each buyer's active checkout
-holding stock, shown in their cart payload (provided by ``commerce.orders``).
+holding stock (``expires_at`` a ``datetime``, ``total`` a ``Decimal``), shown in their cart
+payload (provided by ``commerce.orders``).
 """
 
 from core.hooks import Hook

@@ -9,16 +9,17 @@ the first time it is needed.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable
 
 from django.db.models import Prefetch, QuerySet
 
 from core.models import Address
-from realtime.jsonutil import to_jsonable
 
 from commerce.cart.hooks import checkout_reservations
 from commerce.cart.models import Cart, CartItem
+from commerce.cart.serializers import CartOutputSerializer
 from commerce.catalog.models import ProductImage
 from commerce.common.money import money
 from commerce.shipping.models import ShippingZone
@@ -35,30 +36,50 @@ def cart_for_user(*, user) -> Cart:
     return cart
 
 
-def _line_data(item: CartItem, reserved: int = 0) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CartLine:
+    """A cart line as the buyer sees it now: ``unit_price`` is the product's current price,
+    ``available_stock`` the units on hand plus those the buyer's own checkout holds (0 when the
+    product cannot be bought)."""
+
+    item: CartItem
+    unit_price: Decimal
+    available_stock: int
+    available: bool
+
+    @property
+    def line_total(self) -> Decimal:
+        return money(self.unit_price * self.item.quantity)
+
+    @property
+    def in_stock(self) -> bool:
+        return self.available and self.item.quantity <= self.available_stock
+
+
+@dataclass(frozen=True)
+class CartView:
+    """A cart with its lines, totals and the checkout holding its stock (rendered by
+    :class:`commerce.cart.serializers.CartOutputSerializer`)."""
+
+    cart: Cart
+    lines: list[CartLine]
+    reservation: dict[str, Any] | None
+    shipping: dict[str, Any]
+
+    @property
+    def total(self) -> Decimal:
+        return money(sum((line.line_total for line in self.lines), Decimal("0.00")))
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.item.quantity for line in self.lines)
+
+
+def _line(item: CartItem, reserved: int = 0) -> CartLine:
     product = item.product
     purchasable = product.is_purchasable
-    available = max(product.stock, 0) + reserved if purchasable else 0
-    images = list(product.images.all())
-    price = money(product.price)
-    return {
-        "id": item.id,
-        "product": {
-            "id": product.id,
-            "name": product.name,
-            "sku": product.sku,
-            "slug": product.slug,
-            "vendor_id": product.vendor_id,
-            "image": images[0].url if images else None,
-        },
-        "unit_price": price,
-        "currency": product.currency,
-        "quantity": item.quantity,
-        "line_total": money(price * item.quantity),
-        "available_stock": available,
-        "in_stock": purchasable and item.quantity <= available,
-        "available": purchasable,
-    }
+    return CartLine(item=item, unit_price=money(product.price),
+                    available_stock=max(product.stock, 0) + reserved if purchasable else 0, available=purchasable)
 
 
 def _items_queryset() -> QuerySet[CartItem]:
@@ -70,30 +91,16 @@ def _items_queryset() -> QuerySet[CartItem]:
 def _cart_dict(cart: Cart, items: Iterable[CartItem], reservation: dict[str, Any] | None = None, *,
                shipping: dict[str, Any] | None = None) -> dict[str, Any]:
     quantities = reservation["quantities"] if reservation else {}
-    lines = [_line_data(item, quantities.get(str(item.product_id), 0)) for item in items]
-    total = sum((line["line_total"] for line in lines), Decimal("0.00"))
-    return to_jsonable(
-        {
-            "id": cart.id,
-            "lines": lines,
-            "total": money(total),
-            "currency": cart.currency,
-            "item_count": sum(line["quantity"] for line in lines),
-            "version": cart.version,
-            "updated_at": cart.updated_at,
-            "reservation": (
-                {k: v for k, v in reservation.items() if k != "quantities"} if reservation else None
-            ),
-            "shipping": shipping or {"address": None, "stores": []},
-        }
-    )
+    lines = [_line(item, quantities.get(str(item.product_id), 0)) for item in items]
+    return CartOutputSerializer(CartView(cart=cart, lines=lines, reservation=reservation,
+                                         shipping=shipping or {"address": None, "stores": []})).data
 
 
 def _address_data(address: Address | None) -> dict[str, Any] | None:
     if address is None:
         return None
-    return {"id": address.id, "country": address.country, "postal_code": address.postal_code,
-            "region": address.region, "city": address.city}
+    return {"id": address.id, "country": str(address.country), "postal_code": address.postal_code or "",
+            "region": address.region or "", "city": address.city or ""}
 
 
 def _shipping_data(items: list[CartItem], address: Address | None, zones: dict[uuid.UUID, list[ShippingZone]],
@@ -116,12 +123,12 @@ def _shipping_data(items: list[CartItem], address: Address | None, zones: dict[u
                 "vendor_id": b.vendor_id,
                 "vendor_name": by_vendor[b.vendor_id][0].product.vendor.name,
                 "prices_include_tax": includes.get(b.vendor_id, True),
-                "basket_value": money(b.value),
+                "basket_value": b.value,
                 "currency": b.currency,
                 "methods": [
                     {"id": q.method.id, "name": q.method.name, "description": q.method.description,
-                     "rule": q.method.rule, "price": money(q.price), "currency": q.method.currency,
-                     "free_above": money(q.method.free_above) if q.method.free_above is not None else None,
+                     "rule": q.method.rule, "price": q.price, "currency": q.method.currency,
+                     "free_above": q.method.free_above,
                      "min_days": q.method.min_days, "max_days": q.method.max_days}
                     for q in quotes[b.vendor_id] if q.available
                 ],
@@ -152,7 +159,7 @@ def _reservations(carts: list[Cart]) -> dict[Any, dict[str, Any]]:
 
 
 def cart_data(*, cart: Cart) -> dict[str, Any]:
-    """The cart response, JSON-ready (money and ids as strings, times ISO 8601 UTC)::
+    """The cart response rendered by :class:`commerce.cart.serializers.CartOutputSerializer` (money and ids as strings, times ISO 8601 UTC)::
 
         {"id", "lines": [{"id", "product": {"id", "name", "sku", "slug", "vendor_id", "image"},
                           "unit_price", "currency", "quantity", "line_total",

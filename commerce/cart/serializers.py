@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.fields import StrictIntegerField
+from core.fields import MoneyOutputField, StrictIntegerField, TimestampField
 
 from commerce.cart.models import MAX_LINE_QUANTITY
+from commerce.shipping.models import ShippingRule
 
 
 class CartItemAddInputSerializer(serializers.Serializer):
@@ -36,42 +38,93 @@ class CartRemoveItemCommandSerializer(serializers.Serializer):
 
 
 class CartLineProductSerializer(serializers.Serializer):
+    """The product of a cart line (a ``Product`` with its images prefetched in display order)."""
+
     id = serializers.UUIDField()
     name = serializers.CharField()
     sku = serializers.CharField()
     slug = serializers.CharField()
     vendor_id = serializers.UUIDField()
-    image = serializers.CharField(allow_null=True)
+    image = serializers.SerializerMethodField(help_text="URL of the first image, or null")
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_image(self, product) -> str | None:
+        images = list(product.images.all())
+        return images[0].url if images else None
 
 
 class CartLineOutputSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    product = CartLineProductSerializer()
-    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="Current price per unit")
-    currency = serializers.CharField()
-    quantity = serializers.IntegerField()
-    line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    """A cart line (``commerce.cart.selectors.CartLine``)."""
+
+    id = serializers.UUIDField(source="item.id")
+    product = CartLineProductSerializer(source="item.product")
+    unit_price = MoneyOutputField(help_text="Current price per unit")
+    currency = serializers.CharField(source="item.product.currency")
+    quantity = serializers.IntegerField(source="item.quantity")
+    line_total = MoneyOutputField()
     available_stock = serializers.IntegerField(help_text="Units on hand now (0 when unavailable)")
     in_stock = serializers.BooleanField(help_text="Available and quantity <= available_stock")
     available = serializers.BooleanField(help_text="False when the product was deactivated, deleted or its vendor is not active")
 
 
 class CartReservationSerializer(serializers.Serializer):
+    """The buyer's active checkout holding stock (the ``checkout_reservations`` hook's answer)."""
+
     checkout_id = serializers.UUIDField()
-    expires_at = serializers.DateTimeField(help_text="When the reserved stock goes back (UTC)")
-    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    expires_at = TimestampField(help_text="When the reserved stock goes back (UTC)")
+    total = MoneyOutputField()
     currency = serializers.CharField()
     order_ids = serializers.ListField(child=serializers.UUIDField())
 
 
-class CartOutputSerializer(serializers.Serializer):
-    """The cart: same JSON as the ``cart:<user_id>`` snapshot and ``cart.updated`` events."""
+class CartShippingAddressSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    country = serializers.CharField()
+    postal_code = serializers.CharField(allow_blank=True)
+    region = serializers.CharField(allow_blank=True)
+    city = serializers.CharField(allow_blank=True)
+
+
+class CartShippingMethodSerializer(serializers.Serializer):
+    """A shipping method offered for the store's part of the cart, with its price now."""
 
     id = serializers.UUIDField()
-    lines = CartLineOutputSerializer(many=True)
-    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    rule = serializers.ChoiceField(choices=ShippingRule.choices)
+    price = MoneyOutputField()
     currency = serializers.CharField()
+    free_above = MoneyOutputField(allow_null=True, help_text="Free from this store basket value, or null")
+    min_days = serializers.IntegerField(allow_null=True)
+    max_days = serializers.IntegerField(allow_null=True)
+
+
+class CartShippingStoreSerializer(serializers.Serializer):
+    vendor_id = serializers.UUIDField()
+    vendor_name = serializers.CharField()
+    prices_include_tax = serializers.BooleanField(help_text="False: tax is added at checkout")
+    basket_value = MoneyOutputField(help_text="The store's part of the cart")
+    currency = serializers.CharField()
+    methods = CartShippingMethodSerializer(many=True, help_text="Offered now, cheapest first; checkout takes one id")
+
+
+class CartShippingSerializer(serializers.Serializer):
+    """Each store's shipping offer for the buyer's default shipping address (none without one)."""
+
+    address = CartShippingAddressSerializer(allow_null=True)
+    stores = CartShippingStoreSerializer(many=True)
+
+
+class CartOutputSerializer(serializers.Serializer):
+    """The cart (``commerce.cart.selectors.CartView``): the REST body, the ``cart:<user_id>``
+    snapshot and the ``cart.updated`` event data."""
+
+    id = serializers.UUIDField(source="cart.id")
+    lines = CartLineOutputSerializer(many=True)
+    total = MoneyOutputField()
+    currency = serializers.CharField(source="cart.currency")
     item_count = serializers.IntegerField()
-    version = serializers.IntegerField()
-    updated_at = serializers.DateTimeField()
+    version = serializers.IntegerField(source="cart.version")
+    updated_at = TimestampField(source="cart.updated_at")
     reservation = CartReservationSerializer(allow_null=True, help_text="The active checkout holding stock, or null")
+    shipping = CartShippingSerializer()

@@ -62,6 +62,19 @@ def _purchasable_product(product_id: uuid.UUID) -> Product:
     return product
 
 
+def _check_new_line(cart: Cart, product: Product) -> None:
+    """A new line for ``product`` fits ``cart`` (locked): same currency as its other lines
+    (``Conflict`` ``currency_mismatch``) and fewer than ``MAX_CART_LINES`` lines (``cart_full``)."""
+    lines = CartItem.objects.filter(cart=cart).count()
+    if lines and cart.currency != product.currency:
+        raise Conflict(
+            f"Your cart is in {cart.currency}; {product.name} is priced in {product.currency}.",
+            code="currency_mismatch",
+        )
+    if lines >= MAX_CART_LINES:
+        raise Conflict(f"A cart holds at most {MAX_CART_LINES} different products.", code="cart_full")
+
+
 def _check_stock(product: Product, quantity: int) -> None:
     if quantity > product.stock:
         raise Conflict(
@@ -160,14 +173,7 @@ def cart_add_item(*, user=None, cart_id: uuid.UUID | None = None, product_id: uu
         cart = _lock_cart(user=user, cart_id=cart_id)
         item = CartItem.objects.filter(cart=cart, product=product).first()
         if item is None:
-            lines = CartItem.objects.filter(cart=cart).count()
-            if lines and cart.currency != product.currency:
-                raise Conflict(
-                    f"Your cart is in {cart.currency}; {product.name} is priced in {product.currency}.",
-                    code="currency_mismatch",
-                )
-            if lines >= MAX_CART_LINES:
-                raise Conflict(f"A cart holds at most {MAX_CART_LINES} different products.", code="cart_full")
+            _check_new_line(cart, product)
             new_quantity = quantity
         else:
             new_quantity = item.quantity + quantity
@@ -225,14 +231,7 @@ def cart_set_quantity(
             return _unchanged(cart)
         product = _purchasable_product(product_id)
         if item is None:
-            lines = CartItem.objects.filter(cart=cart).count()
-            if lines and cart.currency != product.currency:
-                raise Conflict(
-                    f"Your cart is in {cart.currency}; {product.name} is priced in {product.currency}.",
-                    code="currency_mismatch",
-                )
-            if lines >= MAX_CART_LINES:
-                raise Conflict(f"A cart holds at most {MAX_CART_LINES} different products.", code="cart_full")
+            _check_new_line(cart, product)
         _check_stock(product, quantity)
         if item is None:
             CartItem.objects.create(cart=cart, product=product, quantity=quantity)

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.schema import error_responses
 from commerce.catalog import selectors, services
 from commerce.catalog.filters import ProductFilter, StableOrderingFilter
 from commerce.catalog.serializers import (
@@ -24,7 +25,7 @@ from commerce.catalog.serializers import (
     ProductOutputSerializer,
     ProductUpdateInputSerializer,
 )
-from commerce.common.api import ReadOpenMixin, error_responses
+from commerce.common.api import ReadOpenMixin
 
 
 class CategoryListApi(generics.ListAPIView):

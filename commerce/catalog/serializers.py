@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from core.fields import MoneyField, StrictIntegerField
+from core.fields import MoneyField, StrictIntegerField, TimestampField
 
-from commerce.catalog.models import Brand, Category, Product, ProductImage
+from commerce.catalog.models import Brand, CatalogImportStatus, Category, Product, ProductImage
 from commerce.catalog.services import MAX_STOCK
 from commerce.stores.models import Vendor
 from commerce.tax.models import TaxClass
@@ -138,7 +138,7 @@ class CatalogImportOutputSerializer(serializers.Serializer):
     vendor_id = serializers.UUIDField()
     file_name = serializers.CharField()
     file_format = serializers.ChoiceField(choices=["csv", "xlsx"])
-    status = serializers.ChoiceField(choices=["queued", "running", "done", "failed"])
+    status = serializers.ChoiceField(choices=CatalogImportStatus.choices)
     detail = serializers.CharField(allow_blank=True, help_text="Why a failed file could not be read")
     total_rows = serializers.IntegerField()
     rows_done = serializers.IntegerField()
@@ -146,9 +146,9 @@ class CatalogImportOutputSerializer(serializers.Serializer):
     updated = serializers.IntegerField()
     unchanged = serializers.IntegerField()
     error_count = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
+    created_at = TimestampField()
+    started_at = TimestampField(allow_null=True)
+    finished_at = TimestampField(allow_null=True)
     errors_url = serializers.SerializerMethodField()
 
     def get_errors_url(self, job) -> str:

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.schema import error_responses
 from core.utils import validated
 
 from commerce.catalog import imports
@@ -25,7 +26,6 @@ from commerce.catalog.serializers import (
     CatalogImportInputSerializer,
     CatalogImportOutputSerializer,
 )
-from commerce.common.api import error_responses
 
 TAGS = ["catalogue import"]
 CSV = "text/csv"

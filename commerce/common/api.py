@@ -1,34 +1,9 @@
-"""REST pieces shared by the commerce rooms and the apps built on them (auctions, delivery): the
-documented error body, its OpenAPI responses, and "anyone may read" views."""
+"""REST pieces shared by the commerce rooms: "anyone may read" views. (The error body and its
+OpenAPI responses are ``core.schema``'s.)"""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse
-from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
-
-
-class CommerceErrorSerializer(serializers.Serializer):
-    """The error body of every refusal: ``{"code", "detail", "fields"?}`` plus extra keys for
-    some codes (``available_stock`` with ``insufficient_stock``; ``status``/``allowed`` with
-    ``invalid_transition``)."""
-
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
-
-
-def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
-    """OpenAPI responses for the HTTP status ``codes`` (400, 401, 403, 404, 409), each the
-    :class:`CommerceErrorSerializer` body: ``responses={200: X, **error_responses(404, 409)}``."""
-    text = {
-        400: "Invalid input (code `invalid` with `fields`, or a domain code)",
-        401: "Not authenticated",
-        403: "Not allowed",
-        404: "Not found",
-        409: "Conflict with the current state",
-    }
-    return {c: OpenApiResponse(CommerceErrorSerializer, description=text[c]) for c in codes}
 
 
 class ReadOpenMixin:

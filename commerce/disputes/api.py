@@ -18,11 +18,13 @@ from rest_framework.views import APIView
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from core.pagination import NewestFirstCursorPagination
 from core.utils import validated
+from core.schema import error_responses
 
-from commerce.common.api import error_responses
 from commerce.disputes import selectors, services
+from commerce.disputes.models import Dispute
 from commerce.orders.selectors import order_get_visible
 from commerce.disputes.serializers import (
+    DisputeDetailOutputSerializer,
     DisputeOpenInputSerializer,
     DisputeOutputSerializer,
     DisputeResolveInputSerializer,
@@ -55,7 +57,7 @@ class OrderDisputesApi(APIView):
         "the buyer); 409 `not_delivered`, `protection_ended`, `dispute_exists` (disputed before), "
         "`dispute_already_open`.",
         request=DisputeOpenInputSerializer,
-        responses={201: DisputeOutputSerializer, **error_responses(400, 401, 403, 404, 409)}, tags=TAGS,
+        responses={201: DisputeDetailOutputSerializer, **error_responses(400, 401, 403, 404, 409)}, tags=TAGS,
     )
     def post(self, request: Request, order_id) -> Response:
         data = validated(DisputeOpenInputSerializer, request.data)
@@ -70,10 +72,13 @@ class DisputeListApi(generics.GenericAPIView):
     permission_classes = [IsAuthenticated]
     pagination_class = NewestFirstCursorPagination
     serializer_class = DisputeOutputSerializer
+    queryset = Dispute.objects.none()  # for the OpenAPI document; get() builds the list
 
     @extend_schema(summary="Disputes you take part in", operation_id="disputes_list",
                    description="As the buyer or the store's staff; marketplace staff see all. `status` narrows.",
-                   parameters=[OpenApiParameter("status", OpenApiTypes.STR)], tags=TAGS)
+                   parameters=[OpenApiParameter("status", OpenApiTypes.STR)],
+                   responses={200: DisputeOutputSerializer(many=True),
+                              **error_responses(400, 401, 404, e404="Invalid cursor")}, tags=TAGS)
     def get(self, request: Request) -> Response:
         qs = selectors.disputes_for(user=request.user, status=request.query_params.get("status") or None)
         page = self.paginate_queryset(qs)
@@ -94,7 +99,7 @@ class DisputeQueueApi(APIView):
 class DisputeDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(summary="A dispute with its statements", responses={200: DisputeOutputSerializer, **error_responses(401, 404)},
+    @extend_schema(summary="A dispute with its statements", responses={200: DisputeDetailOutputSerializer, **error_responses(401, 404)},
                    tags=TAGS)
     def get(self, request: Request, dispute_id) -> Response:
         dispute = selectors.dispute_get_visible(user=request.user, dispute_id=dispute_id)
@@ -111,9 +116,7 @@ class DisputeStatementsApi(APIView):
     def post(self, request: Request, dispute_id) -> Response:
         data = validated(DisputeStatementInputSerializer, request.data)
         statement = services.dispute_add_statement(user=request.user, dispute_id=dispute_id, text=data["text"])
-        dispute = selectors.dispute_get_visible(user=request.user, dispute_id=dispute_id)
-        body = selectors.dispute_data(dispute, viewer=request.user, with_statements=True)
-        return Response(next(s for s in body["statements"] if s["id"] == statement.pk), status=status.HTTP_201_CREATED)
+        return Response(selectors.statement_data_for(user=request.user, statement=statement), status=status.HTTP_201_CREATED)
 
 
 class DisputeWithdrawApi(APIView):
@@ -122,7 +125,7 @@ class DisputeWithdrawApi(APIView):
     @extend_schema(summary="Withdraw your dispute (buyer)",
                    description="The escrow is unfrozen (released at once if the window has passed). 403 "
                    "`withdraw_not_allowed`, 409 `invalid_transition` (the dispute already ended).", request=None,
-                   responses={200: DisputeOutputSerializer, **error_responses(401, 403, 404, 409)}, tags=TAGS)
+                   responses={200: DisputeDetailOutputSerializer, **error_responses(401, 403, 404, 409)}, tags=TAGS)
     def post(self, request: Request, dispute_id) -> Response:
         return _detail(request, services.dispute_withdraw(user=request.user, dispute_id=dispute_id))
 
@@ -137,7 +140,7 @@ class DisputeResolveApi(APIView):
         "403 `staff_only`; 409 `invalid_transition` (someone resolved it first), `insufficient_funds` (a released "
         "escrow must come back from the store's wallet); 400 `invalid_amount`.",
         request=DisputeResolveInputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={200: DisputeOutputSerializer, **error_responses(400, 401, 403, 404, 409)}, tags=TAGS,
+        responses={200: DisputeDetailOutputSerializer, **error_responses(400, 401, 403, 404, 409, 422)}, tags=TAGS,
     )
     @idempotent(scope="dispute_resolve")
     def post(self, request: Request, dispute_id) -> Response:

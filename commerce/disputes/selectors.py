@@ -11,25 +11,33 @@ from django.db.models import QuerySet
 from core.exceptions import ApplicationError, Forbidden, NotFound
 from core.permissions import is_marketplace_admin
 from core.utils import parse_uuid
-from realtime.jsonutil import to_jsonable
 
-from commerce.disputes.models import Dispute, DisputeRole, DisputeStatement, DisputeStatus
+from commerce.disputes.models import Dispute, DisputeStatement, DisputeStatus
 from commerce.disputes.permissions import can_see_dispute_queue, can_view_dispute, visible_disputes_q
+from commerce.disputes.serializers import (
+    DisputeDetailOutputSerializer,
+    DisputeOutputSerializer,
+    DisputeStatementOutputSerializer,
+)
 from commerce.orders.models import Order
 
 
 def statement_data(st: DisputeStatement, *, staff_viewer: bool) -> dict[str, Any]:
-    """A statement's payload: ``{"id", "role", "author_name", "text", "created_at"}``; staff
-    authors show as "Marketplace staff" unless ``staff_viewer``."""
-    if st.role == DisputeRole.STAFF and not staff_viewer:
-        name = "Marketplace staff"
-    else:
-        name = (st.author.display_name if st.author_id and st.author else "") or DisputeRole(st.role).label
-    return to_jsonable({"id": st.pk, "role": st.role, "author_name": name, "text": st.text, "created_at": st.created_at})
+    """A statement's payload, rendered by :class:`commerce.disputes.serializers.DisputeStatementOutputSerializer`:
+    ``{"id", "role", "author_name", "text", "created_at"}``; staff authors show as "Marketplace
+    staff" unless ``staff_viewer``."""
+    return DisputeStatementOutputSerializer(st, context={"staff_viewer": staff_viewer}).data
+
+
+def statement_data_for(*, user, statement: DisputeStatement) -> dict[str, Any]:
+    """:func:`statement_data` as ``user`` sees it (marketplace staff see staff authors' names)."""
+    return statement_data(statement, staff_viewer=is_marketplace_admin(user))
 
 
 def dispute_data(dispute: Dispute, *, viewer=None, with_statements: bool = False) -> dict[str, Any]:
-    """The dispute payload (REST body and event data)::
+    """The dispute payload (REST body and event data), rendered by
+    :class:`commerce.disputes.serializers.DisputeOutputSerializer` (with ``with_statements``,
+    :class:`~commerce.disputes.serializers.DisputeDetailOutputSerializer`)::
 
         {"id", "order": {"id", "number", "status", "currency", "total", "refunded_total",
          "buyer_id", "vendor": {"id", "name"}}, "source", "reason", "description",
@@ -40,35 +48,9 @@ def dispute_data(dispute: Dispute, *, viewer=None, with_statements: bool = False
 
     Money as ``"12.50"`` strings; times ISO 8601 UTC. Marketplace staff viewers also get
     ``resolution.resolved_by_id`` and staff authors' names."""
-    order = dispute.order
     staff_viewer = is_marketplace_admin(viewer)
-    resolution = None
-    if dispute.resolved_at is not None:
-        resolution = {"refund_amount": f"{dispute.refund_amount:.2f}", "released_amount": f"{dispute.released_amount:.2f}",
-                      "note": dispute.resolution_note, "resolved_at": dispute.resolved_at}
-        if staff_viewer:
-            resolution["resolved_by_id"] = dispute.resolved_by_id
-    data: dict[str, Any] = {
-        "id": dispute.pk,
-        "order": {"id": order.pk, "number": order.number, "status": order.status, "currency": order.currency,
-                  "total": f"{order.total:.2f}", "refunded_total": f"{order.refunded_total:.2f}",
-                  "buyer_id": order.buyer_id, "vendor": {"id": order.vendor_id, "name": order.vendor.name}},
-        "source": dispute.source,
-        "reason": dispute.reason,
-        "description": dispute.description,
-        "claimed_amount": f"{dispute.claimed_amount:.2f}",
-        "currency": dispute.currency,
-        "status": dispute.status,
-        "store_responded_at": dispute.store_responded_at,
-        "resolution": resolution,
-        "withdrawn_at": dispute.withdrawn_at,
-        "created_at": dispute.created_at,
-        "updated_at": dispute.updated_at,
-    }
-    if with_statements:
-        data["statements"] = [statement_data(s, staff_viewer=staff_viewer)
-                              for s in dispute.statements.select_related("author").order_by("id")]
-    return to_jsonable(data)
+    cls = DisputeDetailOutputSerializer if with_statements else DisputeOutputSerializer
+    return cls(dispute, context={"staff_viewer": staff_viewer}).data
 
 
 def _base() -> QuerySet[Dispute]:

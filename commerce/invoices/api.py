@@ -16,7 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commerce.common.api import error_responses
+from core.schema import error_responses
+
 from commerce.invoices import selectors
 from commerce.invoices.serializers import (
     CreditNoteOutputSerializer,
@@ -59,10 +60,15 @@ class InvoiceListApi(generics.GenericAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = InvoiceOutputSerializer
 
-    @extend_schema(summary="Your invoices",
-                   description="As a buyer, and of the stores you work for; newest first.", tags=["invoices"])
+    def get_queryset(self):
+        """The caller's invoices (``commerce.invoices.selectors.invoices_visible``)."""
+        return selectors.invoices_visible(user=self.request.user)
+
+    @extend_schema(summary="Your invoices", operation_id="invoices_list",
+                   description="As a buyer, and of the stores you work for; newest first.",
+                   responses={200: InvoiceOutputSerializer(many=True), **error_responses(401)}, tags=["invoices"])
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.invoices_visible(user=request.user))
+        page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(InvoiceOutputSerializer(page, many=True).data)
 
 

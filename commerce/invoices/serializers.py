@@ -6,6 +6,8 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.fields import TimestampField
+
 
 class DocumentLineSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["item", "shipping", "goods"],
@@ -34,7 +36,7 @@ class _DocumentSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     number = serializers.CharField()
     vendor_id = serializers.UUIDField()
-    issued_at = serializers.DateTimeField()
+    issued_at = TimestampField()
     currency = serializers.CharField()
     seller = serializers.JSONField(help_text="Copy at issue: vendor_id, name")
     buyer = serializers.JSONField(help_text="Copy at issue: the billing address and e-mail")

@@ -17,11 +17,11 @@ from core.exceptions import ApplicationError, NotFound
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from core.pagination import NewestFirstCursorPagination
 from core.utils import parse_uuid, validated
+from core.schema import error_responses
 
-from commerce.common.api import error_responses
 from commerce.orders import checkout as checkouts
 from commerce.orders import selectors, services
-from commerce.orders.models import Checkout, OrderStatus
+from commerce.orders.models import Checkout, Order, OrderStatus
 from commerce.orders.selectors import order_data_for
 from commerce.orders.serializers import (
     CheckoutInputSerializer,
@@ -42,7 +42,7 @@ class CheckoutApi(APIView):
         "lists every short line (`lines`) and reserves nothing. A previous active checkout of yours is replaced.",
         request=CheckoutInputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: CheckoutOutputSerializer, **error_responses(400, 401, 404, 409)},
+        responses={201: CheckoutOutputSerializer, **error_responses(400, 401, 404, 409, 422)},
         tags=["checkout"],
     )
     @idempotent(scope="checkout")
@@ -86,6 +86,7 @@ class _OrderListBase(generics.GenericAPIView):
     permission_classes = [IsAuthenticated]
     pagination_class = NewestFirstCursorPagination
     serializer_class = OrderOutputSerializer
+    queryset = Order.objects.none()  # for the OpenAPI document; get() builds the list
 
     def _list(self, request, qs) -> Response:
         wanted = request.query_params.get("status")
@@ -98,7 +99,9 @@ class _OrderListBase(generics.GenericAPIView):
 
 
 class OrderListApi(_OrderListBase):
-    @extend_schema(operation_id="orders_list", summary="Your orders (as a buyer)", parameters=[STATUS_PARAM], tags=["orders"])
+    @extend_schema(operation_id="orders_list", summary="Your orders (as a buyer)", parameters=[STATUS_PARAM],
+                   responses={200: OrderOutputSerializer(many=True), **error_responses(400, 401, 404, e404="Invalid cursor")},
+                   tags=["orders"])
     def get(self, request: Request) -> Response:
         return self._list(request, selectors.orders_for_buyer(user=request.user))
 
@@ -109,6 +112,7 @@ class VendorOrderListApi(_OrderListBase):
         description="Orders of the stores you are staff of; `vendor` narrows to one (another store's id gives an "
         "empty list).",
         parameters=[STATUS_PARAM, OpenApiParameter("vendor", OpenApiTypes.UUID)],
+        responses={200: OrderOutputSerializer(many=True), **error_responses(400, 401, 404, e404="Invalid cursor")},
         tags=["orders"],
     )
     def get(self, request: Request) -> Response:
@@ -156,7 +160,7 @@ class OrderCancelApi(APIView):
 
     @extend_schema(summary="Cancel an order", description="Returns its stock; a paid order is refunded in full.",
                    request=OrderCancelInputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER],
-                   responses={200: OrderOutputSerializer, **error_responses(400, 401, 403, 404, 409)}, tags=["orders"])
+                   responses={200: OrderOutputSerializer, **error_responses(400, 401, 403, 404, 409, 422)}, tags=["orders"])
     @idempotent(scope="order_cancel")
     def post(self, request: Request, order_id) -> Response:
         data = validated(OrderCancelInputSerializer, request.data)

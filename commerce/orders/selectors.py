@@ -7,27 +7,28 @@ only by ``commerce.orders.services``.
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 
 from core.exceptions import NotFound
 from core.utils import parse_uuid
-from realtime.jsonutil import to_jsonable
 
 from commerce.orders.hooks import order_extras, order_queryset
 from commerce.orders.models import Checkout, CheckoutStatus, Order, ReservationStatus, StockReservation
 from commerce.orders.permissions import can_view_order, order_moves_for
+from commerce.orders.serializers import (
+    CheckoutOutputSerializer,
+    OrderOutputSerializer,
+    OrderSerializer,
+    OrderSummarySerializer,
+)
 from commerce.stores.permissions import store_ids_of
 
 
-def money(value: Decimal) -> str:
-    return f"{value:.2f}"
-
-
-def order_data(order: Order, *, lines: Iterable | None = None) -> dict[str, Any]:
-    """The order payload (REST body and event data), JSON-ready::
+def order_data(order: Order) -> dict[str, Any]:
+    """The order payload (``order.created`` event data, a checkout's orders), rendered by
+    :class:`commerce.orders.serializers.OrderSerializer`::
 
         {"id", "number", "checkout_id", "status", "source", "buyer_id",
          "vendor": {"id", "name"}, "currency", "subtotal", "shipping_total", "total",
@@ -44,79 +45,14 @@ def order_data(order: Order, *, lines: Iterable | None = None) -> dict[str, Any]
     it and ``net_total = total - tax_total``; each line and the shipping fee carry their tax
     line (``net + tax = gross``). ``shipping.method`` is the snapshot of the method it ships
     with (``commerce.shipping.selectors.method_snapshot``; null for auction orders)."""
-    lines = list(order.lines.all()) if lines is None else list(lines)
-    return to_jsonable(
-        {
-            "id": order.id,
-            "number": order.number,
-            "checkout_id": order.checkout_id,
-            "status": order.status,
-            "source": order.source,
-            "buyer_id": order.buyer_id,
-            "vendor": {"id": order.vendor_id, "name": order.vendor.name},
-            "currency": order.currency,
-            "subtotal": money(order.subtotal),
-            "shipping_total": money(order.shipping_total),
-            "total": money(order.total),
-            "tax_total": money(order.tax_total),
-            "net_total": money(order.total - order.tax_total),
-            "prices_include_tax": order.prices_include_tax,
-            "tax_country": order.tax_country,
-            "refunded_total": money(order.refunded_total),
-            "lines": [
-                {
-                    "id": line.id,
-                    "product_id": line.product_id,
-                    "product_name": line.product_name,
-                    "sku": line.sku,
-                    "vendor_name": line.vendor_name,
-                    "unit_price": money(line.unit_price),
-                    "quantity": line.quantity,
-                    "line_total": money(line.line_total),
-                    "tax_class": line.tax_class,
-                    "tax_rate": money(line.tax_rate),
-                    "net_total": money(line.net_total),
-                    "tax_amount": money(line.tax_amount),
-                    "gross_total": money(line.gross_total),
-                }
-                for line in lines
-            ],
-            "shipping": {
-                "method": order.shipping_method_data or None,
-                "tax_class": order.shipping_tax_class,
-                "tax_rate": money(order.shipping_tax_rate),
-                "net": money(order.shipping_net),
-                "tax": money(order.shipping_tax),
-                "gross": money(order.shipping_total),
-            },
-            "shipping_address": order.shipping_address,
-            "billing_address": order.billing_address,
-            "reservation_expires_at": order.reservation_expires_at,
-            "cancel_reason": order.cancel_reason,
-            "paid_at": order.paid_at,
-            "delivered_at": order.delivered_at,
-            "created_at": order.created_at,
-            "updated_at": order.updated_at,
-        }
-    )
+    return OrderSerializer(order).data
 
 
 def order_summary(order: Order) -> dict[str, Any]:
-    """A short order payload for lists and events: ``{"id", "number", "status", "buyer_id",
-    "vendor_id", "currency", "total", "item_count", "created_at", "updated_at"}``."""
-    return to_jsonable(
-        {
-            "id": order.id,
-            "number": order.number,
-            "status": order.status,
-            "buyer_id": order.buyer_id,
-            "vendor_id": order.vendor_id,
-            "currency": order.currency,
-            "total": money(order.total),
-            "created_at": order.created_at,
-            "updated_at": order.updated_at,
-        }
-    )
+    """A short order payload for lists and events, rendered by
+    :class:`commerce.orders.serializers.OrderSummarySerializer`: ``{"id", "number", "status",
+    "buyer_id", "vendor_id", "currency", "total", "created_at", "updated_at"}``."""
+    return OrderSummarySerializer(order).data
 
 
 def with_protection(qs: QuerySet[Order]) -> QuerySet[Order]:
@@ -151,33 +87,31 @@ def order_get_visible(*, user, order_id: Any) -> Order:
 
 
 def order_data_for(*, user, order: Order) -> dict[str, Any]:
-    """The order's REST body for ``user``: :func:`order_data` plus ``allowed_transitions`` (the
-    moves ``user`` may ask for, ``commerce.orders.permissions.order_moves_for``) and what the
-    rooms above add (:data:`commerce.orders.hooks.order_extras`: ``escrow`` and
-    ``allowed_actions``, the buyer protection)."""
-    data = order_data(order)
-    data["allowed_transitions"] = order_moves_for(user, order)
-    data.update(order_extras(user=user, order=order))
-    return data
+    """The order's REST body for ``user``, rendered by
+    :class:`commerce.orders.serializers.OrderOutputSerializer`: :func:`order_data` plus
+    ``allowed_transitions`` (the moves ``user`` may ask for,
+    ``commerce.orders.permissions.order_moves_for``) and what the rooms above add
+    (:data:`commerce.orders.hooks.order_extras`: ``escrow`` and ``allowed_actions``, the buyer
+    protection)."""
+    viewer_data = {"allowed_transitions": order_moves_for(user, order),
+                   **order_extras(user=user, order=order)}
+    return OrderOutputSerializer(order, context={"viewer_data": viewer_data}).data
 
 
 def checkout_data(checkout: Checkout) -> dict[str, Any]:
-    """``{"id", "status", "currency", "total", "expires_at", "created_at", "orders": [order]}``."""
-    orders = list(checkout.orders.select_related("vendor").prefetch_related("lines").order_by("vendor__name", "id"))
-    return {
-        "id": str(checkout.id),
-        "status": checkout.status,
-        "currency": checkout.currency,
-        "total": f"{checkout.total:.2f}",
-        "expires_at": checkout.expires_at,
-        "created_at": checkout.created_at,
-        "orders": [order_data(o) for o in orders],
-    }
+    """A checkout's REST body, rendered by :class:`commerce.orders.serializers.CheckoutOutputSerializer`:
+    ``{"id", "status", "currency", "total", "expires_at", "created_at", "orders": [order]}``,
+    its orders by store name."""
+    orders = Order.objects.select_related("vendor").prefetch_related("lines").order_by("vendor__name", "id")
+    prefetch_related_objects([checkout], Prefetch("orders", queryset=orders, to_attr="orders_by_vendor"))
+    return CheckoutOutputSerializer(checkout).data
 
 
 def active_reservation_for(*, user_ids: list[Any]) -> dict[Any, dict[str, Any]]:
     """For cart payloads: ``{user_id: {"checkout_id", "expires_at", "total", "currency",
-    "order_ids", "quantities": {product_id: units}}}`` of each user's active checkout."""
+    "order_ids", "quantities": {product_id: units}}}`` of each user's active checkout (ids as
+    strings, ``expires_at`` a ``datetime``, ``total`` a ``Decimal``). Provides the cart room's
+    ``checkout_reservations`` hook."""
     out: dict[Any, dict[str, Any]] = {}
     rows = (
         StockReservation.objects.filter(
@@ -189,7 +123,7 @@ def active_reservation_for(*, user_ids: list[Any]) -> dict[Any, dict[str, Any]]:
     )
     for buyer_id, checkout_id, expires_at, total, currency, order_id, product_id, qty in rows:
         r = out.setdefault(buyer_id, {"checkout_id": str(checkout_id), "expires_at": expires_at,
-                                      "total": f"{total:.2f}", "currency": currency, "order_ids": [],
+                                      "total": total, "currency": currency, "order_ids": [],
                                       "quantities": {}})
         if str(order_id) not in r["order_ids"]:
             r["order_ids"].append(str(order_id))

@@ -17,8 +17,8 @@ from rest_framework.views import APIView
 
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from core.utils import validated
+from core.schema import error_responses
 
-from commerce.common.api import error_responses
 from commerce.orders.selectors import order_data_for, order_get_visible
 from commerce.orders.serializers import OrderOutputSerializer
 from commerce.payments import services as payments
@@ -31,9 +31,9 @@ from commerce.payments.serializers import (
     PaymentOutputSerializer,
     RefundInputSerializer,
     RefundOutputSerializer,
+    WebhookResultSerializer,
 )
 from commerce.wallet import services as wallets
-from commerce.wallet.api import wallet_body
 
 
 class OrderConfirmReceiptApi(APIView):
@@ -45,7 +45,7 @@ class OrderConfirmReceiptApi(APIView):
         "can be opened after. 403 `receipt_not_allowed` (not the buyer), 409 `not_delivered`, `dispute_open`, "
         "`escrow_not_held`.",
         request=None, parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={200: OrderOutputSerializer, **error_responses(401, 403, 404, 409)}, tags=["orders"],
+        responses={200: OrderOutputSerializer, **error_responses(400, 401, 403, 404, 409, 422)}, tags=["orders"],
     )
     @idempotent(scope="order_confirm_receipt")
     def post(self, request: Request, order_id) -> Response:
@@ -60,7 +60,7 @@ class OrderPaymentsApi(APIView):
                    **error_responses(401, 404)}, tags=["payments"])
     def get(self, request: Request, order_id) -> Response:
         order = order_get_visible(user=request.user, order_id=order_id)
-        return Response([payments.payment_data(p) for p in order.payments.all()])
+        return Response(PaymentOutputSerializer(order.payments.all(), many=True).data)
 
     @extend_schema(
         summary="Pay an order",
@@ -72,7 +72,7 @@ class OrderPaymentsApi(APIView):
         "pending and is settled from the gateway's state later).",
         request=PaymentInputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: PaymentOutputSerializer, **error_responses(400, 401, 404, 409)},
+        responses={201: PaymentOutputSerializer, **error_responses(400, 401, 404, 409, 422, 503)},
         tags=["payments"],
     )
     @idempotent(scope="order_payment", atomic=False)
@@ -80,7 +80,7 @@ class OrderPaymentsApi(APIView):
         data = validated(PaymentInputSerializer, request.data)
         payment = payments.payment_create(user=request.user, order_id=order_id, method=data["method"],
                                           card_token=data["card_token"])
-        return Response(payments.payment_data(payment), status=status.HTTP_201_CREATED)
+        return Response(PaymentOutputSerializer(payment).data, status=status.HTTP_201_CREATED)
 
 
 class OrderRefundsApi(APIView):
@@ -95,7 +95,7 @@ class OrderRefundsApi(APIView):
         "`insufficient_funds`; 403 `refund_not_allowed`.",
         request=RefundInputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: RefundOutputSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={201: RefundOutputSerializer, **error_responses(400, 401, 403, 404, 409, 422, 503)},
         tags=["payments"],
     )
     @idempotent(scope="order_refund")
@@ -103,10 +103,8 @@ class OrderRefundsApi(APIView):
         data = validated(RefundInputSerializer, request.data)
         refund = payments.refund_create(user=request.user, order_id=order_id, amount=data.get("amount"),
                                         include_shipping=data["include_shipping"], reason=data["reason"])
-        order = order_get_visible(user=request.user, order_id=order_id)
-        body = {"id": str(refund.id), "payment_id": str(refund.payment_id), "amount": f"{refund.amount:.2f}",
-                "shipping_amount": f"{refund.shipping_amount:.2f}", "reason": refund.reason, "created_at": refund.created_at, "order": order_data_for(user=request.user, order=order)}
-        return Response(body, status=status.HTTP_201_CREATED)
+        order = order_data_for(user=request.user, order=order_get_visible(user=request.user, order_id=order_id))
+        return Response(RefundOutputSerializer(refund, context={"order": order}).data, status=status.HTTP_201_CREATED)
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -125,12 +123,12 @@ class PaymentWebhookApi(APIView):
         "event id is applied once: a duplicate answers `{\"result\": \"duplicate\"}`. 400 `invalid_signature` "
         "changes nothing.",
         request=OpenApiTypes.OBJECT,
-        responses={200: OpenApiTypes.OBJECT, **error_responses(400, 404)},
+        responses={200: WebhookResultSerializer, **error_responses(400, 404)},
         tags=["payments"],
     )
     def post(self, request: Request, gateway: str) -> Response:
         result = payments.payments_handle_webhook(gateway_name=gateway, body=request.body, headers=request.headers)
-        return Response(result)
+        return Response(WebhookResultSerializer(result).data)
 
 
 class WalletDepositApi(APIView):
@@ -141,14 +139,11 @@ class WalletDepositApi(APIView):
                    "confirms it. Checked before the card is charged: 409 `wallet_limit_exceeded` (with `max_credit`) "
                    "when the balance would pass what a wallet holds (999,999,999,999.99).",
                    request=DepositInputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER],
-                   responses={201: DepositOutputSerializer, **error_responses(400, 401, 409)}, tags=["wallet"])
+                   responses={201: DepositOutputSerializer, **error_responses(400, 401, 409, 422, 503)}, tags=["wallet"])
     @idempotent(scope="wallet_deposit", atomic=False)
     def post(self, request: Request) -> Response:
         data = validated(DepositInputSerializer, request.data)
         deposit: WalletDeposit = payments.deposit_create(user=request.user, amount=data["amount"],
                                                          card_token=data["card_token"], currency=data["currency"])
         wallet = wallets.wallet_get(user=request.user, currency=deposit.currency)
-        body = {"id": str(deposit.id), "amount": f"{deposit.amount:.2f}", "currency": deposit.currency,
-                "status": deposit.status, "failure_code": deposit.failure_code, "created_at": deposit.created_at,
-                "wallet": wallet_body(wallet)}
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(DepositOutputSerializer(deposit, context={"wallet": wallet}).data, status=status.HTTP_201_CREATED)

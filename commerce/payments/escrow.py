@@ -45,7 +45,6 @@ from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from core.utils import parse_uuid
 from notifications.kinds import EMAIL, IN_APP, register_kind
 from notifications.services import notify
-from realtime.jsonutil import to_jsonable
 from realtime.outbox import publish
 from realtime.user_topic import USER_TOPIC
 
@@ -58,6 +57,7 @@ from commerce.orders.permissions import is_order_buyer
 from commerce.orders.services import lock_delivered_order_of_buyer, lock_order
 from commerce.payments.events import EscrowUpdated
 from commerce.payments.hooks import buyer_has_disputed, open_disputes
+from commerce.payments.serializers import EscrowOutputSerializer
 from commerce.wallet import services as wallets
 from commerce.wallet.models import Escrow, EscrowReleaseReason, EscrowStatus, LedgerKind
 
@@ -95,7 +95,8 @@ def open_dispute_id(*, order_id: Any) -> uuid.UUID | None:
 
 
 def escrow_data(escrow: Escrow, *, order: Order | None = None, dispute_id: uuid.UUID | None = None) -> dict[str, Any]:
-    """The escrow payload (REST ``order.escrow`` and ``escrow.updated`` data)::
+    """The escrow payload (REST ``order.escrow`` and ``escrow.updated`` data), rendered by
+    :class:`commerce.payments.serializers.EscrowOutputSerializer`::
 
         {"order_id", "order_number", "status": "held"|"released"|"refunded", "amount", "currency",
          "commission", "release_after", "released_at", "release_reason", "frozen", "dispute_id"}
@@ -103,20 +104,7 @@ def escrow_data(escrow: Escrow, *, order: Order | None = None, dispute_id: uuid.
     ``amount`` is what is (or was, once released) held, money as ``"12.50"`` strings;
     ``release_after`` is null until delivery is proven; ``frozen`` is true while a dispute is
     open (``dispute_id``)."""
-    order = order or escrow.order
-    return to_jsonable({
-        "order_id": escrow.order_id,
-        "order_number": order.number,
-        "status": escrow.status,
-        "amount": f"{escrow.amount:.2f}",
-        "currency": escrow.currency,
-        "commission": f"{escrow.commission:.2f}",
-        "release_after": escrow.release_after,
-        "released_at": escrow.released_at,
-        "release_reason": escrow.release_reason or None,
-        "frozen": dispute_id is not None and escrow.status == EscrowStatus.HELD,
-        "dispute_id": dispute_id,
-    })
+    return EscrowOutputSerializer(escrow, context={"order": order, "dispute_id": dispute_id}).data
 
 
 def publish_escrow(*, order: Order, escrow: Escrow, reason: str, dispute_id: uuid.UUID | None = None) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.fields import MoneyField
+from core.fields import MoneyField, MoneyOutputField, TimestampField
 
 from commerce.orders.serializers import OrderOutputSerializer
+from commerce.payments.models import PaymentMethod, PaymentStatus
+from commerce.wallet.models import EscrowReleaseReason, EscrowStatus
 from commerce.wallet.serializers import WalletOutputSerializer
 
 
@@ -17,19 +20,21 @@ class PaymentInputSerializer(serializers.Serializer):
 
 
 class PaymentOutputSerializer(serializers.Serializer):
+    """A payment attempt (REST only; money as ``"12.50"`` strings)."""
+
     id = serializers.UUIDField()
     order_id = serializers.UUIDField()
-    method = serializers.CharField()
+    method = serializers.ChoiceField(choices=PaymentMethod.choices)
     gateway = serializers.CharField()
-    status = serializers.ChoiceField(choices=["pending", "succeeded", "failed", "needs_refund", "reversed"],
+    status = serializers.ChoiceField(choices=PaymentStatus.choices,
                                      help_text="needs_refund / reversed: charged but not applied, refunded by "
                                      "reconciliation")
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    amount = MoneyOutputField()
     currency = serializers.CharField()
     failure_code = serializers.CharField()
-    refunded_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
-    created_at = serializers.DateTimeField()
-    succeeded_at = serializers.DateTimeField(allow_null=True)
+    refunded_amount = MoneyOutputField()
+    created_at = TimestampField()
+    succeeded_at = TimestampField(allow_null=True)
 
 
 class RefundInputSerializer(serializers.Serializer):
@@ -41,13 +46,20 @@ class RefundInputSerializer(serializers.Serializer):
 
 
 class RefundOutputSerializer(serializers.Serializer):
+    """A refund and its order as the caller now sees it (``context["order"]``: the order's
+    body from ``commerce.orders.selectors.order_data_for``)."""
+
     id = serializers.UUIDField()
     payment_id = serializers.UUIDField()
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="What the buyer gets back")
-    shipping_amount = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Of it, the shipping fee")
+    amount = MoneyOutputField(help_text="What the buyer gets back")
+    shipping_amount = MoneyOutputField(help_text="Of it, the shipping fee")
     reason = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    order = OrderOutputSerializer()
+    created_at = TimestampField()
+    order = serializers.SerializerMethodField()
+
+    @extend_schema_field(OrderOutputSerializer)
+    def get_order(self, refund) -> dict:
+        return self.context["order"]
 
 
 class DepositInputSerializer(serializers.Serializer):
@@ -57,26 +69,59 @@ class DepositInputSerializer(serializers.Serializer):
 
 
 class DepositOutputSerializer(serializers.Serializer):
+    """A wallet top-up by card and the wallet after it (``context["wallet"]``)."""
+
     id = serializers.UUIDField()
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    amount = MoneyOutputField()
     currency = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=PaymentStatus.choices)
     failure_code = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    wallet = WalletOutputSerializer()
+    created_at = TimestampField()
+    wallet = serializers.SerializerMethodField()
+
+    @extend_schema_field(WalletOutputSerializer)
+    def get_wallet(self, deposit) -> dict:
+        return WalletOutputSerializer(self.context["wallet"]).data
 
 
 class EscrowOutputSerializer(serializers.Serializer):
-    """An order's escrow (``commerce.payments.escrow.escrow_data``)."""
+    """An order's escrow: the REST ``order.escrow`` and the ``escrow.updated`` event data
+    (``commerce.payments.escrow.escrow_data``). Renders an ``Escrow``; ``context["order"]``
+    (default ``escrow.order``) gives ``order_number`` and ``context["dispute_id"]`` the open
+    dispute freezing it, if any."""
 
     order_id = serializers.UUIDField()
-    order_number = serializers.CharField()
-    status = serializers.ChoiceField(choices=["held", "released", "refunded"])
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Held (or released) amount")
+    order_number = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=EscrowStatus.choices)
+    amount = MoneyOutputField(help_text="Held (or released) amount")
     currency = serializers.CharField()
-    commission = serializers.DecimalField(max_digits=14, decimal_places=2)
-    release_after = serializers.DateTimeField(allow_null=True, help_text="End of the buyer-protection window")
-    released_at = serializers.DateTimeField(allow_null=True)
-    release_reason = serializers.CharField(allow_null=True)
-    frozen = serializers.BooleanField(help_text="A dispute is open: it will not be released")
-    dispute_id = serializers.UUIDField(allow_null=True)
+    commission = MoneyOutputField()
+    release_after = TimestampField(allow_null=True, help_text="End of the buyer-protection window; null until "
+                                   "delivery is proven")
+    released_at = TimestampField(allow_null=True)
+    release_reason = serializers.SerializerMethodField()
+    frozen = serializers.SerializerMethodField(help_text="A dispute is open: it will not be released")
+    dispute_id = serializers.SerializerMethodField()
+
+    def get_order_number(self, escrow) -> str:
+        return (self.context.get("order") or escrow.order).number
+
+    @extend_schema_field(serializers.ChoiceField(choices=EscrowReleaseReason.choices, allow_null=True))
+    def get_release_reason(self, escrow) -> str | None:
+        return escrow.release_reason or None
+
+    def get_frozen(self, escrow) -> bool:
+        return self.context.get("dispute_id") is not None and escrow.status == EscrowStatus.HELD
+
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
+    def get_dispute_id(self, escrow) -> str | None:
+        dispute_id = self.context.get("dispute_id")
+        return None if dispute_id is None else str(dispute_id)
+
+
+class WebhookResultSerializer(serializers.Serializer):
+    """What the marketplace did with a gateway event (``payments_handle_webhook``)."""
+
+    event_id = serializers.CharField()
+    result = serializers.CharField(help_text="duplicate, ignored, unknown_intent, intent_pending, status_mismatch, "
+                                   "intent_mismatch, or the settlement's result (payment_succeeded, deposit_succeeded…)")

@@ -93,24 +93,6 @@ logger = logging.getLogger(__name__)
 EVENT_CLAIMS = {"payment_intent.succeeded": "succeeded", "payment_intent.payment_failed": "failed"}
 
 
-def payment_data(payment: Payment) -> dict[str, Any]:
-    """``{"id", "order_id", "method", "gateway", "status", "amount", "currency", "failure_code",
-    "refunded_amount", "created_at", "succeeded_at"}`` (money as strings)."""
-    return {
-        "id": str(payment.id),
-        "order_id": str(payment.order_id),
-        "method": payment.method,
-        "gateway": payment.gateway,
-        "status": payment.status,
-        "amount": f"{payment.amount:.2f}",
-        "currency": payment.currency,
-        "failure_code": payment.failure_code,
-        "refunded_amount": f"{payment.refunded_amount:.2f}",
-        "created_at": payment.created_at,
-        "succeeded_at": payment.succeeded_at,
-    }
-
-
 def _lock_checkout_then_order(order_id: uuid.UUID) -> Order:
     """Lock the order's checkout (if any) then the order: the project's lock order."""
     checkout_id = Order.objects.filter(pk=order_id).values_list("checkout_id", flat=True).first()

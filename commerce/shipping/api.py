@@ -13,8 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.exceptions import NotFound
+from core.schema import error_responses
 
-from commerce.common.api import ReadOpenMixin, error_responses
+from commerce.common.api import ReadOpenMixin
 from commerce.shipping import selectors, services
 from commerce.shipping.permissions import can_see_all_shipping_methods
 from commerce.shipping.serializers import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from core.fields import MoneyField, StrictIntegerField
+from core.fields import MoneyField, StrictIntegerField, TimestampField
 
 from commerce.shipping.models import ShippingRule
 from commerce.tax.models import TaxClass
@@ -35,8 +35,8 @@ class ShippingZoneOutputSerializer(serializers.Serializer):
     regions = serializers.ListField(child=serializers.CharField())
     postcodes = serializers.ListField(child=serializers.CharField())
     rest_of_world = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    created_at = TimestampField()
+    updated_at = TimestampField()
 
     def get_countries(self, zone) -> list[str]:
         return [c.code for c in zone.countries]
@@ -92,8 +92,8 @@ class ShippingMethodOutputSerializer(serializers.Serializer):
     tax_class = serializers.ChoiceField(choices=TaxClass.choices)
     is_active = serializers.BooleanField()
     position = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    created_at = TimestampField()
+    updated_at = TimestampField()
 
     def get_weight_bands(self, method) -> list[dict]:
         return [{"max_weight_g": b.max_weight_g, "price": f"{b.price:.2f}"}

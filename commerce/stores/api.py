@@ -12,7 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commerce.common.api import ReadOpenMixin, error_responses
+from core.schema import error_responses
+from commerce.common.api import ReadOpenMixin
 from commerce.stores import selectors, services
 from commerce.stores.models import VendorStatus
 from commerce.stores.serializers import VendorApplyInputSerializer, VendorOutputSerializer

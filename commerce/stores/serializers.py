@@ -12,14 +12,20 @@ class VendorApplyInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
+class VendorRefSerializer(serializers.Serializer):
+    """A store named inside another body (an order, a dispute's order, an auction)."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
 class VendorOutputSerializer(serializers.ModelSerializer):
     """A store. ``owner_id`` (who owns it) is private: rendered only for the store's own staff and
     marketplace admins, i.e. when the context's ``private_vendor_ids``
     (``commerce.stores.selectors.vendor_private_ids``) is ``"all"`` or holds the store's id; everyone else
     gets the store without the key."""
 
-    owner_id = serializers.UUIDField(read_only=True, required=False,
-                                     help_text="Only for the store's staff and admins")
+    owner_id = serializers.UUIDField(required=False, help_text="Only for the store's staff and admins")
 
     class Meta:
         model = Vendor

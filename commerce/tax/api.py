@@ -12,9 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.schema import error_responses
 from core.utils import validated
 
-from commerce.common.api import error_responses
 from commerce.stores.selectors import vendor_get_managed
 from commerce.tax import selectors, services
 from commerce.tax.serializers import (

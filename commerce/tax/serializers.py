@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.fields import TimestampField
+
 from commerce.tax.models import TaxClass
 
 
@@ -29,7 +31,7 @@ class StoreTaxSettingsOutputSerializer(serializers.Serializer):
     vendor_id = serializers.UUIDField()
     prices_include_tax = serializers.BooleanField(
         help_text="True: the store's prices are gross (tax included); false: tax is added at checkout")
-    updated_at = serializers.DateTimeField(allow_null=True)
+    updated_at = TimestampField(allow_null=True)
 
 
 class StoreTaxSettingsInputSerializer(serializers.Serializer):

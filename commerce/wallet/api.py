@@ -3,8 +3,6 @@ are a payment (``commerce.payments.api``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
@@ -15,22 +13,14 @@ from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError
 from core.pagination import NewestFirstCursorPagination
+from core.schema import error_responses
 
-from commerce.common.api import error_responses
 from commerce.wallet import services as wallets
 from commerce.wallet.models import LedgerEntry
 from commerce.wallet.serializers import WalletEntrySerializer, WalletOutputSerializer
 
 
 CURRENCY_PARAM = OpenApiParameter("currency", OpenApiTypes.STR, description="ISO 4217, default EUR")
-
-
-def wallet_body(wallet) -> dict[str, Any]:
-    """The wallet's REST body: ``wallet_data`` plus ``ledger`` (the latest 50 entries, newest
-    first, as ``WalletEntrySerializer``). Also the ``wallet`` of a deposit's body."""
-    body = wallets.wallet_data(wallet)
-    body["ledger"] = WalletEntrySerializer(wallet.entries.order_by("-id")[:50], many=True).data
-    return body
 
 
 def _currency(request) -> str:
@@ -49,15 +39,18 @@ class WalletApi(APIView):
                    parameters=[CURRENCY_PARAM], responses={200: WalletOutputSerializer, **error_responses(400, 401)},
                    tags=["wallet"])
     def get(self, request: Request) -> Response:
-        return Response(wallet_body(wallets.wallet_get(user=request.user, currency=_currency(request))))
+        return Response(WalletOutputSerializer(wallets.wallet_get(user=request.user, currency=_currency(request))).data)
 
 
 class WalletLedgerApi(generics.GenericAPIView):
     permission_classes = [IsAuthenticated]
     pagination_class = NewestFirstCursorPagination
     serializer_class = WalletEntrySerializer
+    queryset = LedgerEntry.objects.none()  # for the OpenAPI document; get() builds the list
 
-    @extend_schema(summary="Your wallet's whole ledger, newest first", parameters=[CURRENCY_PARAM], tags=["wallet"])
+    @extend_schema(summary="Your wallet's whole ledger, newest first", parameters=[CURRENCY_PARAM],
+                   responses={200: WalletEntrySerializer(many=True), **error_responses(400, 401, 404, e404="Invalid cursor")},
+                   tags=["wallet"])
     def get(self, request: Request) -> Response:
         wallet = wallets.wallet_get(user=request.user, currency=_currency(request))
         page = self.paginate_queryset(LedgerEntry.objects.filter(wallet=wallet))

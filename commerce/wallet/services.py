@@ -39,6 +39,7 @@ from realtime.user_topic import USER_TOPIC
 from commerce.common.money import CENT, DEFAULT_CURRENCY
 from commerce.wallet.events import WalletUpdated
 from commerce.wallet.models import HoldStatus, LedgerEntry, LedgerKind, Wallet, WalletHold
+from commerce.wallet.serializers import WalletSerializer
 
 PLAIN_DECIMAL = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 MAX_AMOUNT = Decimal("999999999999.99")
@@ -81,20 +82,13 @@ def validate_amount(value: Any, *, field: str = "amount", allow_zero: bool = Fal
 
 
 def wallet_data(wallet: Wallet) -> dict[str, Any]:
-    """The wallet summary (REST body and ``wallet.updated`` data)::
+    """The wallet summary (``wallet.updated`` data), rendered by
+    :class:`commerce.wallet.serializers.WalletSerializer`::
 
         {"id", "currency", "balance", "held_balance", "available", "version", "updated_at"}
 
     money as ``"12.50"`` strings."""
-    return {
-        "id": str(wallet.id),
-        "currency": wallet.currency,
-        "balance": f"{wallet.balance:.2f}",
-        "held_balance": f"{wallet.held_balance:.2f}",
-        "available": f"{wallet.available:.2f}",
-        "version": wallet.version,
-        "updated_at": wallet.updated_at,
-    }
+    return WalletSerializer(wallet).data
 
 
 def wallet_get(*, user, currency: str = DEFAULT_CURRENCY) -> Wallet:

@@ -126,5 +126,5 @@ def test_openapi_schema_documents_every_accounts_operation_with_its_error_codes(
     for path in public:
         assert not paths[path]["post"].get("security"), path
     assert paths["/api/v1/me/"]["get"]["security"]
-    error = schema["components"]["schemas"]["AccountsError"]
+    error = schema["components"]["schemas"]["Error"]
     assert {"code", "detail"} <= set(error["required"])

@@ -35,6 +35,7 @@ from commerce.orders import services as orders
 from delivery import services
 from delivery.events import DELIVERY_TOPIC
 from delivery.models import Delivery
+from delivery.serializers import LocationsOutputSerializer
 from tests.factories.delivery import DROP, PICK, courier, open_delivery_of, point, ready_delivery
 from tests.realtime.replay import Client, without
 
@@ -104,8 +105,9 @@ def test_store_and_buyer_keep_exactly_the_snapshot_from_claim_to_proof_of_delive
     t0 = timezone.now() - timedelta(minutes=10)
 
     def at(seconds: float, lat: float, **kw) -> dict:
-        return services.delivery_ingest_locations(courier=rider, delivery_id=delivery.pk, now=t0 + timedelta(seconds=seconds),
-                                                  points=[point(t0 + timedelta(seconds=seconds), lat, PICK[1], **kw)]).as_dict()
+        result = services.delivery_ingest_locations(courier=rider, delivery_id=delivery.pk, now=t0 + timedelta(seconds=seconds),
+                                                    points=[point(t0 + timedelta(seconds=seconds), lat, PICK[1], **kw)])
+        return LocationsOutputSerializer(result).data
 
     assert at(0, PICK[0])["broadcast"]
     for client in (store, buyer):
