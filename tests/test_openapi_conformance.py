@@ -39,6 +39,8 @@ from schemathesis.checks import (
 
 from chat.models import ChatAttachment
 from commerce.cart.models import CartItem
+from commerce.invoices.models import Invoice
+from commerce.shipping.models import ShippingMethod
 from core.models import Address
 from tests.conftest import tokens_for
 from tests.factories.auctions import bidder, live_auction
@@ -92,6 +94,9 @@ def _world() -> tuple[World, dict[str, str]]:
         "checkout_id": str(checkout.pk), "dispute_id": str(dispute.pk), "delivery_id": str(dispatched.pk),
         "auction_id": str(auction.pk), "conversation_id": str(conversation.pk), "seq": "1",
     })
+    invoice = Invoice.objects.get(order=delivered)
+    method = ShippingMethod.objects.filter(vendor=vendor).first()
+    world.ids.update({"invoice_id": str(invoice.pk), "zone_id": str(method.zone_id), "method_id": str(method.pk)})
     attachment = ChatAttachment.objects.filter(conversation=conversation).first()
     if attachment is not None:
         world.ids["attachment_id"] = str(attachment.pk)
