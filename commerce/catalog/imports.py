@@ -11,8 +11,9 @@ fixing those lines: the upsert by SKU makes that safe, because rows already in p
 *unchanged* (no write, no history row, no cart refresh), so only the fixed lines change. The
 report says exactly which lines did not go in, so nothing is half-known. The rows are committed
 in chunks of :data:`PROGRESS_EVERY` (one transaction per chunk, a savepoint per row: a refused
-row leaves nothing behind), which makes a large file several times faster than a commit per row;
-a chunk holds its products' row locks until it commits (well under a second).
+row leaves nothing behind); a chunk holds its products' row locks until it commits. The time goes
+into the product services themselves (about ten queries per new product): 10,000 new rows take
+minutes on a shared 2-core machine, a re-run seconds (``bench/results/catalog_import.md``).
 
 **Upsert by SKU.** A row whose SKU the store has (a live product) updates only the fields that
 differ; one it does not have creates a product. Running the same file twice changes nothing the
