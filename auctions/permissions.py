@@ -16,7 +16,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from auctions.models import Auction, AuctionStatus
-from commerce.stores.permissions import is_store_staff, store_ids_of
+from commerce.stores.permissions import MANAGING_ROLES, is_store_staff, store_ids_of
 from core.permissions import is_active_user, is_marketplace_admin
 
 #: statuses any active user may see; the others (pending approval, cancelled) only the store's
@@ -45,11 +45,12 @@ def can_approve_auction(user, auction: Auction | None = None) -> bool:
 
 
 def can_cancel_auction(user, auction: Auction, *, with_bids: bool = False) -> bool:
-    """Who cancels ``auction``: marketplace admins any time before it ended; its store's staff
-    only before the first bid (``with_bids`` asks about an auction that has bids)."""
+    """Who cancels ``auction``: marketplace admins any time before it ended; its store's owners
+    and managers (who list auctions) only before the first bid (``with_bids`` asks about an
+    auction that has bids)."""
     if is_marketplace_admin(user):
         return True
-    return not with_bids and is_auction_store_staff(user, auction)
+    return not with_bids and is_store_staff(user, auction.vendor_id, roles=MANAGING_ROLES)
 
 
 def can_see_auction_order(user, auction: Auction) -> bool:

@@ -55,7 +55,7 @@ from commerce.catalog.models import Product
 from commerce.catalog.services import products_adjust_stock
 from commerce.payments.services import order_create_for_auction
 from commerce.stores.models import VendorStaff
-from commerce.stores.permissions import store_ids_of
+from commerce.stores.permissions import MANAGING_ROLES, is_store_staff, store_ids_of
 from commerce.wallet.services import lock_wallets, validate_amount, wallet_release_hold, wallet_set_hold
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from core.models import User
@@ -144,14 +144,17 @@ def auction_create(
     now: datetime | None = None,
 ) -> Auction:
     """A vendor lists an auction (status ``pending_approval``). ``starts_at`` defaults to now,
-    ``hard_end`` to ``ends_at`` + 1 hour. Raises ``Forbidden`` ``not_vendor`` (no active store of
-    the user), ``NotFound`` ``product_not_found``, ``ApplicationError`` ``invalid`` (times,
+    ``hard_end`` to ``ends_at`` + 1 hour. Listing is managing the store's products: its owners
+    and managers. Raises ``Forbidden`` ``not_vendor`` (no active store of the user),
+    ``role_forbidden`` (the ``staff`` role), ``NotFound`` ``product_not_found``, ``ApplicationError`` ``invalid`` (times,
     prices: reserve ≥ start, buy-it-now > start, end after start and in the future, hard end ≥
     end, soft-close seconds ≥ 1) and ``invalid_amount``."""
     now = now or timezone.now()
-    vendors = store_ids_of(user, active_only=True)
+    vendors = store_ids_of(user, active_only=True, roles=MANAGING_ROLES)
     vid = parse_uuid(vendor_id) if vendor_id else (vendors[0] if vendors else None)
     if vid is None or vid not in vendors:
+        if vid is not None and is_store_staff(user, vid, active_only=True):
+            raise Forbidden("Only the store's owners and managers list auctions.", code="role_forbidden")
         raise Forbidden("Only staff of an active store may list auctions.", code="not_vendor")
     product = None
     if product_id:

@@ -22,22 +22,19 @@ delete of an unread message). A user's total is the sum over the conversations t
 
 from __future__ import annotations
 
-import os
 import uuid
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 
+from threads.images import EXTENSIONS, PrivateMediaStorage
+from threads.inputs import MAX_CLIENT_MSG_ID_LENGTH, MAX_SEQ  # noqa: F401  (the chat's limits: re-exported)
+
 MAX_TEXT_LENGTH = 4000
-MAX_CLIENT_MSG_ID_LENGTH = 64
-#: the largest seq a client may name (JavaScript's safe integers)
-MAX_SEQ = 2**53
 #: characters of a report's comment
 MAX_REPORT_COMMENT = 1000
 
@@ -98,22 +95,13 @@ class Conversation(models.Model):
         return f"{self.buyer_id} ↔ {self.vendor_id} about {self.context_type} {self.context_id}"
 
 
-class ChatMediaStorage(FileSystemStorage):
+class ChatMediaStorage(PrivateMediaStorage):
     """Private storage of chat images: ``settings.CHAT_MEDIA_ROOT`` (default ``<project>/.data/
     chat-media``), outside ``MEDIA_ROOT`` so no static route ever serves them; participants get
-    them through the API only. The location is read from settings at each use."""
+    them through the API only (``threads.images.PrivateMediaStorage``)."""
 
-    @property
-    def base_location(self) -> str:  # type: ignore[override]
-        root = getattr(settings, "CHAT_MEDIA_ROOT", None) or Path(settings.BASE_DIR) / ".data" / "chat-media"
-        return str(root)
-
-    @property
-    def location(self) -> str:  # type: ignore[override]
-        return os.path.abspath(self.base_location)
-
-    def url(self, name: str | None) -> str:
-        raise ValueError("chat images have no public URL; use the attachment endpoint")
+    setting = "CHAT_MEDIA_ROOT"
+    default_dir = "chat-media"
 
 
 def chat_media_storage() -> ChatMediaStorage:
@@ -121,7 +109,7 @@ def chat_media_storage() -> ChatMediaStorage:
 
 
 def attachment_path(instance: "ChatAttachment", filename: str) -> str:
-    ext = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}.get(instance.content_type, "bin")
+    ext = EXTENSIONS.get(instance.content_type, "bin")
     return f"chat/{instance.conversation_id}/{instance.pk}.{ext}"
 
 

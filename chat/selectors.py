@@ -48,6 +48,7 @@ from commerce.stores.models import VendorStaff
 from core.exceptions import Forbidden
 from core.permissions import is_active_user
 from core.utils import parse_uuid
+from threads import sequence
 
 #: messages in a topic snapshot and the default page of the history
 SNAPSHOT_MESSAGES = 50
@@ -196,23 +197,11 @@ def message_history(*, conversation: Conversation, before: int | None = None, af
     ``{"results": [message…], "has_more_before", "has_more_after", "last_seq"}`` (rendered by
     :class:`chat.serializers.HistoryOutputSerializer`).
     """
-    qs = Message.objects.filter(conversation_id=conversation.pk).select_related("sender", "image")
-    if after is not None:
-        rows = list(qs.filter(seq__gt=after).order_by("seq")[:limit])
-    else:
-        if before is not None:
-            qs = qs.filter(seq__lt=before)
-        rows = list(qs.order_by("-seq")[:limit])
-        rows.reverse()
+    rows, more_before, more_after = sequence.history(
+        queryset=Message.objects.filter(conversation_id=conversation.pk).select_related("sender", "image"),
+        last_seq=conversation.last_seq, before=before, after=after, limit=limit,
+    )
     last_seq = conversation.last_seq
-    if rows:
-        more_before, more_after = rows[0].seq > 1, rows[-1].seq < last_seq
-    elif after is not None:  # nothing after the anchor
-        more_before, more_after = min(after, last_seq) >= 1, False
-    elif before is not None:  # nothing before the anchor (before <= 1)
-        more_before, more_after = False, last_seq >= max(before, 1)
-    else:  # no messages at all
-        more_before = more_after = False
     return HistoryOutputSerializer({"results": rows, "has_more_before": more_before, "has_more_after": more_after,
                                     "last_seq": last_seq}).data
 
@@ -223,11 +212,12 @@ def read_states_data(*, conversation: Conversation, participant_ids: Iterable[An
     of that side has read (what "seen" ticks show to the other side). One query."""
     ids = list(participant_ids)
     rows = ChatReadState.objects.filter(conversation_id=conversation.pk, user_id__in=ids).order_by("user_id")
-    states, up_to = [], {Side.BUYER.value: 0, Side.VENDOR.value: 0}
-    for row in rows:
-        side = Side.BUYER.value if row.user_id == conversation.buyer_id else Side.VENDOR.value
-        states.append({"user_id": str(row.user_id), "side": side, "last_read_seq": row.last_read_seq})
-        up_to[side] = max(up_to[side], row.last_read_seq)
+    states = [
+        {"user_id": str(row.user_id), "side": Side.BUYER.value if row.user_id == conversation.buyer_id else Side.VENDOR.value,
+         "last_read_seq": row.last_read_seq}
+        for row in rows
+    ]
+    up_to = sequence.furthest_read(((s["side"], s["last_read_seq"]) for s in states), Side.values)
     return {"read_states": states, "read_up_to": up_to}
 
 

@@ -64,9 +64,7 @@ from chat.events import (
     ChatUnread,
 )
 from chat.models import (
-    MAX_CLIENT_MSG_ID_LENGTH,
     MAX_REPORT_COMMENT,
-    MAX_SEQ,
     MAX_TEXT_LENGTH,
     ChatAttachment,
     ChatBlock,
@@ -92,12 +90,15 @@ from notifications.services import notify
 from realtime import ephemeral, outbox, presence
 from realtime.events import Event
 from realtime.user_topic import USER_TOPIC
+from threads import sequence
+from threads.images import MAX_IMAGE_BYTES, read_image_bytes
+from threads.inputs import clean_client_msg_id, clean_seq, invalid
+from threads.inputs import clean_text as clean_thread_text
+from threads.typing import typing_expiry
 
 logger = logging.getLogger(__name__)
 
 EDIT_WINDOW = timedelta(minutes=10)
-TYPING_EXPIRES_MS = 5000
-MAX_IMAGE_BYTES = 5 * 1024 * 1024
 UPLOAD_LIMITS: tuple[tuple[int, int], ...] = ((60, 10), (3600, 100))
 
 #: where the model of a context type may live once its app exists (first importable one wins)
@@ -112,45 +113,9 @@ def notify_coalesce_seconds() -> int:
     return int(getattr(settings, "CHAT_NOTIFY_COALESCE_SECONDS", 60))
 
 
-def _invalid(field: str, message: str, code: str = "invalid") -> ApplicationError:
-    return ApplicationError(message, code=code, status=400, fields={field: [message]})
-
-
-# --- input checks (services are the source of truth; serializers only check types) --------------
-
-
 def clean_text(text: Any) -> str:
-    """``text`` stripped of surrounding whitespace; 1..4,000 characters, no NUL, valid Unicode.
-    Raises ``ApplicationError`` ``invalid`` with ``fields.text``."""
-    if not isinstance(text, str):
-        raise _invalid("text", "Expected a string.")
-    text = text.strip()
-    if not text:
-        raise _invalid("text", "This field may not be blank.")
-    if len(text) > MAX_TEXT_LENGTH:
-        raise _invalid("text", f"Ensure this field has no more than {MAX_TEXT_LENGTH} characters (it has {len(text)}).")
-    if "\x00" in text:
-        raise _invalid("text", "Null characters are not allowed.")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _invalid("text", "Text is not valid Unicode.") from None
-    return text
-
-
-def clean_client_msg_id(value: Any) -> str:
-    """A client message id: ``""`` (none) or 1..64 printable ASCII characters without spaces."""
-    if value is None:
-        return ""
-    if not isinstance(value, str) or len(value) > MAX_CLIENT_MSG_ID_LENGTH or not all(33 <= ord(c) < 127 for c in value):
-        raise _invalid("client_msg_id", f"Expected at most {MAX_CLIENT_MSG_ID_LENGTH} printable ASCII characters without spaces.")
-    return value
-
-
-def clean_seq(value: Any, *, field: str = "seq", minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_SEQ:
-        raise _invalid(field, f"Expected an integer >= {minimum}.")
-    return value
+    """A message's text: ``threads.inputs.clean_text`` with at most 4,000 characters."""
+    return clean_thread_text(text, max_length=MAX_TEXT_LENGTH)
 
 
 # --- outbox / locks helpers ----------------------------------------------------------------------
@@ -273,10 +238,10 @@ def conversation_start(*, user, vendor_id: Any, context_type: str, context_id: A
     if not is_active_user(user):
         raise Forbidden("Sign in to chat.", code="not_authenticated")
     if context_type not in ContextType.values:
-        raise _invalid("context", f"context.type must be one of {', '.join(ContextType.values)}.")
+        raise invalid("context", f"context.type must be one of {', '.join(ContextType.values)}.")
     vid, cid = parse_uuid(vendor_id), parse_uuid(context_id)
     if cid is None:
-        raise _invalid("context", "context.id must be a UUID.")
+        raise invalid("context", "context.id must be a UUID.")
     vendor = Vendor.objects.filter(pk=vid, status=VendorStatus.ACTIVE).first() if vid else None
     if vendor is None:
         raise NotFound("Vendor not found.", code="vendor_not_found")
@@ -368,15 +333,11 @@ def message_send(*, user, conversation_id: Any, text: Any, client_msg_id: Any = 
             if conversation._blocked:
                 raise _blocked_error()
             attachment = _unused_attachment(conversation=conversation, user=user, image_pk=image_pk)
-            now = timezone.now()
-            seq = conversation.last_seq + 1
-            message = Message.objects.create(
-                conversation=conversation, seq=seq, sender=user, sender_side=side, text=masked.text,
-                original_text=text, masked_kinds=masked.kinds, client_msg_id=client_msg_id, image=attachment,
-                created_at=now,
+            message = sequence.append(
+                thread=conversation, model=Message, thread_field="conversation", link_last=True,
+                sender=user, sender_side=side, text=masked.text, original_text=text, masked_kinds=masked.kinds,
+                client_msg_id=client_msg_id, image=attachment,
             )
-            Conversation.objects.filter(pk=conversation.pk).update(last_seq=seq, last_message=message, last_message_at=now)
-            conversation.last_seq, conversation.last_message_at = seq, now
             events = [(CHAT_TOPIC.name(conversation.pk), ChatMessage.build(message=message, sender=user))]
             unread_events, recipients = _bump_unread_for_new_message(
                 conversation=conversation, message=message, sender_id=user.pk
@@ -400,16 +361,14 @@ def _image_pk(image_id: Any) -> uuid.UUID | None:
         return None
     image_pk = parse_uuid(image_id)
     if image_pk is None:
-        raise _invalid("image_id", "Expected the id of an uploaded attachment.", code="invalid_image")
+        raise invalid("image_id", "Expected the id of an uploaded attachment.", code="invalid_image")
     return image_pk
 
 
 def _sent_before(*, conversation_id: Any, user, client_msg_id: str | None) -> Message | None:
     """The message ``user`` already sent with ``client_msg_id`` in the conversation (a retry), if any."""
-    if not client_msg_id:
-        return None
-    return (Message.objects.select_related("sender", "image")
-            .filter(conversation_id=conversation_id, sender_id=user.pk, client_msg_id=client_msg_id).first())
+    return sequence.sent_before(queryset=Message.objects.select_related("sender", "image"), thread_field="conversation",
+                                thread_id=conversation_id, sender_id=user.pk, client_msg_id=client_msg_id)
 
 
 def _unused_attachment(*, conversation: Conversation, user, image_pk: uuid.UUID | None) -> ChatAttachment | None:
@@ -421,7 +380,7 @@ def _unused_attachment(*, conversation: Conversation, user, image_pk: uuid.UUID 
         pk=image_pk, conversation_id=conversation.pk, uploaded_by_id=user.pk, message__isnull=True
     ).first()
     if attachment is None:
-        raise _invalid("image_id", "No unused attachment of yours with this id in this conversation.", code="invalid_image")
+        raise invalid("image_id", "No unused attachment of yours with this id in this conversation.", code="invalid_image")
     return attachment
 
 
@@ -548,8 +507,7 @@ def typing_signal(*, user, conversation_id: Any, state: Any) -> dict[str, Any]:
     """Relay ``chat.typing`` (``state`` ``start`` or ``stop``) to the other participants' sockets
     on the conversation; never stored or replayed. ``start`` expires after 5 s on clients unless
     repeated. Returns ``{"state", "expires_in_ms"}``. Raises ``invalid``, ``forbidden``, ``blocked``."""
-    if state not in ("start", "stop"):
-        raise _invalid("state", "Expected 'start' or 'stop'.")
+    expires = typing_expiry(state)
     conversation, side = selectors.conversation_for(
         user=user, conversation_id=conversation_id,
         queryset=Conversation.objects.annotate(
@@ -558,7 +516,6 @@ def typing_signal(*, user, conversation_id: Any, state: Any) -> dict[str, Any]:
     )
     if state == "start" and conversation._blocked:
         raise _blocked_error()
-    expires = TYPING_EXPIRES_MS if state == "start" else 0
     ephemeral.send(
         topic=CHAT_TOPIC.name(conversation.pk), exclude_user_id=user.pk,
         event=ChatTyping.build(conversation_id=conversation.pk, user=user, side=side, state=state, expires_in_ms=expires),
@@ -613,10 +570,10 @@ def message_report(*, user, conversation_id: Any, seq: Any, reason: Any, comment
     """
     seq = clean_seq(seq)
     if reason not in ReportReason.values:
-        raise _invalid("reason", f"Expected one of {', '.join(ReportReason.values)}.")
+        raise invalid("reason", f"Expected one of {', '.join(ReportReason.values)}.")
     comment = "" if comment is None else comment
     if not isinstance(comment, str) or len(comment) > MAX_REPORT_COMMENT or "\x00" in comment:
-        raise _invalid("comment", f"Expected text of at most {MAX_REPORT_COMMENT} characters.")
+        raise invalid("comment", f"Expected text of at most {MAX_REPORT_COMMENT} characters.")
     conversation, side = selectors.conversation_for(user=user, conversation_id=conversation_id)
     message = Message.objects.filter(conversation_id=conversation.pk, seq=seq).first()
     if message is None:
@@ -640,7 +597,7 @@ def report_set_status(*, report_ids: Iterable[Any], status: str, actor, note: st
     if not can_handle_chat_reports(actor):
         raise Forbidden("Only staff handle reports.", code="forbidden")
     if status not in ReportStatus.values:
-        raise _invalid("status", f"Expected one of {', '.join(ReportStatus.values)}.")
+        raise invalid("status", f"Expected one of {', '.join(ReportStatus.values)}.")
     handled = status != ReportStatus.OPEN
     with transaction.atomic():
         return ChatReport.objects.filter(pk__in=list(report_ids)).exclude(status=status).update(
@@ -650,24 +607,6 @@ def report_set_status(*, report_ids: Iterable[Any], status: str, actor, note: st
 
 
 # --- attachments ---------------------------------------------------------------------------------
-
-_SIGNATURES: list[tuple[bytes, int, str]] = [
-    (b"\xff\xd8\xff", 0, "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
-    (b"GIF87a", 0, "image/gif"),
-    (b"GIF89a", 0, "image/gif"),
-]
-
-
-def sniff_image_type(head: bytes) -> str | None:
-    """The image content type from the first bytes (JPEG, PNG, GIF, WebP), or None."""
-    for signature, offset, content_type in _SIGNATURES:
-        if head[offset:offset + len(signature)] == signature:
-            return content_type
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
 
 def attachment_upload(*, user, conversation_id: Any, file) -> ChatAttachment:
     """Store an image for a later ``send`` with ``image_id``: JPEG, PNG, GIF or WebP by content,
@@ -684,17 +623,7 @@ def attachment_upload(*, user, conversation_id: Any, file) -> ChatAttachment:
     )
     if conversation._blocked:
         raise _blocked_error()
-    if file is None or not hasattr(file, "read"):
-        raise _invalid("file", "Attach an image file (multipart field 'file').", code="invalid_image")
-    limit = int(getattr(settings, "CHAT_MAX_IMAGE_BYTES", MAX_IMAGE_BYTES))
-    size = getattr(file, "size", None) or 0
-    if size > limit:
-        raise _invalid("file", f"Images may be at most {limit} bytes.", code="image_too_large")
-    data = file.read(limit + 1)
-    if len(data) > limit:
-        raise _invalid("file", f"Images may be at most {limit} bytes.", code="image_too_large")
-    if sniff_image_type(data[:16]) is None:
-        raise _invalid("file", "Only JPEG, PNG, GIF and WebP images are accepted.", code="invalid_image")
+    data = read_image_bytes(file, max_bytes=int(getattr(settings, "CHAT_MAX_IMAGE_BYTES", MAX_IMAGE_BYTES)))
     moderation.check_rate(user_id=user.pk, scope="upload", limits=UPLOAD_LIMITS)
     image = sanitize_image(data, max_pixels=int(getattr(settings, "CHAT_MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS)))
     attachment = ChatAttachment(conversation=conversation, uploaded_by=user, content_type=image.content_type,

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from celery import shared_task
-from django.utils import timezone
 
 from chat.models import ChatAttachment
 from chat.services import notify_recipients
+from threads.images import purge_unsent
 
 
 @shared_task(name="chat.tasks.notify_new_message", ignore_result=True, autoretry_for=(Exception,),
@@ -23,10 +21,4 @@ def notify_new_message(*, message_id: str, recipient_ids: list[str]) -> int:
 def purge_orphan_attachments(*, older_than_hours: int = 24) -> int:
     """Delete uploaded images never attached to a message within ``older_than_hours`` (beat:
     hourly). Returns how many were deleted."""
-    cutoff = timezone.now() - timedelta(hours=older_than_hours)
-    count = 0
-    for att in ChatAttachment.objects.filter(created_at__lt=cutoff, message__isnull=True)[:1000]:
-        att.file.delete(save=False)
-        att.delete()
-        count += 1
-    return count
+    return purge_unsent(ChatAttachment.objects.all(), older_than_hours=older_than_hours)

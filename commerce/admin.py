@@ -7,6 +7,7 @@ from commerce.disputes import admin as disputes  # noqa: F401
 from commerce.invoices import admin as invoices  # noqa: F401
 from commerce.orders import admin as orders  # noqa: F401
 from commerce.payments import admin as payments  # noqa: F401
+from commerce.payouts import admin as payouts  # noqa: F401
 from commerce.shipping import admin as shipping  # noqa: F401
 from commerce.stores import admin as stores  # noqa: F401
 from commerce.tax import admin as tax  # noqa: F401

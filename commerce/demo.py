@@ -8,17 +8,22 @@ vendor slug, category slug per parent, brand slug, SKU per vendor, zone and meth
 
 from __future__ import annotations
 
+import io
+import math
 import random
 from decimal import Decimal
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from PIL import Image, ImageDraw, ImageOps
 from django.utils.text import slugify
 
 from core.models import Role
 
 from commerce.cart.services import cart_add_item, cart_clear, cart_get
-from commerce.catalog.models import Brand, Category, Product, ProductImage
+from commerce.catalog.media import product_image_upload
+from commerce.catalog.models import Brand, Category, Product
 from commerce.orders import checkout
 from commerce.orders.models import Order
 from commerce.orders.services import order_transition
@@ -185,7 +190,7 @@ def _seed_catalogue(ctx) -> list[tuple[Category, tuple[int, int], list[Brand], d
 def _seed_products(ctx, vendor: Vendor, prefix: str, leaves) -> int:
     rng = random.Random(f"demo-products-{vendor.slug}")  # independent of what already exists
     have = set(Product.objects.filter(vendor=vendor).values_list("sku", flat=True))
-    products, images = [], []
+    products = []
     for n in range(1, PRODUCTS_PER_VENDOR + 1):
         leaf, (lo, hi), brands, leaf_attrs = leaves[(n - 1) % len(leaves)]
         brand = rng.choice(brands)
@@ -214,11 +219,54 @@ def _seed_products(ctx, vendor: Vendor, prefix: str, leaves) -> int:
             weight_g=weight, length_mm=length, width_mm=width, height_mm=height,
         )
         products.append(product)
-        images.append(ProductImage(product=product, url=f"/static/demo/{leaf.slug}/{n % 8 + 1}.jpg",
-                                   alt_text=name, position=0))
     Product.objects.bulk_create(products, batch_size=500)
-    ProductImage.objects.bulk_create(images, batch_size=500)
     return len(products)
+
+
+#: how many products of each active store get generated photos, and how many each
+DEMO_PHOTOGRAPHED, DEMO_PHOTOS_EACH = 3, 2
+
+
+def demo_photo(*, label: str, seed: str, side: int = 960) -> bytes:
+    """A generated product photo (JPEG, ``side`` x ``side * 3 // 4`` pixels): a gradient studio
+    background in colours drawn from ``seed``, a shaded part silhouette and ``label``. Made here,
+    so the demo ships no third-party image."""
+    rng = random.Random(seed)
+    width, height = side, side * 3 // 4
+    top = tuple(rng.randint(150, 240) for _ in range(3))
+    bottom = tuple(max(0, c - rng.randint(60, 110)) for c in top)
+    image = ImageOps.colorize(Image.linear_gradient("L").resize((width, height)), black=top, white=bottom)
+    draw = ImageDraw.Draw(image)
+    part = tuple(rng.randint(20, 90) for _ in range(3))
+    cx, cy, r = width // 2, height // 2, min(width, height) // 3
+    draw.ellipse([cx - r + 18, cy - r + 24, cx + r + 18, cy + r + 24], fill=(30, 30, 30))  # shadow
+    draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=part, outline=(230, 230, 230), width=6)
+    inner = r // 3
+    draw.ellipse([cx - inner, cy - inner, cx + inner, cy + inner], fill=top)
+    holes = rng.choice([4, 5, 6])
+    for k in range(holes):  # bolt holes
+        angle = 2 * math.pi * k / holes
+        bx, by = cx + int(r * 0.65 * math.cos(angle)), cy + int(r * 0.65 * math.sin(angle))
+        draw.ellipse([bx - 14, by - 14, bx + 14, by + 14], fill=(200, 200, 200))
+    draw.text((24, height - 48), label, fill=(255, 255, 255), font_size=28)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=88)
+    return out.getvalue()
+
+
+def _seed_photos(ctx, vendor: Vendor) -> int:
+    """Generated photos for the first products of ``vendor`` (by SKU) unless they have some, uploaded through
+    the media service as its owner would (re-encoded, thumbnails, primary)."""
+    made = 0
+    for product in Product.objects.filter(vendor=vendor).order_by("sku")[:DEMO_PHOTOGRAPHED]:
+        if product.images.exists():  # seeded before
+            continue
+        for k in range(DEMO_PHOTOS_EACH):
+            data = demo_photo(label=f"{product.sku} · view {k + 1}", seed=f"{product.sku}-{k}")
+            product_image_upload(user=vendor.owner, product_id=product.pk, alt_text=f"{product.name}, view {k + 1}",
+                                 file=SimpleUploadedFile(f"{product.sku}-{k + 1}.jpg", data, content_type="image/jpeg"))
+            made += 1
+    return made
 
 
 def seed(ctx) -> None:
@@ -229,6 +277,7 @@ def seed(ctx) -> None:
     for short, (_name, _slug, status, _desc, prefix) in STORES.items():
         if status == VendorStatus.ACTIVE:
             made += _seed_products(ctx, ctx.vendors[short], prefix, leaves)
+            ctx.count("product photos", _seed_photos(ctx, ctx.vendors[short]))
     ctx.count("products", made)
     _seed_parcels(ctx)
     _seed_shipping_and_tax(ctx)

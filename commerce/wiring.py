@@ -1,5 +1,5 @@
 """How the commerce rooms are wired at start-up (``CommerceConfig.ready``): the topics the rooms
-own are registered (``cart:``, ``vendor:``), and each room's receivers connect to the signals and
+own are registered (``cart:``, ``vendor:``, ``product:``), and each room's receivers connect to the signals and
 provide the hooks of the rooms below it. The one place that knows every room; a composition
 module, like ``commerce.models``, ``commerce.admin`` and ``commerce.urls``."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from commerce.cart import realtime as cart_topic  # noqa: F401  (registers the cart: topic)
 from commerce.cart import receivers as cart_receivers
+from commerce.catalog import realtime as product_topic  # noqa: F401  (registers the product: topic)
 from commerce.catalog import receivers as catalog_receivers
 from commerce.disputes import receivers as dispute_receivers
 from commerce.invoices import receivers as invoice_receivers

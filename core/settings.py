@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "phonenumber_field",
     "django_countries",
     "core",
     "realtime",
@@ -106,6 +107,7 @@ INSTALLED_APPS = [
     "auctions",
     "delivery",
     "chat",
+    "support",
     "notifications",
 ]
 
@@ -176,8 +178,31 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-MEDIA_URL = "media/"
-MEDIA_ROOT = BASE_DIR / "media"
+MEDIA_URL = env("MEDIA_URL", default="media/")
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+# Uploaded files (product images, store logos) go through Django's default storage: the file
+# system under MEDIA_ROOT unless MEDIA_S3_BUCKET names a bucket of S3-compatible object storage
+# (AWS S3, MinIO, Ceph, R2, ...; django-storages' S3 backend). Files are never overwritten (every
+# upload gets a new random name), so they can be cached for ever.
+MEDIA_S3_BUCKET = env("MEDIA_S3_BUCKET", default="")
+if MEDIA_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": env("MEDIA_S3_ENDPOINT_URL", default=None),  # MinIO etc.; None for AWS
+            "region_name": env("MEDIA_S3_REGION", default=None),
+            "access_key": env("MEDIA_S3_ACCESS_KEY_ID", default=None),  # None: boto3's own chain (IAM role)
+            "secret_key": env("MEDIA_S3_SECRET_ACCESS_KEY", default=None),
+            "location": env("MEDIA_S3_PREFIX", default="media"),
+            "custom_domain": env("MEDIA_S3_CUSTOM_DOMAIN", default=None),  # a CDN in front of the bucket
+            # signed, expiring URLs for a private bucket (default), plain URLs for a public one
+            "querystring_auth": env.bool("MEDIA_S3_SIGNED_URLS", default=True),
+            "querystring_expire": env.int("MEDIA_S3_URL_EXPIRES", default=3600),
+            "file_overwrite": False,
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        },
+    }
 
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -227,6 +252,16 @@ SPECTACULAR_SETTINGS = {
         "ChatSideEnum": "chat.models.Side",
         "ReportReasonEnum": "chat.models.ReportReason",
         "CatalogImportStatusEnum": "commerce.catalog.models.CatalogImportStatus",
+        "VendorStaffRoleEnum": "commerce.stores.models.VendorStaffRole",
+        "InvitationStatusEnum": "commerce.stores.models.InvitationStatus",
+        "BankDetailsStatusEnum": "commerce.payouts.models.BankDetailsStatus",
+        "WithdrawalStatusEnum": "commerce.payouts.models.WithdrawalStatus",
+        "PickupSourceEnum": "commerce.stores.models.PickupSource",
+        "TicketStatusEnum": "support.models.TicketStatus",
+        "TicketPriorityEnum": "support.models.TicketPriority",
+        "TicketCategoryEnum": "support.models.TicketCategory",
+        "TicketSideEnum": "support.models.Side",
+        "TicketRequesterRoleEnum": "support.models.RequesterRole",
     },
 }
 
@@ -324,6 +359,9 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-daily-digest": {"task": "notifications.tasks.send_daily_digests", "schedule": crontab(hour=7, minute=0)},
     "notifications-email-sweep": {"task": "notifications.tasks.requeue_stalled_emails", "schedule": 600.0},
     "chat-purge-orphan-attachments": {"task": "chat.tasks.purge_orphan_attachments", "schedule": 3600.0},
+    "support-flag-overdue": {"task": "support.tasks.flag_overdue", "schedule": 60.0},
+    "support-close-resolved": {"task": "support.tasks.close_resolved", "schedule": 3600.0},
+    "support-purge-orphan-attachments": {"task": "support.tasks.purge_orphan_attachments", "schedule": 3600.0},
     "core-purge-idempotency-keys": {"task": "core.tasks.purge_idempotency_keys", "schedule": 3600.0},
     "commerce-expire-reservations": {"task": "commerce.tasks.expire_reservations_sweep", "schedule": 30.0},
 }
@@ -390,6 +428,7 @@ CHAT_ALLOWED_LINK_DOMAINS = env.list(
     "CHAT_ALLOWED_LINK_DOMAINS", default=["demo.market", "marketplace.local", "localhost", "127.0.0.1"]
 )
 CHAT_MEDIA_ROOT = env("CHAT_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "chat-media"))
+SUPPORT_MEDIA_ROOT = env("SUPPORT_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "support-media"))
 # Invoice and credit-note PDFs: private storage, served only through the API (commerce.invoices)
 INVOICE_ROOT = env("INVOICE_ROOT", default=str(BASE_DIR / ".data" / "invoices"))
 # Catalogue imports (commerce.catalog.imports): the largest file and the most product lines per file
@@ -445,6 +484,35 @@ DELIVERY_OPEN_DROPOFF_CELL_M = env.float("DELIVERY_OPEN_DROPOFF_CELL_M", default
 DELIVERY_DEFAULT_PICKUP = (52.520008, 13.404954)
 CELERY_BEAT_SCHEDULE["delivery-tick"] = {"task": "delivery.tasks.deliveries_tick", "schedule": 1.0}
 CELERY_BEAT_SCHEDULE["delivery-purge-positions"] = {"task": "delivery.tasks.purge_positions", "schedule": crontab(hour=3, minute=30)}
+
+# Stores (commerce.stores): logos, invitations, pickup points from the address.
+#: store logos: largest upload (bytes) and the longest side of the stored, re-encoded image (pixels)
+STORE_LOGO_MAX_BYTES = env.int("STORE_LOGO_MAX_BYTES", default=2 * 1024 * 1024)
+STORE_LOGO_SIDE = env.int("STORE_LOGO_SIDE", default=512)
+#: hours a staff invitation link stays valid; the front-end page its e-mail links to (token in the fragment)
+STORE_INVITATION_TTL_HOURS = env.int("STORE_INVITATION_TTL_HOURS", default=72)
+STORE_INVITATION_PATH = env("STORE_INVITATION_PATH", default="/store-invitations/accept/")
+#: pending invitations one store may have at once
+STORE_MAX_PENDING_INVITATIONS = env.int("STORE_MAX_PENDING_INVITATIONS", default=50)
+#: dotted path of a geocoder callable (address dict -> (lat, lon) or None) that derives pickup
+#: points from store addresses; empty (default): off, pickup points are set by hand
+STORE_GEOCODER = env("STORE_GEOCODER", default="")
+
+# Payouts (commerce.payouts): the smallest withdrawal minimum a store may set, and the minimum of
+# a store that set none (in the currency's units, e.g. EUR)
+PAYOUT_MINIMUM_FLOOR = env("PAYOUT_MINIMUM_FLOOR", default="1.00")
+PAYOUT_DEFAULT_MINIMUM = env("PAYOUT_DEFAULT_MINIMUM", default="10.00")
+
+# Product media (commerce.catalog.media): upload limits, the stored image's longest side and the
+# two thumbnails' longest sides, in pixels
+PRODUCT_IMAGE_MAX_BYTES = env.int("PRODUCT_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
+PRODUCT_IMAGE_MAX_PIXELS = env.int("PRODUCT_IMAGE_MAX_PIXELS", default=40_000_000)
+PRODUCT_IMAGE_MAX_SIDE = env.int("PRODUCT_IMAGE_MAX_SIDE", default=12_000)
+PRODUCT_IMAGE_SIDE = env.int("PRODUCT_IMAGE_SIDE", default=2048)
+PRODUCT_THUMBNAIL_SIDES = {"small": env.int("PRODUCT_THUMBNAIL_SMALL", default=240),
+                           "large": env.int("PRODUCT_THUMBNAIL_LARGE", default=800)}
+PRODUCT_IMAGES_MAX = env.int("PRODUCT_IMAGES_MAX", default=12)
+
 
 # --- Security: proxies, HTTPS, cookies, CSP, admin lockout ----------------------------------
 #: reverse proxies / load balancers whose X-Forwarded-For and X-Forwarded-Proto are believed

@@ -35,6 +35,8 @@ WS_ECHO_ENDPOINT = True  # /ws/echo/ for the Autobahn conformance run (tests/rea
 # against its schema; tests/conftest.py fails the run on an invalid one.
 REALTIME["VALIDATE_EVENTS"] = True  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Uploads of the test session (logos, product images) stay out of the development MEDIA_ROOT
+MEDIA_ROOT = os.environ.get("TEST_MEDIA_ROOT") or str(BASE_DIR / ".data" / "test-media")  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"auth": "1000/min", "password_reset": "1000/min"}  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405

@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("commerce.urls")),
     path("", include("notifications.urls")),
     path("", include("chat.urls")),
+    path("", include("support.urls")),
     path("", include("auctions.urls")),
     path("", include("delivery.urls")),
 ]

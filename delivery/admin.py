@@ -1,10 +1,10 @@
 """Admin pages of delivery: deliveries (every attempt of an order, read-only: statuses move only
-through ``delivery.services``, which also move the order) and pickup points."""
+through ``delivery.services``, which also move the order). Pickup points are the stores' (``commerce.stores``)."""
 
 from django.contrib import admin
 
 from commerce.common.admin import ReadOnlyAdmin
-from delivery.models import Delivery, PickupPoint
+from delivery.models import Delivery
 
 
 @admin.register(Delivery)
@@ -16,9 +16,3 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Delivery._meta.fields if f.name != "pin"]
-
-
-@admin.register(PickupPoint)
-class PickupPointAdmin(admin.ModelAdmin):
-    list_display = ("vendor", "latitude", "longitude", "address")
-    search_fields = ("vendor__name",)

@@ -1,5 +1,5 @@
-"""Demo delivery: pickup points for the demo stores; buyer1's order from the first store on its
-way — ready for pickup, claimed by courier1, picked up, a few positions along the route — so
+"""Demo delivery (the demo stores' pickup points are ``commerce.demo``'s): buyer1's order from the
+first store on its way — ready for pickup, claimed by courier1, picked up, a few positions along the route — so
 ``manage.py simulate_courier <delivery>`` (or ``simulate --couriers``) can drive it while the
 console watches; and two orders of buyer3 that courier2 delivered with buyer3's PIN, both inside
 their buyer-protection window: one waiting for the window to end (or for buyer3 to confirm
@@ -18,10 +18,7 @@ from commerce.disputes import services as disputes
 from commerce.orders import services as order_services
 from commerce.orders.models import Order
 from delivery import geo, services
-from delivery.models import Delivery, PickupPoint
-
-#: store pickup points (lat, lon): Berlin
-PICKUPS = {"vendor1": (52.5065, 13.3905), "vendor2": (52.5300, 13.4200), "vendor3": (52.4900, 13.4300)}
+from delivery.models import Delivery
 
 
 def _on_its_way(*, buyer, product, courier):
@@ -38,17 +35,14 @@ def _on_its_way(*, buyer, product, courier):
 
 
 def seed(ctx) -> None:
-    """Pickup points, the delivery in progress, the delivered and disputed orders."""
+    """The delivery in progress, the delivered and disputed orders (the stores' pickup points are
+    commerce's demo data)."""
     seed_in_progress(ctx)
     seed_protection(ctx)
 
 
 def seed_in_progress(ctx) -> None:
-    """Pickup points and buyer1's delivery on its way (see the module docstring)."""
-    for short, (lat, lon) in PICKUPS.items():
-        vendor = ctx.vendors.get(short)
-        if vendor:
-            PickupPoint.objects.get_or_create(vendor=vendor, defaults={"latitude": lat, "longitude": lon})
+    """buyer1's delivery on its way (see the module docstring)."""
     buyer, courier, vendor = ctx.users.get("buyer1"), ctx.users.get("courier1"), ctx.vendors.get("vendor1")
     if not (buyer and courier and vendor) or Delivery.objects.filter(order__buyer=buyer).exists():
         return

@@ -1,6 +1,7 @@
-"""Deliveries: courier profiles, store pickup points, delivery attempts of an order (at most one
-not ended at a time; a failed attempt can be followed by a new one), and the courier's positions
-(kept and rejected, with the reason).
+"""Deliveries: courier profiles, delivery attempts of an order (at most one not ended at a time; a
+failed attempt can be followed by a new one), and the courier's positions (kept and rejected, with
+the reason). Where an attempt starts is the store's pickup point (``commerce.stores``), copied into
+the attempt when it is made.
 
 Units: coordinates in decimal degrees (WGS 84), distances in metres, speeds in m/s, headings in
 degrees, accuracy in metres; device timestamps (``ts``) and server times are aware UTC.
@@ -33,15 +34,6 @@ class CourierProfile(models.Model):
     vehicle_type = models.CharField(max_length=16, choices=VehicleType.choices, default=VehicleType.BICYCLE)
     online = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
-
-
-class PickupPoint(models.Model):
-    """Where couriers collect a store's orders (stores have no coordinates of their own)."""
-
-    vendor = models.OneToOneField("commerce.Vendor", on_delete=models.CASCADE, related_name="pickup_point")
-    latitude = models.FloatField()
-    longitude = models.FloatField()
-    address = models.CharField(max_length=300, blank=True)
 
 
 class DeliveryStatus(models.TextChoices):

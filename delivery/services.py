@@ -61,6 +61,7 @@ from django.utils.dateparse import parse_datetime
 from commerce.orders.permissions import is_order_buyer
 from commerce.orders.services import lock_order, order_system_transition
 from commerce.stores.models import VendorStaff
+from commerce.stores.selectors import pickup_coordinates
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from core.fields import iso_utc
 from core.permissions import is_courier
@@ -83,7 +84,6 @@ from delivery.models import (
     DeliveryMode,
     DeliveryStatus,
     LocationPoint,
-    PickupPoint,
 )
 from delivery.permissions import (
     can_reset_delivery_pin,
@@ -119,16 +119,17 @@ def cfg(name: str, default: float) -> float:
 
 
 def _pickup_for(vendor_id) -> tuple[float, float]:
-    point = PickupPoint.objects.filter(vendor_id=vendor_id).first()
-    if point:
-        return point.latitude, point.longitude
+    point = pickup_coordinates(vendor_id=vendor_id)
+    if point is not None:
+        return point
     lat, lon = getattr(settings, "DELIVERY_DEFAULT_PICKUP", (52.520008, 13.404954))
     return float(lat), float(lon)
 
 
 def store_pickup_point(vendor_id) -> tuple[float, float]:
     """Where couriers collect store ``vendor_id``'s parcels, ``(latitude, longitude)`` in decimal
-    degrees: its :class:`PickupPoint`, else ``DELIVERY_DEFAULT_PICKUP``. Provides
+    degrees: its pickup point (``commerce.stores.selectors.pickup_coordinates``), else
+    ``DELIVERY_DEFAULT_PICKUP``. Provides
     ``commerce.shipping.hooks.store_pickup_point`` (courier fees are measured from here). One
     query."""
     return _pickup_for(vendor_id)
@@ -137,8 +138,10 @@ def store_pickup_point(vendor_id) -> tuple[float, float]:
 def delivery_create_for_order(*, order) -> Delivery:
     """The open delivery attempt of a locked ``order`` that became ``ready_for_pickup``
     (idempotent: an attempt not ended is returned as is). A new attempt gets the next
-    ``attempt`` number (earlier ones stay as history), pickup at the store's
-    :class:`PickupPoint` (fallback ``DELIVERY_DEFAULT_PICKUP``, Berlin Mitte), drop-off at the
+    ``attempt`` number (earlier ones stay as history), pickup at the store's pickup point
+    as it is now (``commerce.stores.selectors.pickup_coordinates``; fallback
+    ``DELIVERY_DEFAULT_PICKUP``, Berlin Mitte; later moves of the point leave the attempt where it
+    is), drop-off at the
     order's shipping address coordinates (fallback: the pickup point, so the courier flow still
     works for an address without coordinates), and a new random 4-digit PIN."""
     existing = Delivery.objects.filter(order=order).exclude(status__in=ENDED_STATUSES).first()

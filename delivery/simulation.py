@@ -20,11 +20,12 @@ from commerce.catalog.models import Product
 from commerce.demo import paid_order
 from commerce.orders import services as order_services
 from commerce.simulation import sim_store
+from commerce.stores.services import pickup_point_set
 from core.models import Address, Role
 from delivery import services
 from delivery.events import DELIVERY_TOPIC
 from delivery.geo import haversine_m, interpolate
-from delivery.models import Delivery, PickupPoint
+from delivery.models import Delivery
 from simulator.client import ProtocolError, SimClient, Stats
 from simulator.scenarios import Actor, access_token, register, sim_users
 
@@ -34,7 +35,7 @@ PICK = (52.5065, 13.3905)
 
 def setup_couriers(n: int) -> list[Actor]:
     vendor = sim_store()
-    PickupPoint.objects.update_or_create(vendor=vendor, defaults={"latitude": PICK[0], "longitude": PICK[1]})
+    pickup_point_set(vendor_id=vendor.pk, actor=vendor.owner, latitude=PICK[0], longitude=PICK[1])
     product = Product.objects.filter(vendor=vendor).order_by("sku").first()
     couriers = sim_users("courier", n, roles=[Role.COURIER])
     buyers = sim_users("parcel", n)

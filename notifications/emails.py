@@ -2,7 +2,9 @@
 
 Templates live in ``templates/notifications/email/``. A kind may have its own templates
 ``<kind>.subject.txt``, ``<kind>.txt`` and ``<kind>.html`` (e.g. ``order.status_changed.txt``);
-otherwise ``notification.*`` are used. The digest uses ``digest.*``.
+otherwise ``notification.*`` are used. The digest uses ``digest.*``. A message to an address
+rather than an account (an invitation to someone who may not have one yet) is rendered from the
+caller's own templates (:func:`address_message`).
 """
 
 from __future__ import annotations
@@ -77,4 +79,18 @@ def digest_message(*, user, notifications: Sequence[Notification]) -> EmailMulti
         headers={"X-Notification-Digest": "daily"},
     )
     message.attach_alternative(_render([f"{DIR}/digest.html"], context), "text/html")
+    return message
+
+
+def address_message(*, to: str, template: str, context: dict[str, Any]) -> EmailMultiAlternatives:
+    """A message to the address ``to`` rendered from ``<template>.subject.txt``, ``.txt`` and
+    ``.html`` (a path under ``templates/``) with ``context`` plus ``site_name`` and ``site_url``."""
+    context = {**_site(), **context}
+    message = EmailMultiAlternatives(
+        subject=_subject([f"{template}.subject.txt"], context),
+        body=_render([f"{template}.txt"], context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+    )
+    message.attach_alternative(_render([f"{template}.html"], context), "text/html")
     return message

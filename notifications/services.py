@@ -27,7 +27,9 @@ from functools import partial
 from smtplib import SMTPException
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.mail import EmailMultiAlternatives
 from django.db import models, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
@@ -567,6 +569,40 @@ def deliver_email(*, notification_id: Any) -> str:
         logger.warning("email of notification %s failed (attempt %s): %s", notification_id, delivery.attempts, failure)
         raise failure
     return delivery.status
+
+
+def email_address(*, to: str, template: str, context: Mapping[str, Any]) -> None:
+    """E-mail the address ``to`` (not an account: e.g. an invitation to someone who may have
+    none), rendered now from ``<template>.{subject.txt,txt,html}`` (``emails.address_message``)
+    and sent by the Celery task ``notifications.tasks.send_address_email`` queued after the
+    caller's transaction commits (nothing is sent when it rolls back); transport errors are retried
+    like notification e-mails. ``context`` must be JSON-able (the task carries the rendered
+    message, not the context). Never raises for a delivery failure: a broker that cannot take the
+    task is logged."""
+    message = emails.address_message(to=to, template=template, context=dict(context))
+    html = next((content for content, mimetype in message.alternatives if mimetype == "text/html"), "")
+    parts = {"to": to, "subject": message.subject, "text": message.body, "html": html}
+    transaction.on_commit(partial(_enqueue_address_email, parts), robust=True)
+
+
+def _enqueue_address_email(parts: dict[str, str]) -> None:
+    from notifications.tasks import send_address_email  # cycle-breaker: the task runs this module
+
+    try:
+        send_address_email.delay(parts)
+    except Exception:  # noqa: BLE001 - the caller's change stands; the sender may ask again
+        logger.exception("could not queue an e-mail to an address")
+
+
+def send_address_message(*, parts: Mapping[str, str]) -> None:
+    """Send one message rendered by :func:`email_address` (``{"to", "subject", "text",
+    "html"}``). Raises the transport error (one of :data:`TRANSPORT_ERRORS`) for the task's
+    retry."""
+    message = EmailMultiAlternatives(subject=parts["subject"], body=parts["text"],
+                                     from_email=settings.DEFAULT_FROM_EMAIL, to=[parts["to"]])
+    if parts.get("html"):
+        message.attach_alternative(parts["html"], "text/html")
+    message.send()
 
 
 def stalled_email_ids(*, older_than: timedelta = timedelta(minutes=10), limit: int = 1000) -> list[str]:

@@ -41,6 +41,13 @@ def send_digest_email(self, user_id: str) -> str | None:
     return str(digest.pk) if digest else None
 
 
+@shared_task(bind=True, name="notifications.tasks.send_address_email", ignore_result=True, **RETRY)
+def send_address_email(self, parts: dict) -> None:
+    """Send one message to an address (``services.email_address``: an invitation); transport
+    errors are retried with exponential backoff, up to 5 times."""
+    services.send_address_message(parts=parts)
+
+
 @shared_task(name="notifications.tasks.send_daily_digests", ignore_result=True, acks_late=True)
 def send_daily_digests() -> int:
     """Beat, daily: queue ``send_digest_email`` for every user on the digest. Returns the count."""

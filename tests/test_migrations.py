@@ -106,7 +106,9 @@ def _fill(apps) -> dict:
 @pytest.mark.django_db(transaction=True)
 def test_rows_written_at_the_6f20f28_migrations_survive_migrating_to_the_latest():
     executor = MigrationExecutor(connection)
-    latest = [key for key in executor.loader.graph.leaf_nodes() if key[0] in dict(OLD_LEAVES)]
+    # every app's latest: migrating commerce back unapplies the apps that depend on it (support),
+    # which must come back too
+    latest = executor.loader.graph.leaf_nodes()
     try:
         executor.migrate(OLD_LEAVES)
         executor = MigrationExecutor(connection)

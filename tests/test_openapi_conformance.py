@@ -5,7 +5,8 @@ generates requests for every operation from the document and checks every answer
 error, a documented status code and content type, and a body that validates against the
 documented schema. It runs as a buyer and as a store owner, with a store, products, a delivered
 and disputed order, a dispatched order, an unpaid checkout, a live auction with a bid, a
-conversation and a notification in place, so requests reach real objects: a path parameter the
+conversation, a notification, verified bank details with a withdrawal, an uploaded product
+image, a store invitation and a clerk in place, so requests reach real objects: a path parameter the
 data has an id for gets that id (every fourth request keeps the generated one, which exercises
 the not-found answers).
 
@@ -51,7 +52,14 @@ from tests.factories.delivery import delivered_order, ready_delivery
 from tests.factories.disputes import DisputeFactory
 from tests.factories.notifications import notify_one
 from tests.factories.orders import buyer_with_cart, checkout_for, funded_wallet
+from tests.factories.support import open_ticket
 from auctions import services as auction_services
+from commerce.catalog.media import product_image_upload
+from commerce.demo import demo_photo
+from commerce.payouts.services import withdrawal_request
+from commerce.stores.staff import store_invitation_create
+from django.core.files.uploadedfile import SimpleUploadedFile
+from tests.factories.stores import BANK_DETAILS, member, store_with_earnings
 
 #: requests per operation and role
 MAX_EXAMPLES = 12
@@ -88,11 +96,19 @@ def _world() -> tuple[World, dict[str, str]]:
     conversation = ConversationFactory(buyer=buyer, product=products[0])
     send(conversation, buyer, "Is it still available?")
     send(conversation, owner, "Yes.")
+    store_with_earnings("300.00", vendor=vendor)  # verified bank details, earnings to withdraw
+    withdrawal = withdrawal_request(vendor_id=vendor.pk, actor=owner, amount="50.00")
+    image = product_image_upload(user=owner, product_id=products[0].pk, file=SimpleUploadedFile(
+        "part.png", demo_photo(label="part", seed="openapi", side=320), content_type="image/jpeg"))
+    invitation = store_invitation_create(vendor_id=vendor.pk, actor=owner, email="invitee@example.com")
+    clerk = member(vendor, "staff")
     world = World(ids={
         "vendor_id": str(vendor.pk), "product_id": str(products[0].pk), "order_id": str(delivered.pk),
         "category": str(CategoryFactory().pk), "cart_product_id": str(products[1].pk),
         "checkout_id": str(checkout.pk), "dispute_id": str(dispute.pk), "delivery_id": str(dispatched.pk),
         "auction_id": str(auction.pk), "conversation_id": str(conversation.pk), "seq": "1",
+        "withdrawal_id": str(withdrawal.pk), "image_id": str(image.pk), "invitation_id": str(invitation.pk),
+        "user_id": str(clerk.pk),
     })
     invoice = Invoice.objects.get(order=delivered)
     method = ShippingMethod.objects.filter(vendor=vendor).first()
@@ -100,8 +116,11 @@ def _world() -> tuple[World, dict[str, str]]:
     attachment = ChatAttachment.objects.filter(conversation=conversation).first()
     if attachment is not None:
         world.ids["attachment_id"] = str(attachment.pk)
+    tickets = {"buyer": open_ticket(requester=buyer, order_id=delivered.pk),
+               "owner": open_ticket(requester=owner, role="store", vendor_id=vendor.pk, category="payment")}
     for role, user in (("buyer", buyer), ("owner", owner)):
         world.per_role[role] = {
+            "ticket_id": str(tickets[role].pk),
             "item_id": str(CartItem.objects.filter(cart__user=user).values_list("pk", flat=True).first()),
             "id": str(notify_one(user).pk),
             "address_id": str(Address.objects.filter(user=user).values_list("pk", flat=True).first()),
@@ -157,6 +176,11 @@ def _explicit(schema, *, role: str, token: str, ids: dict[str, str], failures: d
          path_parameters={"conversation_id": ids["conversation_id"]}, body={"text": f"Hello from the {role}"})
     call("POST", "/api/v1/chat/conversations/{conversation_id}/read/",
          path_parameters={"conversation_id": ids["conversation_id"]}, body={"up_to_seq": 2})
+    ticket = {"ticket_id": ids["ticket_id"]}
+    call("POST", "/api/v1/support/tickets/{ticket_id}/messages/", path_parameters=ticket,
+         body={"text": f"More details from the {role}", "client_msg_id": f"{role}-1"})
+    call("POST", "/api/v1/support/tickets/{ticket_id}/read/", path_parameters=ticket, body={"up_to_seq": 2})
+    call("POST", "/api/v1/support/tickets/", body={"category": "account", "subject": "Email change", "text": "Help"})
     if role == "buyer":
         call("POST", "/api/v1/auctions/{auction_id}/bids/", path_parameters={"auction_id": ids["auction_id"]},
              body={"max_amount": "40.00"})
@@ -172,6 +196,24 @@ def _explicit(schema, *, role: str, token: str, ids: dict[str, str], failures: d
         call("POST", "/api/v1/auctions/", body={"title": "Old radio", "start_price": "5.00", "ends_at": ends})
         call("POST", "/api/v1/products/", body={"category_id": int(ids["category"]), "name": "Lamp", "sku": "LAMP-1",
                                                 "price": "19.99", "stock": 3})
+        store = {"vendor_id": ids["vendor_id"]}
+        call("PATCH", "/api/v1/vendors/{vendor_id}/", path_parameters=store,
+             body={"description": "Parts.", "website": "https://parts.example", "address": {"country": "DE"}})
+        call("PUT", "/api/v1/vendors/{vendor_id}/pickup-point/", path_parameters=store,
+             body={"latitude": 52.52, "longitude": 13.405})
+        call("POST", "/api/v1/vendors/{vendor_id}/invitations/", path_parameters=store,
+             body={"email": "second@example.com", "role": "manager"})
+        call("PATCH", "/api/v1/vendors/{vendor_id}/staff/{user_id}/", path_parameters={**store, "user_id": ids["user_id"]},
+             body={"role": "manager"})
+        call("PUT", "/api/v1/vendors/{vendor_id}/payout-account/", path_parameters=store,
+             body={**BANK_DETAILS, "minimum_amount": "20.00"})  # the verified details: stay verified
+        call("POST", "/api/v1/vendors/{vendor_id}/withdrawals/", path_parameters=store, body={"amount": "20.00"},
+             headers=_key())
+        product = {"product_id": ids["product_id"]}
+        call("PATCH", "/api/v1/products/{product_id}/images/{image_id}/",
+             path_parameters={**product, "image_id": ids["image_id"]}, body={"alt_text": "Side view"})
+        call("PUT", "/api/v1/products/{product_id}/images/order/", path_parameters=product,
+             body={"ids": [int(ids["image_id"])]})
     return codes
 
 

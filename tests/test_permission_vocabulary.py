@@ -2,8 +2,8 @@
 app's ``permissions.py`` against every kind of person (docs/architecture.md, "Permission
 vocabulary").
 
-One world per test, made through the real services: an active store (its owner and a clerk with
-the ``staff`` role), a buyer, a courier, three kinds of marketplace admin (the ``admin`` role
+One world per test, made through the real services: an active store (its owner, a manager and a
+clerk with the ``staff`` role), a buyer, a courier, three kinds of marketplace admin (the ``admin`` role
 alone, Django staff alone, a superuser alone), an inactive user who holds every flag, role and a
 store membership (and so must pass nothing), and an anonymous visitor. Each table row names a
 predicate, its object and exactly who passes; the queryset forms are checked to agree with the
@@ -33,6 +33,8 @@ from commerce.invoices import permissions as invoice_perms
 from commerce.invoices.models import CreditNote, Invoice
 from commerce.orders import permissions as order_perms
 from commerce.payments import services as payment_services
+from commerce.payouts import permissions as payout_perms
+from commerce.payouts.models import PayoutAccount, Withdrawal
 from commerce.shipping import permissions as shipping_perms
 from commerce.stores import permissions as store_perms
 from commerce.stores.models import VendorStaff, VendorStaffRole
@@ -48,32 +50,40 @@ from tests.factories.delivery import courier as make_courier
 from tests.factories.delivery import delivered_order, picked_up, ready_delivery
 from tests.factories.disputes import DisputeFactory
 from tests.factories.orders import paid_order
+from tests.factories.support import open_ticket
+from support import permissions as support_perms
+from support.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parent.parent
 
 #: the people of every table, in the order they are reported
-ROLES = ("buyer", "owner", "clerk", "courier", "admin_role", "django_staff", "superuser", "inactive", "anonymous")
+ROLES = ("buyer", "owner", "manager", "clerk", "courier", "admin_role", "django_staff", "superuser", "inactive", "anonymous")
 ADMINS = {"admin_role", "django_staff", "superuser"}
 ACTIVE = set(ROLES) - {"inactive", "anonymous"}
-STORE = {"owner", "clerk"}
+STORE = {"owner", "manager", "clerk"}
+#: the roles that manage products, orders and returns
+MANAGERS = {"owner", "manager"}
 
 #: every predicate module of the vocabulary
 MODULES = (core_perms, store_perms, order_perms, delivery_perms, auction_perms, chat_perms, dispute_perms,
-           shipping_perms, invoice_perms)
+           shipping_perms, invoice_perms, payout_perms, support_perms)
 
 
 def people(vendor) -> dict:
-    """The nine kinds of person; the store is ``vendor`` (its owner exists already)."""
+    """The ten kinds of person; the store is ``vendor`` (its owner exists already)."""
     clerk = UserFactory(roles=[Role.VENDOR])
     VendorStaff.objects.create(vendor=vendor, user=clerk, role=VendorStaffRole.STAFF)
+    manager = UserFactory(roles=[Role.VENDOR])
+    VendorStaff.objects.create(vendor=vendor, user=manager, role=VendorStaffRole.MANAGER)
     inactive = UserFactory(roles=[Role.ADMIN, Role.COURIER, Role.VENDOR, Role.BUYER], is_staff=True,
                            is_superuser=True, is_active=False)
     VendorStaff.objects.create(vendor=vendor, user=inactive, role=VendorStaffRole.OWNER)
     return {
         "buyer": UserFactory(),
         "owner": vendor.owner,
+        "manager": manager,
         "clerk": clerk,
         "courier": make_courier(),
         "admin_role": UserFactory(roles=[Role.ADMIN]),
@@ -112,7 +122,7 @@ def test_role_predicates_and_the_stores_room():
         ("is_active_user", core_perms.is_active_user, ACTIVE),
         ("is_marketplace_admin", core_perms.is_marketplace_admin, ADMINS),
         ("is_courier", core_perms.is_courier, {"courier"}),
-        ("has_role(vendor)", lambda u: core_perms.has_role(u, Role.VENDOR), {"owner", "clerk"}),
+        ("has_role(vendor)", lambda u: core_perms.has_role(u, Role.VENDOR), STORE),
         ("is_account_owner(buyer)", lambda u: core_perms.is_account_owner(u, who["buyer"].pk), {"buyer"}),
         ("is_store_staff", lambda u: store_perms.is_store_staff(u, vendor), STORE),
         ("is_store_staff(by id)", lambda u: store_perms.is_store_staff(u, vendor.pk), STORE),
@@ -120,19 +130,48 @@ def test_role_predicates_and_the_stores_room():
          {"owner"}),
         ("is_store_staff(roles=staff)", lambda u: store_perms.is_store_staff(u, vendor, roles=[VendorStaffRole.STAFF]),
          {"clerk"}),
+        ("is_store_staff(roles=managing)", lambda u: store_perms.is_store_staff(u, vendor, roles=store_perms.MANAGING_ROLES),
+         MANAGERS),
         ("is_store_owner", lambda u: store_perms.is_store_owner(u, vendor), {"owner"}),
         ("is_store_owner(by id)", lambda u: store_perms.is_store_owner(u, vendor.pk), {"owner"}),
         ("can_manage_store_staff", lambda u: store_perms.can_manage_store_staff(u, vendor), {"owner"} | ADMINS),
         ("can_set_store_status", lambda u: store_perms.can_set_store_status(u, vendor), ADMINS),
-        ("can_manage_store", lambda u: store_perms.can_manage_store(u, vendor), {"owner"} | ADMINS),
+        ("can_manage_store", lambda u: store_perms.can_manage_store(u, vendor), MANAGERS | ADMINS),
         ("can_see_all_shipping_methods", lambda u: shipping_perms.can_see_all_shipping_methods(u, vendor),
          STORE | ADMINS),
+        ("can_edit_store_profile", lambda u: store_perms.can_edit_store_profile(u, vendor), {"owner"} | ADMINS),
+        ("can_view_store_staff", lambda u: store_perms.can_view_store_staff(u, vendor), STORE | ADMINS),
+        ("can_manage_products", lambda u: store_perms.can_manage_products(u, vendor), MANAGERS),
+        ("can_manage_payouts", lambda u: store_perms.can_manage_payouts(u, vendor), {"owner"}),
         ("store_ids_of", lambda u: store_perms.store_ids_of(u) == [vendor.pk], STORE),
     ]
     assert mismatches(who, rows) == []
     ids = set(User.objects.filter(core_perms.marketplace_admins_q()).values_list("pk", flat=True))
     assert agrees(who, "marketplace_admins_q", core_perms.is_marketplace_admin,
                   lambda u: getattr(u, "pk", None) in ids) == []
+
+
+def test_payouts_room():
+    """Owners manage payouts; marketplace admins who do not work for the store review and pay
+    (four eyes: the inactive co-owner holds every admin flag and passes nothing anyway)."""
+    vendor = VendorFactory()
+    who = people(vendor)
+    account = PayoutAccount.objects.create(vendor=vendor, holder_name="Store", iban="DE89370400440532013000",
+                                           bic="COBADEFFXXX")
+    withdrawal = Withdrawal(vendor=vendor, account_holder=vendor.owner, requested_by=vendor.owner, amount="10.00",
+                            holder_name="Store", iban=account.iban, bic=account.bic)
+    insider = UserFactory(is_staff=True)
+    VendorStaff.objects.create(vendor=vendor, user=insider, role=VendorStaffRole.MANAGER)
+    rows = [
+        ("can_view_payouts", lambda u: payout_perms.can_view_payouts(u, vendor), {"owner"} | ADMINS),
+        ("can_review_bank_details", lambda u: payout_perms.can_review_bank_details(u, account), ADMINS),
+        ("can_process_withdrawal", lambda u: payout_perms.can_process_withdrawal(u, withdrawal), ADMINS),
+        ("can_see_payout_queue", lambda u: payout_perms.can_see_payout_queue(u), ADMINS),
+    ]
+    assert mismatches(who, rows) == []
+    assert payout_perms.can_see_payout_queue(insider) is True
+    assert payout_perms.can_review_bank_details(insider, account) is False
+    assert payout_perms.can_process_withdrawal(insider, withdrawal) is False
 
 
 def test_orders_room():
@@ -148,10 +187,11 @@ def test_orders_room():
         ("can_move_order(refunded: system only)", lambda u: order_perms.can_move_order(u, order, "refunded"), set()),
         ("can_move_order(delivered: map refuses)", lambda u: order_perms.can_move_order(u, order, "delivered"), set()),
         ("order_moves_for", lambda u: order_perms.order_moves_for(u, order),
-         {"buyer": ["cancelled"], "owner": ["cancelled", "processing"], "clerk": ["cancelled", "processing"],
+         {"buyer": ["cancelled"], "owner": ["cancelled", "processing"], "manager": ["cancelled", "processing"],
+          "clerk": ["cancelled", "processing"],
           "courier": [], "admin_role": ["cancelled", "processing"], "django_staff": ["cancelled", "processing"],
           "superuser": ["cancelled", "processing"], "inactive": [], "anonymous": []}),
-        ("can_refund_order", lambda u: order_perms.can_refund_order(u, order), STORE | ADMINS),
+        ("can_refund_order", lambda u: order_perms.can_refund_order(u, order), MANAGERS | ADMINS),
     ]
     assert mismatches(who, rows) == []
 
@@ -194,7 +234,7 @@ def test_auctions():
         ("can_view_auction(live)", lambda u: auction_perms.can_view_auction(u, live), ACTIVE),
         ("is_auction_store_staff", lambda u: auction_perms.is_auction_store_staff(u, live), STORE),
         ("can_approve_auction", lambda u: auction_perms.can_approve_auction(u, pending), ADMINS),
-        ("can_cancel_auction", lambda u: auction_perms.can_cancel_auction(u, pending), STORE | ADMINS),
+        ("can_cancel_auction", lambda u: auction_perms.can_cancel_auction(u, pending), MANAGERS | ADMINS),
         ("can_cancel_auction(with bids)", lambda u: auction_perms.can_cancel_auction(u, live, with_bids=True), ADMINS),
         ("can_see_auction_order", lambda u: auction_perms.can_see_auction_order(u, won), {"buyer"} | STORE),
     ]
@@ -210,7 +250,7 @@ def test_chat():
     conversation = ConversationFactory(buyer=who["buyer"], vendor=vendor)
     message = send(conversation, who["buyer"])
     flagged = chat_perms.with_store_staff_flag(Conversation.objects.filter(pk=conversation.pk), who["clerk"]).get()
-    side = {"buyer": "buyer", "owner": "vendor", "clerk": "vendor"}
+    side = {"buyer": "buyer", "owner": "vendor", "manager": "vendor", "clerk": "vendor"}
     rows = [
         ("is_chat_participant", lambda u: chat_perms.is_chat_participant(u, conversation), {"buyer"} | STORE),
         ("chat_side", lambda u: chat_perms.chat_side(u, conversation), side),
@@ -223,6 +263,29 @@ def test_chat():
                   lambda u: Conversation.objects.filter(chat_perms.chat_participant_q(u), pk=conversation.pk).exists()) == []
 
 
+def test_support():
+    vendor = VendorFactory()
+    who = people(vendor)
+    ticket = open_ticket(requester=who["buyer"])
+    own_ticket = open_ticket(requester=who["superuser"])  # an agent's own ticket: they are its requester
+    rows = [
+        ("is_support_agent", support_perms.is_support_agent, ADMINS),
+        ("ticket_side", lambda u: support_perms.ticket_side(u, ticket), {"buyer": "requester", **{a: "staff" for a in ADMINS}}),
+        ("ticket_side(own)", lambda u: support_perms.ticket_side(u, own_ticket),
+         {"superuser": "requester", "admin_role": "staff", "django_staff": "staff"}),
+        ("can_view_ticket", lambda u: support_perms.can_view_ticket(u, ticket), {"buyer"} | ADMINS),
+        ("can_work_ticket", lambda u: support_perms.can_work_ticket(u, ticket), ADMINS),
+        ("can_work_ticket(own)", lambda u: support_perms.can_work_ticket(u, own_ticket), {"admin_role", "django_staff"}),
+        ("ticket_moves_for", lambda u: support_perms.ticket_moves_for(u, ticket),
+         {role: ([] if role not in ADMINS | {"buyer"} else ["closed", "open", "resolved"] if role == "buyer"
+                 else ["closed", "open", "pending_customer", "pending_staff", "resolved"]) for role in ROLES}),
+        ("can_see_support_queue", support_perms.can_see_support_queue, ADMINS),
+    ]
+    assert mismatches(who, rows) == []
+    assert agrees(who, "visible_tickets_q", lambda u: support_perms.can_view_ticket(u, ticket),
+                  lambda u: Ticket.objects.filter(support_perms.visible_tickets_q(u), pk=ticket.pk).exists()) == []
+
+
 def test_disputes():
     vendor = VendorFactory()
     who = people(vendor)
@@ -230,7 +293,7 @@ def test_disputes():
     dispute = Dispute.objects.select_related("order").get(pk=dispute.pk)
     rows = [
         ("dispute_role", lambda u: dispute_perms.dispute_role(u, dispute.order),
-         {"buyer": "buyer", "owner": "store", "clerk": "store", **{a: "staff" for a in ADMINS}}),
+         {"buyer": "buyer", "owner": "store", "manager": "store", "clerk": "store", **{a: "staff" for a in ADMINS}}),
         ("can_view_dispute", lambda u: dispute_perms.can_view_dispute(u, dispute), {"buyer"} | STORE | ADMINS),
         ("can_withdraw_dispute", lambda u: dispute_perms.can_withdraw_dispute(u, dispute), {"buyer"}),
         ("can_resolve_dispute", lambda u: dispute_perms.can_resolve_dispute(u, dispute), ADMINS),
@@ -295,7 +358,8 @@ def test_no_permission_check_outside_the_vocabulary():
     allowed = {f"{m.__name__.replace('.', '/')}.py" for m in MODULES} | {"core/models.py", "core/admin.py",
                                                                          "commerce/management/commands/seed_demo.py"}
     offenders = []
-    for app in ("core", "realtime", "notifications", "commerce", "auctions", "delivery", "chat", "simulator"):
+    for app in ("core", "realtime", "notifications", "commerce", "auctions", "delivery", "chat", "support", "threads",
+                "simulator"):
         for path in (ROOT / app).rglob("*.py"):
             rel = str(path.relative_to(ROOT))
             if "migrations" in rel or rel in allowed:

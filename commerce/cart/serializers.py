@@ -8,6 +8,7 @@ from rest_framework import serializers
 from core.fields import MoneyOutputField, StrictIntegerField, TimestampField
 
 from commerce.cart.models import MAX_LINE_QUANTITY
+from commerce.catalog.selectors import primary_image_url
 from commerce.shipping.models import ShippingRule
 
 
@@ -45,12 +46,12 @@ class CartLineProductSerializer(serializers.Serializer):
     sku = serializers.CharField()
     slug = serializers.CharField()
     vendor_id = serializers.UUIDField()
-    image = serializers.SerializerMethodField(help_text="URL of the first image, or null")
+    image = serializers.SerializerMethodField(help_text="URL of the primary image (the small thumbnail "
+                                              "of an upload), or null")
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_image(self, product) -> str | None:
-        images = list(product.images.all())
-        return images[0].url if images else None
+        return primary_image_url(list(product.images.all()))  # prefetched
 
 
 class CartLineOutputSerializer(serializers.Serializer):

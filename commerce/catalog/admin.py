@@ -2,8 +2,17 @@
 history (read-only rows)."""
 
 from django.contrib import admin
+from django.utils.html import format_html
 
-from commerce.catalog.models import Brand, Category, Product, ProductImage, ProductPriceChange, ProductStockChange
+from commerce.catalog.models import (
+    Brand,
+    CatalogSettings,
+    Category,
+    Product,
+    ProductImage,
+    ProductPriceChange,
+    ProductStockChange,
+)
 
 
 @admin.register(Category)
@@ -22,8 +31,28 @@ class BrandAdmin(admin.ModelAdmin):
 
 
 class ProductImageInline(admin.TabularInline):
+    """A product's images, read-only: uploads, order and the primary image go through the API
+    (``commerce.catalog.media``), which checks the files, keeps one primary image and removes
+    deleted files."""
+
     model = ProductImage
     extra = 0
+    fields = ["preview", "url", "alt_text", "position", "is_primary", "width", "height", "content_type", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="image")
+    def preview(self, image: ProductImage) -> str:
+        src = image.thumbnail_small.url if image.thumbnail_small else image.url
+        return format_html('<img src="{}" alt="" style="max-height:80px">', src) if src else "-"
 
 
 class HistoryAdmin(admin.ModelAdmin):
@@ -62,7 +91,8 @@ class ProductAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "vendor", "currency", "category"]
     search_fields = ["name", "sku", "slug"]
     raw_id_fields = ["vendor", "category", "brand"]
-    readonly_fields = ["created_at", "updated_at"]
+    # The rating aggregate is the reviews room's to keep (through the catalogue's services).
+    readonly_fields = ["created_at", "updated_at", "rating_count", "rating_sum", "rating_distribution"]
     inlines = [ProductImageInline, ProductPriceChangeInline, ProductStockChangeInline]
     list_select_related = ["vendor", "category"]
 
@@ -84,3 +114,12 @@ class ProductStockChangeAdmin(HistoryAdmin):
 class ProductImageAdmin(admin.ModelAdmin):
     list_display = ["product", "url", "position"]
     raw_id_fields = ["product"]
+
+
+@admin.register(CatalogSettings)
+class CatalogSettingsAdmin(admin.ModelAdmin):
+    """A store's catalogue settings (the low-stock threshold of its product pages)."""
+
+    list_display = ["vendor", "low_stock_threshold"]
+    raw_id_fields = ["vendor"]
+    search_fields = ["vendor__name"]

@@ -10,18 +10,24 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import filters as drf_filters
 from rest_framework import generics, status
-from rest_framework.permissions import AllowAny
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.schema import error_responses
-from commerce.catalog import selectors, services
+from core.utils import validated
+from commerce.catalog import media, selectors, services
 from commerce.catalog.filters import ProductFilter, StableOrderingFilter
 from commerce.catalog.serializers import (
     BrandOutputSerializer,
     CategoryOutputSerializer,
     ProductCreateInputSerializer,
+    ProductImageOrderInputSerializer,
+    ProductImageOutputSerializer,
+    ProductImageUpdateInputSerializer,
+    ProductImageUploadInputSerializer,
     ProductOutputSerializer,
     ProductUpdateInputSerializer,
 )
@@ -75,7 +81,7 @@ class ProductListCreateApi(ReadOpenMixin, generics.GenericAPIView):
     filter_backends = [DjangoFilterBackend, drf_filters.SearchFilter, StableOrderingFilter]
     filterset_class = ProductFilter
     search_fields = ["name", "sku"]
-    ordering_fields = ["price", "created_at", "name"]
+    ordering_fields = ["price", "created_at", "name", "rating"]
     ordering = ["-created_at"]
 
     def get_queryset(self):
@@ -94,8 +100,8 @@ class ProductListCreateApi(ReadOpenMixin, generics.GenericAPIView):
             ),
             OpenApiParameter(
                 "ordering", OpenApiTypes.STR, required=False,
-                enum=["price", "-price", "created_at", "-created_at", "name", "-name"],
-                description="Sort order (default `-created_at`).",
+                enum=["price", "-price", "created_at", "-created_at", "name", "-name", "rating", "-rating"],
+                description="Sort order (default `-created_at`); by `rating` unrated products come last either way.",
             ),
         ],
         responses={200: ProductOutputSerializer(many=True), **error_responses(400)},
@@ -151,4 +157,83 @@ class ProductDetailApi(ReadOpenMixin, APIView):
     )
     def delete(self, request: Request, product_id: uuid.UUID) -> Response:
         services.product_delete(user=request.user, product_id=product_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+IMAGE_ID = OpenApiParameter("image_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+
+
+def _images_body(product_id: uuid.UUID, user) -> list[dict]:
+    product = selectors.product_get(user=user, product_id=product_id)
+    return ProductImageOutputSerializer(product.images.all(), many=True).data
+
+
+class ProductImageListApi(ReadOpenMixin, APIView):
+    """GET /products/{id}/images/ (whoever sees the product); POST upload (multipart ``file``:
+    the store's owners and managers, 201)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(summary="A product's images", description="In display order; one is primary.",
+                   responses={200: ProductImageOutputSerializer(many=True), **error_responses(404)})
+    def get(self, request: Request, product_id: uuid.UUID) -> Response:
+        return Response(_images_body(product_id, request.user))
+
+    @extend_schema(
+        summary="Upload a product image (the store's owners and managers)",
+        description="Multipart field `file`: JPEG, PNG, GIF or WebP by content (not by name or declared type), at "
+        "most `PRODUCT_IMAGE_MAX_BYTES` (10 MiB) and `PRODUCT_IMAGE_MAX_PIXELS` (40 million pixels, "
+        "`PRODUCT_IMAGE_MAX_SIDE` per side). Re-encoded without metadata (EXIF, GPS, XMP, comments), at most "
+        "`PRODUCT_IMAGE_SIDE` (2048) pixels per side, with two WebP thumbnails; stored through Django's default "
+        "storage (file system, or S3-compatible with `MEDIA_S3_BUCKET`). Placed last; primary when `is_primary` or "
+        "when it is the product's first image. 400 `invalid_image`, `image_too_large`; 403 `not_vendor`, "
+        "`role_forbidden`; 404 `product_not_found`; 409 `too_many_images` (`PRODUCT_IMAGES_MAX`).",
+        request={"multipart/form-data": ProductImageUploadInputSerializer},
+        responses={201: ProductImageOutputSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def post(self, request: Request, product_id: uuid.UUID) -> Response:
+        data = request.data
+        fields = validated(ProductImageUpdateInputSerializer,
+                           {k: data[k] for k in ("alt_text", "is_primary") if k in data})
+        image = media.product_image_upload(user=request.user, product_id=product_id, file=request.FILES.get("file"),
+                                           alt_text=fields.get("alt_text"), is_primary=fields.get("is_primary", False))
+        return Response(ProductImageOutputSerializer(image).data, status=status.HTTP_201_CREATED)
+
+
+class ProductImageOrderApi(APIView):
+    """PUT /products/{id}/images/order/ {"ids": [...]}: the new order (owners and managers)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="Reorder a product's images (the store's owners and managers)",
+                   description="`ids`: every image id of the product, each once. 400 `invalid`.",
+                   request=ProductImageOrderInputSerializer,
+                   responses={200: ProductImageOutputSerializer(many=True), **error_responses(400, 401, 403, 404)})
+    def put(self, request: Request, product_id: uuid.UUID) -> Response:
+        data = validated(ProductImageOrderInputSerializer, request.data)
+        images = media.product_images_reorder(user=request.user, product_id=product_id, image_ids=data["ids"])
+        return Response(ProductImageOutputSerializer(images, many=True).data)
+
+
+class ProductImageDetailApi(APIView):
+    """PATCH /products/{id}/images/{image_id}/ alt text, primary; DELETE (owners and managers)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="Change an image's alt text or make it primary (the store's owners and managers)",
+                   description="`is_primary: true` makes it the primary image (the previous one stops being "
+                   "primary); `false` is refused (400): choose another image instead. 404 `image_not_found`.",
+                   parameters=[IMAGE_ID], request=ProductImageUpdateInputSerializer,
+                   responses={200: ProductImageOutputSerializer, **error_responses(400, 401, 403, 404)})
+    def patch(self, request: Request, product_id: uuid.UUID, image_id: int) -> Response:
+        data = validated(ProductImageUpdateInputSerializer, request.data)
+        image = media.product_image_update(user=request.user, product_id=product_id, image_id=image_id, **data)
+        return Response(ProductImageOutputSerializer(image).data)
+
+    @extend_schema(summary="Delete a product image (the store's owners and managers)",
+                   description="Its files are removed; when it was primary, the first remaining image becomes "
+                   "primary.", parameters=[IMAGE_ID], request=None,
+                   responses={204: None, **error_responses(401, 403, 404)})
+    def delete(self, request: Request, product_id: uuid.UUID, image_id: int) -> Response:
+        media.product_image_delete(user=request.user, product_id=product_id, image_id=image_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

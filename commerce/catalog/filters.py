@@ -10,8 +10,12 @@
   (compared as a string; also as a number when ``value`` is numeric and as a boolean for
   ``true``/``false``) or, for a list attribute, contains it. Exact and case-sensitive, e.g.
   ``attr=material:steel&attr=fits:Golf VII``;
+- ``min_rating=<1..5>``: products whose average rating (visible reviews) is at least that
+  (products without reviews are left out);
 - ``search=<text>``: case-insensitive substring of name or SKU;
-- ``ordering=price|-price|created_at|-created_at|name|-name`` (default ``-created_at``).
+- ``ordering=price|-price|created_at|-created_at|name|-name|rating|-rating`` (default
+  ``-created_at``); by rating, products without reviews come last either way, ties by the number
+  of reviews (more first).
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, FloatField, Q, QuerySet, Value, When
+from django.db.models.functions import Cast
 from rest_framework import serializers
 from rest_framework.filters import OrderingFilter
 
@@ -71,10 +76,12 @@ class ProductFilter(django_filters.FilterSet):
     attr = django_filters.CharFilter(
         method="filter_attr", help_text="<key>:<value>, repeatable (AND), e.g. attr=material:steel"
     )
+    min_rating = django_filters.NumberFilter(method="filter_min_rating", min_value=1, max_value=5, max_digits=3,
+                                             decimal_places=2, help_text="average rating at least this (1-5)")
 
     class Meta:
         model = Product
-        fields = ["category", "vendor", "brand", "currency", "min_price", "max_price", "in_stock", "attr"]
+        fields = ["category", "vendor", "brand", "currency", "min_price", "max_price", "in_stock", "attr", "min_rating"]
 
     def filter_category(self, queryset: QuerySet, name: str, value) -> QuerySet:
         if value is None:
@@ -87,6 +94,12 @@ class ProductFilter(django_filters.FilterSet):
         if value is None:
             return queryset
         return queryset.filter(stock__gt=0) if value else queryset.filter(stock=0)
+
+    def filter_min_rating(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        if value is None:
+            return queryset
+        # average >= value  <=>  sum >= value * count (exact in integers and decimals, no division)
+        return queryset.filter(rating_count__gt=0, rating_sum__gte=F("rating_count") * value)
 
     def filter_attr(self, queryset: QuerySet, name: str, value) -> QuerySet:
         pairs = [p for p in self.data.getlist("attr")] if hasattr(self.data, "getlist") else [value]
@@ -102,3 +115,20 @@ class StableOrderingFilter(OrderingFilter):
         if "id" not in ordering and "-id" not in ordering:
             ordering.append("id")
         return ordering
+
+    def filter_queryset(self, request, queryset, view):
+        """Order as asked; ``rating``/``-rating`` by the average rating with unrated products last
+        either way, then more reviews first."""
+        terms: list = []
+        for term in self.get_ordering(request, queryset, view):
+            if term.lstrip("-") != "rating":
+                terms.append(term)
+                continue
+            queryset = queryset.annotate(rating_average=Case(
+                When(rating_count=0, then=Value(None)),
+                default=Cast(F("rating_sum"), FloatField()) / F("rating_count"), output_field=FloatField(),
+            ))
+            average = F("rating_average")
+            terms += [average.desc(nulls_last=True) if term.startswith("-") else average.asc(nulls_last=True),
+                      "-rating_count"]
+        return queryset.order_by(*terms)

@@ -23,10 +23,16 @@ second time (every row ``unchanged``); exporting and importing the export change
 (``commerce.catalog.events``) when it starts, every :data:`PROGRESS_EVERY` rows and when it
 ends: rows done of the total, created, updated, unchanged, errors so far.
 
+Who: the store's owners and managers (``commerce.stores.permissions.MANAGING_ROLES``) upload,
+and the rows are written as them, with the product services' own checks; they and marketplace
+admins read the imports and export the catalogue (``vendor_get_managed``).
+
 Refusals at upload (nothing is queued): ``NotFound`` ``vendor_not_found`` / ``Forbidden``
 ``store_settings_not_allowed`` (``commerce.stores.selectors.vendor_get_managed``: the store's
-owners and managers, marketplace admins), ``ApplicationError`` ``invalid_file`` (empty, too
-large, not CSV/XLSX).
+owners and managers, marketplace admins), ``Forbidden`` ``not_vendor`` (a marketplace admin who
+is not on the store's staff, or a store that is not active:
+``commerce.stores.permissions.can_manage_products``), ``ApplicationError`` ``invalid_file``
+(empty, too large, not CSV/XLSX).
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from core.exceptions import ApplicationError, NotFound
+from core.exceptions import ApplicationError, Forbidden, NotFound
 from realtime.outbox import publish
 
 from commerce.catalog import spreadsheet
@@ -51,6 +57,7 @@ from commerce.catalog.services import product_create, product_update
 from commerce.catalog.spreadsheet import CellError, SpreadsheetError
 from commerce.common.money import DEFAULT_CURRENCY
 from commerce.stores.events import VENDOR_TOPIC
+from commerce.stores.permissions import can_manage_products
 from commerce.stores.selectors import vendor_get_managed
 
 logger = logging.getLogger(__name__)
@@ -86,6 +93,8 @@ def catalog_import_start(*, user, vendor_id: Any, file_name: str, data: bytes) -
     """Keep the uploaded file (``data``, ``file_name``) of store ``vendor_id`` and queue its
     job (after commit). Returns the ``queued`` import. Refusals: module docstring."""
     vendor = vendor_get_managed(user=user, vendor_id=vendor_id)
+    if not can_manage_products(user, vendor):
+        raise Forbidden("Only the owners and managers of an active store load its catalogue.", code="not_vendor")
     if not data:
         raise ApplicationError("The file is empty.", code="invalid_file")
     if len(data) > max_bytes():

@@ -12,6 +12,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
@@ -58,6 +59,34 @@ class Brand(models.Model):
         return self.name
 
 
+def empty_distribution() -> list[int]:
+    """No review of any star count: ``[0, 0, 0, 0, 0]`` (1 to 5 stars)."""
+    return [0, 0, 0, 0, 0]
+
+
+#: the most units of one product a store may hold
+MAX_STOCK = 2_000_000_000
+
+#: a product whose stock is at or under this (and above 0) shows "low stock", unless its store
+#: sets its own threshold (:class:`CatalogSettings`)
+DEFAULT_LOW_STOCK_THRESHOLD = 5
+
+
+class CatalogSettings(models.Model):
+    """A store's catalogue settings (one per store, none means the defaults):
+    ``low_stock_threshold`` — a product with ``0 < stock <= threshold`` shows ``low_stock`` on
+    its page and its ``product:`` topic (0 turns the flag off)."""
+
+    vendor = models.OneToOneField(Vendor, on_delete=models.CASCADE, primary_key=True, related_name="catalog_settings")
+    low_stock_threshold = models.PositiveIntegerField(default=DEFAULT_LOW_STOCK_THRESHOLD)
+
+    class Meta:
+        verbose_name_plural = "catalog settings"
+
+    def __str__(self) -> str:
+        return f"catalogue settings of {self.vendor_id}"
+
+
 class ProductQuerySet(models.QuerySet):
     def alive(self) -> "ProductQuerySet":
         """Products not soft-deleted."""
@@ -98,6 +127,15 @@ class Product(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The rating aggregate of the product's visible reviews. Catalogue owns the columns; the
+    # reviews room (above catalog) keeps them exact through ``commerce.catalog.services.
+    # product_rating_apply`` / ``product_rating_set`` in the transaction of the review change.
+    rating_count = models.PositiveIntegerField(default=0, help_text="visible reviews counted")
+    rating_sum = models.PositiveBigIntegerField(default=0, help_text="sum of their stars (1-5 each)")
+    rating_distribution = ArrayField(
+        models.PositiveIntegerField(), size=5, default=empty_distribution,
+        help_text="reviews with 1, 2, 3, 4 and 5 stars",
+    )
 
     objects = ProductQuerySet.as_manager()
 
@@ -109,6 +147,10 @@ class Product(models.Model):
             models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="commerce_product_currency_iso"),
             models.UniqueConstraint(
                 fields=["vendor", "sku"], condition=Q(deleted_at__isnull=True), name="commerce_product_sku_per_vendor"
+            ),
+            models.CheckConstraint(
+                condition=Q(rating_sum__gte=models.F("rating_count")) & Q(rating_sum__lte=models.F("rating_count") * 5),
+                name="commerce_product_rating_sum_in_range",
             ),
         ]
         indexes = [
@@ -134,19 +176,42 @@ class Product(models.Model):
 
 
 class ProductImage(models.Model):
-    """An image of a product: a URL or storage path (no upload handling here), ordered by
-    ``position`` (the first is the main image)."""
+    """An image of a product, ordered by ``position``; exactly one of a product's images is its
+    ``is_primary`` one (lists, carts and orders show it) while it has any.
+
+    Two sources: an **upload** (``file``: the re-encoded image without metadata, with its two
+    thumbnails ``thumbnail_small`` and ``thumbnail_large``, all in Django's default storage —
+    ``commerce.catalog.media``), or a **link** (``url``: an image hosted elsewhere, given in a
+    product's ``images`` list, e.g. by a catalogue import). ``width``/``height`` in pixels and
+    ``size_bytes`` describe the stored upload.
+    """
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
-    url = models.CharField(max_length=500)
+    url = models.CharField(max_length=500, blank=True, help_text="A linked image's URL (empty for an upload)")
+    file = models.FileField(upload_to="products/", max_length=200, blank=True)
+    thumbnail_small = models.FileField(upload_to="products/", max_length=200, blank=True)
+    thumbnail_large = models.FileField(upload_to="products/", max_length=200, blank=True)
+    content_type = models.CharField(max_length=32, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    size_bytes = models.PositiveIntegerField(null=True, blank=True)
     alt_text = models.CharField(max_length=200, blank=True)
     position = models.PositiveIntegerField(default=0)
+    is_primary = models.BooleanField(default=False)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    created_at = models.DateTimeField(db_default=Now())
 
     class Meta:
         ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product"], condition=Q(is_primary=True),
+                                    name="commerce_productimage_one_primary"),
+            models.CheckConstraint(condition=~Q(url="") | ~Q(file=""), name="commerce_productimage_has_source"),
+        ]
 
     def __str__(self) -> str:
-        return self.url
+        return self.file.name or self.url
 
 
 class ProductPriceChange(models.Model):

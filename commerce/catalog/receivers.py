@@ -1,8 +1,9 @@
 """Receivers of the catalogue.
 
 ``commerce.stores.signals.vendor_status_changed``: a store's products became available or
-unavailable with it; lock them (pk order, under the vendor's lock) and send ``products_changed``
-so the carts holding them are refreshed.
+unavailable with it; lock them (pk order, under the vendor's lock), send ``products_changed``
+so the carts holding them are refreshed, and publish their pages (``product.updated`` or
+``product.unavailable`` on each ``product:`` topic).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from commerce.catalog.models import Product
+from commerce.catalog.pages import publish_pages
 from commerce.catalog.signals import products_changed
 from commerce.stores.signals import vendor_status_changed
 
@@ -22,6 +24,7 @@ def announce_products_of_changed_vendor(sender: Any = None, *, vendor, **kwargs:
     )
     if product_ids:
         products_changed.send(sender=Product, product_ids=product_ids)
+        publish_pages(product_ids=product_ids)
 
 
 def connect() -> None:

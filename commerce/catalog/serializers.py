@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.fields import MoneyField, StrictIntegerField, TimestampField
 
-from commerce.catalog.models import Brand, CatalogImportStatus, Category, Product, ProductImage
-from commerce.catalog.services import MAX_STOCK
+from commerce.catalog.events import rating_data
+from commerce.catalog.models import MAX_STOCK, Brand, CatalogImportStatus, Category, Product, ProductImage
+from commerce.catalog.selectors import is_low_stock
 from commerce.stores.models import Vendor
 from commerce.tax.models import TaxClass
 
@@ -33,12 +35,65 @@ class BrandOutputSerializer(serializers.ModelSerializer):
 
 
 class ProductImageSerializer(serializers.ModelSerializer):
+    """A linked image (hosted elsewhere) in a product's ``images`` list."""
+
     position = StrictIntegerField(min_value=0, max_value=10_000, required=False)
 
     class Meta:
         model = ProductImage
         fields = ["url", "alt_text", "position"]
-        extra_kwargs = {"alt_text": {"required": False}}
+        extra_kwargs = {"alt_text": {"required": False}, "url": {"required": True, "allow_blank": False}}
+
+
+class ProductThumbnailsSerializer(serializers.Serializer):
+    small = serializers.CharField(help_text="URL, at most PRODUCT_THUMBNAIL_SMALL (240) pixels per side, WebP")
+    large = serializers.CharField(help_text="URL, at most PRODUCT_THUMBNAIL_LARGE (800) pixels per side, WebP")
+
+
+class ProductImageOutputSerializer(serializers.ModelSerializer):
+    """An image of a product: ``source`` ``upload`` (stored here, re-encoded without metadata,
+    with ``thumbnails``) or ``link`` (``url`` hosted elsewhere; ``thumbnails`` null). URLs come
+    from the storage (a path under ``MEDIA_URL``, or the object storage's URL)."""
+
+    url = serializers.SerializerMethodField()
+    source = serializers.SerializerMethodField()
+    thumbnails = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProductImage
+        fields = ["id", "url", "source", "thumbnails", "alt_text", "position", "is_primary", "width", "height",
+                  "content_type", "size_bytes"]
+        read_only_fields = fields
+
+    def get_url(self, image: ProductImage) -> str:
+        return image.file.url if image.file else image.url
+
+    @extend_schema_field(serializers.ChoiceField(choices=["upload", "link"]))
+    def get_source(self, image: ProductImage) -> str:
+        return "upload" if image.file else "link"
+
+    @extend_schema_field(ProductThumbnailsSerializer(allow_null=True))
+    def get_thumbnails(self, image: ProductImage) -> dict | None:
+        if not image.file:
+            return None
+        return {"small": image.thumbnail_small.url, "large": image.thumbnail_large.url}
+
+
+class ProductImageUploadInputSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="JPEG, PNG, GIF or WebP by content; at most PRODUCT_IMAGE_MAX_BYTES "
+                                           "(10 MiB) and PRODUCT_IMAGE_MAX_PIXELS (40 million)")
+    alt_text = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    is_primary = serializers.BooleanField(required=False, default=False)
+
+
+class ProductImageUpdateInputSerializer(serializers.Serializer):
+    alt_text = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    is_primary = serializers.BooleanField(required=False, help_text="true makes it the primary image")
+
+
+class ProductImageOrderInputSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=StrictIntegerField(min_value=1), max_length=100,
+                                help_text="Every image id of the product, in the new order")
 
 
 class ProductVendorSerializer(serializers.ModelSerializer):
@@ -48,26 +103,48 @@ class ProductVendorSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class RatingOutputSerializer(serializers.Serializer):
+    average = serializers.CharField(allow_null=True, help_text="mean stars with two decimals (half up); null without reviews")
+    count = serializers.IntegerField(help_text="visible reviews")
+    distribution = serializers.ListField(child=serializers.IntegerField(), min_length=5, max_length=5,
+                                         help_text="reviews with 1, 2, 3, 4 and 5 stars")
+
+
 class ProductOutputSerializer(serializers.ModelSerializer):
-    """A product. ``price`` is a string with two decimals in ``currency``."""
+    """A product (also the ``product:<id>`` snapshot and ``product.updated``). ``price`` is a
+    string with two decimals in ``currency``. Load products through the catalogue selectors
+    (vendor with its catalogue settings, brand, images) to keep it at one query per page."""
 
     vendor = ProductVendorSerializer(read_only=True)
     category_id = serializers.IntegerField(read_only=True)
     brand = BrandOutputSerializer(read_only=True, allow_null=True)
-    images = ProductImageSerializer(many=True, read_only=True)
+    images = ProductImageOutputSerializer(many=True, read_only=True)
     in_stock = serializers.SerializerMethodField()
+    low_stock = serializers.SerializerMethodField(help_text="0 < stock <= the store's low-stock threshold")
+    available = serializers.SerializerMethodField(help_text="on sale: active, not deleted, its store active")
+    rating = serializers.SerializerMethodField()
 
     class Meta:
         model = Product
         fields = [
             "id", "vendor", "category_id", "brand", "name", "slug", "sku", "description", "price", "currency",
-            "stock", "in_stock", "attributes", "tax_class", "weight_g", "length_mm", "width_mm", "height_mm",
-            "is_active", "images", "created_at", "updated_at",
+            "stock", "in_stock", "low_stock", "available", "attributes", "tax_class", "weight_g", "length_mm",
+            "width_mm", "height_mm", "is_active", "images", "rating", "created_at", "updated_at",
         ]
         read_only_fields = fields
 
     def get_in_stock(self, obj) -> bool:
         return obj.stock > 0
+
+    def get_low_stock(self, obj) -> bool:
+        return is_low_stock(obj)
+
+    def get_available(self, obj) -> bool:
+        return obj.is_purchasable
+
+    @extend_schema_field(RatingOutputSerializer)
+    def get_rating(self, obj) -> dict:
+        return rating_data(count=obj.rating_count, total=obj.rating_sum, distribution=obj.rating_distribution)
 
 
 class _ProductWriteFields(serializers.Serializer):

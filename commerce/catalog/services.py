@@ -15,17 +15,30 @@ import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import Conflict, Forbidden, NotFound
+from realtime import outbox
 
-from commerce.catalog.models import Brand, Category, Product, ProductImage, ProductPriceChange, ProductStockChange
+from commerce.catalog.events import PRODUCT_TOPIC, ProductRatingChanged
+from commerce.catalog.media import ensure_primary
+from commerce.catalog.models import (
+    MAX_STOCK,
+    Brand,
+    Category,
+    Product,
+    ProductImage,
+    ProductPriceChange,
+    ProductStockChange,
+)
+from commerce.catalog.pages import publish_pages
 from commerce.catalog.selectors import product_get_editable
 from commerce.catalog.signals import products_changed
 from commerce.common.validation import as_uuid, invalid, unique_slug
-from commerce.stores.permissions import store_ids_of
+from commerce.stores.permissions import MANAGING_ROLES, is_store_staff, store_ids_of
 from commerce.tax.models import TaxClass
 
 
@@ -33,11 +46,7 @@ CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
 MAX_PRICE = Decimal("9999999999.99")
 
-MAX_STOCK = 2_000_000_000
-
 MAX_ATTRIBUTES = 50
-
-MAX_IMAGES = 20
 
 #: the physical fields of a product (one unit, packed): weight in grams, dimensions in millimetres
 PHYSICAL_FIELDS = ("weight_g", "length_mm", "width_mm", "height_mm")
@@ -102,8 +111,9 @@ def _validate_currency(value: Any) -> str:
 
 
 def _validate_images(images: Any) -> list[dict[str, Any]]:
-    if not isinstance(images, list) or len(images) > MAX_IMAGES:
-        raise invalid("images", f"Give a list of at most {MAX_IMAGES} images.")
+    most = int(settings.PRODUCT_IMAGES_MAX)
+    if not isinstance(images, list) or len(images) > most:
+        raise invalid("images", f"Give a list of at most {most} images.")
     out = []
     for i, img in enumerate(images):
         url = img.get("url") if isinstance(img, dict) else None
@@ -162,15 +172,21 @@ def _check_sku(sku: Any, *, vendor_id: uuid.UUID, exclude_pk: uuid.UUID | None =
 
 
 def _resolve_vendor_for_create(*, user, vendor_id: uuid.UUID | None) -> uuid.UUID:
-    active_ids = store_ids_of(user, active_only=True)
-    if not active_ids:
-        raise Forbidden("Only staff of an active vendor may create products.", code="not_vendor")
+    """The store a product is created for: one whose products ``user`` manages (its owners and
+    managers, ``commerce.stores.permissions.can_manage_products``)."""
+    managed = store_ids_of(user, active_only=True, roles=MANAGING_ROLES)
     if vendor_id is None:
-        if len(active_ids) > 1:
+        if len(managed) > 1:
             raise invalid("vendor_id", "You act for several stores; say which one.")
-        return active_ids[0]
+        if managed:
+            return managed[0]
+        vendor_id = next(iter(store_ids_of(user, active_only=True)), None)
+        if vendor_id is None:
+            raise Forbidden("Only staff of an active vendor may create products.", code="not_vendor")
     vendor_id = as_uuid(vendor_id, code="vendor_not_found", what="Vendor")
-    if vendor_id not in active_ids:
+    if vendor_id not in managed:
+        if is_store_staff(user, vendor_id, active_only=True):
+            raise Forbidden("Only the store's owners and managers manage its products.", code="role_forbidden")
         raise Forbidden("You are not staff of this (active) vendor.", code="not_vendor")
     return vendor_id
 
@@ -204,6 +220,8 @@ def product_create(
     rows.
 
     Raises ``Forbidden`` (``not_vendor``) when ``user`` is not staff of that active vendor,
+    (``role_forbidden``) when they are, with the ``staff`` role (owners and managers manage
+    products),
     ``ApplicationError`` (``invalid`` with ``fields``) for bad values or an unknown category or
     brand, ``Conflict`` (``sku_taken``) when the vendor already has a live product with ``sku``.
     """
@@ -234,6 +252,7 @@ def product_create(
         except IntegrityError:
             raise Conflict(f"SKU {sku!r} is already used by another of your products.", code="sku_taken") from None
         ProductImage.objects.bulk_create([ProductImage(product=product, **row) for row in image_rows])
+        ensure_primary(product)
         ProductPriceChange.objects.create(
             product=product, old_price=price, new_price=price, currency=currency, changed_by=user
         )
@@ -255,7 +274,7 @@ _CART_VISIBLE = frozenset({"name", "sku", "price", "stock", "is_active", "images
 def product_update(*, user, product_id: uuid.UUID, **changes: Any) -> Product:
     """Change a product of one of ``user``'s active vendors. ``changes`` may hold any of
     ``PRODUCT_UPDATABLE`` (``currency`` cannot change: carts are single-currency). ``images``
-    replaces the image list.
+    replaces the linked images (by URL); uploaded ones stay (``commerce.catalog.media``).
 
     A price change writes a :class:`ProductPriceChange`, a stock change a
     :class:`ProductStockChange` (reason ``vendor_update``), both with ``changed_by=user``. When a
@@ -290,6 +309,8 @@ def product_update(*, user, product_id: uuid.UUID, **changes: Any) -> Product:
         _record_history(product, old_price=old_price, old_stock=old_stock, user=user)
         if changed & _CART_VISIBLE:
             products_changed.send(sender=Product, product_ids=[product.pk])
+        if changes:
+            publish_pages(product_ids=[product.pk])
     return product
 
 
@@ -326,10 +347,17 @@ def _apply_changes(product: Product, changes: dict[str, Any]) -> None:
 
 
 def _replace_images(product: Product, images: Any) -> None:
-    """Step 2: the product's image list becomes ``images`` (checked first)."""
+    """Step 2: the product's *linked* images (by URL) become ``images`` (checked first);
+    uploaded images stay (they are managed through ``commerce.catalog.media``). The product keeps
+    one primary image. Raises ``ApplicationError`` ``invalid``, ``Conflict`` ``too_many_images``."""
     rows = _validate_images(images)
-    product.images.all().delete()
+    uploads = product.images.exclude(file="").count()
+    if uploads + len(rows) > int(settings.PRODUCT_IMAGES_MAX):
+        raise Conflict(f"A product has at most {settings.PRODUCT_IMAGES_MAX} images ({uploads} uploaded).",
+                       code="too_many_images")
+    product.images.filter(file="").delete()
     ProductImage.objects.bulk_create([ProductImage(product=product, **row) for row in rows])
+    ensure_primary(product)
 
 
 def _record_history(product: Product, *, old_price, old_stock: int, user) -> None:
@@ -359,6 +387,7 @@ def product_delete(*, user, product_id: uuid.UUID) -> None:
         product.deleted_at = timezone.now()
         product.save(update_fields=["deleted_at", "updated_at"])
         products_changed.send(sender=Product, product_ids=[product.pk])
+        publish_pages(product_ids=[product.pk])
 
 
 def products_adjust_stock(
@@ -396,4 +425,75 @@ def products_adjust_stock(
         ProductStockChange.objects.bulk_create(history)
         if history:
             products_changed.send(sender=Product, product_ids=[h.product_id for h in history])
+            publish_pages(product_ids=[h.product_id for h in history])
     return products
+
+
+# --- the rating aggregate (kept by the reviews room) -------------------------------------------
+
+
+def _check_stars(values: Any, *, field: str) -> list[int]:
+    stars = list(values or [])
+    if any(isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 5 for v in stars):
+        raise invalid(field, "Stars are integers from 1 to 5.")
+    return stars
+
+
+def product_rating_apply(*, product_id: Any, add: Any = (), remove: Any = ()) -> Product:
+    """Change the rating aggregate of a product by reviews that became visible (``add``: their
+    stars, 1-5) and reviews that stopped counting (``remove``: hidden, deleted, refunded away; an
+    edit is one of each). The reviews room calls it in the transaction of the review change, so
+    the aggregate is exact under concurrency (the product row is locked ``FOR UPDATE``; lock
+    order: the review's rows, then the product). Publishes ``product.rating_changed``.
+
+    Raises ``NotFound`` (``product_not_found``), ``ApplicationError`` ``invalid`` (stars outside
+    1-5) and ``Conflict`` ``rating_underflow`` (removing a star count the product does not have:
+    the caller's bookkeeping is wrong; nothing changes)."""
+    add, remove = _check_stars(add, field="add"), _check_stars(remove, field="remove")
+    pid = as_uuid(product_id, code="product_not_found", what="Product")
+    with transaction.atomic():
+        product = Product.objects.select_for_update().filter(pk=pid).first()
+        if product is None:
+            raise NotFound("Product not found.", code="product_not_found")
+        distribution = list(product.rating_distribution)
+        for star in add:
+            distribution[star - 1] += 1
+        for star in remove:
+            distribution[star - 1] -= 1
+        if min(distribution) < 0:
+            raise Conflict("The product has no such review to remove from its rating.", code="rating_underflow")
+        return _set_rating(product, distribution)
+
+
+def product_rating_set(*, product_id: Any, distribution: Any) -> Product:
+    """Set a product's rating aggregate to ``distribution`` (reviews with 1..5 stars, five counts
+    >= 0), e.g. rebuilt by the reviews room from one query. Locks the product; publishes
+    ``product.rating_changed`` when it changed. Raises ``NotFound``, ``ApplicationError``
+    ``invalid``."""
+    if (not isinstance(distribution, (list, tuple)) or len(distribution) != 5
+            or any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in distribution)):
+        raise invalid("distribution", "Five counts >= 0: reviews with 1, 2, 3, 4 and 5 stars.")
+    pid = as_uuid(product_id, code="product_not_found", what="Product")
+    with transaction.atomic():
+        product = Product.objects.select_for_update().filter(pk=pid).first()
+        if product is None:
+            raise NotFound("Product not found.", code="product_not_found")
+        if list(product.rating_distribution) == list(distribution):
+            return product
+        return _set_rating(product, list(distribution))
+
+
+def _set_rating(product: Product, distribution: list[int]) -> Product:
+    """Write the aggregate of the locked ``product`` and publish it (only while it is on sale:
+    a hidden product's topic stays silent)."""
+    product.rating_distribution = distribution
+    product.rating_count = sum(distribution)
+    product.rating_sum = sum(n * star for star, n in enumerate(distribution, start=1))
+    Product.objects.filter(pk=product.pk).update(
+        rating_distribution=distribution, rating_count=product.rating_count, rating_sum=product.rating_sum,
+    )
+    if Product.objects.public().filter(pk=product.pk).exists():
+        outbox.publish(topic=PRODUCT_TOPIC.name(product.pk), event=ProductRatingChanged.build(
+            product_id=product.pk, count=product.rating_count, total=product.rating_sum, distribution=distribution,
+        ))
+    return product

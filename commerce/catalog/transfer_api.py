@@ -1,5 +1,6 @@
 """REST views of catalogue import and export (thin; ``commerce.catalog.imports``): for the
-store's owners and managers and marketplace admins; the store's other staff 403
+store's owners and managers and marketplace admins (an upload only by the owners and managers
+of an active store: 403 ``not_vendor`` otherwise); the store's other staff 403
 ``store_settings_not_allowed``, anyone else 404 ``vendor_not_found``."""
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ from realtime.user_topic import USER_TOPIC
 from commerce.disputes import models
 from commerce.disputes.models import Dispute, DisputeReason, DisputeRole, DisputeStatus
 from commerce.disputes.selectors import dispute_data, statement_data
-from commerce.orders.events import VENDOR_TOPIC, OrderStatusValue, OrderVendor
+from commerce.orders.events import OrderStatusValue, OrderVendor
+from commerce.stores.events import VENDOR_TOPIC
 
 
 class DisputeOrder(Payload):

@@ -79,11 +79,11 @@ from commerce.disputes.models import (
     DisputeStatus,
 )
 from commerce.disputes.permissions import can_resolve_dispute, can_withdraw_dispute, dispute_role
-from commerce.orders.events import VENDOR_TOPIC
 from commerce.orders.models import Order, OrderStatus
 from commerce.orders.services import lock_delivered_order_of_buyer, lock_order
 from commerce.payments import escrow as escrows
 from commerce.payments.services import refund_locked
+from commerce.stores.events import VENDOR_TOPIC
 from commerce.stores.models import VendorStaff
 from commerce.wallet import services as wallets
 from commerce.wallet.models import EscrowReleaseReason, EscrowStatus

@@ -17,7 +17,7 @@ from realtime.user_topic import USER_TOPIC
 
 from commerce.invoices.models import CreditNote, Invoice
 from commerce.invoices.selectors import document_summary
-from commerce.orders.events import VENDOR_TOPIC
+from commerce.stores.events import VENDOR_TOPIC
 
 
 class DocumentSummary(Payload):

@@ -44,7 +44,7 @@ from realtime.user_topic import USER_TOPIC
 
 from commerce.invoices.events import CreditNoteIssued, InvoiceIssued
 from commerce.invoices.models import PREFIXES, CreditNote, DocumentKind, Invoice, InvoiceCounter
-from commerce.orders.events import VENDOR_TOPIC
+from commerce.stores.events import VENDOR_TOPIC
 from commerce.orders.models import Order
 from commerce.payments.models import Refund
 from commerce.tax.calculation import Taxed, split_amount, tax_included_in, totals_by_rate

@@ -1,5 +1,6 @@
-"""The order event types of the ``vendor:<vendor_id>`` topic (a store's live desk; the kind is
-declared by ``commerce.stores.events``) (``realtime.events``). ``order.status_changed`` also goes to the buyer's ``user:`` topic.
+"""The order event types (``realtime.events``), on the ``vendor:<vendor_id>`` topic (a store's
+live order desk; the kind is declared by ``commerce.stores.events``). ``order.status_changed``
+also goes to the buyer's ``user:`` topic.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from commerce.shipping.models import ShippingRule
 from commerce.stores.events import VENDOR_TOPIC
 from commerce.stores.models import Vendor, VendorStatus
 from commerce.tax.models import TaxClass
-
 
 OrderStatusValue = one_of(OrderStatus.values)
 TaxClassValue = one_of(TaxClass.values)

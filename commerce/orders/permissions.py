@@ -18,7 +18,7 @@ from __future__ import annotations
 from core.permissions import is_active_user, is_marketplace_admin
 
 from commerce.orders.models import ORDER_MACHINE, Order, OrderStatus
-from commerce.stores.permissions import is_store_staff
+from commerce.stores.permissions import MANAGING_ROLES, is_store_staff
 
 
 #: moves a store's staff may ask for
@@ -66,6 +66,7 @@ def can_move_order(user, order: Order, to_status: str) -> bool:
 
 
 def can_refund_order(user, order: Order) -> bool:
-    """Who refunds an order: the staff of its store (any store status: a suspended store still
-    owes refunds) or a marketplace admin."""
-    return is_marketplace_admin(user) or is_store_staff(user, order.vendor_id)
+    """Who refunds an order: its store's owners and managers (any store status: a suspended store
+    still owes refunds; the ``staff`` role handles orders but gives no money back) or a
+    marketplace admin."""
+    return is_marketplace_admin(user) or is_store_staff(user, order.vendor_id, roles=MANAGING_ROLES)

@@ -14,10 +14,10 @@ from core.exceptions import Forbidden
 from core.utils import parse_uuid
 from realtime.registry import Topic, register
 
-from commerce.orders.events import VENDOR_TOPIC
 from commerce.orders.hooks import vendor_desk_extras
 from commerce.orders.models import Order, OrderStatus
 from commerce.orders.selectors import order_summary
+from commerce.stores.events import VENDOR_TOPIC
 from commerce.stores.models import Vendor, VendorStaff
 
 

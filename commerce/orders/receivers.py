@@ -7,8 +7,9 @@ from __future__ import annotations
 from realtime.outbox import publish
 
 from commerce.cart.hooks import checkout_reservations
-from commerce.orders.events import VENDOR_TOPIC, VendorStatusChanged
+from commerce.orders.events import VendorStatusChanged
 from commerce.orders.selectors import active_reservation_for
+from commerce.stores.events import VENDOR_TOPIC
 from commerce.stores.signals import vendor_status_changed
 
 

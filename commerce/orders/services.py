@@ -63,7 +63,7 @@ from realtime.outbox import publish
 from realtime.user_topic import USER_TOPIC
 
 from commerce.catalog.services import products_adjust_stock
-from commerce.orders.events import VENDOR_TOPIC, OrderCreated, OrderPlaced, OrderStatusChanged
+from commerce.orders.events import OrderCreated, OrderPlaced, OrderStatusChanged
 from commerce.orders.models import (
     ORDER_MACHINE,
     RESERVATION_MACHINE,
@@ -76,6 +76,7 @@ from commerce.orders.models import (
 from commerce.orders.permissions import can_move_order, can_view_order, is_order_buyer
 from commerce.orders.signals import order_cancelling, order_status_changed
 from commerce.stores.models import VendorStaff
+from commerce.stores.events import VENDOR_TOPIC
 
 ORDER_RECEIVED = register_kind(
     "order.received",

@@ -51,13 +51,13 @@ from realtime.user_topic import USER_TOPIC
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from commerce.common.money import CENT
-from commerce.orders.events import VENDOR_TOPIC
 from commerce.orders.models import Order, OrderStatus
 from commerce.orders.permissions import is_order_buyer
 from commerce.orders.services import lock_delivered_order_of_buyer, lock_order
 from commerce.payments.events import EscrowUpdated
 from commerce.payments.hooks import buyer_has_disputed, open_disputes
 from commerce.payments.serializers import EscrowOutputSerializer
+from commerce.stores.events import VENDOR_TOPIC
 from commerce.wallet import services as wallets
 from commerce.wallet.models import Escrow, EscrowReleaseReason, EscrowStatus, LedgerKind
 

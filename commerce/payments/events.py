@@ -11,10 +11,11 @@ from pydantic import Field
 from realtime.events import Currency, Event, EventSchema, Money, Payload, Timestamp, Topics, one_of
 from realtime.user_topic import USER_TOPIC
 
-from commerce.orders.events import VENDOR_TOPIC, OrderSummary
+from commerce.orders.events import OrderSummary
 from commerce.orders.models import Order
 from commerce.orders.selectors import order_summary
 from commerce.payments.models import Refund
+from commerce.stores.events import VENDOR_TOPIC
 from commerce.wallet.models import EscrowReleaseReason, EscrowStatus
 
 #: why an ``escrow.updated`` was sent

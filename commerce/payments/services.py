@@ -75,12 +75,12 @@ from commerce.orders.services import (
     order_require_transition,
     reservations_consume,
 )
-from commerce.orders.events import VENDOR_TOPIC
 from commerce.payments.escrow import commission_for, open_dispute_id, publish_escrow
 from commerce.payments.events import OrderRefunded
 from commerce.payments.gateways import GatewayError, Intent, PaymentGateway, get_gateway
 from commerce.payments.models import Payment, PaymentMethod, PaymentStatus, PaymentWebhookEvent, Refund, WalletDeposit
 from commerce.payments.signals import payment_succeeded, refund_created
+from commerce.stores.events import VENDOR_TOPIC
 from commerce.tax.calculation import tax_line
 from commerce.tax.models import TaxClass
 from commerce.tax.selectors import rates_for_country

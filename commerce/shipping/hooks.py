@@ -2,10 +2,10 @@
 
 ``store_pickup_point(vendor_id) -> (latitude, longitude)`` — where couriers collect the store's
 parcels, in decimal degrees (WGS 84): the point a ``courier`` method measures its distance
-from. Provided by ``delivery`` (``delivery.services.store_pickup_point``), which owns pickup
-points today, so the fee is measured from the very point the courier will start at. One
-provider, wherever the point lives: when the stores room keeps it, the provider changes and
-this room does not.
+from. Provided by ``delivery`` (``delivery.services.store_pickup_point``): the store's pickup
+point (``commerce.stores.selectors.pickup_coordinates``) with delivery's fallback
+``DELIVERY_DEFAULT_PICKUP``, the very point a courier's delivery attempt starts at, so the fee
+is measured from where the courier will start.
 """
 
 from core.hooks import Hook

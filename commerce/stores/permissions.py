@@ -6,6 +6,12 @@ users (``core.permissions.is_active_user``). ``vendor`` may be a :class:`Vendor`
 (callers often hold only ``order.vendor_id``). :func:`store_ids_of` is the list form of
 :func:`is_store_staff`, for queries over many objects
 (``Order.objects.filter(vendor_id__in=store_ids_of(user))``).
+
+Roles (``VendorStaffRole``; issue 18): only **owners** manage the staff, the profile and the
+payouts; **managers** also manage products (the catalogue import too), orders, returns and the
+selling settings (shipping, tax); **staff** handle orders. The role
+sets below are what the predicates pass, so a room above that needs the same answer asks
+``is_store_staff(user, vendor, roles=MANAGING_ROLES)`` rather than naming roles itself.
 """
 
 from __future__ import annotations
@@ -15,7 +21,14 @@ from typing import Any, Iterable
 
 from core.permissions import is_active_user, is_marketplace_admin
 
-from commerce.stores.models import Vendor, VendorStaff, VendorStatus
+from commerce.stores.models import Vendor, VendorStaff, VendorStaffRole, VendorStatus
+
+#: roles that manage the store itself: its staff, profile and payouts
+OWNER_ROLES: tuple[str, ...] = (VendorStaffRole.OWNER,)
+#: roles that manage the catalogue, orders and returns
+MANAGING_ROLES: tuple[str, ...] = (VendorStaffRole.OWNER, VendorStaffRole.MANAGER)
+#: every role: all staff handle orders
+ALL_ROLES: tuple[str, ...] = (VendorStaffRole.OWNER, VendorStaffRole.MANAGER, VendorStaffRole.STAFF)
 
 
 def _vendor_id(vendor: Vendor | uuid.UUID | str | None) -> Any:
@@ -25,7 +38,7 @@ def _vendor_id(vendor: Vendor | uuid.UUID | str | None) -> Any:
 def store_ids_of(user, *, active_only: bool = False, roles: Iterable[str] | None = None) -> list[uuid.UUID]:
     """Ids of the stores ``user`` is staff of (the owner included), sorted: one query. Only
     ``active`` stores with ``active_only``; only memberships with one of ``roles``
-    (``VendorStaffRole``: ``owner``, ``staff``) when given. Empty for anonymous and inactive
+    (``VendorStaffRole``: ``owner``, ``manager``, ``staff``) when given. Empty for anonymous and inactive
     users."""
     if not is_active_user(user):
         return []
@@ -38,9 +51,9 @@ def store_ids_of(user, *, active_only: bool = False, roles: Iterable[str] | None
 
 
 def is_store_staff(user, vendor, *, active_only: bool = False, roles: Iterable[str] | None = None) -> bool:
-    """True when ``user`` works for ``vendor`` (a :class:`VendorStaff` row; the owner has one
-    with role ``owner``), with one of ``roles`` when given; only while the store is ``active``
-    with ``active_only``. One query."""
+    """True when ``user`` works for ``vendor`` (a :class:`VendorStaff` row; the account holder
+    has one with role ``owner``), with one of ``roles`` when given; only while the store is
+    ``active`` with ``active_only``. One query."""
     vid = _vendor_id(vendor)
     if vid is None or not is_active_user(user):
         return False
@@ -53,18 +66,38 @@ def is_store_staff(user, vendor, *, active_only: bool = False, roles: Iterable[s
 
 
 def is_store_owner(user, vendor) -> bool:
-    """True when ``user`` owns ``vendor`` (``Vendor.owner``, who applied for it). No query for a
-    :class:`Vendor` instance; one for an id."""
-    if not is_active_user(user) or vendor is None:
-        return False
-    owner_id = vendor.owner_id if isinstance(vendor, Vendor) else (
-        Vendor.objects.filter(pk=vendor).values_list("owner_id", flat=True).first())
-    return owner_id == user.pk
+    """True when ``user`` is an owner of ``vendor``: a membership with role ``owner`` (the
+    account holder who applied for the store, and anyone invited or promoted to ``owner``). One
+    query."""
+    return is_store_staff(user, vendor, roles=OWNER_ROLES)
 
 
 def can_manage_store_staff(user, vendor) -> bool:
-    """Who adds people to a store's staff: its owner, or a marketplace admin."""
+    """Who invites, promotes and removes a store's staff: its owners, or a marketplace admin."""
     return is_marketplace_admin(user) or is_store_owner(user, vendor)
+
+
+def can_edit_store_profile(user, vendor) -> bool:
+    """Who edits a store's profile, logo and pickup point: its owners, or a marketplace admin
+    (moderation: an offensive name or logo)."""
+    return is_marketplace_admin(user) or is_store_owner(user, vendor)
+
+
+def can_view_store_staff(user, vendor) -> bool:
+    """Who lists a store's staff: anyone on it (any role), or a marketplace admin."""
+    return is_marketplace_admin(user) or is_store_staff(user, vendor)
+
+
+def can_manage_products(user, vendor) -> bool:
+    """Who creates, changes and deletes a store's products: its owners and managers, while the
+    store is ``active``. (Marketplace admins moderate products through the admin site.)"""
+    return is_store_staff(user, vendor, active_only=True, roles=MANAGING_ROLES)
+
+
+def can_manage_payouts(user, vendor) -> bool:
+    """Who sets a store's bank details and withdraws its earnings: its owners only (not a
+    marketplace admin, who verifies and pays: ``commerce.payouts.permissions``)."""
+    return is_store_owner(user, vendor)
 
 
 def can_set_store_status(user, vendor=None) -> bool:
@@ -72,12 +105,8 @@ def can_set_store_status(user, vendor=None) -> bool:
     return is_marketplace_admin(user)
 
 
-#: the staff roles that manage a store's settings (shipping methods, tax settings); ``manager``
-#: is the role issue 18 §1 adds between ``owner`` and ``staff``
-STORE_MANAGER_ROLES = ("owner", "manager")
-
-
 def can_manage_store(user, vendor) -> bool:
-    """Who changes a store's selling settings (shipping methods and zones, tax settings): its
-    owners and managers, or a marketplace admin. One query at most."""
-    return is_marketplace_admin(user) or is_store_staff(user, vendor, roles=STORE_MANAGER_ROLES)
+    """Who changes a store's selling settings (shipping methods and zones, tax settings) and
+    reads its catalogue imports and exports: its owners and managers (:data:`MANAGING_ROLES`), or
+    a marketplace admin. One query at most."""
+    return is_marketplace_admin(user) or is_store_staff(user, vendor, roles=MANAGING_ROLES)

@@ -29,7 +29,8 @@ class LedgerKind(models.TextChoices):
     bids); ``release`` (0, −) a hold given back; ``payment`` (−, 0 or −) money out to pay an order,
     from available funds or from a hold; ``refund`` (±, 0) money back to a buyer (+) or taken back
     from a vendor after escrow release (−); ``payout`` (+, 0) escrow released to the vendor;
-    ``commission`` (−/+, 0) the marketplace's share of a payout (and its reversal on a refund).
+    ``commission`` (−/+, 0) the marketplace's share of a payout (and its reversal on a refund);
+    ``withdrawal`` (−, −) money paid out of a hold to a store's bank account (``commerce.payouts``).
     """
 
     DEPOSIT = "deposit", "Deposit"
@@ -39,6 +40,7 @@ class LedgerKind(models.TextChoices):
     REFUND = "refund", "Refund"
     PAYOUT = "payout", "Payout"
     COMMISSION = "commission", "Commission"
+    WITHDRAWAL = "withdrawal", "Withdrawal"
 
 
 class Wallet(models.Model):

@@ -18,7 +18,8 @@ Refusals: ``Conflict`` ``insufficient_funds`` (409, body has ``available``), ``C
 ``invalid_amount`` (400).
 
 These functions are the ones later features use: auctions hold a leader's maximum with
-:func:`wallet_set_hold` and pay a won auction with :func:`wallet_capture_hold`.
+:func:`wallet_set_hold` and pay a won auction with :func:`wallet_capture_hold`; payouts hold a
+requested withdrawal the same way and capture it as a ``withdrawal`` entry when it is paid.
 """
 
 from __future__ import annotations
@@ -252,11 +253,15 @@ def wallet_release_hold(*, user, currency: str, reference: str) -> bool:
         return had
 
 
-def wallet_capture_hold(*, user, currency: str, reference: str, amount: Decimal, payment_reference: str) -> Wallet:
-    """Pay ``amount`` out of the user's active hold for ``reference``: one ``payment`` entry
-    lowering both balance and held by ``amount``; any rest of the hold is released. Raises
-    ``Conflict`` ``no_active_hold`` when there is no such hold and ``insufficient_funds`` when
-    the hold is smaller than ``amount``."""
+def wallet_capture_hold(*, user, currency: str, reference: str, amount: Decimal, payment_reference: str,
+                        kind: str = LedgerKind.PAYMENT) -> Wallet:
+    """Pay ``amount`` out of the user's active hold for ``reference``: one ``kind`` entry
+    (``payment``, or ``withdrawal`` for money leaving for a bank account) lowering both balance
+    and held by ``amount``; any rest of the hold is released. Raises ``Conflict``
+    ``no_active_hold`` when there is no such hold and ``insufficient_funds`` when the hold is
+    smaller than ``amount``."""
+    if kind not in (LedgerKind.PAYMENT, LedgerKind.WITHDRAWAL):
+        raise ValueError(f"{kind} is not a capture")
     amount = validate_amount(amount)
     with transaction.atomic():
         wallet = _lock_one(user, currency)
@@ -267,7 +272,7 @@ def wallet_capture_hold(*, user, currency: str, reference: str, amount: Decimal,
             raise Conflict(f"No active hold for {reference}.", code="no_active_hold")
         if hold.amount < amount:
             raise _insufficient(wallet, amount)
-        _apply(wallet, kind=LedgerKind.PAYMENT, amount=-amount, held=-amount, reference=payment_reference)
+        _apply(wallet, kind=kind, amount=-amount, held=-amount, reference=payment_reference)
         rest = hold.amount - amount
         if rest > 0:
             _apply(wallet, kind=LedgerKind.RELEASE, amount=Decimal("0.00"), held=-rest, reference=reference)

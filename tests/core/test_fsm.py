@@ -16,10 +16,12 @@ from rest_framework.exceptions import APIException
 from auctions.models import AUCTION_MACHINE
 from commerce.disputes.models import DISPUTE_MACHINE
 from commerce.orders.models import CHECKOUT_MACHINE, ORDER_MACHINE, RESERVATION_MACHINE
-from commerce.stores.models import VENDOR_MACHINE
+from commerce.payouts.models import BANK_DETAILS_MACHINE, WITHDRAWAL_MACHINE
+from commerce.stores.models import INVITATION_MACHINE, VENDOR_MACHINE
 from core.exceptions import api_exception_handler, to_application_error
 from core.fsm import InvalidTransition, StateMachine
 from delivery.models import DELIVERY_MACHINE
+from support.models import TICKET_MACHINE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,6 +34,10 @@ OWNERS = {
     "AUCTION_MACHINE": (AUCTION_MACHINE, "auctions/services.py"),
     "DELIVERY_MACHINE": (DELIVERY_MACHINE, "delivery/services.py"),
     "DISPUTE_MACHINE": (DISPUTE_MACHINE, "commerce/disputes/services.py"),
+    "INVITATION_MACHINE": (INVITATION_MACHINE, "commerce/stores/staff.py"),
+    "BANK_DETAILS_MACHINE": (BANK_DETAILS_MACHINE, "commerce/payouts/services.py"),
+    "WITHDRAWAL_MACHINE": (WITHDRAWAL_MACHINE, "commerce/payouts/services.py"),
+    "TICKET_MACHINE": (TICKET_MACHINE, "support/services.py"),
 }
 
 
@@ -86,7 +92,8 @@ def test_only_the_owner_checks_or_refuses_its_machine():
     """``.check(``, ``.refusal(`` and ``.sources(`` (the bulk moves' filter) of a machine appear in
     its owner module only; reads (``can``, ``allowed``) are free."""
     offenders = []
-    for app in ("core", "realtime", "notifications", "commerce", "auctions", "delivery", "chat", "simulator"):
+    for app in ("core", "realtime", "notifications", "commerce", "auctions", "delivery", "chat", "support", "threads",
+                "simulator"):
         for path in (ROOT / app).rglob("*.py"):
             rel = str(path.relative_to(ROOT))
             for name, (_, owner) in OWNERS.items():

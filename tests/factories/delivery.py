@@ -12,7 +12,8 @@ from commerce.orders.models import Order
 from commerce.payments import services as payments
 from core.models import Role
 from delivery import services
-from delivery.models import ENDED_STATUSES, Delivery, PickupPoint
+from commerce.stores.models import PickupPoint
+from delivery.models import ENDED_STATUSES, Delivery
 from tests.factories.commerce import ProductFactory, VendorFactory
 from tests.factories.core import UserFactory
 from tests.factories.orders import buyer_with_cart, checkout_for, funded_wallet

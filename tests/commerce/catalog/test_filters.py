@@ -2,6 +2,7 @@
 
 import pytest
 
+from commerce.catalog.services import product_rating_set
 from tests.factories.commerce import CategoryFactory, ProductFactory, VendorFactory
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +106,23 @@ def test_limit_offset_pagination_caps_at_200(api_client):
     assert len(rest["results"]) == 1
     assert {p["id"] for p in page["results"]}.isdisjoint({p["id"] for p in rest["results"]})
     assert api_client.get("/api/v1/products/?limit=100000").status_code == 200
+
+
+def test_filter_and_order_by_rating_with_unrated_products_last(api_client):
+    vendor = VendorFactory()
+    great, good, also_good, unrated = (ProductFactory(vendor=vendor, name=n) for n in ("great", "good", "also", "none"))
+    product_rating_set(product_id=great.pk, distribution=[0, 0, 0, 0, 2])  # 5.00
+    product_rating_set(product_id=good.pk, distribution=[0, 0, 0, 2, 0])  # 4.00 (2 reviews)
+    product_rating_set(product_id=also_good.pk, distribution=[0, 0, 0, 1, 0])  # 4.00 (1 review)
+    client = api_client
+
+    def names(query: str) -> list[str]:
+        response = client.get(f"/api/v1/products/?vendor={vendor.pk}&{query}")
+        assert response.status_code == 200, response.json()
+        return [p["name"] for p in response.json()["results"]]
+
+    assert names("ordering=-rating") == ["great", "good", "also", "none"]
+    assert names("ordering=rating") == ["good", "also", "great", "none"]
+    assert names("min_rating=4.5") == ["great"]
+    assert sorted(names("min_rating=4")) == ["also", "good", "great"]
+    assert client.get("/api/v1/products/?min_rating=9").status_code == 400

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from commerce.catalog import imports
 from commerce.catalog.models import CatalogImport, Category, Product, ProductPriceChange, ProductStockChange
-from commerce.stores.models import VendorStaffRole
+from commerce.stores.models import VendorStaffRole, VendorStatus
 from realtime.models import OutboxEvent
 from tests.conftest import client_for
 from tests.factories.commerce import (
@@ -205,3 +205,24 @@ def test_wrong_actors_reach_no_endpoint(store, django_capture_on_commit_callback
     r = client_for(other.owner).get(f"/api/v1/vendors/{other.pk}/catalog-imports/{job.pk}/")
     assert (r.status_code, r.json()["code"]) == (404, "import_not_found")
     assert client_for(AdminFactory()).get(f"{base}/catalog-imports/{job.pk}/").status_code == 200
+
+
+def test_a_manager_imports_and_exports_an_admin_reads_but_cannot_load_rows(store, django_capture_on_commit_callbacks):
+    """Owners and managers load the catalogue (the rows are their product writes); a marketplace
+    admin reads the imports and the export but may not write a store's products, and nobody loads
+    the catalogue of a store that is not active."""
+    manager = VendorStaffFactory(vendor=store, role=VendorStaffRole.MANAGER).user
+    job = job_of(upload(client_for(manager), store, GOOD, capture=django_capture_on_commit_callbacks))
+    job.refresh_from_db()
+    assert (job.status, job.created, job.error_count) == ("done", 2, 0)
+    assert Product.objects.get(vendor=store, sku="BD-1").price == D("49.90")
+    assert client_for(manager).get(f"/api/v1/vendors/{store.pk}/catalog-export/").status_code == 200
+    admin = client_for(AdminFactory())
+    r = upload(admin, store, GOOD.replace(b"49.90", b"1.00"), capture=django_capture_on_commit_callbacks)
+    assert (r.status_code, r.json()["code"]) == (403, "not_vendor")
+    assert admin.get(f"/api/v1/vendors/{store.pk}/catalog-export/").status_code == 200
+    store.status = VendorStatus.SUSPENDED
+    store.save(update_fields=["status"])
+    r = upload(client_for(store.owner), store, GOOD.replace(b"49.90", b"1.00"), capture=django_capture_on_commit_callbacks)
+    assert (r.status_code, r.json()["code"]) == (403, "not_vendor")
+    assert CatalogImport.objects.count() == 1 and Product.objects.get(sku="BD-1").price == D("49.90")

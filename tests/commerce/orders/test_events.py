@@ -14,6 +14,9 @@ The reducer a desk writes:
 * ``order.refunded``: the refunded order's summary, if it is open;
 * ``dispute.opened`` / ``dispute.resolved`` / ``dispute.withdrawn``: ``open_disputes`` ± 1;
 * ``vendor.status_changed``: the ``vendor`` block;
+* ``store.updated``: the store's ``name`` in the ``vendor`` block (the rest of the profile is
+  the profile screen's);
+* ``store.staff_changed``: not on the desk's snapshot (the staff screen uses it);
 * ``escrow.updated``, ``dispute.statement``: not on the desk's snapshot (the order's and the
   dispute's screens use them).
 """
@@ -28,9 +31,10 @@ from django.utils import timezone
 from commerce.disputes import services as disputes
 from commerce.orders import checkout as checkouts
 from commerce.orders import services as orders
-from commerce.orders.events import VENDOR_TOPIC
 from commerce.payments import services as payments
-from commerce.stores.services import vendor_set_status
+from commerce.stores import staff
+from commerce.stores.events import VENDOR_TOPIC
+from commerce.stores.services import vendor_set_status, vendor_update_profile
 from delivery import services as deliveries
 from tests.factories.commerce import ProductFactory, VendorFactory, VendorStaffFactory
 from tests.factories.core import AdminFactory
@@ -70,16 +74,18 @@ def reduce_desk(state: dict, type_: str, data: dict) -> dict:
         state["open_disputes"] -= 1
     elif type_ == "vendor.status_changed":
         state["vendor"] = data["vendor"]
+    elif type_ == "store.updated":
+        state["vendor"] = {**state["vendor"], "name": data["vendor"]["name"], "status": data["vendor"]["status"]}
     else:
         # documents are a REST list of the store, not part of the desk's snapshot
-        assert type_ in ("order.created", "escrow.updated", "dispute.statement", "invoice.issued",
-                         "credit_note.issued"), type_
+        assert type_ in ("order.created", "escrow.updated", "dispute.statement", "store.staff_changed",
+                         "invoice.issued", "credit_note.issued"), type_
     return state
 
 
 def test_a_desk_applying_vendor_events_keeps_exactly_the_snapshot():
     vendor = VendorFactory()
-    clerk = VendorStaffFactory(vendor=vendor).user
+    clerk = VendorStaffFactory(vendor=vendor, role="manager").user  # managers refund
     mug = ProductFactory(vendor=vendor, stock=20, price="12.00")
     desk = Client(user=clerk, topic=VENDOR_TOPIC.name(vendor.pk), reduce=reduce_desk)
 
@@ -131,4 +137,8 @@ def test_a_desk_applying_vendor_events_keeps_exactly_the_snapshot():
     desk.sync("vendor.status_changed")
     vendor_set_status(vendor_id=vendor.pk, status="active", actor=admin)
     desk.sync("vendor.status_changed")
+    vendor_update_profile(vendor_id=vendor.pk, actor=vendor.owner, changes={"name": "Mugs & More"})
+    desk.sync("store.updated")
+    staff.store_staff_set_role(vendor_id=vendor.pk, user_id=clerk.pk, role="staff", actor=vendor.owner)
+    desk.sync("store.staff_changed")
     assert desk.state["counts"] == {"refunded": 1, "cancelled": 2}
