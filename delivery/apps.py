@@ -2,6 +2,7 @@ from django.apps import AppConfig
 
 from commerce.orders.signals import order_status_changed
 from commerce.returns.signals import return_pickup_cancelled, return_pickup_requested
+from commerce.shipping.hooks import store_pickup_point
 
 
 class DeliveryConfig(AppConfig):
@@ -19,3 +20,4 @@ class DeliveryConfig(AppConfig):
         return_pickup_requested.connect(services.on_return_pickup_requested, dispatch_uid="delivery.return_pickup")
         return_pickup_cancelled.connect(services.on_return_pickup_cancelled,
                                         dispatch_uid="delivery.return_pickup_cancelled")
+        store_pickup_point.provide(services.store_pickup_point)

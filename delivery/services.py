@@ -151,6 +151,15 @@ def _pickup_for(vendor_id) -> tuple[float, float]:
     return float(lat), float(lon)
 
 
+def store_pickup_point(vendor_id) -> tuple[float, float]:
+    """Where couriers collect store ``vendor_id``'s parcels, ``(latitude, longitude)`` in decimal
+    degrees: its pickup point (``commerce.stores.selectors.pickup_coordinates``), else
+    ``DELIVERY_DEFAULT_PICKUP``. Provides
+    ``commerce.shipping.hooks.store_pickup_point`` (courier fees are measured from here). One
+    query."""
+    return _pickup_for(vendor_id)
+
+
 def delivery_create_for_order(*, order) -> Delivery:
     """The open delivery attempt of a locked ``order`` that became ``ready_for_pickup``
     (idempotent: an attempt not ended is returned as is). A new attempt gets the next

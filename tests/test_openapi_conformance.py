@@ -40,9 +40,10 @@ from schemathesis.checks import (
 
 from chat.models import ChatAttachment
 from commerce.cart.models import CartItem
-from commerce.orders import checkout as checkouts
 from commerce.returns import services as returns
 from commerce.reviews import services as reviews
+from commerce.invoices.models import Invoice
+from commerce.shipping.models import ShippingMethod
 from core.models import Address
 from tests.conftest import tokens_for
 from tests.factories.auctions import bidder, live_auction
@@ -52,7 +53,7 @@ from tests.factories.core import AddressFactory, UserFactory
 from tests.factories.delivery import delivered_order, ready_delivery
 from tests.factories.disputes import DisputeFactory
 from tests.factories.notifications import notify_one
-from tests.factories.orders import buyer_with_cart, funded_wallet
+from tests.factories.orders import buyer_with_cart, checkout_for, funded_wallet
 from tests.factories.support import open_ticket
 from auctions import services as auction_services
 from commerce.catalog.media import product_image_upload
@@ -89,7 +90,7 @@ def _world() -> tuple[World, dict[str, str]]:
     dispute = DisputeFactory(order=delivered)
     dispatched = ready_delivery(buyer=buyer, vendor=vendor)
     buyer_with_cart({products[0]: 2}, buyer=buyer)
-    checkout = checkouts.checkout_create(buyer=buyer)
+    checkout = checkout_for(buyer=buyer)
     buyer_with_cart({products[1]: 1}, buyer=buyer)
     buyer_with_cart({products[2]: 1}, buyer=owner)
     auction = live_auction(vendor=vendor, buy_now="900.00")
@@ -116,6 +117,9 @@ def _world() -> tuple[World, dict[str, str]]:
         "user_id": str(clerk.pk),
         "review_id": str(review.pk), "return_id": str(rma.pk),
     })
+    invoice = Invoice.objects.get(order=delivered)
+    method = ShippingMethod.objects.filter(vendor=vendor).first()
+    world.ids.update({"invoice_id": str(invoice.pk), "zone_id": str(method.zone_id), "method_id": str(method.pk)})
     attachment = ChatAttachment.objects.filter(conversation=conversation).first()
     if attachment is not None:
         world.ids["attachment_id"] = str(attachment.pk)
@@ -166,8 +170,9 @@ def _explicit(schema, *, role: str, token: str, ids: dict[str, str], failures: d
         call("PATCH", "/api/v1/cart/items/{item_id}/", path_parameters={"item_id": line["id"]}, body={"quantity": 2})
         call("DELETE", "/api/v1/cart/items/{item_id}/", path_parameters={"item_id": line["id"]})
     call("POST", "/api/v1/cart/items/", body={"product_id": ids["cart_product_id"], "quantity": 1})
-    call("GET", "/api/v1/cart/")
-    checkout = call("POST", "/api/v1/checkout/", body={}, headers=_key())
+    cart = call("GET", "/api/v1/cart/")
+    choice = {s["vendor_id"]: s["methods"][0]["id"] for s in cart.get("shipping", {}).get("stores", []) if s["methods"]}
+    checkout = call("POST", "/api/v1/checkout/", body={"shipping_methods": choice}, headers=_key())
     for order in checkout.get("orders", [])[:1]:
         call("POST", "/api/v1/orders/{order_id}/payments/", path_parameters={"order_id": order["id"]},
              body={"method": "card", "card_token": "tok_visa"}, headers=_key())

@@ -29,13 +29,17 @@ from chat import permissions as chat_perms
 from chat.models import Conversation
 from commerce.disputes import permissions as dispute_perms
 from commerce.disputes.models import Dispute
+from commerce.invoices import permissions as invoice_perms
+from commerce.invoices.models import CreditNote, Invoice
 from commerce.orders import permissions as order_perms
+from commerce.payments import services as payment_services
 from commerce.payouts import permissions as payout_perms
 from commerce.payouts.models import PayoutAccount, Withdrawal
 from commerce.returns import permissions as return_perms
 from commerce.returns.models import ReturnRequest
 from commerce.reviews import permissions as review_perms
 from commerce.reviews.models import Review
+from commerce.shipping import permissions as shipping_perms
 from commerce.stores import permissions as store_perms
 from commerce.stores.models import VendorStaff, VendorStaffRole
 from core import permissions as core_perms
@@ -70,7 +74,7 @@ MANAGERS = {"owner", "manager"}
 
 #: every predicate module of the vocabulary
 MODULES = (core_perms, store_perms, order_perms, delivery_perms, auction_perms, chat_perms, dispute_perms,
-           payout_perms, return_perms, review_perms, support_perms)
+           shipping_perms, invoice_perms, payout_perms, return_perms, review_perms, support_perms)
 
 
 def people(vendor) -> dict:
@@ -138,6 +142,9 @@ def test_role_predicates_and_the_stores_room():
         ("is_store_owner(by id)", lambda u: store_perms.is_store_owner(u, vendor.pk), {"owner"}),
         ("can_manage_store_staff", lambda u: store_perms.can_manage_store_staff(u, vendor), {"owner"} | ADMINS),
         ("can_set_store_status", lambda u: store_perms.can_set_store_status(u, vendor), ADMINS),
+        ("can_manage_store", lambda u: store_perms.can_manage_store(u, vendor), MANAGERS | ADMINS),
+        ("can_see_all_shipping_methods", lambda u: shipping_perms.can_see_all_shipping_methods(u, vendor),
+         STORE | ADMINS),
         ("can_edit_store_profile", lambda u: store_perms.can_edit_store_profile(u, vendor), {"owner"} | ADMINS),
         ("can_view_store_staff", lambda u: store_perms.can_view_store_staff(u, vendor), STORE | ADMINS),
         ("can_manage_products", lambda u: store_perms.can_manage_products(u, vendor), MANAGERS),
@@ -348,6 +355,26 @@ def test_reviews():
             Review.objects.filter(pk=review.pk).update(status="hidden")
         assert agrees(who, f"visible_reviews_q({label})", lambda u: review_perms.can_view_review(u, obj),
                       lambda u: Review.objects.filter(review_perms.visible_reviews_q(u), pk=review.pk).exists()) == []
+
+
+def test_invoices_room():
+    vendor = VendorFactory()
+    who = people(vendor)
+    order = paid_order(buyer=who["buyer"], vendor=vendor)
+    payment_services.refund_create(user=vendor.owner, order_id=order.pk, amount="1.00")
+    invoice = Invoice.objects.select_related("order").get(order=order)
+    note = CreditNote.objects.select_related("invoice__order").get(invoice=invoice)
+    readers = {"buyer"} | STORE | ADMINS
+    rows = [
+        ("can_view_tax_document(invoice)", lambda u: invoice_perms.can_view_tax_document(u, invoice), readers),
+        ("can_view_tax_document(credit note)", lambda u: invoice_perms.can_view_tax_document(u, note), readers),
+    ]
+    assert mismatches(who, rows) == []
+    assert agrees(who, "tax_documents_q", lambda u: invoice_perms.can_view_tax_document(u, invoice),
+                  lambda u: Invoice.objects.filter(invoice_perms.tax_documents_q(u), pk=invoice.pk).exists()) == []
+    assert agrees(who, "tax_documents_q(credit notes)", lambda u: invoice_perms.can_view_tax_document(u, note),
+                  lambda u: CreditNote.objects.filter(invoice_perms.tax_documents_q(u, order_field="invoice__order"),
+                                                      pk=note.pk).exists()) == []
 
 
 def test_an_admin_of_the_store_speaks_for_the_store_and_cannot_decide_its_dispute():

@@ -12,9 +12,10 @@ from uuid import UUID
 
 from pydantic import Field
 
-from realtime.events import Count, Currency, Event, EventSchema, Money, Payload, Timestamp, TopicKind, Topics
+from realtime.events import Count, Currency, Event, EventSchema, Money, Payload, Timestamp, TopicKind, Topics, one_of
 
 from commerce.cart.models import MAX_LINE_QUANTITY
+from commerce.shipping.models import ShippingRule
 
 #: ``cart:<user_id>``: a signed-in user's cart, live across their devices (owner only)
 CART_TOPIC = TopicKind("cart", key="the owner's user id", description="a signed-in user's cart, live across devices")
@@ -49,6 +50,44 @@ class CartReservation(Payload):
     order_ids: list[UUID]
 
 
+class CartShippingAddress(Payload):
+    id: UUID
+    country: str
+    postal_code: str
+    region: str
+    city: str
+
+
+class CartShippingMethod(Payload):
+    """A shipping method offered for the store's part of the cart, with its price now."""
+
+    id: UUID
+    name: str
+    description: str
+    rule: one_of(ShippingRule.values)
+    price: Money
+    currency: Currency
+    free_above: Money | None
+    min_days: int | None
+    max_days: int | None
+
+
+class CartShippingStore(Payload):
+    vendor_id: UUID
+    vendor_name: str
+    prices_include_tax: bool
+    basket_value: Money
+    currency: Currency
+    methods: list[CartShippingMethod] = Field(description="cheapest first; checkout takes one id per store")
+
+
+class CartShipping(Payload):
+    """Each store's shipping offer for the buyer's default shipping address (none without one)."""
+
+    address: CartShippingAddress | None
+    stores: list[CartShippingStore]
+
+
 class CartUpdated(EventSchema):
     """The cart after a change (lines added, changed, removed, cleared, merged at sign-in, or a
     price, stock or availability change of a product it holds): the same body as ``GET
@@ -65,6 +104,7 @@ class CartUpdated(EventSchema):
     version: Count
     updated_at: Timestamp
     reservation: CartReservation | None = Field(description="the buyer's active checkout holding stock, else null")
+    shipping: CartShipping
 
     @classmethod
     def build(cls, cart_data: dict[str, Any]) -> Event:

@@ -9,6 +9,7 @@ from core.fields import MoneyOutputField, StrictIntegerField, TimestampField
 
 from commerce.cart.models import MAX_LINE_QUANTITY
 from commerce.catalog.selectors import primary_image_url
+from commerce.shipping.models import ShippingRule
 
 
 class CartItemAddInputSerializer(serializers.Serializer):
@@ -77,6 +78,44 @@ class CartReservationSerializer(serializers.Serializer):
     order_ids = serializers.ListField(child=serializers.UUIDField())
 
 
+class CartShippingAddressSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    country = serializers.CharField()
+    postal_code = serializers.CharField(allow_blank=True)
+    region = serializers.CharField(allow_blank=True)
+    city = serializers.CharField(allow_blank=True)
+
+
+class CartShippingMethodSerializer(serializers.Serializer):
+    """A shipping method offered for the store's part of the cart, with its price now."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    rule = serializers.ChoiceField(choices=ShippingRule.choices)
+    price = MoneyOutputField()
+    currency = serializers.CharField()
+    free_above = MoneyOutputField(allow_null=True, help_text="Free from this store basket value, or null")
+    min_days = serializers.IntegerField(allow_null=True)
+    max_days = serializers.IntegerField(allow_null=True)
+
+
+class CartShippingStoreSerializer(serializers.Serializer):
+    vendor_id = serializers.UUIDField()
+    vendor_name = serializers.CharField()
+    prices_include_tax = serializers.BooleanField(help_text="False: tax is added at checkout")
+    basket_value = MoneyOutputField(help_text="The store's part of the cart")
+    currency = serializers.CharField()
+    methods = CartShippingMethodSerializer(many=True, help_text="Offered now, cheapest first; checkout takes one id")
+
+
+class CartShippingSerializer(serializers.Serializer):
+    """Each store's shipping offer for the buyer's default shipping address (none without one)."""
+
+    address = CartShippingAddressSerializer(allow_null=True)
+    stores = CartShippingStoreSerializer(many=True)
+
+
 class CartOutputSerializer(serializers.Serializer):
     """The cart (``commerce.cart.selectors.CartView``): the REST body, the ``cart:<user_id>``
     snapshot and the ``cart.updated`` event data."""
@@ -89,3 +128,4 @@ class CartOutputSerializer(serializers.Serializer):
     version = serializers.IntegerField(source="cart.version")
     updated_at = TimestampField(source="cart.updated_at")
     reservation = CartReservationSerializer(allow_null=True, help_text="The active checkout holding stock, or null")
+    shipping = CartShippingSerializer()

@@ -330,12 +330,25 @@ def carts_refresh_for_products(*, product_ids: Iterable[uuid.UUID]) -> list[Cart
     ``cart.updated`` event with its new content. Locks the carts in pk order; call it inside the
     transaction that changed the products, after locking them. Returns the carts."""
     ids = list(set(product_ids))
+    return _refresh(Cart.objects.filter(pk__in=CartItem.objects.filter(product_id__in=ids).values("cart_id")))
+
+
+def carts_refresh_for_vendor(*, vendor_id: uuid.UUID) -> list[Cart]:
+    """Every cart holding a product of store ``vendor_id`` is refreshed as by
+    :func:`carts_refresh_for_products` (its shipping methods or tax settings changed: the
+    cart's ``shipping`` block shows them). Call inside the transaction that locked the store."""
+    return _refresh(Cart.objects.filter(pk__in=CartItem.objects.filter(product__vendor_id=vendor_id).values("cart_id")))
+
+
+def cart_refresh_for_user(*, user_id: uuid.UUID) -> list[Cart]:
+    """The user's cart, when it has lines, is refreshed as by :func:`carts_refresh_for_products`
+    (their addresses changed: the shipping offer is for the default shipping address)."""
+    return _refresh(Cart.objects.filter(user_id=user_id, items__isnull=False).distinct())
+
+
+def _refresh(carts_qs) -> list[Cart]:
     with transaction.atomic():
-        carts = list(
-            Cart.objects.select_for_update()
-            .filter(pk__in=CartItem.objects.filter(product_id__in=ids).values("cart_id"))
-            .order_by("pk")
-        )
+        carts = list(Cart.objects.select_for_update().filter(pk__in=carts_qs.values("pk")).order_by("pk"))
         if not carts:
             return []
         now = timezone.now()

@@ -18,6 +18,10 @@ A subscriber keeps the product page (the snapshot, the same body as ``GET
 Other rooms may declare event types on ``PRODUCT_TOPIC`` too, each in its own ``events.py``:
 the reviews room's ``product.reviews_changed`` carries the page's ``latest_reviews`` after a
 review appeared, changed or stopped counting (``commerce.reviews.events``).
+
+The catalogue also publishes a catalogue import's progress (``catalog_import.progress``) on the
+store's ``vendor:`` desk (``commerce.stores.events.VENDOR_TOPIC``), so the console shows a live
+progress bar.
 """
 
 from __future__ import annotations
@@ -28,7 +32,22 @@ from uuid import UUID
 
 from pydantic import Field
 
-from realtime.events import Count, Currency, Event, EventSchema, Money, Payload, Timestamp, TopicKind, Topics
+from realtime.events import (
+    Count,
+    Currency,
+    Event,
+    EventSchema,
+    Money,
+    Payload,
+    Timestamp,
+    TopicKind,
+    Topics,
+    one_of,
+)
+
+from commerce.catalog.models import CatalogImport, CatalogImportStatus
+from commerce.stores.events import VENDOR_TOPIC
+from commerce.tax.models import TaxClass
 
 #: ``product:<product_id>``: the live product page (any signed-in user who may see the product)
 PRODUCT_TOPIC = TopicKind("product", key="the product id", description="the live product page")
@@ -85,8 +104,9 @@ class PageImage(Payload):
 
 class ProductUpdated(EventSchema):
     """The product page after a change of what it shows (price, stock, low stock, texts, images,
-    attributes; or on sale again): the same body as ``GET /api/v1/products/{id}/`` and the
-    snapshot. Never a stock reservation's details: only the units on sale."""
+    attributes, tax class, weight and dimensions; or on sale again): the same body as ``GET
+    /api/v1/products/{id}/`` and the snapshot. Never a stock reservation's details: only the
+    units on sale."""
 
     type: ClassVar[str] = "product.updated"
     topics: ClassVar[Topics] = (PRODUCT_TOPIC,)
@@ -106,6 +126,11 @@ class ProductUpdated(EventSchema):
     low_stock: bool = Field(description="0 < stock <= the store's low-stock threshold")
     available: bool = Field(description="on sale: active, not deleted, its store active")
     attributes: dict[str, Any]
+    tax_class: one_of(TaxClass.values) = Field(description="the tax rate class (commerce.tax)")
+    weight_g: int | None = Field(ge=1, description="one packed unit, grams; null: unknown")
+    length_mm: int | None = Field(ge=1, description="packed length, millimetres; null: unknown")
+    width_mm: int | None = Field(ge=1, description="packed width, millimetres; null: unknown")
+    height_mm: int | None = Field(ge=1, description="packed height, millimetres; null: unknown")
     is_active: bool
     images: list[PageImage]
     rating: Rating
@@ -152,3 +177,34 @@ class ProductUnavailable(EventSchema):
     def build(cls, *, product_id: Any, reason: str, updated_at: str) -> Event:
         """``updated_at`` as the page renders it (``ProductOutputSerializer``)."""
         return cls.event({"product_id": product_id, "reason": reason, "updated_at": updated_at})
+
+
+class CatalogImportProgress(EventSchema):
+    """A catalogue import started, advanced (every ``commerce.catalog.imports.PROGRESS_EVERY``
+    rows) or ended: ``rows_done`` of ``total_rows``, how each went, errors so far. ``status``
+    ``done`` or ``failed`` (the file could not be read: ``detail``) is the last event of an
+    import; its error report is ``GET /api/v1/vendors/{vendor_id}/catalog-imports/{id}/errors/``."""
+
+    type: ClassVar[str] = "catalog_import.progress"
+    topics: ClassVar[Topics] = (VENDOR_TOPIC,)
+
+    import_id: UUID
+    file_name: str
+    status: one_of(CatalogImportStatus.values)
+    detail: str
+    total_rows: Count
+    rows_done: Count
+    created: Count
+    updated: Count
+    unchanged: Count
+    error_count: Count = Field(description="rows that did not go in (the report lists them)")
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+
+    @classmethod
+    def build(cls, *, job: CatalogImport) -> Event:
+        return cls.event({"import_id": job.pk, "file_name": job.file_name, "status": job.status,
+                          "detail": job.detail, "total_rows": job.total_rows, "rows_done": job.rows_done,
+                          "created": job.created, "updated": job.updated, "unchanged": job.unchanged,
+                          "error_count": job.error_count, "started_at": job.started_at,
+                          "finished_at": job.finished_at})

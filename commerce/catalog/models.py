@@ -20,6 +20,7 @@ from django.contrib.postgres.indexes import GinIndex
 
 from commerce.common.money import DEFAULT_CURRENCY
 from commerce.stores.models import Vendor, VendorStatus
+from commerce.tax.models import TaxClass
 
 
 class Category(models.Model):
@@ -99,7 +100,9 @@ class ProductQuerySet(models.QuerySet):
 class Product(models.Model):
     """An article a vendor sells. ``price`` is per unit in ``currency``; ``stock`` is the number of
     units on hand (>= 0). ``attributes`` is a flat JSON object (``{"brand": "Bosch", "fits":
-    ["Golf VII"], "diameter_mm": 76}``). Soft delete sets ``deleted_at``; the default manager
+    ["Golf VII"], "diameter_mm": 76}``). ``tax_class`` picks the tax rate (``commerce.tax``);
+    ``weight_g`` and the packed dimensions (``length_mm``, ``width_mm``, ``height_mm``) price
+    shipping by weight (``commerce.shipping``; unknown: null). Soft delete sets ``deleted_at``; the default manager
     keeps deleted rows (orders refer to them) — use ``Product.objects.alive()`` / ``.public()``
     or the selectors."""
 
@@ -115,6 +118,11 @@ class Product(models.Model):
     currency = models.CharField(max_length=3, default=DEFAULT_CURRENCY)
     stock = models.IntegerField(default=0)
     attributes = models.JSONField(default=dict, blank=True)
+    tax_class = models.CharField(max_length=16, choices=TaxClass.choices, default=TaxClass.STANDARD)
+    weight_g = models.PositiveIntegerField(null=True, blank=True, help_text="Shipping weight of one unit, grams")
+    length_mm = models.PositiveIntegerField(null=True, blank=True, help_text="Packed length of one unit, millimetres")
+    width_mm = models.PositiveIntegerField(null=True, blank=True, help_text="Packed width of one unit, millimetres")
+    height_mm = models.PositiveIntegerField(null=True, blank=True, help_text="Packed height of one unit, millimetres")
     is_active = models.BooleanField(default=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -241,3 +249,52 @@ class ProductStockChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id}: {self.old_stock} -> {self.new_stock} ({self.reason})"
+
+
+class CatalogImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed (the file could not be read)"
+
+
+class CatalogImport(models.Model):
+    """One upload of a store's catalogue (CSV or XLSX, :mod:`commerce.catalog.spreadsheet`) and
+    what its Celery job did with it (:mod:`commerce.catalog.imports`).
+
+    The file is kept in the row (``source``, at most ``CATALOG_IMPORT_MAX_BYTES``) so the worker
+    reads it from the database wherever it runs. ``total_rows`` data rows; ``rows_done`` of them
+    processed so far, each ``created``, ``updated``, ``unchanged`` or an error; ``errors`` is the
+    per-row report ``[{"line", "sku", "field", "message"}]`` (``line`` as a spreadsheet numbers
+    it: the header is line 1). ``detail`` says why a ``failed`` file could not be read at all."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="catalog_imports")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    file_name = models.CharField(max_length=200)
+    file_format = models.CharField(max_length=8)
+    source = models.BinaryField()
+    status = models.CharField(max_length=16, choices=CatalogImportStatus.choices, default=CatalogImportStatus.QUEUED)
+    detail = models.CharField(max_length=500, blank=True)
+    total_rows = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["vendor", "-created_at"], name="commerce_catimport_vendor")]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=[s.value for s in CatalogImportStatus]),
+                                   name="commerce_catimport_status_valid"),
+            models.CheckConstraint(condition=Q(file_format__in=["csv", "xlsx"]), name="commerce_catimport_format"),
+        ]
+
+    def __str__(self) -> str:
+        return f"import {self.file_name} ({self.status})"

@@ -5,12 +5,13 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.fields import MoneyField, StrictIntegerField
+from core.fields import MoneyField, StrictIntegerField, TimestampField
 
 from commerce.catalog.events import rating_data
-from commerce.catalog.models import MAX_STOCK, Brand, Category, Product, ProductImage
+from commerce.catalog.models import MAX_STOCK, Brand, CatalogImportStatus, Category, Product, ProductImage
 from commerce.catalog.selectors import is_low_stock
 from commerce.stores.models import Vendor
+from commerce.tax.models import TaxClass
 
 
 class CategoryOutputSerializer(serializers.ModelSerializer):
@@ -127,8 +128,8 @@ class ProductOutputSerializer(serializers.ModelSerializer):
         model = Product
         fields = [
             "id", "vendor", "category_id", "brand", "name", "slug", "sku", "description", "price", "currency",
-            "stock", "in_stock", "low_stock", "available", "attributes", "is_active", "images", "rating",
-            "created_at", "updated_at",
+            "stock", "in_stock", "low_stock", "available", "attributes", "tax_class", "weight_g", "length_mm",
+            "width_mm", "height_mm", "is_active", "images", "rating", "created_at", "updated_at",
         ]
         read_only_fields = fields
 
@@ -181,6 +182,16 @@ class _ProductWriteFields(serializers.Serializer):
     attributes = serializers.DictField(child=serializers.JSONField(), required=False)
     is_active = serializers.BooleanField(required=False)
     images = ProductImageSerializer(many=True, required=False)
+    tax_class = serializers.ChoiceField(choices=TaxClass.choices, required=False,
+                                        help_text="Tax rate class (default standard)")
+    weight_g = StrictIntegerField(min_value=1, max_value=1_000_000, required=False, allow_null=True,
+                                  help_text="Weight of one packed unit, grams (prices shipping by weight)")
+    length_mm = StrictIntegerField(min_value=1, max_value=100_000, required=False, allow_null=True,
+                                   help_text="Packed length, millimetres")
+    width_mm = StrictIntegerField(min_value=1, max_value=100_000, required=False, allow_null=True,
+                                  help_text="Packed width, millimetres")
+    height_mm = StrictIntegerField(min_value=1, max_value=100_000, required=False, allow_null=True,
+                                   help_text="Packed height, millimetres")
 
 
 class ProductCreateInputSerializer(_ProductWriteFields):
@@ -207,3 +218,47 @@ class ProductUpdateInputSerializer(_ProductWriteFields):
         if currency is not None and product is not None and currency != product.currency:
             raise serializers.ValidationError({"currency": ["The currency of a product cannot be changed."]})
         return attrs
+
+
+class CatalogImportInputSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV (UTF-8) or XLSX, at most CATALOG_IMPORT_MAX_BYTES (10 MB); columns: "
+                                 "commerce.catalog.spreadsheet")
+
+
+class CatalogImportErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="As a spreadsheet numbers it: the header is line 1")
+    sku = serializers.CharField(allow_blank=True)
+    field = serializers.CharField(allow_blank=True, help_text="The column at fault (empty: the row as a whole)")
+    message = serializers.CharField()
+
+
+class CatalogImportOutputSerializer(serializers.Serializer):
+    """A catalogue import and how far its job got (``errors``: only in the detail)."""
+
+    id = serializers.UUIDField()
+    vendor_id = serializers.UUIDField()
+    file_name = serializers.CharField()
+    file_format = serializers.ChoiceField(choices=["csv", "xlsx"])
+    status = serializers.ChoiceField(choices=CatalogImportStatus.choices)
+    detail = serializers.CharField(allow_blank=True, help_text="Why a failed file could not be read")
+    total_rows = serializers.IntegerField()
+    rows_done = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    error_count = serializers.IntegerField()
+    created_at = TimestampField()
+    started_at = TimestampField(allow_null=True)
+    finished_at = TimestampField(allow_null=True)
+    errors_url = serializers.SerializerMethodField()
+
+    def get_errors_url(self, job) -> str:
+        return f"/api/v1/vendors/{job.vendor_id}/catalog-imports/{job.pk}/errors/"
+
+
+class CatalogImportDetailOutputSerializer(CatalogImportOutputSerializer):
+    errors = CatalogImportErrorSerializer(many=True, help_text="The per-row report (also as CSV: errors_url)")
+
+
+class CatalogExportInputSerializer(serializers.Serializer):
+    file_format = serializers.ChoiceField(choices=["csv", "xlsx"], default="csv", required=False)

@@ -39,6 +39,7 @@ from commerce.catalog.selectors import product_get_editable
 from commerce.catalog.signals import products_changed
 from commerce.common.validation import as_uuid, invalid, unique_slug
 from commerce.stores.permissions import MANAGING_ROLES, is_store_staff, store_ids_of
+from commerce.tax.models import TaxClass
 
 
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -46,6 +47,14 @@ CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 MAX_PRICE = Decimal("9999999999.99")
 
 MAX_ATTRIBUTES = 50
+
+#: the physical fields of a product (one unit, packed): weight in grams, dimensions in millimetres
+PHYSICAL_FIELDS = ("weight_g", "length_mm", "width_mm", "height_mm")
+
+#: at most 1,000 kg and 100 m: more is a typo, not a parcel
+MAX_WEIGHT_G = 1_000_000
+MAX_LENGTH_MM = 100_000
+
 
 def validate_attributes(value: Any) -> dict[str, Any]:
     """Check product ``attributes``: a JSON object of at most 50 keys (1..64 characters, no
@@ -117,6 +126,24 @@ def _validate_images(images: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _validate_physical(field: str, value: Any) -> int | None:
+    """A product's weight (g) or dimension (mm): null (unknown) or a positive JSON integer up to
+    :data:`MAX_WEIGHT_G` / :data:`MAX_LENGTH_MM`. Raises ``ApplicationError`` ``invalid``."""
+    if value is None:
+        return None
+    top = MAX_WEIGHT_G if field == "weight_g" else MAX_LENGTH_MM
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+        unit = "grams" if field == "weight_g" else "millimetres"
+        raise invalid(field, f"Give a whole number of {unit} from 1 to {top}, or null.")
+    return value
+
+
+def _validate_tax_class(value: Any) -> str:
+    if value not in TaxClass.values:
+        raise invalid("tax_class", f"One of {', '.join(TaxClass.values)}.")
+    return value
+
+
 def _check_category(category_id: Any) -> int:
     if isinstance(category_id, bool) or not isinstance(category_id, int) or not Category.objects.filter(pk=category_id).exists():
         raise invalid("category_id", "Unknown category.")
@@ -179,11 +206,18 @@ def product_create(
     is_active: bool = True,
     images: list[dict[str, Any]] | None = None,
     vendor_id: uuid.UUID | None = None,
+    tax_class: str = TaxClass.STANDARD,
+    weight_g: int | None = None,
+    length_mm: int | None = None,
+    width_mm: int | None = None,
+    height_mm: int | None = None,
 ) -> Product:
     """Create a product for vendor ``vendor_id`` (optional when ``user`` is staff of exactly one
     active vendor). ``price`` Decimal >= 0 with 2 places in ``currency`` (ISO 4217); ``stock``
-    int >= 0; ``images`` ``[{"url", "position"?, "alt_text"?}]``. Writes the initial stock and
-    price history rows.
+    int >= 0; ``images`` ``[{"url", "position"?, "alt_text"?}]``; ``tax_class`` one of
+    ``commerce.tax.models.TaxClass``; ``weight_g`` grams and ``length_mm``/``width_mm``/``height_mm``
+    millimetres of one packed unit (null: unknown). Writes the initial stock and price history
+    rows.
 
     Raises ``Forbidden`` (``not_vendor``) when ``user`` is not staff of that active vendor,
     (``role_forbidden``) when they are, with the ``staff`` role (owners and managers manage
@@ -202,6 +236,9 @@ def product_create(
     category_id = _check_category(category_id)
     brand_id = _check_brand(brand_id)
     image_rows = _validate_images(images or [])
+    tax_class = _validate_tax_class(tax_class)
+    physical = {f: _validate_physical(f, v) for f, v in
+                (("weight_g", weight_g), ("length_mm", length_mm), ("width_mm", width_mm), ("height_mm", height_mm))}
     with transaction.atomic():
         sku = _check_sku(sku, vendor_id=vendor_id)
         slug = unique_slug(Product, name, max_length=220, scope=Q(vendor_id=vendor_id, deleted_at__isnull=True))
@@ -210,7 +247,7 @@ def product_create(
                 product = Product.objects.create(
                     vendor_id=vendor_id, category_id=category_id, brand_id=brand_id, name=name, slug=slug,
                     sku=sku, description=description or "", price=price, currency=currency, stock=stock,
-                    attributes=attributes, is_active=bool(is_active),
+                    attributes=attributes, is_active=bool(is_active), tax_class=tax_class, **physical,
                 )
         except IntegrityError:
             raise Conflict(f"SKU {sku!r} is already used by another of your products.", code="sku_taken") from None
@@ -225,11 +262,13 @@ def product_create(
 
 #: fields a vendor may change with :func:`product_update`
 PRODUCT_UPDATABLE = frozenset(
-    {"name", "description", "category_id", "brand_id", "sku", "price", "stock", "attributes", "is_active", "images"}
+    {"name", "description", "category_id", "brand_id", "sku", "price", "stock", "attributes", "is_active", "images",
+     "tax_class", *PHYSICAL_FIELDS}
 )
 
-#: fields that appear in cart lines: changing one refreshes the carts holding the product
-_CART_VISIBLE = frozenset({"name", "sku", "price", "stock", "is_active", "images"})
+#: fields that carts show (lines, and shipping prices by weight): changing one refreshes the
+#: carts holding the product
+_CART_VISIBLE = frozenset({"name", "sku", "price", "stock", "is_active", "images", *PHYSICAL_FIELDS})
 
 
 def product_update(*, user, product_id: uuid.UUID, **changes: Any) -> Product:
@@ -239,7 +278,8 @@ def product_update(*, user, product_id: uuid.UUID, **changes: Any) -> Product:
 
     A price change writes a :class:`ProductPriceChange`, a stock change a
     :class:`ProductStockChange` (reason ``vendor_update``), both with ``changed_by=user``. When a
-    field shown in carts changes (price, stock, name, sku, is_active, images) every cart holding
+    field shown in carts changes (price, stock, name, sku, is_active, images, weight and
+    dimensions: they price shipping) every cart holding
     the product gets ``version + 1`` and a ``cart.updated`` event.
 
     Raises ``Forbidden`` (``not_vendor``), ``NotFound`` (``product_not_found``: unknown,
@@ -299,6 +339,11 @@ def _apply_changes(product: Product, changes: dict[str, Any]) -> None:
         product.attributes = validate_attributes(changes["attributes"])
     if "is_active" in changes:
         product.is_active = bool(changes["is_active"])
+    if "tax_class" in changes:
+        product.tax_class = _validate_tax_class(changes["tax_class"])
+    for field in PHYSICAL_FIELDS:
+        if field in changes:
+            setattr(product, field, _validate_physical(field, changes[field]))
 
 
 def _replace_images(product: Product, images: Any) -> None:

@@ -8,14 +8,27 @@
 3. checks every line: purchasable, one currency, enough stock. Short lines give one ``Conflict``
    ``insufficient_stock`` (409) naming all of them (``lines: [{product_id, sku, name,
    requested, available}]``) and nothing is reserved,
-4. creates the :class:`~commerce.orders.models.Checkout`, one :class:`~commerce.orders.models.Order` per
+4. prices shipping: every store of the cart needs the buyer's choice of one of its methods
+   (``shipping_methods: {vendor_id: method_id}``), offered for this address and parcel now
+   (``commerce.shipping.selectors.quotes_for_baskets``, the same function the cart shows).
+   None chosen for a store: ``ApplicationError`` ``shipping_method_required`` (400) with
+   ``vendors: [{vendor_id, name, methods: [{id, name, price, currency}]}]`` (what is offered);
+   a method that is not offered (switched off, deleted, another store's, the address or the
+   parcel outside its rule since the cart was shown): ``Conflict``
+   ``shipping_method_unavailable`` (409) with ``vendor_id``, ``method_id``, ``reason`` and the
+   ``methods`` offered instead. Nothing is reserved on either,
+5. taxes every line and the shipping fee at the rates of the shipping address's country
+   (``commerce.tax``: per line, half-up to cents; prices with or without tax as the store
+   enters them),
+6. creates the :class:`~commerce.orders.models.Checkout`, one :class:`~commerce.orders.models.Order` per
    vendor with snapshots of the addresses and the lines (name, SKU, unit price at purchase,
-   quantity, vendor name; each announced with ``order.placed`` to the buyer and the store's
-   ``vendor:`` desk), and a :class:`~commerce.orders.models.StockReservation` per line, taking the
+   quantity, vendor name, tax line), the shipping method's snapshot and fee (each order
+   announced with ``order.placed`` to the buyer and the store's ``vendor:`` desk), and a
+   :class:`~commerce.orders.models.StockReservation` per line, taking the
    units from ``Product.stock`` (``reason="reservation"``) — which refreshes every cart holding
    those products, so the buyer's ``cart:`` topic shows ``reservation`` with ``expires_at`` and
    other buyers see the lower ``available_stock``,
-5. after commit, schedules :func:`commerce.orders.tasks.expire_checkout` at ``expires_at``
+7. after commit, schedules :func:`commerce.orders.tasks.expire_checkout` at ``expires_at``
    (``CHECKOUT_RESERVATION_MINUTES``, default 15).
 
 Expiry (:func:`checkout_expire`) runs from that ETA task and from a beat sweep every 30 s
@@ -37,7 +50,8 @@ import uuid
 from collections import OrderedDict
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 from django.conf import settings
 from django.db import transaction
@@ -68,6 +82,9 @@ from commerce.orders.services import (
     order_placed,
     release_reservations,
 )
+from commerce.shipping.selectors import Basket, Destination, Item, Quote, method_snapshot, quotes_for_baskets
+from commerce.tax.calculation import Taxed, tax_line
+from commerce.tax.selectors import prices_include_tax, rates_for_country
 
 
 logger = logging.getLogger(__name__)
@@ -109,26 +126,33 @@ def _cancel_checkout_locked(checkout: Checkout, *, status: str, reason: str, act
     return len(orders)
 
 
-def checkout_create(*, buyer, shipping_address_id: Any = None, billing_address_id: Any = None) -> Checkout:
+def checkout_create(*, buyer, shipping_address_id: Any = None, billing_address_id: Any = None,
+                    shipping_methods: Mapping[Any, Any] | None = None) -> Checkout:
     """Reserve the buyer's cart and create its orders (see the module docstring).
+    ``shipping_methods`` maps each store of the cart (vendor id) to the shipping method the
+    buyer chose (ids as ``UUID`` or strings).
 
     Returns the Checkout (``status="active"``). Raises ``Conflict`` ``cart_empty``,
-    ``insufficient_stock`` (every short line listed), ``currency_mismatch``;
-    ``ApplicationError`` ``product_unavailable`` (a line's product was withdrawn),
-    ``address_required``; ``NotFound`` ``address_not_found``. Nothing is reserved on a refusal.
+    ``insufficient_stock`` (every short line listed), ``currency_mismatch``,
+    ``shipping_method_unavailable``; ``ApplicationError`` ``product_unavailable`` (a line's
+    product was withdrawn), ``address_required``, ``shipping_method_required``; ``NotFound``
+    ``address_not_found``. Nothing is reserved on a refusal.
     """
     shipping, billing = _addresses(buyer=buyer, shipping_address_id=shipping_address_id,
                                    billing_address_id=billing_address_id)
+    choices = {str(k): str(v) for k, v in (shipping_methods or {}).items()}
     with transaction.atomic():
         cart = _lock_for_checkout(buyer=buyer)
         items = list(
             CartItem.objects.filter(cart=cart).select_related("product__vendor").order_by("product__vendor__name", "created_at")
         )
         currency = _check_lines(items)
+        quotes = _shipping_for(items, currency=currency, destination=Destination.of(shipping), choices=choices)
+        priced = _price(items, quotes, country=shipping.country)
         expires_at = timezone.now() + timedelta(minutes=reservation_minutes())
-        total = sum((item.product.price * item.quantity for item in items), Decimal("0.00"))
-        checkout = Checkout.objects.create(buyer=buyer, currency=currency, total=total, expires_at=expires_at)
-        _create_orders(checkout, items, shipping=address_snapshot(shipping), billing=address_snapshot(billing))
+        checkout = Checkout.objects.create(buyer=buyer, currency=currency, expires_at=expires_at,
+                                           total=sum((p.total for p in priced), Decimal("0.00")))
+        _create_orders(checkout, priced, shipping=address_snapshot(shipping), billing=address_snapshot(billing))
         products_adjust_stock(changes={i.product_id: -i.quantity for i in items}, reason="reservation", actor=buyer)
         checkout_id = checkout.id
         transaction.on_commit(lambda: _schedule_expiry(checkout_id, expires_at), robust=True)
@@ -195,28 +219,121 @@ def _check_lines(items: list[CartItem]) -> str:
     return currencies.pop()
 
 
-def _create_orders(checkout: Checkout, items: list[CartItem], *, shipping: dict, billing: dict) -> None:
-    """Step 4: one ``pending_payment`` order per vendor (with its audit row), its lines (snapshots)
-    and a stock reservation per line until the checkout expires (bulk inserts)."""
+def _by_vendor(items: list[CartItem]) -> OrderedDict[uuid.UUID, list[CartItem]]:
     by_vendor: OrderedDict[uuid.UUID, list[CartItem]] = OrderedDict()
     for item in items:
         by_vendor.setdefault(item.product.vendor_id, []).append(item)
+    return by_vendor
+
+
+def offered(quotes: list[Quote]) -> list[dict[str, Any]]:
+    """The methods on offer among ``quotes``, as refusals list them: ``[{"id", "name",
+    "price", "currency"}]``."""
+    return [{"id": str(q.method.id), "name": q.method.name, "price": f"{q.price:.2f}", "currency": q.method.currency}
+            for q in quotes if q.available]
+
+
+def _shipping_for(items: list[CartItem], *, currency: str, destination: Destination,
+                  choices: dict[str, str]) -> dict[uuid.UUID, Quote]:
+    """Step 4: the chosen method's quote of every store (module docstring for the refusals)."""
+    by_vendor = _by_vendor(items)
+    baskets = [Basket(vendor_id=vid, currency=currency,
+                      value=sum((i.product.price * i.quantity for i in store_items), Decimal("0.00")),
+                      items=tuple(Item.of(i.product, i.quantity) for i in store_items))
+               for vid, store_items in by_vendor.items()]
+    quotes = quotes_for_baskets(baskets=baskets, destination=destination)
+    missing = [vid for vid in by_vendor if str(vid) not in choices]
+    if missing:
+        raise ApplicationError(
+            "Choose a shipping method for every store: " + ", ".join(by_vendor[v][0].product.vendor.name for v in missing)
+            + ".", code="shipping_method_required",
+            extra={"vendors": [{"vendor_id": str(v), "name": by_vendor[v][0].product.vendor.name,
+                                "methods": offered(quotes[v])} for v in missing]},
+        )
+    chosen: dict[uuid.UUID, Quote] = {}
+    for vid, store_items in by_vendor.items():
+        method_id = choices[str(vid)]
+        q = next((q for q in quotes[vid] if str(q.method.id) == method_id), None)
+        if q is None or not q.available:
+            reason = q.reason if q is not None else "unknown"
+            raise Conflict(
+                f"The shipping method you chose for {store_items[0].product.vendor.name} is not offered for this "
+                f"order any more ({reason.replace('_', ' ')}); choose another.", code="shipping_method_unavailable",
+                extra={"vendor_id": str(vid), "method_id": method_id, "reason": reason, "methods": offered(quotes[vid])},
+            )
+        chosen[vid] = q
+    return chosen
+
+
+@dataclass(frozen=True)
+class PricedOrder:
+    """One store's order before it is saved: its cart lines with their tax lines, the chosen
+    shipping method's quote and the fee's tax line, and how the store enters prices."""
+
+    vendor_id: uuid.UUID
+    lines: list[tuple[CartItem, Taxed]]
+    shipping: Quote
+    fee: Taxed
+    prices_include_tax: bool
+    tax_country: str
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((t.gross for _, t in self.lines), Decimal("0.00"))
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal + self.fee.gross
+
+    @property
+    def tax_total(self) -> Decimal:
+        return sum((t.tax for _, t in self.lines), self.fee.tax)
+
+
+def _price(items: list[CartItem], quotes: dict[uuid.UUID, Quote], *, country: str) -> list[PricedOrder]:
+    """Step 5: every line and every store's shipping fee taxed at ``country``'s rates of today
+    (``commerce.tax``), with or without tax in the price as each store enters its prices."""
+    by_vendor = _by_vendor(items)
+    rates = rates_for_country(country=country, on=timezone.now().date())
+    includes = prices_include_tax(vendor_ids=list(by_vendor))
+    return [
+        PricedOrder(
+            vendor_id=vid,
+            lines=[(i, tax_line(i.product.price * i.quantity, rates[i.product.tax_class], includes_tax=includes[vid]))
+                   for i in store_items],
+            shipping=quotes[vid],
+            fee=tax_line(quotes[vid].price, rates[quotes[vid].method.tax_class], includes_tax=includes[vid]),
+            prices_include_tax=includes[vid], tax_country=country,
+        )
+        for vid, store_items in by_vendor.items()
+    ]
+
+
+def _create_orders(checkout: Checkout, priced: list[PricedOrder], *, shipping: dict, billing: dict) -> None:
+    """Step 6: one ``pending_payment`` order per store (with its audit row), its lines
+    (snapshots with their tax lines), its shipping method's snapshot and fee, and a stock
+    reservation per line until the checkout expires (bulk inserts)."""
     lines, reservations, audits, placed = [], [], [], []
-    for vendor_id, vendor_items in by_vendor.items():
-        subtotal = sum((i.product.price * i.quantity for i in vendor_items), Decimal("0.00"))
+    for po in priced:
+        q, fee = po.shipping, po.fee
         oid = uuid.uuid4()
         order = Order.objects.create(
-            id=oid, number=order_number(oid), checkout=checkout, buyer=checkout.buyer, vendor_id=vendor_id,
-            currency=checkout.currency, subtotal=subtotal, total=subtotal, shipping_address=shipping,
-            billing_address=billing, reservation_expires_at=checkout.expires_at,
+            id=oid, number=order_number(oid), checkout=checkout, buyer=checkout.buyer, vendor_id=po.vendor_id,
+            currency=checkout.currency, subtotal=po.subtotal, shipping_total=fee.gross, total=po.total,
+            tax_total=po.tax_total, prices_include_tax=po.prices_include_tax, tax_country=po.tax_country,
+            shipping_method=q.method, shipping_method_data=method_snapshot(q), shipping_tax_class=q.method.tax_class,
+            shipping_tax_rate=fee.rate, shipping_net=fee.net, shipping_tax=fee.tax,
+            shipping_address=shipping, billing_address=billing, reservation_expires_at=checkout.expires_at,
         )
         audits.append(OrderStatusChange(order=order, from_status="", to_status=OrderStatus.PENDING_PAYMENT,
                                         actor=checkout.buyer, reason="checkout"))
         placed.append(order)
-        for i in vendor_items:
+        for i, t in po.lines:
             p = i.product
             lines.append(OrderLine(order=order, product=p, product_name=p.name, sku=p.sku, vendor_name=p.vendor.name,
-                                   unit_price=p.price, quantity=i.quantity, line_total=p.price * i.quantity))
+                                   unit_price=p.price, quantity=i.quantity, line_total=p.price * i.quantity,
+                                   tax_class=p.tax_class, tax_rate=t.rate, net_total=t.net, tax_amount=t.tax,
+                                   gross_total=t.gross))
             reservations.append(StockReservation(order=order, product=p, quantity=i.quantity,
                                                  expires_at=checkout.expires_at))
     OrderLine.objects.bulk_create(lines)

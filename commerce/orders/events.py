@@ -15,10 +15,15 @@ from realtime.user_topic import USER_TOPIC
 
 from commerce.orders.models import Order, OrderSource, OrderStatus
 from commerce.orders.selectors import order_data, order_summary
+from commerce.shipping.models import ShippingRule
 from commerce.stores.events import VENDOR_TOPIC
 from commerce.stores.models import Vendor, VendorStatus
+from commerce.tax.models import TaxClass
 
 OrderStatusValue = one_of(OrderStatus.values)
+TaxClassValue = one_of(TaxClass.values)
+#: a tax rate in percent with two decimals (``"19.00"``)
+Rate = Money
 
 
 class OrderSummary(Payload):
@@ -46,9 +51,42 @@ class OrderLineData(Payload):
     product_name: str
     sku: str
     vendor_name: str
-    unit_price: Money
+    unit_price: Money = Field(description="as the store lists it (with tax when the order's prices_include_tax)")
     quantity: int = Field(ge=1)
-    line_total: Money
+    line_total: Money = Field(description="unit_price x quantity")
+    tax_class: TaxClassValue
+    tax_rate: Rate = Field(description="percent")
+    net_total: Money
+    tax_amount: Money = Field(description="rounded once per line, half-up to cents")
+    gross_total: Money = Field(description="net_total + tax_amount: what the buyer pays for the line")
+
+
+class ShippingMethodSnapshot(Payload):
+    """What the order keeps of its shipping method (``commerce.shipping.selectors.method_snapshot``)."""
+
+    id: UUID
+    name: str
+    rule: one_of(ShippingRule.values)
+    zone: str
+    price: Money | None
+    currency: Currency
+    free_above: Money | None
+    weight_g: int | None = Field(description="the chargeable weight a weight method priced, grams")
+    distance_m: int | None = Field(description="a courier method's distance from the pickup point, metres")
+    min_days: int | None
+    max_days: int | None
+    tax_class: TaxClassValue
+
+
+class OrderShipping(Payload):
+    """The shipping fee's tax line and the method's snapshot (null for auction orders)."""
+
+    method: ShippingMethodSnapshot | None
+    tax_class: TaxClassValue | one_of(("",))
+    tax_rate: Rate
+    net: Money
+    tax: Money
+    gross: Money = Field(description="= shipping_total")
 
 
 class OrderAddress(Payload):
@@ -80,11 +118,16 @@ class OrderData(Payload):
     buyer_id: UUID
     vendor: OrderVendor
     currency: Currency
-    subtotal: Money
+    subtotal: Money = Field(description="the lines' gross_total")
     shipping_total: Money
-    total: Money
+    total: Money = Field(description="subtotal + shipping_total")
+    tax_total: Money = Field(description="the tax in total (lines and shipping)")
+    net_total: Money = Field(description="total - tax_total")
+    prices_include_tax: bool
+    tax_country: str = Field(description="whose rates apply (the shipping address's country)")
     refunded_total: Money
     lines: list[OrderLineData]
+    shipping: OrderShipping
     shipping_address: OrderAddress
     billing_address: OrderAddress
     reservation_expires_at: Timestamp | None

@@ -18,7 +18,9 @@ from django.db.models.functions import Now
 from core.fsm import StateMachine
 
 from commerce.catalog.models import Product
+from commerce.shipping.models import ShippingMethod
 from commerce.stores.models import Vendor
+from commerce.tax.models import TaxClass
 
 
 class CheckoutStatus(models.TextChoices):
@@ -116,7 +118,16 @@ class OrderSource(models.TextChoices):
 class Order(models.Model):
     """What one buyer bought from one vendor. Lines, prices and addresses are immutable
     snapshots taken at checkout. ``status`` moves only along :data:`ORDER_TRANSITIONS`
-    (``commerce.orders.services.order_transition``); each move is an :class:`OrderStatusChange`."""
+    (``commerce.orders.services.order_transition``); each move is an :class:`OrderStatusChange`.
+
+    Money (``Decimal``, ``currency``): ``subtotal`` is what the lines cost the buyer (their
+    ``gross_total``s), ``shipping_total`` the shipping fee (gross: ``shipping_net +
+    shipping_tax``), ``total = subtotal + shipping_total`` what is paid, ``tax_total`` the tax
+    in it (lines and shipping, rounded per line: ``commerce.tax.calculation``), at the rates of
+    ``tax_country`` (the shipping address's). ``prices_include_tax`` is how the store entered
+    its prices. ``shipping_method`` (kept null once the store deletes it) and
+    ``shipping_method_data`` (``commerce.shipping.selectors.method_snapshot``: what the fee was
+    computed from) say how it ships; auction orders have no method and no fee."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     number = models.CharField(max_length=20, unique=True)
@@ -129,6 +140,16 @@ class Order(models.Model):
     subtotal = models.DecimalField(max_digits=14, decimal_places=2)
     shipping_total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
     total = models.DecimalField(max_digits=14, decimal_places=2)
+    tax_total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    prices_include_tax = models.BooleanField(default=True)
+    tax_country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 of the rates applied")
+    shipping_method = models.ForeignKey(ShippingMethod, null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="+")
+    shipping_method_data = models.JSONField(default=dict, blank=True)
+    shipping_tax_class = models.CharField(max_length=16, choices=TaxClass.choices, blank=True)
+    shipping_tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0.00"))
+    shipping_net = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    shipping_tax = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
     refunded_total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
     shipping_address = models.JSONField(default=dict)
     billing_address = models.JSONField(default=dict)
@@ -154,6 +175,12 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=[s.value for s in OrderStatus]), name="commerce_order_status_valid"
             ),
+            models.CheckConstraint(condition=Q(total=models.F("subtotal") + models.F("shipping_total")),
+                                   name="commerce_order_total_sum"),
+            models.CheckConstraint(condition=Q(shipping_total=models.F("shipping_net") + models.F("shipping_tax")),
+                                   name="commerce_order_shipping_tax_sum"),
+            models.CheckConstraint(condition=Q(tax_total__gte=0) & Q(tax_total__lte=models.F("total")),
+                                   name="commerce_order_tax_range"),
         ]
 
     def __str__(self) -> str:
@@ -166,7 +193,12 @@ class Order(models.Model):
 
 class OrderLine(models.Model):
     """A line of an order: a snapshot of the product (name, SKU, unit price at purchase) and the
-    quantity. ``product`` stays linked for stock returns but may be deleted later."""
+    quantity. ``product`` stays linked for stock returns but may be deleted later.
+
+    ``unit_price`` and ``line_total = unit_price x quantity`` are as the store lists them (with
+    tax when the order's ``prices_include_tax``, else without); the tax line is ``tax_class``,
+    ``tax_rate`` (percent) and ``net_total + tax_amount = gross_total`` (rounded once, half-up,
+    ``commerce.tax.calculation.tax_line``)."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="order_lines")
@@ -176,10 +208,19 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     quantity = models.PositiveIntegerField()
     line_total = models.DecimalField(max_digits=14, decimal_places=2)
+    tax_class = models.CharField(max_length=16, choices=TaxClass.choices, default=TaxClass.STANDARD)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0.00"))
+    net_total = models.DecimalField(max_digits=14, decimal_places=2)
+    tax_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    gross_total = models.DecimalField(max_digits=14, decimal_places=2)
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="commerce_orderline_quantity_gt_0")]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="commerce_orderline_quantity_gt_0"),
+            models.CheckConstraint(condition=Q(gross_total=models.F("net_total") + models.F("tax_amount")),
+                                   name="commerce_orderline_tax_sum"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.sku} @ {self.unit_price}"

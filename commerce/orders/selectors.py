@@ -32,11 +32,19 @@ def order_data(order: Order) -> dict[str, Any]:
 
         {"id", "number", "checkout_id", "status", "source", "buyer_id",
          "vendor": {"id", "name"}, "currency", "subtotal", "shipping_total", "total",
-         "refunded_total", "lines": [{"id", "product_id", "product_name", "sku", "vendor_name",
-         "unit_price", "quantity", "line_total"}], "shipping_address", "billing_address",
-         "reservation_expires_at", "cancel_reason", "paid_at", "delivered_at", "created_at", "updated_at"}
+         "tax_total", "net_total", "prices_include_tax", "tax_country", "refunded_total",
+         "lines": [{"id", "product_id", "product_name", "sku", "vendor_name", "unit_price",
+                    "quantity", "line_total", "tax_class", "tax_rate", "net_total", "tax_amount",
+                    "gross_total"}],
+         "shipping": {"method": {...} | null, "tax_class", "tax_rate", "net", "tax", "gross"},
+         "shipping_address", "billing_address", "reservation_expires_at", "cancel_reason",
+         "paid_at", "delivered_at", "created_at", "updated_at"}
 
-    Money as ``"12.50"`` strings in ``currency``; times ISO 8601 UTC."""
+    Money as ``"12.50"`` strings in ``currency``, rates as ``"19.00"`` (percent); times ISO 8601
+    UTC. ``total = subtotal + shipping_total`` is what the buyer pays, ``tax_total`` the tax in
+    it and ``net_total = total - tax_total``; each line and the shipping fee carry their tax
+    line (``net + tax = gross``). ``shipping.method`` is the snapshot of the method it ships
+    with (``commerce.shipping.selectors.method_snapshot``; null for auction orders)."""
     return OrderSerializer(order).data
 
 

@@ -8,10 +8,16 @@ from rest_framework import serializers
 from core.fields import MoneyOutputField, TimestampField
 
 from commerce.orders.models import CheckoutStatus, OrderStatus
+from commerce.shipping.models import ShippingRule
 from commerce.stores.serializers import VendorRefSerializer
+from commerce.tax.models import TaxClass
 
 
 class CheckoutInputSerializer(serializers.Serializer):
+    shipping_methods = serializers.DictField(
+        child=serializers.UUIDField(), required=False, default=dict,
+        help_text="The shipping method chosen for each store of the cart: {vendor_id: method_id} (the cart's "
+        "`shipping.stores[].methods` lists what is offered)")
     shipping_address_id = serializers.UUIDField(required=False, allow_null=True,
                                                 help_text="Default: your default shipping address")
     billing_address_id = serializers.UUIDField(required=False, allow_null=True,
@@ -28,7 +34,44 @@ class OrderLineOutputSerializer(serializers.Serializer):
     vendor_name = serializers.CharField()
     unit_price = MoneyOutputField(help_text="Price per unit at purchase")
     quantity = serializers.IntegerField()
-    line_total = MoneyOutputField()
+    line_total = MoneyOutputField(help_text="unit_price x quantity, as the store lists prices")
+    tax_class = serializers.ChoiceField(choices=TaxClass.choices)
+    tax_rate = MoneyOutputField(help_text="Percent, \"19.00\"")
+    net_total = MoneyOutputField()
+    tax_amount = MoneyOutputField(help_text="Rounded once per line, half-up to cents")
+    gross_total = MoneyOutputField(help_text="net_total + tax_amount: what the buyer pays for the line")
+
+
+class ShippingMethodSnapshotSerializer(serializers.Serializer):
+    """What an order keeps of its shipping method (``commerce.shipping.selectors.method_snapshot``)."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    rule = serializers.ChoiceField(choices=ShippingRule.choices)
+    zone = serializers.CharField()
+    price = serializers.CharField(allow_null=True, help_text="The fee charged, \"4.90\"")
+    currency = serializers.CharField()
+    free_above = serializers.CharField(allow_null=True)
+    weight_g = serializers.IntegerField(allow_null=True, help_text="The chargeable weight a weight method priced")
+    distance_m = serializers.IntegerField(allow_null=True, help_text="A courier method's distance, metres")
+    min_days = serializers.IntegerField(allow_null=True)
+    max_days = serializers.IntegerField(allow_null=True)
+    tax_class = serializers.ChoiceField(choices=TaxClass.choices)
+
+
+class OrderShippingSerializer(serializers.Serializer):
+    """The shipping fee's tax line and the method's snapshot (renders an ``Order``)."""
+
+    method = serializers.SerializerMethodField()
+    tax_class = serializers.CharField(source="shipping_tax_class", help_text="Empty for auction orders")
+    tax_rate = MoneyOutputField(source="shipping_tax_rate", help_text="Percent")
+    net = MoneyOutputField(source="shipping_net")
+    tax = MoneyOutputField(source="shipping_tax")
+    gross = MoneyOutputField(source="shipping_total", help_text="= shipping_total")
+
+    @extend_schema_field(ShippingMethodSnapshotSerializer(allow_null=True))
+    def get_method(self, order) -> dict | None:
+        return order.shipping_method_data or None
 
 
 class OrderSerializer(serializers.Serializer):
@@ -45,11 +88,16 @@ class OrderSerializer(serializers.Serializer):
     buyer_id = serializers.UUIDField()
     vendor = VendorRefSerializer()
     currency = serializers.CharField()
-    subtotal = MoneyOutputField()
+    subtotal = MoneyOutputField(help_text="The lines' gross_total")
     shipping_total = MoneyOutputField()
-    total = MoneyOutputField()
+    total = MoneyOutputField(help_text="subtotal + shipping_total")
+    tax_total = MoneyOutputField(help_text="The tax in total (lines and shipping)")
+    net_total = serializers.SerializerMethodField(help_text="total - tax_total")
+    prices_include_tax = serializers.BooleanField()
+    tax_country = serializers.CharField(help_text="Whose rates apply (the shipping address's country)")
     refunded_total = MoneyOutputField()
     lines = OrderLineOutputSerializer(many=True, source="lines.all")
+    shipping = OrderShippingSerializer(source="*")
     shipping_address = serializers.JSONField(help_text="Snapshot of the address at checkout")
     billing_address = serializers.JSONField(help_text="Snapshot of the address at checkout")
     reservation_expires_at = TimestampField(allow_null=True)
@@ -58,6 +106,10 @@ class OrderSerializer(serializers.Serializer):
     delivered_at = TimestampField(allow_null=True, help_text="When delivery was proven (PIN or QR)")
     created_at = TimestampField()
     updated_at = TimestampField()
+
+    @extend_schema_field(serializers.CharField())
+    def get_net_total(self, order) -> str:
+        return f"{order.total - order.tax_total:.2f}"
 
 
 class OrderOutputSerializer(OrderSerializer):

@@ -88,8 +88,11 @@ class OrderRefundsApi(APIView):
 
     @extend_schema(
         summary="Refund an order (store staff or admin)",
-        description="Full (no amount) or partial. A refund completing the total moves the order to `refunded`. "
-        "409 `refund_exceeds_payment`, `not_paid`, `insufficient_funds`; 403 `refund_not_allowed`.",
+        description="Full (no amount: everything left, the shipping fee included) or partial (`amount` of goods; the "
+        "shipping fee comes back only with `include_shipping`, which adds what is left of it). A refund completing "
+        "the total moves the order to `refunded`; each refund of an invoiced order issues a credit note. "
+        "409 `refund_exceeds_payment` (with `refundable`, `refundable_goods`, `refundable_shipping`), `not_paid`, "
+        "`insufficient_funds`; 403 `refund_not_allowed`.",
         request=RefundInputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: RefundOutputSerializer, **error_responses(400, 401, 403, 404, 409, 422, 503)},
@@ -99,7 +102,7 @@ class OrderRefundsApi(APIView):
     def post(self, request: Request, order_id) -> Response:
         data = validated(RefundInputSerializer, request.data)
         refund = payments.refund_create(user=request.user, order_id=order_id, amount=data.get("amount"),
-                                        reason=data["reason"])
+                                        include_shipping=data["include_shipping"], reason=data["reason"])
         order = order_data_for(user=request.user, order=order_get_visible(user=request.user, order_id=order_id))
         return Response(RefundOutputSerializer(refund, context={"order": order}).data, status=status.HTTP_201_CREATED)
 

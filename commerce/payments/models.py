@@ -80,11 +80,13 @@ class Payment(models.Model):
 
 class Refund(models.Model):
     """``amount`` given back to the buyer of ``payment``'s order, by ``actor`` (vendor staff or
-    admin) for ``reason``. ``gateway_refund_id`` is set for card payments."""
+    admin) for ``reason``; ``shipping_amount`` of it is the shipping fee given back (the rest is
+    goods). ``gateway_refund_id`` is set for card payments."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount = models.DecimalField(max_digits=14, decimal_places=2)
+    shipping_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
     reason = models.CharField(max_length=200, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     gateway_refund_id = models.CharField(max_length=80, blank=True)
@@ -92,7 +94,11 @@ class Refund(models.Model):
 
     class Meta:
         ordering = ["created_at"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="commerce_refund_amount_gt_0")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="commerce_refund_amount_gt_0"),
+            models.CheckConstraint(condition=Q(shipping_amount__gte=0) & Q(shipping_amount__lte=models.F("amount")),
+                                   name="commerce_refund_shipping_range"),
+        ]
 
 
 class PaymentWebhookEvent(models.Model):

@@ -38,7 +38,10 @@ class PaymentOutputSerializer(serializers.Serializer):
 
 
 class RefundInputSerializer(serializers.Serializer):
-    amount = MoneyField(required=False, allow_null=True, help_text="Decimal string; default: all that is left")
+    amount = MoneyField(required=False, allow_null=True,
+                        help_text="Decimal string: goods to refund; default: all that is left, shipping included")
+    include_shipping = serializers.BooleanField(required=False, default=False,
+                                                help_text="Add the shipping fee not refunded yet to amount (amount 0.00: the fee alone)")
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
@@ -48,7 +51,8 @@ class RefundOutputSerializer(serializers.Serializer):
 
     id = serializers.UUIDField()
     payment_id = serializers.UUIDField()
-    amount = MoneyOutputField()
+    amount = MoneyOutputField(help_text="What the buyer gets back")
+    shipping_amount = MoneyOutputField(help_text="Of it, the shipping fee")
     reason = serializers.CharField()
     created_at = TimestampField()
     order = serializers.SerializerMethodField()

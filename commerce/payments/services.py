@@ -51,6 +51,7 @@ from typing import Any, Mapping
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
@@ -78,7 +79,11 @@ from commerce.payments.escrow import commission_for, open_dispute_id, publish_es
 from commerce.payments.events import OrderRefunded
 from commerce.payments.gateways import GatewayError, Intent, PaymentGateway, get_gateway
 from commerce.payments.models import Payment, PaymentMethod, PaymentStatus, PaymentWebhookEvent, Refund, WalletDeposit
+from commerce.payments.signals import payment_succeeded, refund_created
 from commerce.stores.events import VENDOR_TOPIC
+from commerce.tax.calculation import tax_line
+from commerce.tax.models import TaxClass
+from commerce.tax.selectors import rates_for_country
 from commerce.wallet import services as wallets
 from commerce.wallet.models import Escrow, EscrowStatus, LedgerKind
 
@@ -99,7 +104,8 @@ def _lock_checkout_then_order(order_id: uuid.UUID) -> Order:
 def _mark_paid(*, order: Order, payment: Payment) -> None:
     """A locked pending order whose ``payment`` just succeeded: payment row, reservations
     consumed (the sale), escrow held, order ``paid``, checkout completed when all its orders are
-    settled, the products leave the buyer's cart, buyer notified."""
+    settled, the products leave the buyer's cart, ``payment_succeeded`` sent (the invoice is
+    issued: its counter is the last row this transaction locks), buyer notified."""
     payment.status = PaymentStatus.SUCCEEDED
     payment.succeeded_at = timezone.now()
     payment.save(update_fields=["status", "succeeded_at", "updated_at"])
@@ -112,6 +118,7 @@ def _mark_paid(*, order: Order, payment: Payment) -> None:
         product_ids = [pid for pid in order.lines.values_list("product_id", flat=True) if pid]
         if product_ids:
             cart_remove_products(user=order.buyer, product_ids=product_ids)
+    payment_succeeded.send(sender=Payment, payment=payment, order=order)
     notify(
         recipients=[order.buyer_id],
         kind=PAYMENT_SUCCEEDED.name,
@@ -488,42 +495,68 @@ def payments_reconcile(*, now: datetime | None = None, limit: int = 200) -> dict
 # --- refunds -------------------------------------------------------------------------------
 
 
+def refundable_amounts(*, order: Order) -> dict[str, Decimal]:
+    """What is left to refund of ``order``: ``{"total", "goods", "shipping"}`` (``Decimal``,
+    ``order.currency``): ``shipping`` is the shipping fee not given back yet, ``goods`` the
+    rest. Zero everywhere for an unpaid order."""
+    zero = Decimal("0.00")
+    payment = order.payments.filter(status=PaymentStatus.SUCCEEDED).first()
+    if payment is None:
+        return {"total": zero, "goods": zero, "shipping": zero}
+    total = payment.amount - payment.refunded_amount
+    shipping_back = payment.refunds.aggregate(s=Sum("shipping_amount"))["s"] or zero
+    shipping = max(zero, min(order.shipping_total - shipping_back, total))
+    return {"total": total, "goods": total - shipping, "shipping": shipping}
+
+
+def _shipping_part(*, order: Order, amount: Decimal, shipping_amount: Decimal | None) -> Decimal:
+    """How much of a refund of ``amount`` is shipping (the rules: README, "Shipping"): all the
+    shipping left for a refund of everything left; otherwise ``shipping_amount`` when the caller
+    says (at most the shipping left, and the goods part at most the goods left), else only what
+    the goods left cannot cover (a partial refund gives goods back first). Raises ``Conflict``
+    ``refund_exceeds_payment``."""
+    left = refundable_amounts(order=order)
+    if amount > left["total"]:
+        raise Conflict(f"At most {left['total']:.2f} {order.currency} can be refunded.", code="refund_exceeds_payment",
+                       extra={"refundable": f"{left['total']:.2f}", "refundable_shipping": f"{left['shipping']:.2f}"})
+    if amount == left["total"]:
+        return left["shipping"]
+    if shipping_amount is None:
+        return max(Decimal("0.00"), amount - left["goods"])
+    if shipping_amount < 0 or shipping_amount > min(amount, left["shipping"]) or amount - shipping_amount > left["goods"]:
+        raise Conflict(f"At most {left['shipping']:.2f} {order.currency} of shipping and {left['goods']:.2f} of goods "
+                       "can be refunded.", code="refund_exceeds_payment",
+                       extra={"refundable": f"{left['total']:.2f}", "refundable_shipping": f"{left['shipping']:.2f}"})
+    return shipping_amount
+
+
 def refund_locked(*, order: Order, amount: Decimal, actor=None, reason: str = "", set_status: bool = True,
+                  shipping_amount: Decimal | None = None, lines: list[dict[str, Any]] | None = None,
                   store_ledger_kind: str = LedgerKind.REFUND) -> Refund:
     """Refund ``amount`` of a locked order's succeeded payment to the buyer (see the module
     docstring for where the money comes from). With ``set_status`` a refund that completes the
-    total moves the order to ``refunded``. ``store_ledger_kind`` names the entry that takes the
-    money back from the store's wallet after release (``refund``; returns write
-    ``return_refund``). Raises ``Conflict`` ``not_paid``,
-    ``refund_exceeds_payment``, ``insufficient_funds`` (vendor wallet after release),
-    ``core.fsm.InvalidTransition`` (a full refund while out for delivery)."""
+    total moves the order to ``refunded``.
+
+    Shipping: a refund of everything left includes the shipping fee left; a partial one gives
+    goods back first and the fee only for what the goods cannot cover, unless the caller says
+    how much of ``amount`` is shipping (``shipping_amount``: a store refunding the fee, the
+    returns room deciding it). ``lines`` (``[{"order_line_id", "quantity", "amount"}]``) says
+    which goods the rest is for; both go with ``commerce.payments.signals.refund_created`` (the
+    credit note). ``store_ledger_kind`` names the entry that takes the money back from the store's
+    wallet after release (``refund``; returns write ``return_refund``). Raises ``Conflict`` ``not_paid``, ``refund_exceeds_payment``,
+    ``insufficient_funds`` (vendor wallet after release), ``core.fsm.InvalidTransition`` (a
+    full refund while out for delivery)."""
     payment = order.payments.select_for_update().filter(status=PaymentStatus.SUCCEEDED).first()
     if payment is None:
         raise Conflict("This order has no payment to refund.", code="not_paid")
     remaining = payment.amount - payment.refunded_amount
-    if amount > remaining:
-        raise Conflict(f"At most {remaining:.2f} {payment.currency} can be refunded.", code="refund_exceeds_payment",
-                       extra={"refundable": f"{remaining:.2f}"})
+    shipping_part = _shipping_part(order=order, amount=amount, shipping_amount=shipping_amount)
     full = amount == remaining
     if set_status and full:
         order_require_transition(order=order, to_status=OrderStatus.REFUNDED,
                                  detail=f"An order cannot be refunded in full while {order.status}.")
-    escrow = Escrow.objects.select_for_update().filter(order=order).first()
-    if escrow is not None and escrow.status == EscrowStatus.RELEASED:
-        share = commission_for(amount) if escrow.commission > 0 else Decimal("0.00")
-        owner = order.vendor.owner_id
-        if share > 0:
-            wallets.wallet_credit(user=owner, amount=share, currency=payment.currency, kind=LedgerKind.COMMISSION,
-                                  reference=f"order:{order.id}", memo=f"Commission returned, order {order.number}")
-        wallets.wallet_debit(user=owner, amount=amount, currency=payment.currency, kind=store_ledger_kind,
-                             reference=f"order:{order.id}", memo=f"Refund of order {order.number}")
-    elif escrow is not None:
-        escrow.amount -= amount
-        if escrow.amount == 0:
-            escrow.status = EscrowStatus.REFUNDED
-        escrow.save(update_fields=["amount", "status"])
-        publish_escrow(order=order, escrow=escrow, reason="refunded", dispute_id=open_dispute_id(order_id=order.pk))
-    refund = Refund(payment=payment, amount=amount, reason=(reason or "")[:200],
+    _take_back(order=order, payment=payment, amount=amount, ledger_kind=store_ledger_kind)
+    refund = Refund(payment=payment, amount=amount, shipping_amount=shipping_part, reason=(reason or "")[:200],
                     actor=actor if getattr(actor, "pk", None) else None)
     if payment.method == PaymentMethod.CARD:
         gw = get_gateway(payment.gateway)
@@ -547,30 +580,67 @@ def refund_locked(*, order: Order, amount: Decimal, actor=None, reason: str = ""
            data={"order_id": str(order.id), "amount": f"{amount:.2f}", "currency": payment.currency}, target=order)
     if set_status and full:
         order_apply_transition(order=order, to_status=OrderStatus.REFUNDED, actor=actor, reason=reason or "refunded")
+    refund_created.send(sender=Refund, refund=refund, order=order, shipping_amount=shipping_part, lines=list(lines or []))
     return refund
 
 
-def refund_create(*, user, order_id: Any, amount: Any = None, reason: str = "") -> Refund:
-    """Vendor staff of the order's store or an admin refunds ``amount`` (default: all that is
-    left). Raises ``NotFound`` ``order_not_found`` (may not see it), ``Forbidden``
+def _take_back(*, order: Order, payment: Payment, amount: Decimal, ledger_kind: str = LedgerKind.REFUND) -> None:
+    """Where a refund's money comes from: out of the escrow before release; after it, out of the
+    store owner's wallet as a ``ledger_kind`` entry (with the commission's share given back to
+    the store)."""
+    escrow = Escrow.objects.select_for_update().filter(order=order).first()
+    if escrow is not None and escrow.status == EscrowStatus.RELEASED:
+        share = commission_for(amount) if escrow.commission > 0 else Decimal("0.00")
+        owner = order.vendor.owner_id
+        if share > 0:
+            wallets.wallet_credit(user=owner, amount=share, currency=payment.currency, kind=LedgerKind.COMMISSION,
+                                  reference=f"order:{order.id}", memo=f"Commission returned, order {order.number}")
+        wallets.wallet_debit(user=owner, amount=amount, currency=payment.currency, kind=ledger_kind,
+                             reference=f"order:{order.id}", memo=f"Refund of order {order.number}")
+    elif escrow is not None:
+        escrow.amount -= amount
+        if escrow.amount == 0:
+            escrow.status = EscrowStatus.REFUNDED
+        escrow.save(update_fields=["amount", "status"])
+        publish_escrow(order=order, escrow=escrow, reason="refunded", dispute_id=open_dispute_id(order_id=order.pk))
+
+
+def refund_create(*, user, order_id: Any, amount: Any = None, include_shipping: bool = False,
+                  reason: str = "") -> Refund:
+    """Vendor staff of the order's store or an admin refunds ``amount`` of goods (default:
+    everything left, the shipping fee included); ``include_shipping`` adds the shipping fee not
+    refunded yet to it (``amount`` may then be ``0.00``: the fee alone). Raises ``NotFound`` ``order_not_found`` (may not see it), ``Forbidden``
     ``refund_not_allowed`` (the buyer), ``ApplicationError`` ``invalid_amount`` and the
     ``Conflict`` codes of :func:`refund_locked`."""
     oid = parse_uuid(order_id)
     if oid is None:
         raise NotFound("Order not found.", code="order_not_found")
     if amount is not None:
-        amount = wallets.validate_amount(amount)
+        amount = wallets.validate_amount(amount, allow_zero=include_shipping)
     with transaction.atomic():
         order = _lock_checkout_then_order(oid)
         if not can_view_order(user, order):
             raise NotFound("Order not found.", code="order_not_found")
         if not can_refund_order(user, order):
             raise Forbidden("Only the store or an admin can refund an order.", code="refund_not_allowed")
+        left = refundable_amounts(order=order)
         if amount is None:
-            amount = order.total - order.refunded_total
-            if amount <= 0:
+            if left["total"] <= 0:
                 raise Conflict("Nothing left to refund.", code="refund_exceeds_payment", extra={"refundable": "0.00"})
-        return refund_locked(order=order, amount=amount, actor=user, reason=reason)
+            return refund_locked(order=order, amount=left["total"], actor=user, reason=reason)
+        if include_shipping:
+            if amount + left["shipping"] <= 0:
+                raise Conflict("Nothing left to refund.", code="refund_exceeds_payment",
+                               extra={"refundable": f"{left['total']:.2f}"})
+            return refund_locked(order=order, amount=amount + left["shipping"], shipping_amount=left["shipping"],
+                                 actor=user, reason=reason)
+        if amount > left["goods"] and amount != left["total"]:
+            raise Conflict(f"At most {left['goods']:.2f} {order.currency} of goods can be refunded; the shipping fee "
+                           "comes back with include_shipping or a full refund.", code="refund_exceeds_payment",
+                           extra={"refundable": f"{left['total']:.2f}", "refundable_goods": f"{left['goods']:.2f}",
+                                  "refundable_shipping": f"{left['shipping']:.2f}"})
+        return refund_locked(order=order, amount=amount, shipping_amount=Decimal("0.00") if amount != left["total"]
+                             else None, actor=user, reason=reason)
 
 
 
@@ -599,20 +669,29 @@ def order_create_for_auction(
     held, and the order is ``paid``. Without it, it stays ``pending_payment`` for the buyer to
     pay (no stock reservation expiry). Call inside the caller's transaction, after locking the
     auction. Raises ``Conflict`` ``no_active_hold`` / ``insufficient_funds`` from the wallet.
+
+    Tax: the winning price is what the buyer pays (a consumer price, tax included), taxed at
+    the product's class (standard without a product) and the shipping address's country. An
+    auction order has no shipping method and no fee (the listing's price is the deal).
     """
     amount = wallets.validate_amount(amount)
     if shipping_address is None:
         addr = Address.objects.filter(user=buyer, is_default_shipping=True).first()
         shipping_address = address_snapshot(addr) if addr else {}
+    country = str(shipping_address.get("country") or "")
+    tax_class = product.tax_class if product is not None else TaxClass.STANDARD
+    taxed = tax_line(amount, rates_for_country(country=country, on=timezone.now().date())[tax_class], includes_tax=True)
     with transaction.atomic():
         oid = uuid.uuid4()
         order = Order.objects.create(
             id=oid, number=order_number(oid), buyer=buyer, vendor=vendor, source=OrderSource.AUCTION,
-            currency=currency, subtotal=amount, total=amount, shipping_address=shipping_address,
-            billing_address=shipping_address,
+            currency=currency, subtotal=amount, total=amount, tax_total=taxed.tax, tax_country=country,
+            shipping_address=shipping_address, billing_address=shipping_address,
         )
         OrderLine.objects.create(order=order, product=product, product_name=title[:200], sku=sku[:64],
-                                 vendor_name=vendor.name, unit_price=amount, quantity=1, line_total=amount)
+                                 vendor_name=vendor.name, unit_price=amount, quantity=1, line_total=amount,
+                                 tax_class=tax_class, tax_rate=taxed.rate, net_total=taxed.net, tax_amount=taxed.tax,
+                                 gross_total=taxed.gross)
         OrderStatusChange.objects.create(order=order, from_status="", to_status=OrderStatus.PENDING_PAYMENT,
                                          reason=OrderSource.AUCTION)
         order_placed(order=order)

@@ -1,11 +1,12 @@
 """The ``vendor:<vendor_id>`` topic kind and the store's own event types (``realtime.events``).
 
 The kind is the store's (the room that owns ``Vendor``), so that the store itself can announce
-on it; its handler, the live order desk (snapshot, authorisation), is
-``commerce.orders.realtime``, and the order, escrow and dispute types on it are declared by
-their rooms. A removed member's sockets lose the topic through the gateway's
-``subscription.revoked`` (``commerce.stores.receivers`` → ``realtime.outbox.reauthorize_user``;
-reason ``staff_removed``).
+on it and every room above can publish on it; its handler, the live desk (snapshot,
+authorisation), is ``commerce.orders.realtime``, and the other types on it are declared by
+their rooms (order, escrow and dispute types; the catalogue's import progress,
+``commerce.catalog.events``; invoices and credit notes, ``commerce.invoices.events``). A removed
+member's sockets lose the topic through the gateway's ``subscription.revoked``
+(``commerce.stores.receivers`` → ``realtime.outbox.reauthorize_user``; reason ``staff_removed``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from commerce.stores.models import PickupSource, Vendor, VendorStaff, VendorStaf
 from commerce.stores.selectors import vendor_data
 from commerce.stores.serializers import StaffMemberOutputSerializer
 
-#: ``vendor:<vendor_id>``: a store's live order desk (its staff only)
-VENDOR_TOPIC = TopicKind("vendor", key="the store's (vendor's) id", description="a store's live order desk, for its staff")
+#: ``vendor:<vendor_id>``: a store's live desk (its staff only)
+VENDOR_TOPIC = TopicKind("vendor", key="the store's (vendor's) id",
+                         description="a store's live desk (orders, disputes, catalogue imports), for its staff")
 
 
 class StoreAddress(Payload):

@@ -8,7 +8,8 @@ users (``core.permissions.is_active_user``). ``vendor`` may be a :class:`Vendor`
 (``Order.objects.filter(vendor_id__in=store_ids_of(user))``).
 
 Roles (``VendorStaffRole``; issue 18): only **owners** manage the staff, the profile and the
-payouts; **managers** also manage products, orders and returns; **staff** handle orders. The role
+payouts; **managers** also manage products (the catalogue import too), orders, returns and the
+selling settings (shipping, tax); **staff** handle orders. The role
 sets below are what the predicates pass, so a room above that needs the same answer asks
 ``is_store_staff(user, vendor, roles=MANAGING_ROLES)`` rather than naming roles itself.
 """
@@ -102,3 +103,10 @@ def can_manage_payouts(user, vendor) -> bool:
 def can_set_store_status(user, vendor=None) -> bool:
     """Who activates and suspends stores: marketplace admins (any store)."""
     return is_marketplace_admin(user)
+
+
+def can_manage_store(user, vendor) -> bool:
+    """Who changes a store's selling settings (shipping methods and zones, tax settings) and
+    reads its catalogue imports and exports: its owners and managers (:data:`MANAGING_ROLES`), or
+    a marketplace admin. One query at most."""
+    return is_marketplace_admin(user) or is_store_staff(user, vendor, roles=MANAGING_ROLES)

@@ -14,7 +14,13 @@ from core.exceptions import Forbidden, NotFound
 from core.permissions import is_active_user, is_marketplace_admin
 
 from commerce.stores.models import InvitationStatus, PickupPoint, StoreInvitation, Vendor, VendorStaff, VendorStatus
-from commerce.stores.permissions import can_manage_store_staff, can_view_store_staff, store_ids_of
+from commerce.stores.permissions import (
+    can_manage_store,
+    can_manage_store_staff,
+    can_view_store_staff,
+    is_store_staff,
+    store_ids_of,
+)
 from commerce.stores.serializers import VendorOutputSerializer
 
 
@@ -43,6 +49,20 @@ def vendor_get(*, user, vendor_id: uuid.UUID) -> Vendor:
     vendor = vendor_list(user=user).filter(pk=vendor_id).first()
     if vendor is None:
         raise NotFound("Vendor not found.", code="vendor_not_found")
+    return vendor
+
+
+def vendor_get_managed(*, user, vendor_id) -> Vendor:
+    """The vendor ``vendor_id`` for a change of its selling settings (shipping, tax) by
+    ``user``. Raises ``NotFound`` ``vendor_not_found`` when it does not exist or ``user`` is
+    neither its staff nor a marketplace admin (no hint it exists), ``Forbidden``
+    ``store_settings_not_allowed`` for its staff who are not owners or managers
+    (``commerce.stores.permissions.can_manage_store``)."""
+    vendor = Vendor.objects.filter(pk=vendor_id).first()
+    if vendor is None or not (is_marketplace_admin(user) or is_store_staff(user, vendor)):
+        raise NotFound("Vendor not found.", code="vendor_not_found")
+    if not can_manage_store(user, vendor):
+        raise Forbidden("Only the store's owners and managers change its settings.", code="store_settings_not_allowed")
     return vendor
 
 

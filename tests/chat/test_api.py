@@ -87,10 +87,9 @@ def test_opening_a_conversation_is_refused_with_a_code(case, status, code):
     elif case == "unknown_order":
         ctx = {"type": "order", "id": str(uuid.uuid4())}
     elif case == "someone_elses_order":
-        from commerce.orders.checkout import checkout_create
-        from tests.factories.orders import buyer_with_cart
+        from tests.factories.orders import buyer_with_cart, checkout_for
 
-        order = checkout_create(buyer=buyer_with_cart({product: 1})).orders.get()
+        order = checkout_for(buyer=buyer_with_cart({product: 1})).orders.get()
         ctx = {"type": "order", "id": str(order.pk)}
     elif case == "bad_type":
         ctx["type"] = "car"
@@ -101,12 +100,11 @@ def test_opening_a_conversation_is_refused_with_a_code(case, status, code):
 
 
 def test_a_buyer_opens_a_conversation_about_their_order():
-    from commerce.orders.checkout import checkout_create
-    from tests.factories.orders import buyer_with_cart
+    from tests.factories.orders import buyer_with_cart, checkout_for
 
     product = ProductFactory(stock=3)
     buyer = buyer_with_cart({product: 1})
-    order = checkout_create(buyer=buyer).orders.get()
+    order = checkout_for(buyer=buyer).orders.get()
     r = client_for(buyer).post("/api/v1/chat/conversations/", {"vendor_id": str(product.vendor_id),
                                "context": {"type": "order", "id": str(order.pk)}}, format="json")
     assert r.status_code == 201, r.content

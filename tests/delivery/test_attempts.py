@@ -144,7 +144,8 @@ def test_the_migration_to_attempts_keeps_every_delivery():
     d, carrier = picked_up(ready_delivery())
     executor = MigrationExecutor(connection)
     target_old = [("delivery", "0001_initial")]
-    # every app's latest: migrating delivery back unapplies the apps that depend on it (support)
+    # every app's latest: migrating delivery back unapplies the apps that depend on it (support),
+    # which must come back too
     target_new = executor.loader.graph.leaf_nodes()
     try:
         Delivery.objects.exclude(pk=d.pk).delete()

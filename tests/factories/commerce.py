@@ -1,7 +1,10 @@
 """Factories of commerce: vendors (with their owner as staff), categories, brands, products, carts.
 
-``VendorFactory()`` is an *active* store whose owner (a user with the ``vendor`` role) is staff;
-``VendorFactory(status="pending")`` for others. ``ProductFactory(vendor=v, stock=3, price="9.99")``.
+``VendorFactory()`` is an *active* store whose owner (a user with the ``vendor`` role) is staff,
+shipping everywhere with one free flat method "Standard" (``VendorFactory(shipping=False)``: no
+zone, no method); ``VendorFactory(status="pending")`` for others.
+``ProductFactory(vendor=v, stock=3, price="9.99")``. ``ShippingZoneFactory`` /
+``ShippingMethodFactory`` / ``WeightBandFactory`` for the shipping rules.
 """
 
 from decimal import Decimal
@@ -10,6 +13,7 @@ import factory
 
 from commerce.cart.models import Cart, CartItem
 from commerce.catalog.models import Brand, Category, Product, ProductImage
+from commerce.shipping.models import ShippingMethod, ShippingWeightBand, ShippingZone
 from commerce.stores.models import Vendor, VendorStaff, VendorStaffRole, VendorStatus
 from core.models import Role
 from tests.factories.core import UserFactory
@@ -30,6 +34,13 @@ class VendorFactory(factory.django.DjangoModelFactory):
     def owner_membership(obj, create, extracted, **kwargs):  # noqa: N805
         if create:
             VendorStaff.objects.get_or_create(vendor=obj, user=obj.owner, defaults={"role": VendorStaffRole.OWNER})
+
+    @factory.post_generation
+    def shipping(obj, create, extracted, **kwargs):  # noqa: N805
+        """A rest-of-world zone with a free "Standard" method, unless ``shipping=False``."""
+        if create and extracted is not False:
+            zone = ShippingZone.objects.create(vendor=obj, name="Everywhere", rest_of_world=True)
+            ShippingMethod.objects.create(vendor=obj, zone=zone, name="Standard", rule="flat", price=Decimal("0.00"))
 
 
 class VendorStaffFactory(factory.django.DjangoModelFactory):
@@ -99,3 +110,36 @@ class CartItemFactory(factory.django.DjangoModelFactory):
     cart = factory.SubFactory(CartFactory)
     product = factory.SubFactory(ProductFactory)
     quantity = 1
+
+
+class ShippingZoneFactory(factory.django.DjangoModelFactory):
+    """``ShippingZoneFactory(vendor=v, countries=["DE"], postcodes=["10*"])``."""
+
+    class Meta:
+        model = ShippingZone
+
+    vendor = factory.SubFactory(VendorFactory, shipping=False)
+    name = factory.Sequence(lambda n: f"Zone {n}")
+    countries = factory.LazyFunction(lambda: ["DE"])
+
+
+class ShippingMethodFactory(factory.django.DjangoModelFactory):
+    """A flat method of the zone's store: ``ShippingMethodFactory(zone=z, price="4.90")``."""
+
+    class Meta:
+        model = ShippingMethod
+
+    zone = factory.SubFactory(ShippingZoneFactory)
+    vendor = factory.LazyAttribute(lambda o: o.zone.vendor)
+    name = factory.Sequence(lambda n: f"Method {n}")
+    rule = "flat"
+    price = Decimal("4.90")
+
+
+class WeightBandFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ShippingWeightBand
+
+    method = factory.SubFactory(ShippingMethodFactory, rule="weight")
+    max_weight_g = 1000
+    price = Decimal("5.00")

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
-from commerce.orders import checkout as checkouts
 from commerce.orders import services as order_services
 from commerce.orders.models import Order
 from commerce.payments import services as payments
@@ -17,7 +16,7 @@ from commerce.stores.models import PickupPoint
 from delivery.models import ENDED_STATUSES, Delivery
 from tests.factories.commerce import ProductFactory, VendorFactory
 from tests.factories.core import UserFactory
-from tests.factories.orders import buyer_with_cart, funded_wallet
+from tests.factories.orders import buyer_with_cart, checkout_for, funded_wallet
 
 #: drop-off of the default test address (tests.factories.core.AddressFactory): Berlin
 DROP = (52.520008, 13.404954)
@@ -36,7 +35,7 @@ def ready_delivery(*, buyer=None, vendor=None, price="10.00", method: str = "car
     PickupPoint.objects.get_or_create(vendor=vendor, defaults={"latitude": PICK[0], "longitude": PICK[1]})
     product = ProductFactory(vendor=vendor, stock=5, price=price)
     buyer = buyer_with_cart({product: 1}, buyer=buyer)
-    order = checkouts.checkout_create(buyer=buyer).orders.get()
+    order = checkout_for(buyer=buyer).orders.get()
     if method == "wallet":
         funded_wallet(buyer, order.total)
         payments.payment_create(user=buyer, order_id=order.id, method="wallet")

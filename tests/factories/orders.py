@@ -1,15 +1,17 @@
 """Factories and helpers for checkout, orders, payments and wallets.
 
 ``buyer_with_cart(products={product: qty})`` gives a buyer with a default address and those cart
-lines; ``funded_wallet(user, amount)`` credits a wallet through the real service (ledger entry
-included), so ledger sums stay true in every test."""
+lines; ``checkout_for(buyer=b)`` checks the cart out with the cheapest shipping method each store
+offers (``shipping_choice(b)``, read from the cart as a client would); ``funded_wallet(user,
+amount)`` credits a wallet through the real service (ledger entry included), so ledger sums stay
+true in every test."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from commerce.cart.models import CartItem
-from commerce.cart.services import cart_add_item
+from commerce.cart.services import cart_add_item, cart_get
 from commerce.orders import checkout as checkouts
 from commerce.payments import services as payments
 from commerce.wallet import services as wallets
@@ -27,6 +29,20 @@ def buyer_with_cart(products: dict, *, buyer=None):
     for product, qty in products.items():
         cart_add_item(user=buyer, product_id=product.pk, quantity=qty)
     return buyer
+
+
+def shipping_choice(buyer) -> dict[str, str]:
+    """``{vendor_id: method_id}``: the first (cheapest) method the buyer's cart offers for each
+    store, as the cart's ``shipping`` block shows them."""
+    stores = cart_get(user=buyer).data["shipping"]["stores"]
+    return {s["vendor_id"]: s["methods"][0]["id"] for s in stores if s["methods"]}
+
+
+def checkout_for(*, buyer, **kwargs):
+    """``checkout_create`` for ``buyer`` with :func:`shipping_choice` unless ``shipping_methods``
+    is given."""
+    kwargs.setdefault("shipping_methods", shipping_choice(buyer))
+    return checkouts.checkout_create(buyer=buyer, **kwargs)
 
 
 def add_cart_line_unchecked(buyer, product, quantity: int) -> None:
@@ -48,7 +64,7 @@ def paid_order(*, buyer=None, vendor=None, price: str = "10.00"):
     from a funded wallet (no gateway involved), not dispatched yet."""
     product = ProductFactory(vendor=vendor or VendorFactory(), stock=5, price=price)
     buyer = buyer_with_cart({product: 1}, buyer=buyer)
-    order = checkouts.checkout_create(buyer=buyer).orders.get()
+    order = checkout_for(buyer=buyer).orders.get()
     funded_wallet(buyer, order.total)
     payments.payment_create(user=buyer, order_id=order.id, method="wallet")
     order.refresh_from_db()

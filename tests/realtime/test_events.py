@@ -152,7 +152,8 @@ def test_only_the_outbox_writes_outbox_rows_and_only_realtime_sends_event_frames
 
 def _cart_event(user_id):
     return CartUpdated.build({"id": uuid.uuid4(), "lines": [], "total": "0.00", "currency": "EUR", "item_count": 0,
-                              "version": 1, "updated_at": "2026-11-22T10:00:00.000Z", "reservation": None})
+                              "version": 1, "updated_at": "2026-11-22T10:00:00.000Z", "reservation": None,
+                              "shipping": {"address": None, "stores": []}})
 
 
 def test_publish_refuses_a_topic_of_a_kind_the_type_does_not_go_on(db):

@@ -35,9 +35,10 @@ from chat.services import conversation_start
 from commerce.disputes import services as disputes
 from commerce.disputes.models import Dispute
 from commerce.disputes.selectors import dispute_data
-from commerce.orders import checkout as checkouts
 from commerce.orders import services as orders
 from commerce.orders.models import Order
+from commerce.invoices.models import CreditNote, Invoice
+from commerce.invoices.selectors import document_summary
 from commerce.orders.selectors import order_summary
 from commerce.payments import services as payments
 from commerce.payments.escrow import escrow_data, open_dispute_id
@@ -52,7 +53,7 @@ from tests.factories.chat import send
 from tests.factories.commerce import ProductFactory, VendorFactory
 from tests.factories.core import AdminFactory
 from tests.factories.delivery import deliver, dispatch, picked_up
-from tests.factories.orders import buyer_with_cart, funded_wallet
+from tests.factories.orders import buyer_with_cart, checkout_for, funded_wallet
 from tests.realtime.replay import Client, wire, without
 
 pytestmark = pytest.mark.django_db
@@ -91,6 +92,10 @@ def reduce_user(state: dict, type_: str, data: dict) -> dict:
         state["escrows"][data["order_id"]] = without(data, "reason")
     elif type_.startswith("dispute."):
         state["disputes"][data["dispute"]["id"]] = data["dispute"]
+    elif type_ == "invoice.issued":
+        state["documents"][data["invoice"]["id"]] = data["invoice"]
+    elif type_ == "credit_note.issued":
+        state["documents"][data["credit_note"]["id"]] = data["credit_note"]
     else:
         assert type_ in ("delivery.cancelled", "system.announcement"), type_
     return state
@@ -109,6 +114,9 @@ def buyer_state(user) -> dict:
                     for e in Escrow.objects.filter(order__buyer=user).select_related("order")},
         "disputes": {str(d.pk): dispute_data(d) for d in Dispute.objects.filter(order__buyer=user)
                      .select_related("order__vendor")},
+        "documents": {str(d.pk): document_summary(d) for d in [
+            *Invoice.objects.filter(order__buyer=user).select_related("order"),
+            *CreditNote.objects.filter(invoice__order__buyer=user).select_related("invoice__order")]},
     })
 
 
@@ -120,7 +128,7 @@ def test_a_buyer_applying_user_events_keeps_exactly_what_a_fresh_load_shows():
 
     funded_wallet(buyer, "200.00")
     app.sync("wallet.updated")
-    order = checkouts.checkout_create(buyer=buyer).orders.get()
+    order = checkout_for(buyer=buyer).orders.get()
     app.sync("order.placed")
     payments.payment_create(user=buyer, order_id=order.pk, method="wallet")
     app.sync("wallet.updated", "order.status_changed", "notification.created", "notification.counts")
@@ -169,6 +177,6 @@ def test_a_buyer_applying_user_events_keeps_exactly_what_a_fresh_load_shows():
 def buyer_order(buyer, vendor, product) -> Order:
     """Another paid order of ``buyer`` (from the wallet)."""
     buyer_with_cart({product: 1}, buyer=buyer)
-    order = checkouts.checkout_create(buyer=buyer).orders.get()
+    order = checkout_for(buyer=buyer).orders.get()
     payments.payment_create(user=buyer, order_id=order.pk, method="wallet")
     return order

@@ -21,7 +21,7 @@ from tests.conftest import client_for
 from tests.factories.auctions import bidder, live_auction
 from tests.factories.commerce import CategoryFactory, ProductFactory, VendorFactory
 from tests.factories.core import UserFactory
-from tests.factories.orders import buyer_with_cart, funded_wallet
+from tests.factories.orders import buyer_with_cart, funded_wallet, shipping_choice
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,8 @@ def test_a_refund_of_a_json_float_is_refused():
     product = ProductFactory(vendor=VendorFactory(), category=CategoryFactory(), price="15.00", stock=3)
     buyer = buyer_with_cart({product: 1})
     funded_wallet(buyer, "100.00")
-    order_id = client_for(buyer).post("/api/v1/checkout/", {}, format="json", **key()).json()["orders"][0]["id"]
+    order_id = client_for(buyer).post("/api/v1/checkout/", {"shipping_methods": shipping_choice(buyer)}, format="json",
+                                      **key()).json()["orders"][0]["id"]
     assert client_for(buyer).post(f"/api/v1/orders/{order_id}/payments/", {"method": "wallet"}, format="json", **key()).status_code == 201
     refund = client_for(product.vendor.owner).post(f"/api/v1/orders/{order_id}/refunds/", {"amount": 5.5}, format="json", **key())
     assert_error(refund, 400, "invalid_amount")

@@ -12,7 +12,6 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError
 
-from commerce.orders import checkout as checkouts
 from commerce.orders.models import Order
 from commerce.payments import services as payments
 from commerce.payments.gateways import GATEWAYS, TestGateway
@@ -21,7 +20,7 @@ from commerce.wallet.models import LedgerEntry, Wallet
 from tests.conftest import client_for
 from tests.factories.commerce import ProductFactory
 from tests.factories.core import UserFactory
-from tests.factories.orders import buyer_with_cart, funded_wallet
+from tests.factories.orders import buyer_with_cart, checkout_for, funded_wallet
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +66,7 @@ def test_row9_a_failure_after_the_charge_leaves_a_record_that_reconciles(gateway
     buyer = buyer_with_cart({ProductFactory(price="25.00"): 1})
 
 
-    order = checkouts.checkout_create(buyer=buyer).orders.get()
+    order = checkout_for(buyer=buyer).orders.get()
 
     def broken(**kwargs):
         raise DatabaseError("connection lost while settling")

@@ -12,7 +12,6 @@ import uuid
 import pytest
 from django.conf import settings
 
-from commerce.orders import checkout as checkouts
 from commerce.payments import services as payments
 from commerce.payments.gateways import SIGNATURE_HEADER, sign
 from commerce.payments.models import PaymentWebhookEvent, WalletDeposit
@@ -20,7 +19,7 @@ from commerce.wallet.models import Escrow, Wallet
 from tests.conftest import client_for
 from tests.factories.commerce import ProductFactory
 from tests.factories.core import UserFactory
-from tests.factories.orders import buyer_with_cart
+from tests.factories.orders import buyer_with_cart, checkout_for
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +45,7 @@ def test_row3_a_signed_webhook_does_not_pay_an_order_the_gateway_still_calls_pen
     buyer = buyer_with_cart({ProductFactory(price="30.00"): 1})
 
 
-    order = checkouts.checkout_create(buyer=buyer).orders.get()
+    order = checkout_for(buyer=buyer).orders.get()
     p = payments.payment_create(user=buyer, order_id=order.id, method="card", card_token="tok_pending")
     r = post_webhook(*forged(p.intent_id))
     assert r.status_code == 200 and r.json()["result"] == "intent_pending"

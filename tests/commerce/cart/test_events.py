@@ -21,6 +21,7 @@ from commerce.payments import services as payments
 from commerce.stores.services import vendor_set_status
 from tests.factories.commerce import ProductFactory, VendorFactory
 from tests.factories.core import AddressFactory, AdminFactory, UserFactory
+from tests.factories.orders import checkout_for
 from tests.realtime.replay import Client
 
 pytestmark = pytest.mark.django_db
@@ -66,13 +67,13 @@ def test_a_client_applying_cart_events_keeps_exactly_the_snapshot():
     client.sync("cart.updated")
 
     # a checkout holds the stock (the cart shows the reservation), is cancelled, then paid
-    checkout = checkouts.checkout_create(buyer=buyer)
+    checkout = checkout_for(buyer=buyer)
     client.sync("cart.updated")
     assert client.state["reservation"]["checkout_id"] == str(checkout.pk)
     checkouts.checkout_cancel(buyer=buyer, checkout_id=checkout.pk)
     client.sync("cart.updated")
     assert client.state["reservation"] is None
-    order = checkouts.checkout_create(buyer=buyer).orders.get()
+    order = checkout_for(buyer=buyer).orders.get()
     payments.payment_create(user=buyer, order_id=order.pk, method="card", card_token="tok_visa")
     client.sync("cart.updated")
 

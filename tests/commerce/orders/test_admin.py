@@ -2,16 +2,15 @@
 
 import pytest
 
-from commerce.orders import checkout as checkouts
 from tests.factories.commerce import ProductFactory
-from tests.factories.orders import buyer_with_cart, funded_wallet
+from tests.factories.orders import buyer_with_cart, checkout_for, funded_wallet
 
 pytestmark = pytest.mark.django_db
 
 
 def test_admin_pages_render_orders_and_wallets(admin_user, client):
     buyer = buyer_with_cart({ProductFactory(stock=2): 1})
-    order = checkouts.checkout_create(buyer=buyer).orders.get()
+    order = checkout_for(buyer=buyer).orders.get()
     wallet = funded_wallet(buyer, "5.00")
     client.force_login(admin_user)
     for url in ("/admin/commerce/order/", f"/admin/commerce/order/{order.pk}/change/", "/admin/commerce/wallet/",

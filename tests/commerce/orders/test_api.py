@@ -20,7 +20,7 @@ from commerce.wallet.models import LedgerEntry, Wallet
 from tests.conftest import client_for
 from tests.factories.commerce import CategoryFactory, ProductFactory, VendorFactory
 from tests.factories.core import UserFactory
-from tests.factories.orders import add_cart_line_unchecked, buyer_with_cart, funded_wallet
+from tests.factories.orders import add_cart_line_unchecked, buyer_with_cart, funded_wallet, shipping_choice
 
 pytestmark = pytest.mark.django_db
 
@@ -35,20 +35,22 @@ def product():
 
 
 def _checkout(buyer, **extra):
-    return client_for(buyer).post("/api/v1/checkout/", {}, format="json", **(extra or key()))
+    return client_for(buyer).post("/api/v1/checkout/", {"shipping_methods": shipping_choice(buyer)}, format="json",
+                                  **(extra or key()))
 
 
 def test_checkout_needs_an_idempotency_key_and_replays_the_first_response(product):
     buyer = buyer_with_cart({product: 2})
     client = client_for(buyer)
-    r = client.post("/api/v1/checkout/", {}, format="json")
+    request = {"shipping_methods": shipping_choice(buyer)}
+    r = client.post("/api/v1/checkout/", request, format="json")
     assert r.status_code == 400 and r.json()["code"] == "idempotency_key_required"
     k = key()
-    first = client.post("/api/v1/checkout/", {}, format="json", **k)
+    first = client.post("/api/v1/checkout/", request, format="json", **k)
     assert first.status_code == 201, first.json()
     body = first.json()
     assert body["status"] == "active" and body["total"] == "30.00" and len(body["orders"]) == 1
-    again = client.post("/api/v1/checkout/", {}, format="json", **k)
+    again = client.post("/api/v1/checkout/", request, format="json", **k)
     assert again.status_code == 201 and again.json() == body
     assert Order.objects.count() == 1 and Product.objects.get(pk=product.pk).stock == 1
     other = client.post("/api/v1/checkout/", {"shipping_address_id": str(buyer.addresses.get().pk)}, format="json", **k)

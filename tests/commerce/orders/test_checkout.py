@@ -19,7 +19,7 @@ from notifications.models import Notification
 from realtime.models import OutboxEvent
 from tests.factories.commerce import CategoryFactory, ProductFactory, VendorFactory
 from tests.factories.core import AddressFactory
-from tests.factories.orders import add_cart_line_unchecked, buyer_with_cart
+from tests.factories.orders import add_cart_line_unchecked, buyer_with_cart, checkout_for
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def two_vendors():
 def test_checkout_creates_one_order_per_vendor_with_snapshots_and_reserves_stock(two_vendors):
     p1, p2 = two_vendors
     buyer = buyer_with_cart({p1: 2, p2: 1})
-    checkout = checkouts.checkout_create(buyer=buyer)
+    checkout = checkout_for(buyer=buyer)
     assert checkout.status == CheckoutStatus.ACTIVE and checkout.total == Decimal("65.00")
     assert timedelta(minutes=14, seconds=50) < checkout.expires_at - timezone.now() <= timedelta(minutes=15)
     orders = {o.vendor.name: o for o in Order.objects.filter(checkout=checkout)}
@@ -60,7 +60,7 @@ def test_checkout_creates_one_order_per_vendor_with_snapshots_and_reserves_stock
 def test_cart_shows_the_reservation_and_counts_own_reserved_units(two_vendors):
     p1, _ = two_vendors
     buyer = buyer_with_cart({p1: 5})
-    checkout = checkouts.checkout_create(buyer=buyer)
+    checkout = checkout_for(buyer=buyer)
     data = cart_data(cart=cart_for_user(user=buyer))
     assert data["reservation"]["checkout_id"] == str(checkout.id)
     shown = datetime.fromisoformat(data["reservation"]["expires_at"].replace("Z", "+00:00"))
@@ -75,7 +75,7 @@ def test_other_carts_holding_the_product_see_lower_available_stock(two_vendors):
     p1, _ = two_vendors
     other = buyer_with_cart({p1: 1})
     buyer = buyer_with_cart({p1: 4})
-    checkouts.checkout_create(buyer=buyer)
+    checkout_for(buyer=buyer)
     event = OutboxEvent.objects.filter(topic=f"cart:{other.pk}", type="cart.updated").last()
     assert event.data["lines"][0]["available_stock"] == 1 and event.data["reservation"] is None
 
@@ -86,7 +86,7 @@ def test_insufficient_stock_names_every_short_line_and_reserves_nothing(two_vend
     add_cart_line_unchecked(buyer, p1, 6)
     add_cart_line_unchecked(buyer, p2, 4)
     with pytest.raises(Conflict) as exc:
-        checkouts.checkout_create(buyer=buyer)
+        checkout_for(buyer=buyer)
     assert exc.value.code == "insufficient_stock"
     assert {(l["sku"], l["requested"], l["available"]) for l in exc.value.extra["lines"]} == {("OF-1", 6, 5), ("BP-1", 4, 3)}
     assert not Checkout.objects.exists() and not Order.objects.exists()
@@ -97,12 +97,12 @@ def test_empty_cart_and_foreign_address_are_refused(two_vendors):
     p1, _ = two_vendors
     buyer = buyer_with_cart({})
     with pytest.raises(Conflict) as exc:
-        checkouts.checkout_create(buyer=buyer)
+        checkout_for(buyer=buyer)
     assert exc.value.code == "cart_empty"
     buyer = buyer_with_cart({p1: 1})
     foreign = AddressFactory()
     with pytest.raises(NotFound) as exc:
-        checkouts.checkout_create(buyer=buyer, shipping_address_id=foreign.pk)
+        checkout_for(buyer=buyer, shipping_address_id=foreign.pk)
     assert exc.value.code == "address_not_found" and not Order.objects.exists()
 
 
@@ -111,15 +111,15 @@ def test_no_address_at_all_is_a_clear_400(two_vendors):
     buyer = buyer_with_cart({p1: 1})
     buyer.addresses.all().delete()
     with pytest.raises(ApplicationError) as exc:
-        checkouts.checkout_create(buyer=buyer)
+        checkout_for(buyer=buyer)
     assert exc.value.code == "address_required" and exc.value.status == 400
 
 
 def test_a_new_checkout_replaces_the_previous_one_and_returns_its_stock(two_vendors):
     p1, _ = two_vendors
     buyer = buyer_with_cart({p1: 3})
-    first = checkouts.checkout_create(buyer=buyer)
-    second = checkouts.checkout_create(buyer=buyer)
+    first = checkout_for(buyer=buyer)
+    second = checkout_for(buyer=buyer)
     first.refresh_from_db()
     assert first.status == CheckoutStatus.CANCELLED and second.status == CheckoutStatus.ACTIVE
     assert set(Order.objects.filter(checkout=first).values_list("status", "cancel_reason")) == {("cancelled", "replaced_by_new_checkout")}
@@ -129,7 +129,7 @@ def test_a_new_checkout_replaces_the_previous_one_and_returns_its_stock(two_vend
 def test_expiry_releases_stock_cancels_and_notifies_once(two_vendors):
     p1, p2 = two_vendors
     buyer = buyer_with_cart({p1: 2, p2: 1})
-    checkout = checkouts.checkout_create(buyer=buyer)
+    checkout = checkout_for(buyer=buyer)
     assert checkouts.checkout_expire(checkout_id=checkout.id) is False  # not due yet
     later = checkout.expires_at + timedelta(seconds=1)
     assert checkouts.checkout_expire(checkout_id=checkout.id, now=later) is True
@@ -146,7 +146,7 @@ def test_expiry_releases_stock_cancels_and_notifies_once(two_vendors):
 def test_expiry_task_and_sweep_are_idempotent(two_vendors):
     p1, _ = two_vendors
     buyer = buyer_with_cart({p1: 1})
-    checkout = checkouts.checkout_create(buyer=buyer)
+    checkout = checkout_for(buyer=buyer)
     Checkout.objects.filter(pk=checkout.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert expire_checkout.apply(args=[str(checkout.id)]).get() is True
     assert expire_checkout.apply(args=[str(checkout.id)]).get() is False
@@ -157,8 +157,8 @@ def test_expiry_task_and_sweep_are_idempotent(two_vendors):
 
 def test_sweep_expires_what_the_eta_task_missed(two_vendors):
     p1, p2 = two_vendors
-    a = checkouts.checkout_create(buyer=buyer_with_cart({p1: 1}))
-    b = checkouts.checkout_create(buyer=buyer_with_cart({p2: 1}))
+    a = checkout_for(buyer=buyer_with_cart({p1: 1}))
+    b = checkout_for(buyer=buyer_with_cart({p2: 1}))
     Checkout.objects.filter(pk=a.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     assert expire_reservations_sweep.apply().get() == 1
     assert Checkout.objects.get(pk=a.pk).status == "expired" and Checkout.objects.get(pk=b.pk).status == "active"
@@ -167,7 +167,7 @@ def test_sweep_expires_what_the_eta_task_missed(two_vendors):
 def test_buyer_cancels_a_checkout(two_vendors):
     p1, _ = two_vendors
     buyer = buyer_with_cart({p1: 2})
-    checkout = checkouts.checkout_create(buyer=buyer)
+    checkout = checkout_for(buyer=buyer)
     checkouts.checkout_cancel(buyer=buyer, checkout_id=checkout.id)
     assert Product.objects.get(pk=p1.pk).stock == 5
     with pytest.raises(Conflict) as exc:

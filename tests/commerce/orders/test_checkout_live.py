@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import client_for, tokens_for
 from tests.factories.commerce import ProductFactory, VendorFactory
-from tests.factories.orders import buyer_with_cart, funded_wallet
+from tests.factories.orders import buyer_with_cart, funded_wallet, shipping_choice
 from tests.live import WSClient
 
 pytestmark = pytest.mark.live
@@ -38,7 +38,7 @@ def test_reservation_payment_and_order_events_reach_buyer_and_vendor_live(live):
     refused = stranger.request("subscribe", topic=f"vendor:{vendor.pk}")
     assert refused["status"] == "error" and refused["error"]["code"] == "forbidden"
 
-    checkout = client_for(buyer).post("/api/v1/checkout/", {}, format="json",
+    checkout = client_for(buyer).post("/api/v1/checkout/", {"shipping_methods": shipping_choice(buyer)}, format="json",
                                       HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4())).json()
     cart_event = buyer_ws.next_event(f"cart:{buyer.pk}", "cart.updated")
     assert cart_event["data"]["reservation"]["checkout_id"] == checkout["id"]

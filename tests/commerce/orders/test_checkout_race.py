@@ -11,12 +11,11 @@ import pytest
 from django.db import connection
 
 from commerce.catalog.models import Product, ProductStockChange
-from commerce.orders import checkout as checkouts
 from commerce.orders.models import Order, StockReservation
 from core.exceptions import Conflict
 from tests.factories.commerce import ProductFactory
 from tests.factories.core import AddressFactory, UserFactory
-from tests.factories.orders import add_cart_line_unchecked
+from tests.factories.orders import add_cart_line_unchecked, checkout_for
 
 #: worker threads, each with its own warm database connection (the embedded PostgreSQL allows
 #: 100 connections and other processes share it): the 200 attempts run 40 at a time, all on the
@@ -51,7 +50,7 @@ def test_200_concurrent_checkouts_of_the_last_unit_make_exactly_one_reservation(
                 except queue.Empty:
                     return
                 try:
-                    checkouts.checkout_create(buyer=buyer)
+                    checkout_for(buyer=buyer)
                     result = "reserved"
                 except Conflict as exc:
                     result = exc.code

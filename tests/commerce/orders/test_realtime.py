@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from commerce.orders import checkout as checkouts
 from commerce.orders.realtime import VendorTopic
 from commerce.payments import services as payments
 from core.exceptions import Forbidden
 from realtime.registry import get_topic
 from tests.factories.commerce import CategoryFactory, ProductFactory, VendorFactory, VendorStaffFactory
 from tests.factories.core import UserFactory
-from tests.factories.orders import buyer_with_cart
+from tests.factories.orders import buyer_with_cart, checkout_for
 
 pytestmark = pytest.mark.django_db
 
@@ -33,9 +32,9 @@ def test_only_the_stores_staff_may_subscribe():
 def test_snapshot_counts_and_lists_open_orders():
     vendor = VendorFactory()
     product = ProductFactory(vendor=vendor, category=CategoryFactory(), stock=10)
-    paid = checkouts.checkout_create(buyer=buyer_with_cart({product: 1})).orders.get()
+    paid = checkout_for(buyer=buyer_with_cart({product: 1})).orders.get()
     payments.payment_create(user=paid.buyer, order_id=paid.id, method="card", card_token="tok_visa")
-    checkouts.checkout_create(buyer=buyer_with_cart({product: 2}))  # pending payment: not open yet
+    checkout_for(buyer=buyer_with_cart({product: 2}))  # pending payment: not open yet
     snap = get_topic("vendor").snapshot(user=vendor.owner, key=str(vendor.pk))
     assert snap["vendor"]["id"] == str(vendor.pk)
     assert snap["counts"] == {"paid": 1, "pending_payment": 1}

@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 
 from commerce.catalog.models import Product
-from commerce.orders import checkout as checkouts
 from commerce.orders import permissions as order_permissions
 from commerce.orders import selectors as order_selectors
 from commerce.orders import services as order_services
@@ -21,7 +20,7 @@ from realtime.models import OutboxEvent
 from tests.factories.commerce import CategoryFactory, ProductFactory, VendorFactory, VendorStaffFactory
 from tests.factories.core import AdminFactory, UserFactory
 from tests.factories.delivery import deliver, open_delivery_of, picked_up
-from tests.factories.orders import buyer_with_cart
+from tests.factories.orders import buyer_with_cart, checkout_for
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +29,7 @@ pytestmark = pytest.mark.django_db
 def paid_order():
     product = ProductFactory(vendor=VendorFactory(name="Alpha"), category=CategoryFactory(), price="20.00", stock=4)
     buyer = buyer_with_cart({product: 2})
-    checkout = checkouts.checkout_create(buyer=buyer)
+    checkout = checkout_for(buyer=buyer)
     order = checkout.orders.get()
     payments.payment_create(user=buyer, order_id=order.id, method="card", card_token="tok_visa")
     order.refresh_from_db()
@@ -91,7 +90,7 @@ def test_the_buyer_cannot_ship_and_the_vendor_cannot_mark_paid(paid_order):
         order_services.order_transition(user=paid_order.vendor.owner, order_id=paid_order.id, to_status="refunded")
     product = ProductFactory(stock=3)
     buyer = buyer_with_cart({product: 1})
-    order = checkouts.checkout_create(buyer=buyer).orders.get()
+    order = checkout_for(buyer=buyer).orders.get()
     with pytest.raises(Forbidden):
         order_services.order_transition(user=order.vendor.owner, order_id=order.id, to_status="paid")
 
@@ -140,7 +139,7 @@ def test_buyer_cannot_cancel_once_processing(paid_order):
 def test_cancelling_a_pending_order_releases_its_reservation():
     product = ProductFactory(stock=3)
     buyer = buyer_with_cart({product: 3})
-    order = checkouts.checkout_create(buyer=buyer).orders.get()
+    order = checkout_for(buyer=buyer).orders.get()
     assert Product.objects.get(pk=product.pk).stock == 0
     order_services.order_transition(user=buyer, order_id=order.id, to_status="cancelled")
     assert Product.objects.get(pk=product.pk).stock == 3

@@ -26,7 +26,7 @@ from core.fsm import InvalidTransition
 from tests.conftest import attempt_rolled_back, client_for, invalid_transition_body
 from tests.factories.commerce import ProductFactory
 from tests.factories.core import AdminFactory
-from tests.factories.orders import buyer_with_cart, paid_order
+from tests.factories.orders import buyer_with_cart, checkout_for, paid_order
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +74,7 @@ def test_a_person_asking_for_an_illegal_or_unknown_move_gets_the_body_over_rest(
 def test_every_checkout_status_and_the_buyers_cancel():
     product = ProductFactory(stock=5)
     buyer = buyer_with_cart({product: 1})
-    checkout = checkouts.checkout_create(buyer=buyer)
+    checkout = checkout_for(buyer=buyer)
     for from_status in sorted(CHECKOUT_MACHINE.states):
         def cancel(f=from_status):
             Checkout.objects.filter(pk=checkout.pk).update(status=f)

@@ -18,7 +18,6 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from commerce.orders import checkout as checkouts
 from commerce.orders.models import Order
 from commerce.payments import services as payments
 from commerce.payments.gateways import GATEWAYS, SIGNATURE_HEADER, Intent, TestGateway, sign
@@ -27,14 +26,14 @@ from commerce.wallet.models import Wallet
 from core.exceptions import ApplicationError, Conflict
 from tests.conftest import client_for
 from tests.factories.commerce import ProductFactory
-from tests.factories.orders import buyer_with_cart
+from tests.factories.orders import buyer_with_cart, checkout_for
 
 GW = GATEWAYS["test"]
 
 
 def new_order(price="30.00"):
     buyer = buyer_with_cart({ProductFactory(price=price, stock=5): 1})
-    return checkouts.checkout_create(buyer=buyer).orders.get()
+    return checkout_for(buyer=buyer).orders.get()
 
 
 def webhook(intent_id: str, type_: str = "payment_intent.succeeded") -> tuple[bytes, dict]:

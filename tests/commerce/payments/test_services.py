@@ -23,7 +23,7 @@ from core.exceptions import Conflict, Forbidden, NotFound
 from notifications.models import Notification
 from tests.factories.commerce import CategoryFactory, ProductFactory, VendorFactory
 from tests.factories.delivery import deliver_paid_order
-from tests.factories.orders import buyer_with_cart, funded_wallet
+from tests.factories.orders import buyer_with_cart, checkout_for, funded_wallet
 
 pytestmark = pytest.mark.django_db
 GW = GATEWAYS["test"]
@@ -33,7 +33,7 @@ GW = GATEWAYS["test"]
 def order():
     product = ProductFactory(vendor=VendorFactory(), category=CategoryFactory(), price="25.00", stock=5)
     buyer = buyer_with_cart({product: 2})
-    return checkouts.checkout_create(buyer=buyer).orders.get()
+    return checkout_for(buyer=buyer).orders.get()
 
 
 def _deliver_and_release(order):
