@@ -47,6 +47,10 @@ def test_console_admin_and_swagger_ui_work_under_the_csp(browser, console, dj):
 
     page.goto(console.url + "/api/docs/")
     page.wait_for_selector(".swagger-ui .info .title:has-text('Real-time marketplace API')")
-    page.wait_for_selector(".swagger-ui .opblock-summary-path[data-path='/api/v1/me/']")
+    # Swagger UI's scripts ran under the policy: the document's first operations are drawn.
+    # (With every room's operations, 200, Swagger UI 5 draws only the first two tags, with no
+    # error and no CSP report; the API document itself is checked by tests/test_openapi_*.)
+    page.wait_for_selector(".swagger-ui .opblock-summary-path[data-path='/api/v1/auctions/']")
+    page.wait_for_selector(".swagger-ui .opblock-summary-path[data-path='/api/v1/auth/token/']")
 
     assert violations == [] and page.errors == [], (violations, page.errors)
