@@ -13,7 +13,6 @@ from decimal import Decimal
 
 from django.db.models import F
 
-from commerce.orders import checkout as checkouts
 from commerce.orders.models import Order
 from commerce.payments import services as payments
 from commerce.returns import services as returns
@@ -21,7 +20,7 @@ from commerce.returns.models import ReturnRequest
 from commerce.stores.models import PickupPoint
 from tests.factories.commerce import ProductFactory, VendorFactory
 from tests.factories.delivery import PICK, deliver_paid_order
-from tests.factories.orders import buyer_with_cart, funded_wallet
+from tests.factories.orders import buyer_with_cart, checkout_for, funded_wallet
 
 
 def delivered_order_of(lines: list[tuple[str, int]], *, method: str = "wallet", vendor=None, buyer=None,
@@ -32,9 +31,11 @@ def delivered_order_of(lines: list[tuple[str, int]], *, method: str = "wallet", 
     PickupPoint.objects.get_or_create(vendor=vendor, defaults={"latitude": PICK[0], "longitude": PICK[1]})
     products = {ProductFactory(vendor=vendor, stock=qty + 5, price=price): qty for price, qty in lines}
     buyer = buyer_with_cart(products, buyer=buyer)
-    order = checkouts.checkout_create(buyer=buyer).orders.get()
+    order = checkout_for(buyer=buyer).orders.get()
     if Decimal(shipping):
-        Order.objects.filter(pk=order.pk).update(shipping_total=Decimal(shipping), total=F("total") + Decimal(shipping))
+        Order.objects.filter(pk=order.pk).update(shipping_total=F("shipping_total") + Decimal(shipping),
+                                                 shipping_net=F("shipping_net") + Decimal(shipping),
+                                                 total=F("total") + Decimal(shipping))
         order.refresh_from_db()
     if method == "wallet":
         funded_wallet(buyer, order.total)
