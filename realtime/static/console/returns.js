@@ -1,0 +1,233 @@
+/**
+ * Returns panel (RMA): the signed-in user's returns, as the buyer and as a store's staff, live.
+ *
+ *  - Buyer: delivered orders (GET /api/v1/orders/?status=delivered) and what of one can still be
+ *    returned (GET orders/{id}/returnable/: the window and, per line, the returnable units); a
+ *    request with units per line, a reason code and a text (POST orders/{id}/returns/); then, by
+ *    the return's `allowed_actions`: cancel, ship with a carrier and tracking number
+ *    (POST returns/{id}/ship/ {transport: "carrier"}), escalate a rejected return.
+ *  - Store staff: approve, reject with a reason, receive, inspect (a grade per line), refund
+ *    (restocking fee percent and refund of the shipping fee for changed-mind returns).
+ *  - Live: `return.requested`, `return.status_changed`, `return.updated` on `user:<me>` (the
+ *    buyer) and on `vendor:<id>` of each store the user is staff of (GET vendors/: stores whose
+ *    private `owner_id` the caller sees). An event carries the return without the viewer's
+ *    `allowed_actions`, so the panel re-reads that return (GET returns/{id}/) after each one.
+ */
+
+import { clock, errorText, fill, flash, h, money, newId } from "./ui.js";
+
+const REASONS = [
+  ["wrong_item", "Wrong item"], ["damaged", "Arrived damaged"], ["not_as_described", "Not as described"],
+  ["changed_mind", "Changed my mind"], ["other", "Other"],
+];
+const GRADES = [["as_new", "as new"], ["opened", "opened"], ["damaged", "damaged"], ["not_returned", "not returned"]];
+const RETURN_EVENTS = new Set(["return.requested", "return.status_changed", "return.updated"]);
+
+export function mount(root, { session, rt, me }) {
+  const isAdmin = (me.roles || []).includes("admin");
+  const orderSelect = h("select", { class: "return-order", "aria-label": "Delivered order" }, h("option", { value: "" }, "loading orders…"));
+  const requestForm = h("div", { class: "return-request" });
+  const list = h("ul", { class: "returns" });
+  const status = h("p", { class: "status", hidden: true });
+  fill(root,
+    h("div", { class: "row" }, h("strong", {}, "Return a delivered order"), orderSelect),
+    requestForm,
+    h("div", { class: "row between" }, h("strong", {}, "Your returns"),
+      h("button", { type: "button", class: "tiny ghost", title: "Reload", onclick: () => loadReturns() }, "↻")),
+    list, status);
+
+  const returns = new Map(); // id → return detail (with allowed_actions)
+  const subs = [];
+  let destroyed = false;
+
+  const onEvent = (ev) => {
+    if (!RETURN_EVENTS.has(ev.type)) return;
+    const rma = ev.data.return;
+    const known = returns.get(rma.id);
+    returns.set(rma.id, { ...rma, allowed_actions: known?.allowed_actions || [], history: known?.history || [] });
+    render();
+    refresh(rma.id);
+    if (ev.type !== "return.requested" && orderSelect.value === rma.order.id) showRequestForm(rma.order.id);
+  };
+  subs.push(rt.subscribe(`user:${me.id}`, { event: onEvent }));
+
+  async function subscribeStores() {
+    if (isAdmin) return; // admins see every return on REST; the desks are the stores' own
+    try {
+      const page = await session.api("vendors/?limit=50");
+      for (const v of page.results || []) {
+        if (v.owner_id && !destroyed) subs.push(rt.subscribe(`vendor:${v.id}`, { event: onEvent, error: () => {} }));
+      }
+    } catch (err) {
+      flash(status, `stores: ${errorText(err)}`, "error");
+    }
+  }
+
+  async function refresh(id) {
+    try {
+      returns.set(id, await session.api(`returns/${id}/`));
+      render();
+    } catch (err) {
+      flash(status, `return: ${errorText(err)}`, "error");
+    }
+  }
+
+  async function loadReturns() {
+    try {
+      const page = await session.api("returns/?limit=20");
+      const ids = (page.results || []).map((r) => r.id);
+      const details = await Promise.all(ids.map((id) => session.api(`returns/${id}/`)));
+      returns.clear();
+      for (const d of details) returns.set(d.id, d);
+      render();
+    } catch (err) {
+      flash(status, `returns: ${errorText(err)}`, "error", 0);
+    }
+  }
+
+  async function loadOrders() {
+    try {
+      const page = await session.api("orders/?status=delivered&limit=20");
+      const orders = page.results || [];
+      fill(orderSelect, h("option", { value: "" }, orders.length ? "Choose a delivered order…" : "No delivered orders"),
+        orders.map((o) => h("option", { value: o.id }, `${o.number} — ${o.vendor?.name || ""} (${money(o.total, o.currency)})`)));
+    } catch (err) {
+      fill(orderSelect, h("option", { value: "" }, "orders unavailable"));
+      flash(status, `orders: ${errorText(err)}`, "error");
+    }
+  }
+  orderSelect.addEventListener("change", () => showRequestForm(orderSelect.value));
+
+  async function showRequestForm(orderId) {
+    if (!orderId) { fill(requestForm); return; }
+    let r;
+    try {
+      r = await session.api(`orders/${orderId}/returnable/`);
+    } catch (err) {
+      fill(requestForm, h("p", { class: "status", dataset: { kind: "error" } }, errorText(err)));
+      return;
+    }
+    const open = r.open && r.lines.some((l) => l.returnable_quantity > 0);
+    const inputs = r.lines.map((l) => h("input", {
+      type: "number", min: "0", max: String(l.returnable_quantity), value: l.returnable_quantity ? "1" : "0",
+      class: "qty-input", disabled: !l.returnable_quantity, dataset: { orderLineId: String(l.order_line_id) },
+      "aria-label": `Units of ${l.product_name} to return`,
+    }));
+    const reason = h("select", { name: "reason", "aria-label": "Reason" }, REASONS.map(([v, label]) => h("option", { value: v }, label)));
+    const text = h("textarea", { rows: "2", name: "description", placeholder: "What is wrong? (the store reads this)" });
+    const submit = h("button", { type: "button", class: "request-return", disabled: !open }, "Request return");
+    fill(requestForm,
+      h("p", { class: "muted small" }, r.window_ends_at
+        ? `Return window ${r.open ? "open until" : "closed on"} ${new Date(r.window_ends_at).toLocaleString()}`
+        : "This order has no return window."),
+      h("table", { class: "lines" }, r.lines.map((l, i) => h("tr", {},
+        h("td", {}, l.product_name, h("span", { class: "muted small" }, ` ${l.sku}`)),
+        h("td", { class: "muted small" }, `${l.returnable_quantity} of ${l.quantity} returnable`),
+        h("td", {}, inputs[i])))),
+      h("div", { class: "row" }, reason, submit), text);
+    submit.addEventListener("click", () => act(submit, "request", async () => {
+      const lines = inputs.map((el) => ({ order_line_id: Number(el.dataset.orderLineId), quantity: Number(el.value) || 0 }))
+        .filter((l) => l.quantity > 0);
+      const rma = await session.api(`orders/${orderId}/returns/`, {
+        method: "POST", body: { lines, reason: reason.value, description: text.value.trim() },
+      });
+      returns.set(rma.id, rma);
+      render();
+      showRequestForm(orderId);
+    }));
+  }
+
+  async function act(button, label, fn) {
+    button.disabled = true;
+    try {
+      await fn();
+    } catch (err) {
+      flash(status, `${label}: ${errorText(err)}`, "error");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function post(rma, action, body = {}, headers = {}) {
+    return session.api(`returns/${rma.id}/${action}/`, { method: "POST", body, headers })
+      .then((detail) => { returns.set(detail.id, detail); render(); });
+  }
+
+  function actions(rma) {
+    const allowed = new Set(rma.allowed_actions || []);
+    const out = [];
+    const button = (name, label, fn, cls = "") => {
+      const b = h("button", { type: "button", class: `tiny ${cls}`, dataset: { action: name } }, label);
+      b.addEventListener("click", () => act(b, name, fn));
+      return b;
+    };
+    if (allowed.has("approve")) out.push(button("approve", "Approve", () => post(rma, "approve")));
+    if (allowed.has("reject")) {
+      const reason = h("input", { type: "text", placeholder: "why (the buyer sees it)", class: "reject-reason", "aria-label": "Rejection reason" });
+      out.push(h("span", { class: "row" }, reason, button("reject", "Reject", () => post(rma, "reject", { reason: reason.value.trim() }), "ghost")));
+    }
+    if (allowed.has("ship")) {
+      const carrier = h("input", { type: "text", placeholder: "carrier", value: "DHL", class: "carrier", "aria-label": "Carrier" });
+      const tracking = h("input", { type: "text", placeholder: "tracking number", class: "tracking", "aria-label": "Tracking number" });
+      out.push(h("span", { class: "row" }, carrier, tracking, button("ship", "Sent", () => post(rma, "ship",
+        { transport: "carrier", carrier: carrier.value.trim(), tracking_number: tracking.value.trim() }))));
+    }
+    if (allowed.has("cancel")) out.push(button("cancel", "Cancel return", () => post(rma, "cancel"), "ghost"));
+    if (allowed.has("escalate")) {
+      const why = h("input", { type: "text", placeholder: "why the rejection is wrong", class: "escalate-text", "aria-label": "Escalation" });
+      out.push(h("span", { class: "row" }, why, button("escalate", "Escalate to the marketplace", () => post(rma, "escalate", { description: why.value.trim() }), "ghost")));
+    }
+    if (allowed.has("receive")) out.push(button("receive", "Parcel received", () => post(rma, "receive")));
+    if (allowed.has("inspect")) {
+      const selects = rma.lines.map((l) => h("select", { class: "grade", dataset: { lineId: String(l.id) }, "aria-label": `Grade of ${l.product_name}` },
+        GRADES.map(([v, label]) => h("option", { value: v }, label))));
+      out.push(h("span", { class: "row" }, rma.lines.map((l, i) => h("label", { class: "small" }, `${l.product_name} `, selects[i])),
+        button("inspect", "Inspected", () => post(rma, "inspect", { lines: selects.map((s) => ({ id: Number(s.dataset.lineId), grade: s.value })) }))));
+    }
+    if (allowed.has("refund")) {
+      const buyerSide = rma.reason === "changed_mind" || rma.reason === "other";
+      const fee = h("input", { type: "number", min: "0", max: "100", step: "0.01", value: "0", class: "fee", "aria-label": "Restocking fee %" });
+      const shipping = h("input", { type: "checkbox", class: "refund-shipping", "aria-label": "Refund the shipping fee" });
+      const key = newId(); // one key per refund form: a retried click cannot refund twice
+      out.push(h("span", { class: "row" },
+        buyerSide ? [h("label", { class: "small" }, "restocking fee % ", fee), h("label", { class: "small" }, shipping, " refund shipping")] : null,
+        button("refund", "Refund", () => post(rma, "refund",
+          buyerSide ? { restocking_fee_percent: String(fee.value || "0"), refund_shipping: shipping.checked } : {},
+          { "Idempotency-Key": key }))));
+    }
+    return out;
+  }
+
+  function render() {
+    const sorted = [...returns.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+    fill(list, sorted.length ? sorted.map((rma) => {
+      const side = rma.order.buyer_id === me.id ? "buyer" : "store";
+      return h("li", { class: "return", dataset: { returnId: rma.id, status: rma.status, side } },
+        h("div", { class: "row between" },
+          h("span", {}, h("strong", {}, rma.number), " · ", rma.order.number, " · ",
+            h("span", { class: "muted" }, side === "buyer" ? rma.order.vendor.name : "to your store")),
+          h("span", { class: "pill return-status", dataset: { state: rma.status } }, rma.status.replaceAll("_", " "))),
+        h("div", { class: "muted small" },
+          rma.lines.map((l) => `${l.quantity} × ${l.product_name}${l.grade ? ` (${l.grade.replace("_", " ")})` : ""}`).join(", "),
+          " · ", rma.reason.replaceAll("_", " "),
+          rma.tracking_number ? ` · ${rma.carrier} ${rma.tracking_number}` : "",
+          ` · ${clock(rma.updated_at)}`),
+        rma.decision?.note ? h("div", { class: "small" }, "Store: ", rma.decision.note) : null,
+        rma.refund ? h("div", { class: "small refund" }, "Refunded ", h("strong", {}, money(rma.refund.amount, rma.order.currency)),
+          rma.refund.source ? ` from the ${rma.refund.source.replace("_", " ")}` : "") : null,
+        rma.refund_error ? h("div", { class: "small status", dataset: { kind: "error" } }, `refund failed: ${rma.refund_error}`) : null,
+        rma.escalation ? h("div", { class: "small" }, `Escalated: dispute ${rma.escalation.status}`) : null,
+        h("div", { class: "row actions" }, actions(rma)));
+    }) : h("li", { class: "muted" }, "No returns yet."));
+  }
+
+  loadOrders();
+  loadReturns();
+  subscribeStores();
+  return {
+    destroy() {
+      destroyed = true;
+      for (const s of subs) s.unsubscribe();
+    },
+  };
+}

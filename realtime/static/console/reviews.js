@@ -1,0 +1,172 @@
+/**
+ * Reviews panel: a buyer reviews the lines of their delivered orders; a store's staff answer.
+ *
+ *  - Buyer: delivered orders (GET /api/v1/orders/?status=delivered), an order's lines with the
+ *    buyer's review of each (GET orders/{id}/reviews/), a review of an unreviewed line (POST
+ *    reviews/ {order_line_id, rating 1–5, title, text}), and the buyer's reviews in every state
+ *    (GET reviews/) with the store's public reply and a moderation reason when staff hid one.
+ *  - Store staff (stores whose private `owner_id` GET vendors/ shows): the store's counted
+ *    reviews (GET vendors/{id}/reviews/) with a reply form (POST reviews/{id}/reply/: the first
+ *    call posts the one public reply, later calls edit it).
+ *  - Live: `review.created` and `review.updated` on `user:<me>` (the author) and `vendor:<id>`
+ *    (the store's desk) replace the review shown.
+ */
+
+import { clock, errorText, fill, flash, h } from "./ui.js";
+
+const REVIEW_EVENTS = new Set(["review.created", "review.updated"]);
+
+export function stars(n) {
+  const k = Math.max(0, Math.min(5, Number(n) || 0));
+  return "★".repeat(k) + "☆".repeat(5 - k);
+}
+
+/** A review as a list item (shared with the product panel). */
+export function reviewItem(r, extra = null) {
+  return h("li", { class: `review${r.counts === false ? " hidden-review" : ""}`, dataset: { reviewId: r.id, status: r.status || "" } },
+    h("div", { class: "row between" },
+      h("span", {}, h("span", { class: "stars", title: `${r.rating} of 5` }, stars(r.rating)), " ", h("strong", {}, r.title || "")),
+      h("span", { class: "muted small" }, `${r.author_name}${r.verified_purchase ? " · verified purchase" : ""} · ${clock(r.created_at)}`)),
+    h("div", { class: "muted small" }, r.product_name),
+    r.text ? h("p", { class: "review-text" }, r.text) : null,
+    r.status === "hidden" ? h("p", { class: "small status", dataset: { kind: "error" } }, `Hidden by marketplace staff${r.moderation_reason ? `: ${r.moderation_reason}` : ""}`) : null,
+    r.reply ? h("blockquote", { class: "store-reply" }, h("strong", { class: "small" }, `${r.vendor?.name || "The store"} replied: `), r.reply.text) : null,
+    extra);
+}
+
+export function mount(root, { session, rt, me }) {
+  const isAdmin = (me.roles || []).includes("admin");
+  const orderSelect = h("select", { class: "review-order", "aria-label": "Delivered order" }, h("option", { value: "" }, "loading orders…"));
+  const lines = h("ul", { class: "review-lines" });
+  const mineList = h("ul", { class: "reviews mine" });
+  const storeBox = h("div", { class: "store-reviews" });
+  const status = h("p", { class: "status", hidden: true });
+  fill(root,
+    h("div", { class: "row" }, h("strong", {}, "Review what you received"), orderSelect), lines,
+    h("strong", {}, "Your reviews"), mineList, storeBox, status);
+
+  const mine = new Map();
+  const stores = new Map(); // vendor id → {vendor, reviews: Map}
+  const subs = [];
+  let destroyed = false;
+
+  const onEvent = (ev) => {
+    if (!REVIEW_EVENTS.has(ev.type)) return;
+    const r = ev.data.review;
+    if (mine.has(r.id) || ev.topic === `user:${me.id}`) { mine.set(r.id, r); renderMine(); }
+    const store = stores.get(r.vendor.id);
+    if (store && ev.topic === `vendor:${r.vendor.id}`) {
+      if (r.counts) store.reviews.set(r.id, r);
+      else store.reviews.delete(r.id);
+      renderStores();
+    }
+    if (orderSelect.value && ev.type === "review.created") showLines(orderSelect.value);
+  };
+  subs.push(rt.subscribe(`user:${me.id}`, { event: onEvent }));
+
+  async function loadOrders() {
+    try {
+      const page = await session.api("orders/?status=delivered&limit=20");
+      const orders = page.results || [];
+      fill(orderSelect, h("option", { value: "" }, orders.length ? "Choose a delivered order…" : "No delivered orders"),
+        orders.map((o) => h("option", { value: o.id }, `${o.number} — ${o.vendor?.name || ""}`)));
+    } catch (err) {
+      flash(status, `orders: ${errorText(err)}`, "error");
+    }
+  }
+  orderSelect.addEventListener("change", () => showLines(orderSelect.value));
+
+  async function showLines(orderId) {
+    if (!orderId) { fill(lines); return; }
+    try {
+      const rows = await session.api(`orders/${orderId}/reviews/`);
+      fill(lines, rows.map((l) => {
+        if (l.review_id) return h("li", { class: "muted small", dataset: { orderLineId: String(l.order_line_id), reviewed: "1" } }, `${l.product_name}: reviewed`);
+        const rating = h("select", { class: "rating", "aria-label": `Stars for ${l.product_name}` },
+          [5, 4, 3, 2, 1].map((n) => h("option", { value: String(n) }, stars(n))));
+        const title = h("input", { type: "text", class: "review-title", placeholder: "Title", "aria-label": "Title" });
+        const text = h("textarea", { rows: "2", class: "review-body", placeholder: "What did you think?", "aria-label": "Review" });
+        const submit = h("button", { type: "button", class: "tiny post-review" }, "Post review");
+        submit.addEventListener("click", async () => {
+          submit.disabled = true;
+          try {
+            const r = await session.api("reviews/", { method: "POST", body: {
+              order_line_id: l.order_line_id, rating: Number(rating.value), title: title.value.trim(), text: text.value.trim() } });
+            mine.set(r.id, r);
+            renderMine();
+            showLines(orderId);
+          } catch (err) {
+            flash(status, `review: ${errorText(err)}`, "error");
+            submit.disabled = false;
+          }
+        });
+        return h("li", { class: "review-form", dataset: { orderLineId: String(l.order_line_id) } },
+          h("strong", {}, l.product_name), h("div", { class: "row" }, rating, title, submit), text);
+      }));
+    } catch (err) {
+      fill(lines, h("li", { class: "status", dataset: { kind: "error" } }, errorText(err)));
+    }
+  }
+
+  async function loadMine() {
+    try {
+      const page = await session.api("reviews/?limit=20");
+      for (const r of page.results || []) mine.set(r.id, r);
+      renderMine();
+    } catch (err) {
+      flash(status, `reviews: ${errorText(err)}`, "error");
+    }
+  }
+
+  function renderMine() {
+    const rows = [...mine.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+    fill(mineList, rows.length ? rows.map((r) => reviewItem(r)) : h("li", { class: "muted" }, "You have not reviewed anything yet."));
+  }
+
+  async function loadStores() {
+    if (isAdmin) return; // marketplace staff moderate in the admin; the reply is the store's
+    try {
+      const page = await session.api("vendors/?limit=50");
+      for (const v of page.results || []) {
+        if (!v.owner_id || destroyed) continue;
+        const reviews = await session.api(`vendors/${v.id}/reviews/?limit=10`);
+        stores.set(v.id, { vendor: v, reviews: new Map((reviews.results || []).map((r) => [r.id, r])) });
+        subs.push(rt.subscribe(`vendor:${v.id}`, { event: onEvent, error: () => {} }));
+      }
+      renderStores();
+    } catch (err) {
+      flash(status, `store reviews: ${errorText(err)}`, "error");
+    }
+  }
+
+  function renderStores() {
+    fill(storeBox, [...stores.values()].map(({ vendor, reviews }) => h("div", { class: "store", dataset: { vendorId: vendor.id } },
+      h("strong", {}, `Reviews of ${vendor.name}`),
+      h("ul", { class: "reviews store-list" }, reviews.size ? [...reviews.values()].map((r) => {
+        const text = h("input", { type: "text", class: "reply-text", placeholder: r.reply ? "Edit your reply" : "Public reply", value: r.reply?.text || "", "aria-label": "Reply" });
+        const send = h("button", { type: "button", class: "tiny ghost reply" }, r.reply ? "Edit reply" : "Reply");
+        send.addEventListener("click", async () => {
+          send.disabled = true;
+          try {
+            const updated = await session.api(`reviews/${r.id}/reply/`, { method: "POST", body: { text: text.value.trim() } });
+            reviews.set(updated.id, updated);
+            renderStores();
+          } catch (err) {
+            flash(status, `reply: ${errorText(err)}`, "error");
+            send.disabled = false;
+          }
+        });
+        return reviewItem(r, h("div", { class: "row" }, text, send));
+      }) : h("li", { class: "muted" }, "No reviews yet.")))));
+  }
+
+  loadOrders();
+  loadMine();
+  loadStores();
+  return {
+    destroy() {
+      destroyed = true;
+      for (const s of subs) s.unsubscribe();
+    },
+  };
+}
