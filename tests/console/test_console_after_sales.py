@@ -1,0 +1,203 @@
+"""The after-sales panels of the console in a real browser (headless Chromium through Playwright)
+against a real Daphne process on the test database and real Redis (issue 17 §5): a return from
+request to refund, a support ticket between a requester and an agent, the live product page.
+
+Each test creates its data first, then opens pages; Django work after that goes through ``dj``
+(see ``tests.console.conftest.Browser``). Every wait is on a DOM or client condition, never a
+fixed sleep. Screenshots land in tests/artifacts/console/.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from tests.conftest import client_for
+from tests.console.conftest import shot, sign_in, topic_state
+from tests.factories.core import PASSWORD, UserFactory
+from tests.factories.returns import delivered_order_of
+from tests.factories.support import agent as support_agent
+
+pytestmark = pytest.mark.live
+
+
+def live(page, topic: str) -> None:
+    """Wait until the page's socket follows ``topic``."""
+    page.wait_for_function("(t) => consoleApp.rt.topics().some((x) => x.topic === t && x.status === 'live')", arg=topic)
+
+
+def record_frames(page) -> None:
+    """Keep every frame the page's main socket receives, as text, in ``window.__frames``."""
+    page.evaluate("() => { window.__frames = []; consoleApp.rt.on('frame', (f) => { "
+                  "if (f.dir === 'in') window.__frames.push(JSON.stringify(f.frame)); }); }")
+
+
+def test_a_return_from_request_to_refund_is_seen_live_in_the_buyers_panel(browser, console, dj):
+    order = delivered_order_of([("24.00", 1), ("5.00", 2)])
+    buyer, owner = order.buyer, order.vendor.owner
+    line = order.lines.order_by("id").first()
+    buyer_page, store_page = browser.page(), browser.page()
+    sign_in(buyer_page, console, buyer.email, PASSWORD)
+    sign_in(store_page, console, owner.email, PASSWORD)
+    live(store_page, f"vendor:{order.vendor_id}")  # the store's desk: return events arrive there
+    live(buyer_page, f"user:{buyer.pk}")
+
+    # the buyer picks the delivered order, returns one unit of its first line (not the second)
+    buyer_page.wait_for_selector(f"#panel-returns select.return-order option[value='{order.pk}']", state="attached")
+    buyer_page.select_option("#panel-returns select.return-order", str(order.pk))
+    first = buyer_page.locator(f"#panel-returns .return-request input[data-order-line-id='{line.pk}']")
+    first.wait_for()
+    assert first.input_value() == "1"
+    buyer_page.fill(f"#panel-returns .return-request input[data-order-line-id]:not([data-order-line-id='{line.pk}'])", "0")
+    buyer_page.select_option("#panel-returns .return-request select[name=reason]", "damaged")
+    buyer_page.fill("#panel-returns .return-request textarea", "The housing is cracked.")
+    buyer_page.click("#panel-returns button.request-return")
+    buyer_page.wait_for_selector("#panel-returns li.return[data-status='requested'][data-side='buyer']")
+    rid = buyer_page.get_attribute("#panel-returns li.return", "data-return-id")
+    row = f"#panel-returns li.return[data-return-id='{rid}']"
+
+    # the store sees it arrive live and walks it through; the buyer's panel follows each move
+    store_page.click(f"{row}[data-status='requested'][data-side='store'] button[data-action='approve']")
+    buyer_page.wait_for_selector(f"{row}[data-status='approved'] button[data-action='ship']")
+    buyer_page.fill(f"{row} input.tracking", "00340434161234567890")
+    buyer_page.click(f"{row} button[data-action='ship']")
+    store_page.click(f"{row}[data-status='in_transit'] button[data-action='receive']")
+    buyer_page.wait_for_selector(f"{row}[data-status='received']")
+    store_page.select_option(f"{row}[data-status='received'] select.grade", "as_new")
+    store_page.click(f"{row} button[data-action='inspect']")
+    buyer_page.wait_for_selector(f"{row}[data-status='inspected']")
+    store_page.click(f"{row}[data-status='inspected'] button[data-action='refund']")
+    buyer_page.wait_for_selector(f"{row}[data-status='refunded'] .refund:has-text('€24.00')")
+    assert "00340434161234567890" in buyer_page.inner_text(row)
+    assert buyer_page.locator(f"{row} button[data-action]").count() == 0  # nothing left to do
+    shot(buyer_page.locator("#panel-returns"), "returns-buyer")
+    shot(store_page.locator("#panel-returns"), "returns-store")
+
+    body = dj(lambda: client_for(buyer).get(f"/api/v1/returns/{rid}/").json())
+    assert body["status"] == "refunded" and body["refund"]["amount"] == "24.00"
+    assert [(x["order_line_id"], x["quantity"]) for x in body["lines"]] == [(line.pk, 1)]
+    assert [h["to_status"] for h in body["history"]] == ["requested", "approved", "in_transit", "received",
+                                                         "inspected", "refunded"]
+    state = topic_state(buyer_page, f"user:{buyer.pk}")
+    assert state["gaps"] == 0 and state["resets"] == 0
+    assert buyer_page.errors == [] and store_page.errors == []
+
+
+def test_a_ticket_between_a_requester_and_an_agent_never_shows_the_internal_note(browser, console, dj):
+    requester = UserFactory(display_name="Rita Requester")
+    agent = support_agent(display_name="Sam Support")
+    note = "Escrow still held for this order - internal only"
+    requester_page, agent_page = browser.page(), browser.page()
+    sign_in(agent_page, console, agent.email, PASSWORD)
+    live(agent_page, "support_queue:all")
+    sign_in(requester_page, console, requester.email, PASSWORD)
+    record_frames(requester_page)
+
+    # the requester opens a ticket from the form
+    requester_page.click("#panel-tickets details.new-ticket summary")
+    requester_page.select_option("#panel-tickets select[name=category]", "payment")
+    requester_page.select_option("#panel-tickets select[name=priority]", "high")
+    requester_page.fill("#panel-tickets input[name=subject]", "Charged twice")
+    requester_page.fill("#panel-tickets textarea[name=text]", "My bank shows two payments.")
+    requester_page.click("#panel-tickets button.open-ticket")
+    requester_page.wait_for_selector("#panel-tickets .ticket-messages li.mine:has-text('My bank shows two payments.')")
+    tid = requester_page.get_attribute("#panel-tickets .tickets.mine li.active", "data-ticket-id")
+    live(requester_page, f"ticket:{tid}")
+
+    # the agent's queue shows it live; they take it, write an internal note, then reply
+    agent_page.click(f"#panel-tickets .tickets.queue li[data-ticket-id='{tid}']:has-text('Charged twice')")
+    agent_page.wait_for_selector("#panel-tickets .ticket-messages li.theirs:has-text('two payments')")
+    agent_page.click("#panel-tickets button.assign-me")
+    agent_page.wait_for_selector(f"#panel-tickets .tickets.queue li[data-ticket-id='{tid}']:has-text('→ Sam Support')")
+    agent_page.fill("#panel-tickets input.note-input", note)
+    agent_page.click("#panel-tickets button.note-add")
+    agent_page.wait_for_selector(f"#panel-tickets .note-list li:has-text('{note}')")
+    agent_page.fill("#panel-tickets textarea.ticket-input", "One was an authorisation, released today.")
+    agent_page.click("#panel-tickets button.ticket-send")
+
+    # the requester sees the reply and the new status live, never the note
+    requester_page.wait_for_selector("#panel-tickets .ticket-messages li.theirs[data-side='staff']:has-text('released today')")
+    requester_page.wait_for_selector("#panel-tickets .ticket-thread .ticket-status[data-state='pending_customer']")
+    requester_page.wait_for_selector("#panel-tickets .ticket-thread .chat-head:has-text('Sam Support')")
+    requester_page.fill("#panel-tickets textarea.ticket-input", "Thanks, it is gone now.")
+    requester_page.press("#panel-tickets textarea.ticket-input", "Enter")
+    agent_page.wait_for_selector("#panel-tickets .ticket-messages li.theirs:has-text('it is gone now')")
+    agent_page.wait_for_selector("#panel-tickets .ticket-thread .ticket-status[data-state='pending_staff']")
+    # the agent's reply is read by the requester (read receipts on ticket:)
+    agent_page.wait_for_selector("#panel-tickets .ticket-messages li.mine:has-text('released today') .receipt[data-state='read']")
+    shot(requester_page.locator("#panel-tickets"), "tickets-requester")
+    shot(agent_page.locator("#panel-tickets"), "tickets-staff")
+
+    assert requester_page.locator("#panel-tickets .notes").is_hidden()
+    assert note not in requester_page.content()
+    frames = requester_page.evaluate("window.__frames")
+    assert any("released today" in f for f in frames)  # the recorder saw the thread's events
+    assert not any(note in f for f in frames)
+    assert requester_page.errors == [] and agent_page.errors == []
+    notes = dj(lambda: client_for(requester).get(f"/api/v1/support/tickets/{tid}/notes/"))
+    assert notes.status_code == 403
+
+
+def test_the_live_product_page_follows_price_stock_rating_and_unavailability(browser, console, dj):
+    from commerce.catalog import services as catalog
+    from commerce.reviews import services as reviews
+
+    order = delivered_order_of([("19.90", 1)])
+    buyer, owner = order.buyer, order.vendor.owner
+    line = order.lines.get()
+    product_id = line.product_id
+    watcher = UserFactory()
+    page = browser.page()
+    sign_in(page, console, watcher.email, PASSWORD)
+    page.fill("#panel-product input.id-input", str(product_id))
+    page.click("#panel-product button:has-text('Open')")
+    view = f"#panel-product .product-page[data-product-id='{product_id}']"
+    page.wait_for_selector(f"{view}[data-available='true'][data-rating-count='0']")
+    assert "€19.90" in page.inner_text(f"{view} .product-price")
+
+    dj(lambda: catalog.product_update(user=owner, product_id=product_id, price=Decimal("17.50"), stock=2))
+    page.wait_for_selector(f"{view}[data-price='17.50'][data-stock='2']")
+    assert "€17.50" in page.inner_text(f"{view} .product-price")
+
+    dj(lambda: reviews.review_create(user=buyer, order_line_id=line.pk, rating=4, title="Fits well", text="Good part."))
+    page.wait_for_selector(f"{view}[data-rating-count='1'] .rating-average:has-text('4.00')")
+    page.wait_for_selector(f"{view} .reviews.latest li.review:has-text('Fits well')")
+
+    dj(lambda: catalog.product_update(user=owner, product_id=product_id, is_active=False))
+    page.wait_for_selector(f"{view}[data-available='false'] .unavailable-note:has-text('deactivated')")
+    shot(page.locator("#panel-product"), "product")
+    state = topic_state(page, f"product:{product_id}")
+    assert state["gaps"] == 0
+    assert page.errors == []
+
+
+def test_a_buyer_reviews_a_delivered_line_and_sees_the_stores_reply_live(browser, console):
+    order = delivered_order_of([("12.00", 1)])
+    buyer, owner = order.buyer, order.vendor.owner
+    line = order.lines.get()
+    buyer_page, store_page = browser.page(), browser.page()
+    sign_in(buyer_page, console, buyer.email, PASSWORD)
+    sign_in(store_page, console, owner.email, PASSWORD)
+    live(store_page, f"vendor:{order.vendor_id}")
+
+    buyer_page.wait_for_selector(f"#panel-reviews select.review-order option[value='{order.pk}']", state="attached")
+    buyer_page.select_option("#panel-reviews select.review-order", str(order.pk))
+    form = f"#panel-reviews li.review-form[data-order-line-id='{line.pk}']"
+    buyer_page.select_option(f"{form} select.rating", "4")
+    buyer_page.fill(f"{form} input.review-title", "Solid pads")
+    buyer_page.fill(f"{form} textarea.review-body", "No squeal after 500 km.")
+    buyer_page.click(f"{form} button.post-review")
+    buyer_page.wait_for_selector(f"#panel-reviews li[data-order-line-id='{line.pk}'][data-reviewed='1']")
+    buyer_page.wait_for_selector("#panel-reviews .reviews.mine li.review:has-text('Solid pads') .stars:has-text('★★★★☆')")
+
+    # the store's desk gets the new review live and answers it
+    item = "#panel-reviews .store-list li.review:has-text('Solid pads')"
+    store_page.fill(f"{item} input.reply-text", "Thanks for the feedback!")
+    store_page.click(f"{item} button.reply")
+    store_page.wait_for_selector(f"{item} .store-reply:has-text('Thanks for the feedback!')")
+    buyer_page.wait_for_selector("#panel-reviews .reviews.mine li.review:has-text('Solid pads') "
+                                 ".store-reply:has-text('Thanks for the feedback!')")
+    shot(buyer_page.locator("#panel-reviews"), "reviews-buyer")
+    shot(store_page.locator("#panel-reviews"), "reviews-store")
+    assert buyer_page.errors == [] and store_page.errors == []
