@@ -201,3 +201,45 @@ def test_a_buyer_reviews_a_delivered_line_and_sees_the_stores_reply_live(browser
     shot(buyer_page.locator("#panel-reviews"), "reviews-buyer")
     shot(store_page.locator("#panel-reviews"), "reviews-store")
     assert buyer_page.errors == [] and store_page.errors == []
+
+
+def test_the_demo_data_fills_the_after_sales_panels(browser, console, debug_on, tmp_path):
+    """``seed_demo`` (support.demo) gives each panel something to show: buyer2's returns in every
+    state, the store's actions on them, and the support queue's active tickets."""
+    import io
+
+    from django.core.management import call_command
+
+    from commerce.returns.models import ReturnStatus
+
+    debug_on.MEDIA_ROOT = str(tmp_path)
+    call_command("seed_demo", stdout=io.StringIO())
+    password = debug_on.DEMO_PASSWORD
+
+    buyer = browser.page()
+    sign_in(buyer, console, "buyer2@demo.market", password)
+    buyer.wait_for_function("document.querySelectorAll('#panel-returns li.return').length === 10")
+    statuses = buyer.eval_on_selector_all("#panel-returns li.return", "(els) => els.map((e) => e.dataset.status)")
+    assert sorted(statuses) == sorted(ReturnStatus.values)
+    buyer.wait_for_selector("#panel-returns li.return[data-status='approved'] button[data-action='ship']")
+    buyer.wait_for_selector("#panel-returns li.return[data-status='rejected'] button[data-action='escalate']")
+    buyer.wait_for_selector("#panel-returns li.return[data-status='rejected_after_inspection'] .refund:has-text('Nothing refunded')")
+    assert "restocking fee" in buyer.inner_text("#panel-returns li.return[data-status='partially_refunded'] .refund")
+    buyer.wait_for_selector("#panel-reviews .reviews.mine li.review[data-status='hidden']")
+    buyer.wait_for_selector("#panel-reviews .reviews.mine li.review .store-reply")
+    shot(buyer.locator("#panel-returns"), "demo-returns-buyer2")
+
+    store = browser.page()
+    sign_in(store, console, "vendor2@demo.market", password)
+    for status, action in (("requested", "approve"), ("in_transit", "receive"), ("received", "inspect"),
+                           ("inspected", "refund")):
+        store.wait_for_selector(f"#panel-returns li.return[data-side='store'][data-status='{status}'] "
+                                f"button[data-action='{action}']")
+
+    staff = browser.page()
+    sign_in(staff, console, "admin@demo.market", password)
+    staff.wait_for_function("document.querySelectorAll('#panel-tickets .tickets.queue li.ticket').length === 3")
+    staff.select_option("#panel-tickets select.queue-view", "unassigned")
+    staff.wait_for_function("document.querySelectorAll('#panel-tickets .tickets.queue li.ticket').length === 1")
+    shot(staff.locator("#panel-tickets"), "demo-tickets-admin")
+    assert buyer.errors == [] and store.errors == [] and staff.errors == []

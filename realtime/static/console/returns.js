@@ -22,6 +22,8 @@ const REASONS = [
 ];
 const GRADES = [["as_new", "as new"], ["opened", "opened"], ["damaged", "damaged"], ["not_returned", "not returned"]];
 const RETURN_EVENTS = new Set(["return.requested", "return.status_changed", "return.updated"]);
+/** states in which nobody can act on a return any more (rejected ones may still be escalated) */
+const FINAL = new Set(["refunded", "partially_refunded", "cancelled"]);
 
 export function mount(root, { session, rt, me }) {
   const isAdmin = (me.roles || []).includes("admin");
@@ -75,8 +77,9 @@ export function mount(root, { session, rt, me }) {
   async function loadReturns() {
     try {
       const page = await session.api("returns/?limit=20");
-      const ids = (page.results || []).map((r) => r.id);
-      const details = await Promise.all(ids.map((id) => session.api(`returns/${id}/`)));
+      const rows = page.results || [];
+      // the list has no viewer fields: read allowed_actions of the returns that may still have some
+      const details = await Promise.all(rows.map((r) => (FINAL.has(r.status) ? { ...r, allowed_actions: [] } : session.api(`returns/${r.id}/`))));
       returns.clear();
       for (const d of details) returns.set(d.id, d);
       render();
@@ -198,6 +201,16 @@ export function mount(root, { session, rt, me }) {
     return out;
   }
 
+  function refundLine(rma) {
+    const r = rma.refund;
+    const currency = rma.order.currency;
+    if (Number(r.amount) === 0) return h("div", { class: "small refund", dataset: { amount: r.amount } }, "Nothing refunded (by the inspection's grades)");
+    return h("div", { class: "small refund", dataset: { amount: r.amount } }, "Refunded ", h("strong", {}, money(r.amount, currency)),
+      r.source ? ` from the ${r.source.replace("_", " ")}` : "",
+      Number(r.restocking_fee) ? `, less a ${r.restocking_fee_percent}% restocking fee (${money(r.restocking_fee, currency)})` : "",
+      Number(r.shipping) ? `, shipping ${money(r.shipping, currency)} included` : "");
+  }
+
   function render() {
     const sorted = [...returns.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
     fill(list, sorted.length ? sorted.map((rma) => {
@@ -213,8 +226,7 @@ export function mount(root, { session, rt, me }) {
           rma.tracking_number ? ` · ${rma.carrier} ${rma.tracking_number}` : "",
           ` · ${clock(rma.updated_at)}`),
         rma.decision?.note ? h("div", { class: "small" }, "Store: ", rma.decision.note) : null,
-        rma.refund ? h("div", { class: "small refund" }, "Refunded ", h("strong", {}, money(rma.refund.amount, rma.order.currency)),
-          rma.refund.source ? ` from the ${rma.refund.source.replace("_", " ")}` : "") : null,
+        rma.refund ? refundLine(rma) : null,
         rma.refund_error ? h("div", { class: "small status", dataset: { kind: "error" } }, `refund failed: ${rma.refund_error}`) : null,
         rma.escalation ? h("div", { class: "small" }, `Escalated: dispute ${rma.escalation.status}`) : null,
         h("div", { class: "row actions" }, actions(rma)));

@@ -97,6 +97,14 @@ export function mount(root, { session, rt, me }) {
     if (current?.id === t.id) { current.ticket = t; renderThread(); }
   }
 
+  // The requester's other tickets are not followed; support's notifications (support.reply on
+  // user:) say one of them changed.
+  const userSub = rt.subscribe(`user:${me.id}`, {
+    event(ev) {
+      if (ev.type === "notification.created" && String(ev.data.kind || "").startsWith("support.")) loadMine();
+    },
+  });
+
   if (isAgent) {
     queueSub = rt.subscribe("support_queue:all", {
       snapshot(snap) {
@@ -341,6 +349,7 @@ export function mount(root, { session, rt, me }) {
   return {
     destroy() {
       close();
+      userSub.unsubscribe();
       queueSub?.unsubscribe();
       clearTimeout(readTimer);
     },
