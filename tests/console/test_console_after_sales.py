@@ -16,8 +16,9 @@ import pytest
 from tests.conftest import client_for
 from tests.console.conftest import shot, sign_in, topic_state
 from tests.factories.core import PASSWORD, UserFactory
-from tests.factories.returns import delivered_order_of
+from tests.factories.returns import approved, delivered_order_of
 from tests.factories.support import agent as support_agent
+from tests.images import assert_no_metadata, gps_jpeg
 
 pytestmark = pytest.mark.live
 
@@ -52,6 +53,8 @@ def test_a_return_from_request_to_refund_is_seen_live_in_the_buyers_panel(browse
     buyer_page.fill(f"#panel-returns .return-request input[data-order-line-id]:not([data-order-line-id='{line.pk}'])", "0")
     buyer_page.select_option("#panel-returns .return-request select[name=reason]", "damaged")
     buyer_page.fill("#panel-returns .return-request textarea", "The housing is cracked.")
+    buyer_page.set_input_files("#panel-returns .return-request input[type=file]",
+                               files=[{"name": "crack.jpg", "mimeType": "image/jpeg", "buffer": gps_jpeg()}])
     buyer_page.click("#panel-returns button.request-return")
     buyer_page.wait_for_selector("#panel-returns li.return[data-status='requested'][data-side='buyer']")
     rid = buyer_page.get_attribute("#panel-returns li.return", "data-return-id")
@@ -69,7 +72,7 @@ def test_a_return_from_request_to_refund_is_seen_live_in_the_buyers_panel(browse
     buyer_page.wait_for_selector(f"{row}[data-status='inspected']")
     store_page.click(f"{row}[data-status='inspected'] button[data-action='refund']")
     buyer_page.wait_for_selector(f"{row}[data-status='refunded'] .refund:has-text('€24.00')")
-    assert "00340434161234567890" in buyer_page.inner_text(row)
+    assert "00340434161234567890" in buyer_page.inner_text(row) and "1 photo" in buyer_page.inner_text(row)
     assert buyer_page.locator(f"{row} button[data-action]").count() == 0  # nothing left to do
     shot(buyer_page.locator("#panel-returns"), "returns-buyer")
     shot(store_page.locator("#panel-returns"), "returns-store")
@@ -77,11 +80,33 @@ def test_a_return_from_request_to_refund_is_seen_live_in_the_buyers_panel(browse
     body = dj(lambda: client_for(buyer).get(f"/api/v1/returns/{rid}/").json())
     assert body["status"] == "refunded" and body["refund"]["amount"] == "24.00"
     assert [(x["order_line_id"], x["quantity"]) for x in body["lines"]] == [(line.pk, 1)]
+    assert len(body["photos"]) == 1 and body["reason"] == "damaged"
+    photo = dj(lambda: client_for(buyer).get(body["photos"][0]["url"]))
+    assert photo.status_code == 200
+    assert_no_metadata(b"".join(photo.streaming_content))  # uploaded through the panel, re-encoded
     assert [h["to_status"] for h in body["history"]] == ["requested", "approved", "in_transit", "received",
                                                          "inspected", "refunded"]
     state = topic_state(buyer_page, f"user:{buyer.pk}")
     assert state["gaps"] == 0 and state["resets"] == 0
     assert buyer_page.errors == [] and store_page.errors == []
+
+
+def test_an_approved_return_goes_back_with_a_courier_pickup_from_the_panel(browser, console, dj):
+    from commerce.returns.models import ReturnRequest
+
+    order = delivered_order_of([("30.00", 1)])
+    rma = approved(order, reason="wrong_item")
+    page = browser.page()
+    sign_in(page, console, order.buyer.email, PASSWORD)
+    row = f"#panel-returns li.return[data-return-id='{rma.pk}']"
+    page.click(f"{row}[data-status='approved'] button[data-action='courier']")
+    page.wait_for_selector(f"{row}:has-text('courier (delivery')")
+    # the return waits for the courier; sending it with a carrier instead is still offered
+    assert page.locator(f"{row} button[data-action='courier']").count() == 0
+    assert page.locator(f"{row} button[data-action='ship']").count() == 1
+    pickup = dj(lambda: ReturnRequest.objects.get(pk=rma.pk).pickup_delivery_id)
+    assert pickup is not None and str(pickup)[:8] in page.inner_text(row)
+    assert page.errors == []
 
 
 def test_a_ticket_between_a_requester_and_an_agent_never_shows_the_internal_note(browser, console, dj):

@@ -3,9 +3,11 @@
  *
  *  - Buyer: delivered orders (GET /api/v1/orders/?status=delivered) and what of one can still be
  *    returned (GET orders/{id}/returnable/: the window and, per line, the returnable units); a
- *    request with units per line, a reason code and a text (POST orders/{id}/returns/); then, by
- *    the return's `allowed_actions`: cancel, ship with a carrier and tracking number
- *    (POST returns/{id}/ship/ {transport: "carrier"}), escalate a rejected return.
+ *    request with units per line, a reason code, a text and up to 5 photos (each uploaded first,
+ *    multipart POST returns/photos/, then attached by id: POST orders/{id}/returns/); then, by the
+ *    return's `allowed_actions`: cancel, ship with a carrier and tracking number
+ *    (POST returns/{id}/ship/ {transport: "carrier"}) or ask for a courier pickup
+ *    ({transport: "courier"}: a return delivery for the courier flow), escalate a rejected return.
  *  - Store staff: approve, reject with a reason, receive, inspect (a grade per line), refund
  *    (restocking fee percent and refund of the shipping fee for changed-mind returns).
  *  - Live: `return.requested`, `return.status_changed`, `return.updated` on `user:<me>` (the
@@ -20,6 +22,7 @@ const REASONS = [
   ["wrong_item", "Wrong item"], ["damaged", "Arrived damaged"], ["not_as_described", "Not as described"],
   ["changed_mind", "Changed my mind"], ["other", "Other"],
 ];
+const MAX_PHOTOS = 5;
 const GRADES = [["as_new", "as new"], ["opened", "opened"], ["damaged", "damaged"], ["not_returned", "not returned"]];
 const RETURN_EVENTS = new Set(["return.requested", "return.status_changed", "return.updated"]);
 /** states in which nobody can act on a return any more (rejected ones may still be escalated) */
@@ -118,6 +121,8 @@ export function mount(root, { session, rt, me }) {
     }));
     const reason = h("select", { name: "reason", "aria-label": "Reason" }, REASONS.map(([v, label]) => h("option", { value: v }, label)));
     const text = h("textarea", { rows: "2", name: "description", placeholder: "What is wrong? (the store reads this)" });
+    const photos = h("input", { type: "file", name: "photos", accept: "image/jpeg,image/png,image/gif,image/webp", multiple: true,
+      "aria-label": `Photos (up to ${MAX_PHOTOS})` });
     const submit = h("button", { type: "button", class: "request-return", disabled: !open }, "Request return");
     fill(requestForm,
       h("p", { class: "muted small" }, r.window_ends_at
@@ -127,12 +132,19 @@ export function mount(root, { session, rt, me }) {
         h("td", {}, l.product_name, h("span", { class: "muted small" }, ` ${l.sku}`)),
         h("td", { class: "muted small" }, `${l.returnable_quantity} of ${l.quantity} returnable`),
         h("td", {}, inputs[i])))),
-      h("div", { class: "row" }, reason, submit), text);
+      h("div", { class: "row" }, reason, h("label", { class: "small muted" }, `photos (up to ${MAX_PHOTOS}) `, photos), submit), text);
     submit.addEventListener("click", () => act(submit, "request", async () => {
       const lines = inputs.map((el) => ({ order_line_id: Number(el.dataset.orderLineId), quantity: Number(el.value) || 0 }))
         .filter((l) => l.quantity > 0);
+      if ((photos.files?.length || 0) > MAX_PHOTOS) throw new Error(`At most ${MAX_PHOTOS} photos.`);
+      const photoIds = [];
+      for (const file of photos.files || []) { // uploaded first (re-encoded by the server), then attached by id
+        const body = new FormData();
+        body.append("file", file);
+        photoIds.push((await session.api("returns/photos/", { method: "POST", body })).id);
+      }
       const rma = await session.api(`orders/${orderId}/returns/`, {
-        method: "POST", body: { lines, reason: reason.value, description: text.value.trim() },
+        method: "POST", body: { lines, reason: reason.value, description: text.value.trim(), photo_ids: photoIds },
       });
       returns.set(rma.id, rma);
       render();
@@ -173,7 +185,9 @@ export function mount(root, { session, rt, me }) {
       const carrier = h("input", { type: "text", placeholder: "carrier", value: "DHL", class: "carrier", "aria-label": "Carrier" });
       const tracking = h("input", { type: "text", placeholder: "tracking number", class: "tracking", "aria-label": "Tracking number" });
       out.push(h("span", { class: "row" }, carrier, tracking, button("ship", "Sent", () => post(rma, "ship",
-        { transport: "carrier", carrier: carrier.value.trim(), tracking_number: tracking.value.trim() }))));
+        { transport: "carrier", carrier: carrier.value.trim(), tracking_number: tracking.value.trim() })),
+      // a courier already on the way: only switching to a carrier (which cancels the pickup) is left
+      rma.transport === "courier" ? null : button("courier", "Courier pickup", () => post(rma, "ship", { transport: "courier" }), "ghost")));
     }
     if (allowed.has("cancel")) out.push(button("cancel", "Cancel return", () => post(rma, "cancel"), "ghost"));
     if (allowed.has("escalate")) {
@@ -224,6 +238,8 @@ export function mount(root, { session, rt, me }) {
           rma.lines.map((l) => `${l.quantity} × ${l.product_name}${l.grade ? ` (${l.grade.replace("_", " ")})` : ""}`).join(", "),
           " · ", rma.reason.replaceAll("_", " "),
           rma.tracking_number ? ` · ${rma.carrier} ${rma.tracking_number}` : "",
+          rma.transport === "courier" ? ` · courier${rma.pickup_delivery_id ? ` (delivery ${rma.pickup_delivery_id.slice(0, 8)})` : ""}` : "",
+          rma.photos?.length ? ` · ${rma.photos.length} photo${rma.photos.length > 1 ? "s" : ""}` : "",
           ` · ${clock(rma.updated_at)}`),
         rma.decision?.note ? h("div", { class: "small" }, "Store: ", rma.decision.note) : null,
         rma.refund ? refundLine(rma) : null,
