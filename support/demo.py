@@ -13,7 +13,8 @@ the real services, so the events, notifications and ledger entries are the real 
   partially refunded (changed mind, opened, 10 % restocking fee), rejected after inspection
   (changed mind, returned damaged) and cancelled.
 * **Reviews** by buyer2 of the three lines of that order no return touched: five stars with the
-  store's public reply, four stars, and two stars hidden by marketplace staff with a reason.
+  store's public reply, four stars that buyer3 reported (waiting in the staff's review queue),
+  and two stars hidden by marketplace staff with a reason.
 * **A support ticket in each state**: open (buyer1 about the delivery on its way, unassigned),
   pending customer (buyer2 about a return, with an internal note), pending staff (buyer3),
   resolved (buyer2) and closed (courier1, as a courier).
@@ -52,12 +53,14 @@ RETURN_STATES: list[tuple[str, str, str]] = [
     ("cancelled", "other", ""),
 ]
 
-#: buyer2's reviews of the lines no return touched: (stars, title, text, the store's reply, hidden with)
-REVIEWS: list[tuple[int, str, str, str, str]] = [
+#: buyer2's reviews of the lines no return touched: (stars, title, text, the store's reply, buyer3's
+#: report waiting for staff, hidden by staff with)
+REVIEWS: list[tuple[int, str, str, str, str, str]] = [
     (5, "Exactly the OEM part", "Fitted in ten minutes, quiet since. Well packed.",
-     "Thank you! Tell us if you need the matching rear set.", ""),
-    (4, "Good, slow courier", "The part is fine; the delivery took a day longer than promised.", "", ""),
-    (2, "Call me for a better deal", "Cheaper at my shop, phone 0151 234 567 89.", "",
+     "Thank you! Tell us if you need the matching rear set.", "", ""),
+    (4, "Good, slow courier", "The part is fine; the delivery took a day longer than promised.", "",
+     "It is about the courier, not the part.", ""),
+    (2, "Call me for a better deal", "Cheaper at my shop, phone 0151 234 567 89.", "", "",
      "Advertising and a phone number: reviews are about the product."),
 ]
 
@@ -152,16 +155,19 @@ def seed_returns_and_reviews(ctx, *, courier, vendor) -> None:
     for line, (state, reason, grade) in zip(lines, RETURN_STATES):
         _return_to(state, order=order, line=line, reason=reason, grade=grade, owner=owner)
     ctx.count("returns", len(RETURN_STATES))
-    for line, (stars, title, text, reply, hidden) in zip(lines[len(RETURN_STATES):], REVIEWS):
+    reporter = ctx.users.get("buyer3")
+    for line, (stars, title, text, reply, report, hidden) in zip(lines[len(RETURN_STATES):], REVIEWS):
         review = reviews.review_create(user=buyer, order_line_id=line.pk, rating=stars, title=title, text=text)
         if reply:
             reviews.review_reply(user=owner, review_id=review.pk, text=reply)
+        if report and reporter is not None:
+            reviews.review_report(user=reporter, review_id=review.pk, reason="off_topic", text=report)
         if hidden and staff is not None:
             reviews.review_moderate(user=staff, review_id=review.pk, to_status="hidden", reason=hidden)
     ctx.count("reviews", len(REVIEWS))
     ctx.summary.append(f"Returns: buyer2's order {order.number} from {vendor.name} has a return in each state "
                        f"({', '.join(s for s, _, _ in RETURN_STATES)}) and three reviews (one with the store's "
-                       "reply, one hidden by staff)")
+                       "reply, one reported, one hidden by staff)")
 
 
 def _return_to(state: str, *, order: Order, line, reason: str, grade: str, owner) -> None:

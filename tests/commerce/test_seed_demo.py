@@ -64,7 +64,7 @@ def assert_after_sales():
     from commerce.orders.models import Order, OrderStatus
     from commerce.returns.models import ReturnRequest, ReturnStatus
     from commerce.returns.selectors import returnable_data
-    from commerce.reviews.models import Review, ReviewStatus
+    from commerce.reviews.models import Review, ReviewReport, ReviewStatus
     from support.models import Ticket, TicketNote, TicketStatus
 
     buyer1_order = Order.objects.get(buyer__email="buyer1@demo.market", vendor__owner__email="vendor2@demo.market")
@@ -86,6 +86,8 @@ def assert_after_sales():
     assert demo_reviews.exclude(reply_text="").count() == 1
     hidden = demo_reviews.get(status=ReviewStatus.HIDDEN)
     assert hidden.moderation_reason
+    reported = ReviewReport.objects.get(handled_at__isnull=True)  # waiting for staff
+    assert reported.review.status == ReviewStatus.VISIBLE and reported.reporter.email == "buyer3@demo.market"
 
     assert sorted(Ticket.objects.values_list("status", flat=True)) == sorted(TicketStatus.values)
     assert Ticket.objects.get(status=TicketStatus.CLOSED).requester_role == "courier"

@@ -267,4 +267,44 @@ def test_the_demo_data_fills_the_after_sales_panels(browser, console, debug_on, 
     staff.select_option("#panel-tickets select.queue-view", "unassigned")
     staff.wait_for_function("document.querySelectorAll('#panel-tickets .tickets.queue li.ticket').length === 1")
     shot(staff.locator("#panel-tickets"), "demo-tickets-admin")
+    staff.wait_for_selector("#panel-reviews .reviews.reported li.review:has-text('Good, slow courier'):has-text('off topic')")
     assert buyer.errors == [] and store.errors == [] and staff.errors == []
+
+
+def test_a_review_reported_from_the_product_page_is_hidden_by_staff_and_leaves_it_live(browser, console):
+    from commerce.reviews import services as reviews
+
+    order = delivered_order_of([("15.00", 1)])
+    line = order.lines.get()
+    review = reviews.review_create(user=order.buyer, order_line_id=line.pk, rating=1, title="Visit my shop",
+                                   text="Better prices at example dot com")
+    watcher, staff = UserFactory(), support_agent()
+    watcher_page, staff_page, author_page = browser.page(), browser.page(), browser.page()
+    sign_in(watcher_page, console, watcher.email, PASSWORD)
+    sign_in(author_page, console, order.buyer.email, PASSWORD)
+    item = f"#panel-product .reviews.latest li.review[data-review-id='{review.pk}']"
+    watcher_page.fill("#panel-product input.id-input", str(line.product_id))
+    watcher_page.click("#panel-product button:has-text('Open')")
+    watcher_page.select_option(f"{item} select.report-reason", "spam")
+    watcher_page.click(f"{item} button.report")
+    watcher_page.wait_for_selector(f"{item} .report-state:has-text('reported')")
+    assert watcher_page.locator(f"{item} button.report").is_disabled()  # once per person
+    # its author may not report it: the refusal's code is shown
+    author_page.fill("#panel-product input.id-input", str(line.product_id))
+    author_page.click("#panel-product button:has-text('Open')")
+    author_page.click(f"{item} button.report")
+    author_page.wait_for_selector(f"{item} .report-state:has-text('review_action_not_allowed')")
+
+    sign_in(staff_page, console, staff.email, PASSWORD)
+    queued = f"#panel-reviews .reviews.reported li.review[data-review-id='{review.pk}']"
+    staff_page.wait_for_selector(f"{queued}:has-text('1 open report: spam')")
+    staff_page.fill(f"{queued} input.hide-reason", "Advertising another shop.")
+    staff_page.click(f"{queued} button.hide")
+    staff_page.wait_for_selector("#panel-reviews .reviews.reported li:has-text('No open reports.')")
+
+    # the product page drops it and the rating follows; its author sees why, live
+    watcher_page.wait_for_selector("#panel-product .product-page[data-rating-count='0']")
+    assert watcher_page.locator(item).count() == 0
+    author_page.wait_for_selector(f"#panel-reviews .reviews.mine li.review[data-review-id='{review.pk}'][data-status='hidden']"
+                                  ":has-text('Advertising another shop.')")
+    assert watcher_page.errors == [] and staff_page.errors == [] and author_page.errors == []

@@ -7,11 +7,15 @@
  * `product.updated` (the whole page again), `product.rating_changed` ({rating}),
  * `product.reviews_changed` ({latest_reviews}) and `product.unavailable` ({reason, updated_at}:
  * the page stays, marked unavailable). The picker lists products by rating
- * (GET products/?ordering=-rating); any id can be pasted.
+ * (GET products/?ordering=-rating); any id can be pasted. A review can be reported to marketplace
+ * staff from here (POST reviews/{id}/report/ with a reason).
  */
 
 import { clock, errorText, fill, h, money } from "./ui.js";
 import { reviewItem, stars } from "./reviews.js";
+
+const REPORT_REASONS = [["spam", "spam or advertising"], ["offensive", "offensive"], ["off_topic", "not about the product"],
+  ["fake", "fake or paid"], ["personal_data", "personal data"], ["other", "other"]];
 
 export function mount(root, { session, rt }) {
   const picker = h("select", { class: "product-pick", "aria-label": "Product" }, h("option", { value: "" }, "loading products…"));
@@ -111,7 +115,26 @@ export function mount(root, { session, rt }) {
           h("span", { class: "small muted" }, String(r.distribution[n - 1])))))),
       h("strong", { class: "small" }, "Latest reviews"),
       h("ul", { class: `reviews latest${flashIf("reviews")}` }, (p.latest_reviews || []).length
-        ? p.latest_reviews.map((rev) => reviewItem(rev)) : h("li", { class: "muted" }, "No reviews yet."))));
+        ? p.latest_reviews.map((rev) => reviewItem(rev, reportForm(rev))) : h("li", { class: "muted" }, "No reviews yet."))));
+  }
+
+  /** "Report" for marketplace staff to look at (POST reviews/{id}/report/; once per person, never the author). */
+  function reportForm(review) {
+    const reason = h("select", { class: "report-reason", "aria-label": "Why report this review" },
+      REPORT_REASONS.map(([v, label]) => h("option", { value: v }, label)));
+    const button = h("button", { type: "button", class: "tiny ghost report" }, "Report");
+    const note = h("span", { class: "small muted report-state" });
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        await session.api(`reviews/${review.id}/report/`, { method: "POST", body: { reason: reason.value } });
+        note.textContent = "reported, thank you";
+      } catch (err) {
+        note.textContent = errorText(err);
+        button.disabled = false;
+      }
+    });
+    return h("div", { class: "row" }, reason, button, note);
   }
 
   loadList();

@@ -8,6 +8,8 @@
  *  - Store staff (stores whose private `owner_id` GET vendors/ shows): the store's counted
  *    reviews (GET vendors/{id}/reviews/) with a reply form (POST reviews/{id}/reply/: the first
  *    call posts the one public reply, later calls edit it).
+ *  - Marketplace staff: the reported reviews (GET reviews/reported/, most reported first, with the
+ *    open reports) and hiding one with a reason (POST reviews/{id}/hide/).
  *  - Live: `review.created` and `review.updated` on `user:<me>` (the author) and `vendor:<id>`
  *    (the store's desk) replace the review shown.
  */
@@ -40,10 +42,11 @@ export function mount(root, { session, rt, me }) {
   const lines = h("ul", { class: "review-lines" });
   const mineList = h("ul", { class: "reviews mine" });
   const storeBox = h("div", { class: "store-reviews" });
+  const reported = h("div", { class: "reported-reviews" });
   const status = h("p", { class: "status", hidden: true });
   fill(root,
     h("div", { class: "row" }, h("strong", {}, "Review what you received"), orderSelect), lines,
-    h("strong", {}, "Your reviews"), mineList, storeBox, status);
+    h("strong", {}, "Your reviews"), mineList, storeBox, reported, status);
 
   const mine = new Map();
   const stores = new Map(); // vendor id → {vendor, reviews: Map}
@@ -160,9 +163,42 @@ export function mount(root, { session, rt, me }) {
       }) : h("li", { class: "muted" }, "No reviews yet.")))));
   }
 
+  /** Marketplace staff: reviews with open reports, most reported first (GET reviews/reported/), hidden with a reason. */
+  async function loadReported() {
+    if (!isAdmin) return;
+    let rows;
+    try {
+      rows = (await session.api("reviews/reported/?limit=20")).results || [];
+    } catch (err) {
+      flash(status, `reported reviews: ${errorText(err)}`, "error");
+      return;
+    }
+    fill(reported, h("div", { class: "row between" }, h("strong", {}, "Reported reviews"),
+      h("button", { type: "button", class: "tiny ghost", title: "Reload", onclick: () => loadReported() }, "↻")),
+    h("ul", { class: "reviews reported" }, rows.length ? rows.map((r) => {
+      const reason = h("input", { type: "text", class: "hide-reason", placeholder: "reason (the author and the store see it)", "aria-label": "Reason" });
+      const hide = h("button", { type: "button", class: "tiny hide" }, "Hide");
+      hide.addEventListener("click", async () => {
+        hide.disabled = true;
+        try {
+          await session.api(`reviews/${r.id}/hide/`, { method: "POST", body: { reason: reason.value.trim() } });
+          loadReported();
+        } catch (err) {
+          flash(status, `hide: ${errorText(err)}`, "error");
+          hide.disabled = false;
+        }
+      });
+      return reviewItem(r, [
+        h("div", { class: "small muted" }, `${r.open_reports} open report${r.open_reports === 1 ? "" : "s"}: `,
+          (r.reports || []).map((x) => x.reason.replaceAll("_", " ") + (x.text ? ` (“${x.text}”)` : "")).join(", ")),
+        h("div", { class: "row" }, reason, hide)]);
+    }) : h("li", { class: "muted" }, "No open reports.")));
+  }
+
   loadOrders();
   loadMine();
   loadStores();
+  loadReported();
   return {
     destroy() {
       destroyed = true;
