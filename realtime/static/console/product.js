@@ -115,7 +115,7 @@ export function mount(root, { session, rt }) {
           h("span", { class: "small muted" }, String(r.distribution[n - 1])))))),
       h("strong", { class: "small" }, "Latest reviews"),
       h("ul", { class: `reviews latest${flashIf("reviews")}` }, (p.latest_reviews || []).length
-        ? p.latest_reviews.map((rev) => reviewItem(rev, reportForm(rev))) : h("li", { class: "muted" }, "No reviews yet."))));
+        ? p.latest_reviews.map((rev) => reviewItem(rev, reportForm(rev), session)) : h("li", { class: "muted" }, "No reviews yet."))));
   }
 
   /** "Report" for marketplace staff to look at (POST reviews/{id}/report/; once per person, never the author). */

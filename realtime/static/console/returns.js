@@ -16,6 +16,7 @@
  *    `allowed_actions`, so the panel re-reads that return (GET returns/{id}/) after each one.
  */
 
+import { photoRow } from "./media.js";
 import { clock, errorText, fill, flash, h, money, newId } from "./ui.js";
 
 const REASONS = [
@@ -239,8 +240,9 @@ export function mount(root, { session, rt, me }) {
           " · ", rma.reason.replaceAll("_", " "),
           rma.tracking_number ? ` · ${rma.carrier} ${rma.tracking_number}` : "",
           rma.transport === "courier" ? ` · courier${rma.pickup_delivery_id ? ` (delivery ${rma.pickup_delivery_id.slice(0, 8)})` : ""}` : "",
-          rma.photos?.length ? ` · ${rma.photos.length} photo${rma.photos.length > 1 ? "s" : ""}` : "",
           ` · ${clock(rma.updated_at)}`),
+        rma.description ? h("div", { class: "small" }, "Buyer: ", rma.description) : null,
+        photoRow(session, rma.photos, `Photo of return ${rma.number}`),
         rma.decision?.note ? h("div", { class: "small" }, "Store: ", rma.decision.note) : null,
         rma.refund ? refundLine(rma) : null,
         rma.refund_error ? h("div", { class: "small status", dataset: { kind: "error" } }, `refund failed: ${rma.refund_error}`) : null,

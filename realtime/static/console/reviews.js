@@ -3,7 +3,8 @@
  *
  *  - Buyer: delivered orders (GET /api/v1/orders/?status=delivered), an order's lines with the
  *    buyer's review of each (GET orders/{id}/reviews/), a review of an unreviewed line (POST
- *    reviews/ {order_line_id, rating 1–5, title, text}), and the buyer's reviews in every state
+ *    reviews/ {order_line_id, rating 1–5, title, text, photo_ids}: photos uploaded first, multipart
+ *    POST reviews/photos/), and the buyer's reviews in every state
  *    (GET reviews/) with the store's public reply and a moderation reason when staff hid one.
  *  - Store staff (stores whose private `owner_id` GET vendors/ shows): the store's counted
  *    reviews (GET vendors/{id}/reviews/) with a reply form (POST reviews/{id}/reply/: the first
@@ -14,6 +15,7 @@
  *    (the store's desk) replace the review shown.
  */
 
+import { photoRow } from "./media.js";
 import { clock, errorText, fill, flash, h } from "./ui.js";
 
 const REVIEW_EVENTS = new Set(["review.created", "review.updated"]);
@@ -23,14 +25,15 @@ export function stars(n) {
   return "★".repeat(k) + "☆".repeat(5 - k);
 }
 
-/** A review as a list item (shared with the product panel). */
-export function reviewItem(r, extra = null) {
+/** A review as a list item (shared with the product panel); its photos when `session` is given. */
+export function reviewItem(r, extra = null, session = null) {
   return h("li", { class: `review${r.counts === false ? " hidden-review" : ""}`, dataset: { reviewId: r.id, status: r.status || "" } },
     h("div", { class: "row between" },
       h("span", {}, h("span", { class: "stars", title: `${r.rating} of 5` }, stars(r.rating)), " ", h("strong", {}, r.title || "")),
       h("span", { class: "muted small" }, `${r.author_name}${r.verified_purchase ? " · verified purchase" : ""} · ${clock(r.created_at)}`)),
     h("div", { class: "muted small" }, r.product_name),
     r.text ? h("p", { class: "review-text" }, r.text) : null,
+    session ? photoRow(session, r.photos, `Photo of the review ${r.title || ""}`.trim()) : null,
     r.status === "hidden" ? h("p", { class: "small status", dataset: { kind: "error" } }, `Hidden by marketplace staff${r.moderation_reason ? `: ${r.moderation_reason}` : ""}`) : null,
     r.reply ? h("blockquote", { class: "store-reply" }, h("strong", { class: "small" }, `${r.vendor?.name || "The store"} replied: `), r.reply.text) : null,
     extra);
@@ -89,12 +92,22 @@ export function mount(root, { session, rt, me }) {
           [5, 4, 3, 2, 1].map((n) => h("option", { value: String(n) }, stars(n))));
         const title = h("input", { type: "text", class: "review-title", placeholder: "Title", "aria-label": "Title" });
         const text = h("textarea", { rows: "2", class: "review-body", placeholder: "What did you think?", "aria-label": "Review" });
+        const photos = h("input", { type: "file", class: "review-photos", accept: "image/jpeg,image/png,image/gif,image/webp", multiple: true,
+          "aria-label": "Photos (up to 5)" });
         const submit = h("button", { type: "button", class: "tiny post-review" }, "Post review");
         submit.addEventListener("click", async () => {
           submit.disabled = true;
           try {
+            if (photos.files.length > 5) throw new Error("At most 5 photos.");
+            const photoIds = [];
+            for (const file of photos.files) { // uploaded first (re-encoded by the server), then attached by id
+              const body = new FormData();
+              body.append("file", file);
+              photoIds.push((await session.api("reviews/photos/", { method: "POST", body })).id);
+            }
             const r = await session.api("reviews/", { method: "POST", body: {
-              order_line_id: l.order_line_id, rating: Number(rating.value), title: title.value.trim(), text: text.value.trim() } });
+              order_line_id: l.order_line_id, rating: Number(rating.value), title: title.value.trim(), text: text.value.trim(),
+              photo_ids: photoIds } });
             mine.set(r.id, r);
             renderMine();
             showLines(orderId);
@@ -104,7 +117,8 @@ export function mount(root, { session, rt, me }) {
           }
         });
         return h("li", { class: "review-form", dataset: { orderLineId: String(l.order_line_id) } },
-          h("strong", {}, l.product_name), h("div", { class: "row" }, rating, title, submit), text);
+          h("strong", {}, l.product_name), h("div", { class: "row" }, rating, title, submit), text,
+          h("label", { class: "small muted" }, "photos (up to 5) ", photos));
       }));
     } catch (err) {
       fill(lines, h("li", { class: "status", dataset: { kind: "error" } }, errorText(err)));
@@ -123,7 +137,7 @@ export function mount(root, { session, rt, me }) {
 
   function renderMine() {
     const rows = [...mine.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
-    fill(mineList, rows.length ? rows.map((r) => reviewItem(r)) : h("li", { class: "muted" }, "You have not reviewed anything yet."));
+    fill(mineList, rows.length ? rows.map((r) => reviewItem(r, null, session)) : h("li", { class: "muted" }, "You have not reviewed anything yet."));
   }
 
   async function loadStores() {
@@ -159,7 +173,7 @@ export function mount(root, { session, rt, me }) {
             send.disabled = false;
           }
         });
-        return reviewItem(r, h("div", { class: "row" }, text, send));
+        return reviewItem(r, h("div", { class: "row" }, text, send), session);
       }) : h("li", { class: "muted" }, "No reviews yet.")))));
   }
 
@@ -191,7 +205,7 @@ export function mount(root, { session, rt, me }) {
       return reviewItem(r, [
         h("div", { class: "small muted" }, `${r.open_reports} open report${r.open_reports === 1 ? "" : "s"}: `,
           (r.reports || []).map((x) => x.reason.replaceAll("_", " ") + (x.text ? ` (“${x.text}”)` : "")).join(", ")),
-        h("div", { class: "row" }, reason, hide)]);
+        h("div", { class: "row" }, reason, hide)], session);
     }) : h("li", { class: "muted" }, "No open reports.")));
   }
 

@@ -4,7 +4,8 @@
  *
  *  - Requester: their tickets (GET /api/v1/support/tickets/), a form that opens one (POST the
  *    same, with category, priority, subject, the first message and optionally one of their
- *    orders), and one open ticket live on `ticket:<id>`: the snapshot's messages, then
+ *    orders), and one open ticket live on `ticket:<id>`: the snapshot's messages (an attached image
+ *    is uploaded first, multipart POST …/attachments/, then sent by id), then
  *    `ticket.message_added`, `ticket.updated`, `ticket.read` (read receipts) and the ephemeral
  *    `ticket.typing`. Messages go with the `send` command (a client_msg_id makes a retry safe);
  *    `read` marks the thread read. The requester may resolve, close or reopen (POST
@@ -17,6 +18,7 @@
  *    travel on `ticket:<id>`, so a requester's page cannot receive them.
  */
 
+import { privateImage } from "./media.js";
 import { clock, errorText, fill, flash, h, newId } from "./ui.js";
 
 const CATEGORIES = ["order", "payment", "delivery", "return", "account", "other"];
@@ -251,13 +253,17 @@ export function mount(root, { session, rt, me }) {
       closedNote: h("p", { class: "muted small", hidden: true }),
       input: h("textarea", { rows: "2", class: "ticket-input", "aria-label": "Message" }),
       send: h("button", { type: "button", class: "ticket-send" }, "Send"),
+      file: h("input", { type: "file", class: "ticket-file", accept: "image/jpeg,image/png,image/gif,image/webp", hidden: true }),
       controls: h("div", { class: "row ticket-controls" }),
       notes: h("div", { class: "notes", hidden: true }),
       noteList: h("ul", { class: "note-list" }),
       noteInput: h("input", { type: "text", class: "note-input", placeholder: "Internal note (never shown to the requester)", "aria-label": "Internal note" }),
       noteAdd: h("button", { type: "button", class: "tiny ghost note-add" }, "Add note"),
     };
-    v.composer = h("div", { class: "composer" }, v.input, v.send);
+    const clip = h("span", {}, "📎");
+    v.attach = h("label", { class: "attach-label small muted", title: "Attach an image (JPEG, PNG, GIF, WebP; 5 MiB)" }, clip, v.file);
+    v.file.addEventListener("change", () => { clip.textContent = v.file.files.length ? `📎 ${v.file.files[0].name}` : "📎"; });
+    v.composer = h("div", { class: "composer" }, v.input, v.attach, v.send);
     fill(v.notes, h("strong", { class: "small" }, "Internal notes"), v.noteList, h("div", { class: "row" }, v.noteInput, v.noteAdd));
     let typingSent = 0;
     v.input.addEventListener("input", () => {
@@ -268,12 +274,20 @@ export function mount(root, { session, rt, me }) {
     });
     const sendMessage = () => run("send", async () => {
       const text = v.input.value.trim();
+      const file = v.file.files[0];
       if (!text) return;
       v.send.disabled = true;
       try {
-        // the same client_msg_id makes a retry after a lost connection safe (no duplicate)
-        const reply = await rt.command(`ticket:${c.id}`, "send", { text, client_msg_id: newId() });
+        const data = { text, client_msg_id: newId() }; // the same client_msg_id makes a retry safe (no duplicate)
+        if (file) { // uploaded first (decoded and re-encoded by the server), then sent by id
+          const body = new FormData();
+          body.append("file", file);
+          data.attachment_id = (await session.api(`support/tickets/${c.id}/attachments/`, { method: "POST", body })).id;
+        }
+        const reply = await rt.command(`ticket:${c.id}`, "send", data);
         v.input.value = "";
+        v.file.value = "";
+        v.file.dispatchEvent(new Event("change"));
         typingSent = 0;
         if (current === c) { c.messages.set(reply.message.seq, reply.message); renderThread(); }
       } finally {
@@ -315,6 +329,7 @@ export function mount(root, { session, rt, me }) {
       return h("li", { class: `msg ${own ? "mine" : "theirs"}`, dataset: { seq: String(m.seq), side: m.sender.side } },
         h("div", { class: "meta" }, own ? "You" : `${m.sender.name || m.sender.side}${m.sender.side === "staff" ? " (support)" : ""}`, " · ", clock(m.created_at)),
         h("div", { class: "text" }, m.text),
+        m.attachment ? privateImage(session, m.attachment.url, "attachment") : null,
         own ? h("span", { class: "receipt", dataset: { state: read ? "read" : "sent" } }, read ? "✓✓ read" : "✓ sent") : null);
     }));
     v.messages.scrollTop = v.messages.scrollHeight;
