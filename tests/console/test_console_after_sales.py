@@ -168,6 +168,27 @@ def test_a_ticket_between_a_requester_and_an_agent_never_shows_the_internal_note
     assert notes.status_code == 403
 
 
+def test_store_staff_open_a_ticket_for_their_store_about_one_of_its_orders(browser, console, dj):
+    order = delivered_order_of([("9.00", 1)])
+    owner, vendor = order.vendor.owner, order.vendor
+    page = browser.page()
+    sign_in(page, console, owner.email, PASSWORD)
+    page.click("#panel-tickets details.new-ticket summary")
+    page.wait_for_selector(f"#panel-tickets select[name=role] option[value='store:{vendor.pk}']", state="attached")
+    page.select_option("#panel-tickets select[name=role]", f"store:{vendor.pk}")
+    page.wait_for_selector(f"#panel-tickets select[name=order] option[value='{order.pk}']", state="attached")
+    page.select_option("#panel-tickets select[name=order]", str(order.pk))
+    page.fill("#panel-tickets input[name=subject]", "Buyer says the parcel was empty")
+    page.fill("#panel-tickets textarea[name=text]", "Please look at the courier's proof.")
+    page.click("#panel-tickets button.open-ticket")
+    page.wait_for_selector("#panel-tickets .tickets.mine li.active:has-text('Buyer says the parcel was empty')")
+    tid = page.get_attribute("#panel-tickets .tickets.mine li.active", "data-ticket-id")
+    body = dj(lambda: client_for(owner).get(f"/api/v1/support/tickets/{tid}/").json())
+    assert body["requester"]["role"] == "store" and body["vendor_id"] == str(vendor.pk)
+    assert body["links"]["order_id"] == str(order.pk)
+    assert page.errors == []
+
+
 def test_the_live_product_page_follows_price_stock_rating_and_unavailability(browser, console, dj):
     from commerce.catalog import services as catalog
     from commerce.reviews import services as reviews

@@ -3,8 +3,8 @@
  * staff view.
  *
  *  - Requester: their tickets (GET /api/v1/support/tickets/), a form that opens one (POST the
- *    same, with category, priority, subject, the first message and optionally one of their
- *    orders), and one open ticket live on `ticket:<id>`: the snapshot's messages (an attached image
+ *    same: as a buyer, as a courier, or for a store they are staff of; category, priority,
+ *    subject, the first message and optionally one of their orders, or of that store's), and one open ticket live on `ticket:<id>`: the snapshot's messages (an attached image
  *    is uploaded first, multipart POST …/attachments/, then sent by id), then
  *    `ticket.message_added`, `ticket.updated`, `ticket.read` (read receipts) and the ephemeral
  *    `ticket.typing`. Messages go with the `send` command (a client_msg_id makes a retry safe);
@@ -69,7 +69,7 @@ export function mount(root, { session, rt, me }) {
     h("div", { class: "row between" }, h("strong", {}, t.subject),
       h("span", { class: "pill ticket-status", dataset: { state: t.status } }, t.status.replaceAll("_", " "))),
     h("div", { class: "muted small" }, `${t.category} · ${t.priority}`,
-      where === "queue" ? ` · ${t.requester.name || t.requester.role} · ${t.assignee ? `→ ${t.assignee.name}` : "unassigned"}` : "",
+      where === "queue" ? ` · ${t.requester.name || "?"} (${t.requester.role}) · ${t.assignee ? `→ ${t.assignee.name}` : "unassigned"}` : "",
       t.overdue ? h("span", { class: "overdue" }, " · overdue") : null));
   }
 
@@ -128,24 +128,44 @@ export function mount(root, { session, rt, me }) {
   // --- new ticket ---
 
   function newTicketForm() {
+    // who speaks: as a buyer; as a courier (the courier role); for a store the user is staff of
+    const as = h("select", { name: "role", "aria-label": "Open as" }, h("option", { value: "buyer" }, "as a buyer"),
+      (me.roles || []).includes("courier") ? h("option", { value: "courier" }, "as a courier") : null);
     const category = h("select", { name: "category", "aria-label": "Category" }, CATEGORIES.map((c) => h("option", { value: c }, c)));
     const priority = h("select", { name: "priority", "aria-label": "Priority" }, ["normal", "low", "high"].map((p) => h("option", { value: p }, p)));
-    const order = h("select", { name: "order", "aria-label": "Order" }, h("option", { value: "" }, "no order"));
+    const order = h("select", { name: "order", "aria-label": "Order" });
     const subject = h("input", { type: "text", name: "subject", placeholder: "Subject", "aria-label": "Subject" });
     const text = h("textarea", { name: "text", rows: "2", placeholder: "How can we help?", "aria-label": "First message" });
     const submit = h("button", { type: "button", class: "open-ticket" }, "Contact support");
     const el = h("details", { class: "new-ticket" }, h("summary", {}, "New ticket"),
-      h("div", { class: "row" }, category, priority, order), subject, text, submit);
-    session.api("orders/?limit=20").then((page) => {
-      for (const o of page.results || []) order.append(h("option", { value: o.id }, `${o.number} (${o.status})`));
-    }).catch(() => {});
+      h("div", { class: "row" }, as, category, priority), h("div", { class: "row" }, order), subject, text, submit);
+
+    // an order to link: one of the buyer's own, or of the store spoken for (the service refuses others)
+    async function loadOrders() {
+      fill(order, h("option", { value: "" }, "no order"));
+      const [role, vendorId] = as.value.split(":");
+      if (role === "courier") return;
+      const path = role === "store" ? `vendor/orders/?vendor=${vendorId}&limit=20` : "orders/?limit=20";
+      try {
+        for (const o of (await session.api(path)).results || []) order.append(h("option", { value: o.id }, `${o.number} (${o.status})`));
+      } catch { /* the ticket can be opened without one */ }
+    }
+    as.addEventListener("change", loadOrders);
+    loadOrders();
+    if (!isAgent) {
+      session.api("vendors/?limit=50").then((page) => {
+        for (const v of page.results || []) if (v.owner_id) as.append(h("option", { value: `store:${v.id}` }, `for ${v.name}`));
+      }).catch(() => {});
+    }
+
     submit.addEventListener("click", async () => {
       submit.disabled = true;
+      const [role, vendorId] = as.value.split(":");
       try {
         const t = await session.api("support/tickets/", {
           method: "POST",
-          body: { category: category.value, priority: priority.value, subject: subject.value.trim(), text: text.value.trim(),
-            order_id: order.value || null },
+          body: { role, vendor_id: vendorId || null, category: category.value, priority: priority.value,
+            subject: subject.value.trim(), text: text.value.trim(), order_id: order.value || null },
         });
         subject.value = "";
         text.value = "";
