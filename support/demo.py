@@ -34,6 +34,8 @@ from commerce.payments.services import payment_create
 from commerce.returns import services as returns
 from commerce.returns.models import ReturnPolicy, ReturnRequest
 from commerce.reviews import services as reviews
+from commerce.wallet.models import LedgerKind
+from commerce.wallet.services import wallet_credit
 from delivery import services as deliveries
 from delivery.models import Delivery
 from support import services as tickets
@@ -99,15 +101,18 @@ def seed(ctx) -> None:
 
 def delivered_order(*, buyer, products: list[Product], courier) -> Order:
     """``buyer`` buys one unit of each of ``products`` (one store) with the cheapest shipping
-    method offered and their wallet; the store dispatches; ``courier`` claims, picks up and
+    method offered and their wallet (credited with the order's total first); the store dispatches; ``courier`` claims, picks up and
     completes with the buyer's PIN. Returns the delivered :class:`Order`. Raises what the services
-    raise (``insufficient_stock``, ``insufficient_funds``, ``too_many_active``...)."""
+    raise (``insufficient_stock``, ``too_many_active``...)."""
     cart_clear(user=buyer)
     for product in products:
         cart_add_item(user=buyer, product_id=product.pk, quantity=1)
     stores = cart_get(user=buyer).data["shipping"]["stores"]
     choice = {s["vendor_id"]: s["methods"][0]["id"] for s in stores if s["methods"]}
     order = checkout.checkout_create(buyer=buyer, shipping_methods=choice).orders.get()
+    # topped up by the order's total first, so the demo works whatever the wallet was spent on
+    wallet_credit(user=buyer, amount=order.total, currency=order.currency, kind=LedgerKind.DEPOSIT,
+                  reference=f"demo:after-sales:{order.number}", memo="Demo credit for an after-sales demo order")
     payment_create(user=buyer, order_id=order.id, method="wallet")
     owner = products[0].vendor.owner
     for status in (OrderStatus.PROCESSING, OrderStatus.READY_FOR_PICKUP):
