@@ -46,11 +46,20 @@ export function mount(root, { session, rt, me }) {
   const subs = [];
   let destroyed = false;
 
+  /** Keep `detail` unless a newer state of that return is already shown (replies, events and
+   * re-reads may cross; `updated_at` orders them: ISO 8601 UTC strings of one format). */
+  function keep(detail) {
+    const known = returns.get(detail.id);
+    if (known && known.updated_at > detail.updated_at) return false;
+    returns.set(detail.id, detail);
+    return true;
+  }
+
   const onEvent = (ev) => {
     if (!RETURN_EVENTS.has(ev.type)) return;
     const rma = ev.data.return;
     const known = returns.get(rma.id);
-    returns.set(rma.id, { ...rma, allowed_actions: known?.allowed_actions || [], history: known?.history || [] });
+    if (!keep({ ...rma, allowed_actions: known?.allowed_actions || [], history: known?.history || [] })) return;
     render();
     refresh(rma.id);
     if (ev.type !== "return.requested" && orderSelect.value === rma.order.id) showRequestForm(rma.order.id);
@@ -71,8 +80,7 @@ export function mount(root, { session, rt, me }) {
 
   async function refresh(id) {
     try {
-      returns.set(id, await session.api(`returns/${id}/`));
-      render();
+      if (keep(await session.api(`returns/${id}/`))) render();
     } catch (err) {
       flash(status, `return: ${errorText(err)}`, "error");
     }
@@ -147,7 +155,7 @@ export function mount(root, { session, rt, me }) {
       const rma = await session.api(`orders/${orderId}/returns/`, {
         method: "POST", body: { lines, reason: reason.value, description: text.value.trim(), photo_ids: photoIds },
       });
-      returns.set(rma.id, rma);
+      keep(rma);
       render();
       showRequestForm(orderId);
     }));
@@ -166,7 +174,7 @@ export function mount(root, { session, rt, me }) {
 
   function post(rma, action, body = {}, headers = {}) {
     return session.api(`returns/${rma.id}/${action}/`, { method: "POST", body, headers })
-      .then((detail) => { returns.set(detail.id, detail); render(); });
+      .then((detail) => { keep(detail); render(); });
   }
 
   function actions(rma) {

@@ -87,6 +87,9 @@ export function mount(root, { session, rt, me }) {
   queueView.addEventListener("change", renderQueue);
 
   function upsertTicket(t) {
+    // events and REST replies may cross: keep the newest state (updated_at, ISO 8601 UTC)
+    const known = (current?.id === t.id && current.ticket) || queue.get(t.id) || myTickets.find((x) => x.id === t.id);
+    if (known && known.updated_at > t.updated_at) return;
     const i = myTickets.findIndex((x) => x.id === t.id);
     if (i >= 0) myTickets[i] = t;
     else if (t.requester.id === me.id) myTickets.unshift(t);
