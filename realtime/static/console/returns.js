@@ -11,11 +11,11 @@
  *  - Store staff: approve, reject with a reason, receive, inspect (a grade per line), refund
  *    (restocking fee percent and refund of the shipping fee for changed-mind returns).
  *  - Live: `return.requested`, `return.status_changed`, `return.updated` on `user:<me>` (the
- *    buyer) and on `vendor:<id>` of each store the user is staff of (GET vendors/: stores whose
- *    private `owner_id` the caller sees). An event carries the return without the viewer's
+ *    buyer) and on `vendor:<id>` of each store the user is staff of (`after_sales.staffStores`). An event carries the return without the viewer's
  *    `allowed_actions`, so the panel re-reads that return (GET returns/{id}/) after each one.
  */
 
+import { deliveredOrders, staffStores } from "./after_sales.js";
 import { photoRow } from "./media.js";
 import { clock, errorText, fill, flash, h, money, newId } from "./ui.js";
 
@@ -30,7 +30,6 @@ const RETURN_EVENTS = new Set(["return.requested", "return.status_changed", "ret
 const FINAL = new Set(["refunded", "partially_refunded", "cancelled"]);
 
 export function mount(root, { session, rt, me }) {
-  const isAdmin = (me.roles || []).includes("admin");
   const orderSelect = h("select", { class: "return-order", "aria-label": "Delivered order" }, h("option", { value: "" }, "loading orders…"));
   const requestForm = h("div", { class: "return-request" });
   const list = h("ul", { class: "returns" });
@@ -67,11 +66,9 @@ export function mount(root, { session, rt, me }) {
   subs.push(rt.subscribe(`user:${me.id}`, { event: onEvent }));
 
   async function subscribeStores() {
-    if (isAdmin) return; // admins see every return on REST; the desks are the stores' own
     try {
-      const page = await session.api("vendors/?limit=50");
-      for (const v of page.results || []) {
-        if (v.owner_id && !destroyed) subs.push(rt.subscribe(`vendor:${v.id}`, { event: onEvent, error: () => {} }));
+      for (const v of await staffStores(session, me)) { // admins see every return on REST; the desks are the stores'
+        if (!destroyed) subs.push(rt.subscribe(`vendor:${v.id}`, { event: onEvent, error: () => {} }));
       }
     } catch (err) {
       flash(status, `stores: ${errorText(err)}`, "error");
@@ -102,8 +99,7 @@ export function mount(root, { session, rt, me }) {
 
   async function loadOrders() {
     try {
-      const page = await session.api("orders/?status=delivered&limit=20");
-      const orders = page.results || [];
+      const orders = await deliveredOrders(session);
       fill(orderSelect, h("option", { value: "" }, orders.length ? "Choose a delivered order…" : "No delivered orders"),
         orders.map((o) => h("option", { value: o.id }, `${o.number} — ${o.vendor?.name || ""} (${money(o.total, o.currency)})`)));
     } catch (err) {

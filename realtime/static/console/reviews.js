@@ -6,7 +6,7 @@
  *    reviews/ {order_line_id, rating 1–5, title, text, photo_ids}: photos uploaded first, multipart
  *    POST reviews/photos/), and the buyer's reviews in every state
  *    (GET reviews/) with the store's public reply and a moderation reason when staff hid one.
- *  - Store staff (stores whose private `owner_id` GET vendors/ shows): the store's counted
+ *  - Store staff (`after_sales.staffStores`): the store's counted
  *    reviews (GET vendors/{id}/reviews/) with a reply form (POST reviews/{id}/reply/: the first
  *    call posts the one public reply, later calls edit it).
  *  - Marketplace staff: the reported reviews (GET reviews/reported/, most reported first, with the
@@ -15,6 +15,7 @@
  *    (the store's desk) replace the review shown.
  */
 
+import { deliveredOrders, staffStores } from "./after_sales.js";
 import { photoRow } from "./media.js";
 import { clock, errorText, fill, flash, h } from "./ui.js";
 
@@ -72,8 +73,7 @@ export function mount(root, { session, rt, me }) {
 
   async function loadOrders() {
     try {
-      const page = await session.api("orders/?status=delivered&limit=20");
-      const orders = page.results || [];
+      const orders = await deliveredOrders(session);
       fill(orderSelect, h("option", { value: "" }, orders.length ? "Choose a delivered order…" : "No delivered orders"),
         orders.map((o) => h("option", { value: o.id }, `${o.number} — ${o.vendor?.name || ""}`)));
     } catch (err) {
@@ -141,11 +141,9 @@ export function mount(root, { session, rt, me }) {
   }
 
   async function loadStores() {
-    if (isAdmin) return; // marketplace staff moderate in the admin; the reply is the store's
     try {
-      const page = await session.api("vendors/?limit=50");
-      for (const v of page.results || []) {
-        if (!v.owner_id || destroyed) continue;
+      for (const v of await staffStores(session, me)) { // the reply is the store's staff's, not marketplace staff's
+        if (destroyed) continue;
         const reviews = await session.api(`vendors/${v.id}/reviews/?limit=10`);
         stores.set(v.id, { vendor: v, reviews: new Map((reviews.results || []).map((r) => [r.id, r])) });
         subs.push(rt.subscribe(`vendor:${v.id}`, { event: onEvent, error: () => {} }));

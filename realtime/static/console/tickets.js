@@ -18,6 +18,7 @@
  *    travel on `ticket:<id>`, so a requester's page cannot receive them.
  */
 
+import { staffStores } from "./after_sales.js";
 import { privateImage } from "./media.js";
 import { clock, errorText, fill, flash, h, newId } from "./ui.js";
 
@@ -155,11 +156,9 @@ export function mount(root, { session, rt, me }) {
     }
     as.addEventListener("change", loadOrders);
     loadOrders();
-    if (!isAgent) {
-      session.api("vendors/?limit=50").then((page) => {
-        for (const v of page.results || []) if (v.owner_id) as.append(h("option", { value: `store:${v.id}` }, `for ${v.name}`));
-      }).catch(() => {});
-    }
+    staffStores(session, me).then((stores) => {
+      for (const v of stores) as.append(h("option", { value: `store:${v.id}` }, `for ${v.name}`));
+    }).catch(() => {});
 
     submit.addEventListener("click", async () => {
       submit.disabled = true;
