@@ -525,10 +525,11 @@ def catalog_imports_of(*, user, vendor_id: Any) -> list[CatalogImport]:
 
 
 def error_report(job: CatalogImport) -> bytes:
-    """The per-row error report as CSV (UTF-8): ``line,sku,field,message``."""
+    """The per-row error report as CSV (UTF-8): ``line,sku,field,message``, the text cells
+    escaped against formula injection (a SKU or a quoted cell is the uploader's text)."""
     book = tablib.Dataset(headers=["line", "sku", "field", "message"])
     for e in job.errors:
-        book.append([e["line"], e["sku"], e["field"], e["message"]])
+        book.append([e["line"], *(spreadsheet.escape_cell(str(e[k])) for k in ("sku", "field", "message"))])
     return book.export("csv").encode("utf-8")
 
 
