@@ -226,29 +226,19 @@ def product_create(
     brand, ``Conflict`` (``sku_taken``) when the vendor already has a live product with ``sku``.
     """
     vendor_id = _resolve_vendor_for_create(user=user, vendor_id=vendor_id)
-    name = (name or "").strip() if isinstance(name, str) else ""
-    if not 1 <= len(name) <= 200:
-        raise invalid("name", "Name must be 1-200 characters.")
-    price = _validate_price(price)
-    currency = _validate_currency(currency)
-    stock = _validate_stock(stock)
-    attributes = validate_attributes(attributes)
-    category_id = _check_category(category_id)
-    brand_id = _check_brand(brand_id)
-    image_rows = _validate_images(images or [])
-    tax_class = _validate_tax_class(tax_class)
-    physical = {f: _validate_physical(f, v) for f, v in
-                (("weight_g", weight_g), ("length_mm", length_mm), ("width_mm", width_mm), ("height_mm", height_mm))}
+    values = product_values_check({
+        "name": name, "description": description, "price": price, "currency": currency, "stock": stock,
+        "attributes": attributes, "category_id": category_id, "brand_id": brand_id, "images": images or [],
+        "tax_class": tax_class, "weight_g": weight_g, "length_mm": length_mm, "width_mm": width_mm,
+        "height_mm": height_mm, "is_active": is_active})
+    _check_references([values])
+    image_rows, name, price, currency = values.pop("images"), values["name"], values["price"], values["currency"]
     with transaction.atomic():
         sku = _check_sku(sku, vendor_id=vendor_id)
         slug = unique_slug(Product, name, max_length=220, scope=Q(vendor_id=vendor_id, deleted_at__isnull=True))
         try:
             with transaction.atomic():
-                product = Product.objects.create(
-                    vendor_id=vendor_id, category_id=category_id, brand_id=brand_id, name=name, slug=slug,
-                    sku=sku, description=description or "", price=price, currency=currency, stock=stock,
-                    attributes=attributes, is_active=bool(is_active), tax_class=tax_class, **physical,
-                )
+                product = Product.objects.create(vendor_id=vendor_id, slug=slug, sku=sku, **values)
         except IntegrityError:
             raise Conflict(f"SKU {sku!r} is already used by another of your products.", code="sku_taken") from None
         ProductImage.objects.bulk_create([ProductImage(product=product, **row) for row in image_rows])
@@ -256,7 +246,8 @@ def product_create(
         ProductPriceChange.objects.create(
             product=product, old_price=price, new_price=price, currency=currency, changed_by=user
         )
-        ProductStockChange.objects.create(product=product, old_stock=0, new_stock=stock, reason="created", changed_by=user)
+        ProductStockChange.objects.create(product=product, old_stock=0, new_stock=product.stock, reason="created",
+                                          changed_by=user)
     return product
 
 
