@@ -426,6 +426,9 @@ def catalog_import_run(*, import_id: Any, bulk: bool = True) -> CatalogImport | 
         return _run(job, bulk=bulk)
     except Exception:
         logger.exception("catalog import %s stopped", job.pk)
+        # the counters as committed: the chunk that failed rolled back
+        job.refresh_from_db(fields=["total_rows", "rows_done", "created", "updated", "unchanged", "error_count",
+                                    "errors"])
         _finish(job, status=CatalogImportStatus.FAILED, detail=(
             f"The import stopped on an unexpected error after {job.rows_done} of {job.total_rows} rows; the rows "
             "before went in. Upload the file again: rows already in place are left unchanged."))

@@ -115,3 +115,25 @@ def test_a_run_that_lost_its_import_to_the_sweep_stops(vendor, monkeypatch, djan
         "done", 5, 5, 5, 0, 2)
     statuses = [e.data["status"] for e in OutboxEvent.objects.filter(type="catalog_import.progress").order_by("id")]
     assert statuses == ["running", "done"]  # B's; A published nothing
+
+
+def test_an_unexpected_error_fails_the_import_with_what_was_committed(vendor, monkeypatch):
+    monkeypatch.setattr(imports, "PROGRESS_EVERY", 2)
+    write = imports.products_bulk_create
+    calls = []
+
+    def breaks_on_the_second_chunk(*, user, vendor_id, rows):
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise RuntimeError("a bug")
+        return write(user=user, vendor_id=vendor_id, rows=rows)
+
+    monkeypatch.setattr(imports, "products_bulk_create", breaks_on_the_second_chunk)
+    job = queued(vendor)
+    with pytest.raises(RuntimeError):
+        imports.catalog_import_run(import_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.rows_done, job.created) == ("failed", 2, 2)
+    assert "after 2 of 5 rows" in job.detail and job.finished_at is not None
+    assert Product.objects.filter(vendor=vendor).count() == 2
+    assert imports.catalog_imports_recover(now=later()) == {"requeued": 0, "failed": 0}
