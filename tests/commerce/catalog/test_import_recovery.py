@@ -6,9 +6,11 @@ one."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from commerce.catalog import imports, spreadsheet
@@ -137,3 +139,39 @@ def test_an_unexpected_error_fails_the_import_with_what_was_committed(vendor, mo
     assert "after 2 of 5 rows" in job.detail and job.finished_at is not None
     assert Product.objects.filter(vendor=vendor).count() == 2
     assert imports.catalog_imports_recover(now=later()) == {"requeued": 0, "failed": 0}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_skips_an_import_whose_run_is_writing_a_chunk(vendor, monkeypatch):
+    """With real threads on PostgreSQL: a run holds its import's row lock while it writes a
+    chunk, so even a sweep that finds its heartbeat stale passes it by (``SKIP LOCKED``)."""
+    write = imports.products_bulk_create
+    inside, release = threading.Event(), threading.Event()
+    results: list = []
+
+    def waits_in_the_chunk(*, user, vendor_id, rows):
+        inside.set()
+        assert release.wait(30)
+        return write(user=user, vendor_id=vendor_id, rows=rows)
+
+    def run(job_id) -> None:
+        try:
+            results.append(imports.catalog_import_run(import_id=job_id))
+        except BaseException as exc:  # reported below
+            results.append(exc)
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(imports, "products_bulk_create", waits_in_the_chunk)
+    job = queued(vendor)
+    worker = threading.Thread(target=run, args=(job.pk,))
+    worker.start()
+    try:
+        assert inside.wait(30)
+        assert imports.catalog_imports_recover(now=later(30)) == {"requeued": 0, "failed": 0}
+    finally:
+        release.set()
+        worker.join(30)
+    job.refresh_from_db()
+    assert (job.status, job.created, job.attempts) == ("done", 5, 1)
+    assert [getattr(r, "status", r) for r in results] == ["done"]
