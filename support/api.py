@@ -72,7 +72,8 @@ class TicketListCreateApi(generics.GenericAPIView):
     @extend_schema(
         tags=TAGS, summary="Open a ticket to the marketplace",
         description="As a buyer, as staff of a store (`role=store`, `vendor_id`) or as a courier, with a category, "
-        "priority (low, normal, high), subject and first message, optionally linking an order or delivery of yours. "
+        "priority (low, normal, high), subject and first message, optionally linking an order, a delivery or a return "
+        "(RMA) of yours. "
         "Codes: 400 `invalid`; 403 `not_store_staff`, `not_courier`; 404 `link_not_found`.",
         request=TicketOpenInputSerializer,
         responses={201: TicketOutputSerializer, **error_responses(400, 401, 403, 404)},

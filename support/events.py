@@ -41,6 +41,7 @@ class Requester(Person):
 class Links(Payload):
     order_id: UUID | None
     delivery_id: UUID | None
+    return_id: UUID | None
 
 
 class TicketUpdated(EventSchema):

@@ -118,8 +118,9 @@ class Side(models.TextChoices):
 
 
 class Ticket(models.Model):
-    """A ticket. ``vendor`` is the store a store-staff requester speaks for; ``order`` and
-    ``delivery`` are optional links to the requester's own order or delivery. ``last_seq`` is
+    """A ticket. ``vendor`` is the store a store-staff requester speaks for; ``order``,
+    ``delivery`` and ``return_request`` are optional links to the requester's own order, delivery
+    or return (RMA). ``last_seq`` is
     the seq of the newest public message."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -133,6 +134,8 @@ class Ticket(models.Model):
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     order = models.ForeignKey("commerce.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     delivery = models.ForeignKey("delivery.Delivery", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    return_request = models.ForeignKey("commerce.ReturnRequest", null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="+")
     last_seq = models.BigIntegerField(default=0)
     last_message_at = models.DateTimeField(null=True, blank=True)
     first_response_due_at = models.DateTimeField()

@@ -2,7 +2,7 @@
 events (times ISO 8601 UTC, ids strings):
 
 * ticket — ``{"id", "subject", "category", "priority", "status", "requester": {"id", "name",
-  "role"}, "vendor_id", "links": {"order_id", "delivery_id"}, "assignee": {"id", "name"} | null,
+  "role"}, "vendor_id", "links": {"order_id", "delivery_id", "return_id"}, "assignee": {"id", "name"} | null,
   "last_seq", "last_message_at", "first_response_due_at", "first_response_at", "overdue" (flagged
   and still unanswered), "sla_breached_at" (when it was flagged: kept after the answer), "resolved_at", "reopen_until", "closed_at", "created_at", "updated_at"}``;
 * message — ``{"id", "ticket_id", "seq", "sender": {"id", "side", "name"}, "text",
@@ -90,7 +90,8 @@ def ticket_data(ticket: Ticket) -> dict[str, Any]:
         "status": ticket.status,
         "requester": {**_person(ticket.requester), "role": ticket.requester_role},
         "vendor_id": ticket.vendor_id,
-        "links": {"order_id": ticket.order_id, "delivery_id": ticket.delivery_id},
+        "links": {"order_id": ticket.order_id, "delivery_id": ticket.delivery_id,
+                  "return_id": ticket.return_request_id},
         "assignee": _person(ticket.assignee),
         "last_seq": ticket.last_seq,
         "last_message_at": ticket.last_message_at,

@@ -43,6 +43,8 @@ class TicketOpenInputSerializer(serializers.Serializer):
     text = StrictCharField(max_length=MAX_TEXT_LENGTH, help_text="the first message")
     order_id = serializers.UUIDField(required=False, allow_null=True, default=None, help_text="an order of yours")
     delivery_id = serializers.UUIDField(required=False, allow_null=True, default=None, help_text="a delivery of yours")
+    return_id = serializers.UUIDField(required=False, allow_null=True, default=None,
+                                      help_text="a return (RMA) of yours: the buyer's, or one of the store you speak for")
 
 
 class TicketMessageSendInputSerializer(serializers.Serializer):
@@ -115,6 +117,7 @@ class TicketRequesterSerializer(TicketPersonSerializer):
 class TicketLinksSerializer(serializers.Serializer):
     order_id = serializers.UUIDField(allow_null=True)
     delivery_id = serializers.UUIDField(allow_null=True)
+    return_id = serializers.UUIDField(allow_null=True)
 
 
 class TicketOutputSerializer(serializers.Serializer):

@@ -32,6 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from commerce.orders.models import Order
+from commerce.returns.models import ReturnRequest
 from commerce.stores.permissions import is_store_staff
 from core.exceptions import Conflict, Forbidden, NotFound
 from core.images import DEFAULT_MAX_PIXELS
@@ -126,10 +127,12 @@ def _lock_worked(*, user, ticket_id: Any) -> Ticket:
 # --- opening ---------------------------------------------------------------------------------
 
 
-def _linked(*, user, role: str, vendor_id: Any, order_id: Any, delivery_id: Any) -> tuple[Any, Any]:
-    """The order and delivery a requester links: only their own (the buyer's order, an order of
-    the store they speak for, the delivery they carry). Raises ``link_not_found`` (404) for
-    anything else, unknown ids included."""
+def _linked(*, user, role: str, vendor_id: Any, order_id: Any, delivery_id: Any,
+            return_id: Any) -> tuple[Any, Any, Any]:
+    """The order, delivery and return a requester links: only their own (the buyer's order and
+    returns, an order or return of the store they speak for, the delivery they carry), and
+    consistent with each other (a delivery or return of the linked order). Raises
+    ``link_not_found`` (404) for anything else, unknown ids included."""
     def missing(field: str) -> NotFound:
         return NotFound(f"No such {field.replace('_id', '')} of yours.", code="link_not_found", fields={field: ["Not found."]})
 
@@ -153,15 +156,25 @@ def _linked(*, user, role: str, vendor_id: Any, order_id: Any, delivery_id: Any)
         )
         if not own or (order is not None and delivery.order_id != order.pk):
             raise missing("delivery_id")
-    return order, delivery
+    rma = None
+    if return_id is not None:
+        pk = parse_uuid(return_id)
+        rma = ReturnRequest.objects.select_related("order").filter(pk=pk).first() if pk else None
+        own = rma is not None and (
+            (role == RequesterRole.BUYER and rma.order.buyer_id == user.pk)
+            or (role == RequesterRole.STORE and rma.order.vendor_id == vendor_id)
+        )
+        if not own or (order is not None and rma.order_id != order.pk):
+            raise missing("return_id")
+    return order, delivery, rma
 
 
 def ticket_open(*, user, role: Any, category: Any, subject: Any, text: Any, priority: Any = TicketPriority.NORMAL,
-                vendor_id: Any = None, order_id: Any = None, delivery_id: Any = None) -> Ticket:
+                vendor_id: Any = None, order_id: Any = None, delivery_id: Any = None, return_id: Any = None) -> Ticket:
     """``user`` opens a ticket to the marketplace as a ``buyer``, as staff of store
     ``vendor_id`` (``store``) or as a ``courier``, with its first message ``text``. ``priority``
     ``low``/``normal``/``high`` (``urgent`` is set by agents); optional links to the requester's
-    own order and delivery. The first-response target follows the priority.
+    own order, delivery and return (RMA). The first-response target follows the priority.
 
     Raises ``invalid`` (fields), ``not_authenticated`` (403), ``not_store_staff`` /
     ``not_courier`` (403: the role is not theirs), ``link_not_found`` (404). Publishes
@@ -182,12 +195,13 @@ def ticket_open(*, user, role: Any, category: Any, subject: Any, text: Any, prio
         raise invalid("vendor_id", "Only a store-staff ticket names a store.")
     if role == RequesterRole.COURIER and not is_courier(user):
         raise Forbidden("Only couriers open courier tickets.", code="not_courier")
-    order, delivery = _linked(user=user, role=role, vendor_id=vid, order_id=order_id, delivery_id=delivery_id)
+    order, delivery, rma = _linked(user=user, role=role, vendor_id=vid, order_id=order_id, delivery_id=delivery_id,
+                                   return_id=return_id)
     now = timezone.now()
     with transaction.atomic():
         ticket = Ticket.objects.create(
             requester=user, requester_role=role, vendor_id=vid, category=category, priority=priority, subject=subject,
-            order=order, delivery=delivery, first_response_due_at=now + first_response_target(priority),
+            order=order, delivery=delivery, return_request=rma, first_response_due_at=now + first_response_target(priority),
             created_at=now, updated_at=now,
         )
         message = sequence.append(thread=ticket, model=TicketMessage, thread_field="ticket", sender=user,

@@ -25,6 +25,7 @@ from tests.factories.core import UserFactory
 from tests.factories.delivery import courier as make_courier
 from tests.factories.delivery import picked_up, ready_delivery
 from tests.factories.orders import paid_order
+from tests.factories.returns import delivered_order_of, requested
 from tests.factories.support import agent, open_ticket
 
 pytestmark = pytest.mark.django_db
@@ -215,6 +216,42 @@ def test_links_are_only_to_the_requesters_own_orders_and_deliveries():
     refused = client_for(other_rider).post(f"{API}/tickets/", {**as_courier, "delivery_id": str(delivery.pk)}, format="json")
     assert (refused.status_code, refused.json()["code"]) == (404, "link_not_found")
     assert client_for(buyer).post(f"{API}/tickets/", as_courier, format="json").json()["code"] == "not_courier"
+
+
+def test_a_ticket_links_a_return_of_the_requesters_own_only():
+    """A buyer links their own return (and its order); a store's staff links a return of their
+    store; another buyer, another store, a return of a different order than the one linked, and a
+    courier are refused with ``link_not_found``. The link shows in the ticket and its events."""
+    order = delivered_order_of([("15.00", 1)])
+    rma = requested(order, reason="damaged")
+    stranger, other_store = UserFactory(), VendorFactory()
+    base = {"category": "return", "subject": "Refund?", "text": "Where is my refund?"}
+
+    opened = client_for(order.buyer).post(f"{API}/tickets/", {**base, "order_id": str(order.pk), "return_id": str(rma.pk)},
+                                          format="json")
+    assert opened.status_code == 201, opened.content
+    assert opened.json()["links"] == {"order_id": str(order.pk), "delivery_id": None, "return_id": str(rma.pk)}
+    ticket = Ticket.objects.get(pk=opened.json()["id"])
+    assert ticket.return_request_id == rma.pk
+    queued = OutboxEvent.objects.filter(topic="support_queue:all", type="ticket.updated").last()
+    assert queued.data["links"]["return_id"] == str(rma.pk)
+
+    as_store = {**base, "role": "store", "vendor_id": str(order.vendor_id), "return_id": str(rma.pk)}
+    assert client_for(order.vendor.owner).post(f"{API}/tickets/", as_store, format="json").status_code == 201
+
+    def refused(user, body):
+        response = client_for(user).post(f"{API}/tickets/", body, format="json")
+        return response.status_code, response.json()["code"], list(response.json().get("fields", {}))
+
+    assert refused(stranger, {**base, "return_id": str(rma.pk)}) == (404, "link_not_found", ["return_id"])
+    assert refused(other_store.owner, {**as_store, "vendor_id": str(other_store.pk)}) == (
+        404, "link_not_found", ["return_id"])
+    elsewhere = paid_order(buyer=order.buyer)
+    assert refused(order.buyer, {**base, "order_id": str(elsewhere.pk), "return_id": str(rma.pk)}) == (
+        404, "link_not_found", ["return_id"])
+    rider = make_courier()
+    assert refused(rider, {**base, "role": "courier", "return_id": str(rma.pk)}) == (404, "link_not_found", ["return_id"])
+    assert Ticket.objects.count() == 2
 
 
 def test_attachments_and_idempotent_retries():
