@@ -16,6 +16,11 @@ import * as notifications from "./notifications.js";
 import * as auction from "./auction.js";
 import * as delivery from "./delivery.js";
 import * as inspector from "./inspector.js";
+import * as store from "./store.js";
+import * as media from "./media.js";
+import * as catalogImport from "./catalog_import.js";
+import * as shipping from "./shipping.js";
+import * as payouts from "./payouts.js";
 
 const config = JSON.parse(document.getElementById("console-config").textContent);
 const STORAGE = { storage: window.sessionStorage, storageKey: "marketplace.console.session", apiBase: config.api_base };
@@ -26,6 +31,11 @@ const PANELS = [
   ["panel-auction", auction],
   ["panel-delivery", delivery],
   ["panel-inspector", inspector],
+  ["panel-store", store],
+  ["panel-media", media],
+  ["panel-catalog-import", catalogImport],
+  ["panel-shipping", shipping],
+  ["panel-payouts", payouts],
 ];
 
 const $ = (id) => document.getElementById(id);
