@@ -281,3 +281,40 @@ def test_store_panels_show_only_what_the_role_allows(browser, console):
     for panel in ("store", "media", "catalog-import", "shipping", "payouts"):
         other.wait_for_selector(f"#panel-{panel} [data-no-store]:has-text('You do not work for a store')")
     no_page_errors(page, other)
+
+
+def test_the_store_panels_work_under_the_csp(browser, console, settings, tmp_path):
+    """The store panels load the logo and the photos' thumbnails (img-src 'self') and download the
+    catalogue (a blob link), with the policy enforced and no violation reported."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from commerce.catalog.media import product_image_upload
+    from commerce.stores.services import vendor_set_logo
+    from tests.console.test_console_csp import watch_csp
+
+    vendor = VendorFactory(name="Rapid Auto Parts")
+    product = ProductFactory(vendor=vendor, name="Oil filter", sku="OF-1")
+    photo = demo_photo(label="OF-1", seed="of-1", side=240)
+    vendor_set_logo(vendor_id=vendor.pk, actor=vendor.owner, file=SimpleUploadedFile("logo.jpg", photo))
+    product_image_upload(user=vendor.owner, product_id=product.pk, file=SimpleUploadedFile("of-1.jpg", photo))
+
+    page = browser.page(enforce_csp=True)
+    violations = watch_csp(page)
+    page.goto(console.url + "/console/")
+    page.fill("#signin-form input[name=email]", vendor.owner.email)
+    page.fill("#signin-form input[name=password]", PASSWORD)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_selector("#conn-state[data-state='open']")
+    for selector in ("#panel-store img.store-logo", "#panel-media .gallery li[data-image-id] img"):
+        page.wait_for_selector(selector)
+        page.locator(selector).scroll_into_view_if_needed()  # the thumbnails load lazily
+        loaded = page.locator(selector).evaluate(
+            "(img) => Promise.race([img.decode().then(() => img.naturalWidth), new Promise((ok) => setTimeout(() => ok(-1), 5000))])")
+        assert loaded > 0, (selector, loaded)  # decode() rejects (or times out) when the image did not load
+    with page.expect_download() as download:
+        page.click("#panel-catalog-import button.export[data-format='csv']")
+    exported = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8-sig").read())))
+    assert [row["sku"] for row in exported] == ["OF-1"]
+    page.wait_for_selector("#panel-shipping .shipping-methods li")
+    page.wait_for_selector("#panel-payouts [data-bank='missing']")
+    assert violations == [] and page.errors == [], (violations, page.errors)
