@@ -199,20 +199,20 @@ def test_the_owner_edits_the_profile_invites_staff_uploads_photos_and_adds_a_shi
     assert not dj(lambda: VendorStaff.objects.filter(vendor=vendor, user=clerk).exists())
     shot(store, "store")
 
-    media = page.locator("#panel-media")
-    page.wait_for_selector(f"#panel-media select.media-product option[value='{product.pk}']", state="attached")
-    media.locator("input[type=file]").set_input_files([str(tmp_path / "photo0.jpg"), str(tmp_path / "photo1.jpg")])
-    media.locator("button.upload-images").click()
-    page.wait_for_function("document.querySelectorAll('#panel-media .gallery li[data-image-id]').length === 2")
-    first, second = media.locator(".gallery li[data-image-id]").evaluate_all("(els) => els.map((e) => e.dataset.imageId)")
-    assert media.locator(f"li[data-image-id='{first}']").get_attribute("data-primary") == "1"
-    media.locator(f"li[data-image-id='{second}'] button.make-primary").click()
-    page.wait_for_selector(f"#panel-media li[data-image-id='{second}'][data-primary='1']")
-    media.locator(f"li[data-image-id='{second}'] button.up").click()
-    page.wait_for_function(f"document.querySelector('#panel-media .gallery li[data-image-id]').dataset.imageId === '{second}'")
+    photos = page.locator("#panel-photos")
+    page.wait_for_selector(f"#panel-photos select.media-product option[value='{product.pk}']", state="attached")
+    photos.locator("input[type=file]").set_input_files([str(tmp_path / "photo0.jpg"), str(tmp_path / "photo1.jpg")])
+    photos.locator("button.upload-images").click()
+    page.wait_for_function("document.querySelectorAll('#panel-photos .gallery li[data-image-id]').length === 2")
+    first, second = photos.locator(".gallery li[data-image-id]").evaluate_all("(els) => els.map((e) => e.dataset.imageId)")
+    assert photos.locator(f"li[data-image-id='{first}']").get_attribute("data-primary") == "1"
+    photos.locator(f"li[data-image-id='{second}'] button.make-primary").click()
+    page.wait_for_selector(f"#panel-photos li[data-image-id='{second}'][data-primary='1']")
+    photos.locator(f"li[data-image-id='{second}'] button.up").click()
+    page.wait_for_function(f"document.querySelector('#panel-photos .gallery li[data-image-id]').dataset.imageId === '{second}'")
     images = dj(lambda: list(product.images.order_by("position").values_list("id", "is_primary")))
     assert images == [(int(second), True), (int(first), False)]
-    shot(media, "media")
+    shot(photos, "photos")
 
     shipping = page.locator("#panel-shipping")
     shipping.locator("select[name=zone_id]").wait_for()
@@ -273,12 +273,12 @@ def test_store_panels_show_only_what_the_role_allows(browser, console):
     page.wait_for_selector(f"#panel-store [data-member='{clerk.email}']")
     assert page.locator("#panel-store button.save-profile").count() == 0  # staff read the profile
     assert page.locator("#panel-store .invite-form").count() == 0
-    for panel in ("media", "catalog-import", "shipping", "payouts"):
+    for panel in ("photos", "catalog-import", "shipping", "payouts"):
         page.wait_for_selector(f"#panel-{panel} [data-no-store]")
 
     other = browser.page()
     sign_in(other, console, buyer.email, PASSWORD)
-    for panel in ("store", "media", "catalog-import", "shipping", "payouts"):
+    for panel in ("store", "photos", "catalog-import", "shipping", "payouts"):
         other.wait_for_selector(f"#panel-{panel} [data-no-store]:has-text('You do not work for a store')")
     no_page_errors(page, other)
 
@@ -305,7 +305,7 @@ def test_the_store_panels_work_under_the_csp(browser, console, settings, tmp_pat
     page.fill("#signin-form input[name=password]", PASSWORD)
     page.click("#signin-form button[type=submit]")
     page.wait_for_selector("#conn-state[data-state='open']")
-    for selector in ("#panel-store img.store-logo", "#panel-media .gallery li[data-image-id] img"):
+    for selector in ("#panel-store img.store-logo", "#panel-photos .gallery li[data-image-id] img"):
         page.wait_for_selector(selector)
         page.locator(selector).scroll_into_view_if_needed()  # the thumbnails load lazily
         loaded = page.locator(selector).evaluate(

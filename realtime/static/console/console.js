@@ -17,7 +17,7 @@ import * as auction from "./auction.js";
 import * as delivery from "./delivery.js";
 import * as inspector from "./inspector.js";
 import * as store from "./store.js";
-import * as media from "./media.js";
+import * as photos from "./photos.js";
 import * as catalogImport from "./catalog_import.js";
 import * as shipping from "./shipping.js";
 import * as payouts from "./payouts.js";
@@ -32,7 +32,7 @@ const PANELS = [
   ["panel-delivery", delivery],
   ["panel-inspector", inspector],
   ["panel-store", store],
-  ["panel-media", media],
+  ["panel-photos", photos],
   ["panel-catalog-import", catalogImport],
   ["panel-shipping", shipping],
   ["panel-payouts", payouts],

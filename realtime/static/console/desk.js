@@ -1,5 +1,5 @@
 /**
- * What the store owner's panels share (store.js, media.js, catalog_import.js, shipping.js,
+ * What the store owner's panels share (store.js, photos.js, catalog_import.js, shipping.js,
  * payouts.js): the stores the signed-in user works for, with their role, and a panel frame
  * that picks one of them.
  *
