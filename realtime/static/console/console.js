@@ -16,6 +16,10 @@ import * as notifications from "./notifications.js";
 import * as auction from "./auction.js";
 import * as delivery from "./delivery.js";
 import * as inspector from "./inspector.js";
+import * as returns from "./returns.js";
+import * as reviews from "./reviews.js";
+import * as product from "./product.js";
+import * as tickets from "./tickets.js";
 import * as store from "./store.js";
 import * as photos from "./photos.js";
 import * as catalogImport from "./catalog_import.js";
@@ -31,6 +35,10 @@ const PANELS = [
   ["panel-auction", auction],
   ["panel-delivery", delivery],
   ["panel-inspector", inspector],
+  ["panel-returns", returns],
+  ["panel-reviews", reviews],
+  ["panel-product", product],
+  ["panel-tickets", tickets],
   ["panel-store", store],
   ["panel-photos", photos],
   ["panel-catalog-import", catalogImport],

@@ -39,13 +39,13 @@
  *                                              calls share one request. A refused refresh (blacklisted after a
  *                                              logout, expired) signs the session out: "signed-out" event, and
  *                                              the promise rejects with ApiError.
- *   session.api(path, {method, body, headers, auth = true}) → Promise<json|null>
- *                                              fetch under apiBase with `Authorization: Bearer`; refreshes first
+ *   session.api(path, {method, body, headers, auth = true, as = "json"}) → Promise<json|null>
+ *                                              fetch under apiBase with `Authorization: Bearer` (body: sent as
+ *                                              JSON, or as multipart when a FormData, e.g. a photo upload); refreshes first
  *                                              when the access token is about to expire and retries once after a
  *                                              401. Errors reject with ApiError {status, code, detail, fields, body}.
- *                                              A FormData `body` is sent as multipart (file uploads); `as: "blob"`
- *                                              resolves with {blob, filename} (downloads: PDFs, CSV reports), so
- *                                              the token stays in the header, never in a link's URL.
+ *                                              `as: "blob"` resolves with {blob, filename} (downloads: PDFs, CSV
+ *                                              reports), so the token stays in the header, never in a link's URL.
  *   session.signOut() → Promise                POST auth/logout/ (the server closes this user's sockets with 4401)
  *   session.on("tokens" | "signed-out", fn) → off()
  *
