@@ -22,7 +22,7 @@ export function mount(root, ctx) {
   return storePanel(root, ctx, {
     roles: ["owner", "manager", "admin"],
     intro: "Load products from a spreadsheet: name, sku, price, currency, stock, category path, brand, attributes (key=value;…), images.",
-    render: (body, store) => renderImports(body, ctx, store),
+    render: (body, store) => renderImports(body, ctx, store), // admins read imports and export; only staff upload
   });
 }
 
@@ -31,7 +31,7 @@ function percent(job) {
   return job.total_rows ? Math.floor((100 * job.rows_done) / job.total_rows) : 0;
 }
 
-function renderImports(body, { session, rt }, { vendor }) {
+function renderImports(body, { session, rt }, { vendor, role }) {
   const base = `vendors/${vendor.id}/`;
   const status = h("p", { class: "status", hidden: true });
   const file = h("input", { type: "file", name: "file", accept: ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "aria-label": "Catalogue file" });
@@ -39,7 +39,7 @@ function renderImports(body, { session, rt }, { vendor }) {
   const exportCsv = h("button", { type: "button", class: "ghost export", dataset: { format: "csv" } }, "Export CSV");
   const exportXlsx = h("button", { type: "button", class: "ghost export", dataset: { format: "xlsx" } }, "Export XLSX");
   const list = h("ul", { class: "imports" });
-  fill(body, h("div", { class: "row" }, file, uploadButton, exportCsv, exportXlsx), status, list);
+  fill(body, h("div", { class: "row" }, role === "admin" ? null : [file, uploadButton], exportCsv, exportXlsx), status, list);
   const jobs = new Map(); // import id → {job, el}
 
   function upsert(job) {

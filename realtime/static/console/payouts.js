@@ -25,7 +25,8 @@ export function mount(root, ctx) {
   });
 }
 
-function renderPayouts(body, { session, rt, me }, { vendor }) {
+function renderPayouts(body, { session, rt, me }, { vendor, role }) {
+  const owner = role === "owner"; // marketplace admins read; only the store's owners set details and withdraw
   const base = `vendors/${vendor.id}/`;
   const status = h("p", { class: "status", hidden: true });
   const accountBox = h("div", { class: "payout-account" });
@@ -81,7 +82,7 @@ function renderPayouts(body, { session, rt, me }, { vendor }) {
 
   function renderAccount() {
     if (!account) {
-      fill(accountBox, h("p", { class: "muted", dataset: { bank: "missing" } }, "No bank details yet."), bankForm);
+      fill(accountBox, h("p", { class: "muted", dataset: { bank: "missing" } }, "No bank details yet."), owner ? bankForm : null);
       fill(withdrawBox);
       return;
     }
@@ -93,11 +94,11 @@ function renderPayouts(body, { session, rt, me }, { vendor }) {
         h("span", {}, `${account.holder_name} · `, h("code", {}, account.iban), ` · ${account.bic}`),
         h("span", { class: "pill", dataset: { state: STATE[account.status] || "idle" } }, account.status),
         account.status_reason ? h("em", { class: "small" }, account.status_reason) : null),
-      h("details", {}, h("summary", { class: "small" }, "Change bank details"), bankForm));
+      owner ? h("details", {}, h("summary", { class: "small" }, "Change bank details"), bankForm) : null);
     fill(withdrawBox,
       h("p", {}, "Available: ", h("strong", { class: "available" }, money(account.available, account.currency)),
         h("span", { class: "muted small" }, ` · minimum ${money(account.minimum_amount, account.currency)}`)),
-      account.status === "verified" ? withdrawForm
+      !owner ? null : account.status === "verified" ? withdrawForm
         : h("p", { class: "muted small" }, "Withdrawals are paid only to verified bank details."));
   }
 
@@ -107,7 +108,7 @@ function renderPayouts(body, { session, rt, me }, { vendor }) {
       h("span", { class: "pill", dataset: { state: STATE[w.status] || "idle" } }, w.status),
       w.bank_reference ? h("span", { class: "small" }, `ref ${w.bank_reference}`) : null,
       w.reason ? h("em", { class: "small" }, w.reason) : null,
-      w.status === "requested" ? h("button", { type: "button", class: "tiny ghost cancel-withdrawal", onclick: async () => {
+      w.status === "requested" && owner ? h("button", { type: "button", class: "tiny ghost cancel-withdrawal", onclick: async () => {
         try {
           await session.api(`${base}withdrawals/${w.id}/cancel/`, { method: "POST" });
           await refresh();

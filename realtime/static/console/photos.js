@@ -13,7 +13,7 @@ import { fullError, storePanel } from "./desk.js";
 
 export function mount(root, ctx) {
   return storePanel(root, ctx, {
-    roles: ["owner", "manager", "admin"],
+    roles: ["owner", "manager"], // the API lets only the store's owners and managers change photos
     intro: "Photos of a product: several per product, one primary, in display order.",
     render: (body, store) => renderMedia(body, ctx, store),
   });
