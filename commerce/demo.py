@@ -3,7 +3,8 @@ pending one, a three-level category tree, brands and 240 products with stock, pr
 attributes, weights and packed dimensions; each store's shipping zones and methods (flat,
 weight bands, free above a basket value, a Berlin courier by distance) and tax settings (one
 store enters prices with tax, one without; the EU rates come with migration
-``0005_tax_rates_eu_2025``). Deterministic (seeded per store) and idempotent (natural keys:
+``0005_tax_rates_eu_2025``); verified bank details and a paid withdrawal
+(``commerce.payouts.demo``). Deterministic (seeded per store) and idempotent (natural keys:
 vendor slug, category slug per parent, brand slug, SKU per vendor, zone and method names)."""
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from commerce.catalog.models import Brand, Category, Product
 from commerce.orders import checkout
 from commerce.orders.models import Order
 from commerce.orders.services import order_transition
+from commerce.payouts.demo import seed_payouts
 from commerce.payments.services import payment_create
 from commerce.shipping.models import ShippingMethod, ShippingWeightBand, ShippingZone
 from commerce.stores.models import Vendor, VendorStaff, VendorStaffRole, VendorStatus
@@ -282,6 +284,7 @@ def seed(ctx) -> None:
     _seed_parcels(ctx)
     _seed_shipping_and_tax(ctx)
     _seed_money_and_orders(ctx)
+    seed_payouts(ctx)
     active = [v.name for v in ctx.vendors.values() if v.status == VendorStatus.ACTIVE]
     ctx.summary.append(
         f"Stores: {', '.join(active)} (active), "

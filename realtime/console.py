@@ -19,7 +19,8 @@ from django.views.decorators.http import require_safe
 #: Demo accounts created by ``manage.py seed_demo`` (shown when they exist), with what they show.
 DEMO_ACCOUNTS: list[tuple[str, str]] = [
     ("buyer1@demo.market", "buyer: cart, chat with Rapid Auto Parts, notifications, an order to return"),
-    ("vendor1@demo.market", "vendor: Rapid Auto Parts' side of the chat"),
+    ("vendor1@demo.market", "vendor: Rapid Auto Parts' side of the chat; the store panels (profile, staff, photos, "
+                            "import, shipping, payouts)"),
     ("buyer2@demo.market", "buyer: chat with Euro Motor Supply, a return in each state, reviews"),
     ("vendor2@demo.market", "vendor: Euro Motor Supply, its returns and reviews"),
     ("courier1@demo.market", "courier: deliveries"),

@@ -1,12 +1,18 @@
 """``manage.py seed_demo``: creates the demo marketplace once; a second run creates nothing."""
 
 import io
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
 from django.core.management import call_command
 
 from commerce.catalog.models import Category, Product, ProductImage
+from commerce.payouts.models import BankDetailsStatus, PayoutAccount, Withdrawal, WithdrawalStatus
+from commerce.payouts.selectors import available_balance
+from commerce.shipping.models import ShippingMethod
+from commerce.tax.models import StoreTaxSettings, TaxRate
+from commerce.wallet.models import LedgerEntry, LedgerKind
 from commerce.stores.models import Vendor, VendorStatus
 from core.models import Address, Role, User
 from core.permissions import is_marketplace_admin
@@ -49,6 +55,21 @@ def test_seed_demo_creates_the_demo_marketplace_and_is_idempotent(settings, debu
     assert leaf.parent.slug == "filters" and leaf.parent.parent.slug == "engine"
     assert "seed_demo: created" in out.getvalue()
     assert_after_sales()
+
+    # selling for real: shipping methods, tax settings and rates, verified bank details, a paid payout
+    for slug, includes_tax in (("rapid-auto-parts", True), ("euro-motor-supply", False)):
+        vendor = Vendor.objects.get(slug=slug)
+        assert ShippingMethod.objects.filter(vendor=vendor, is_active=True).exists()
+        assert StoreTaxSettings.objects.get(vendor=vendor).prices_include_tax is includes_tax
+        assert PayoutAccount.objects.get(vendor=vendor).status == BankDetailsStatus.VERIFIED
+    assert TaxRate.objects.filter(country="DE", tax_class="standard").exists()
+    paid = Withdrawal.objects.get(vendor__slug="rapid-auto-parts")
+    assert (paid.status, paid.amount, paid.bank_reference) == (WithdrawalStatus.PAID, Decimal("400.00"), "DEMO-SEPA-0001")
+    owner = paid.vendor.owner
+    kinds = list(LedgerEntry.objects.filter(wallet__user=owner).order_by("id").values_list("kind", flat=True))
+    assert kinds[-2:] == [LedgerKind.HOLD, LedgerKind.WITHDRAWAL]  # held, then debited when paid
+    assert available_balance(vendor=paid.vendor, currency="EUR") >= Decimal("850.00")
+    assert not Withdrawal.objects.filter(vendor__slug="euro-motor-supply").exists()
 
     skus = sorted(Product.objects.values_list("sku", "price"))
     out2 = io.StringIO()

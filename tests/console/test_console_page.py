@@ -21,7 +21,8 @@ def test_console_page_and_its_modules_are_served(client, db, debug_on):
     assert "eyJ" not in html  # no JWT in the page
     for name in ("realtime.js", "console.js", "ui.js", "cart.js", "chat.js", "notifications.js", "auction.js",
                  "delivery.js", "inspector.js", "console.css", "returns.js", "reviews.js", "product.js", "tickets.js",
-                 "media.js", "after_sales.js", "after_sales.css"):
+                 "media.js", "after_sales.js", "after_sales.css", "desk.js", "store.js", "photos.js",
+                 "catalog_import.js", "shipping.js", "payouts.js", "checkout.js"):
         asset = client.get(f"/static/console/{name}")
         assert asset.status_code == 200, name
         assert asset["Content-Type"].split(";")[0] in ("text/javascript", "application/javascript", "text/css"), name

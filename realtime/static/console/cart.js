@@ -4,15 +4,19 @@
  * clear) on the page's main socket; pane B writes through the REST API (/api/v1/cart/…) and has
  * a second, independent socket. Each pane renders the snapshot, every `cart.updated` event and
  * its own write's result, keeping the highest `version` (events and replies may cross).
+ * Below the panes, the checkout (checkout.js) follows pane A's cart: shipping per store, tax
+ * lines, payment and the invoice PDF.
  */
 
 import { errorText, fill, flash, h, money, statePill } from "./ui.js";
+import { checkoutBox } from "./checkout.js";
 
 export function mount(root, { session, rt, me, RealtimeClient, clients }) {
   const topic = `cart:${me.id}`;
   const deviceB = new RealtimeClient({ auth: session, name: "cart-B" });
   clients.cartB = deviceB;
   let products = [];
+  const checkout = checkoutBox({ session });
 
   const panes = [
     makePane("a", "Device A", "socket commands on the page's socket", rt, {
@@ -29,7 +33,7 @@ export function mount(root, { session, rt, me, RealtimeClient, clients }) {
     }),
   ];
   fill(root, h("p", { class: "muted" }, "Both panes show ", h("code", {}, topic),
-    ": change one and watch the other follow."), h("div", { class: "panes" }, panes.map((p) => p.el)));
+    ": change one and watch the other follow."), h("div", { class: "panes" }, panes.map((p) => p.el)), checkout.el);
 
   function makePane(key, title, subtitle, client, actions) {
     let cart = null;
@@ -69,6 +73,7 @@ export function mount(root, { session, rt, me, RealtimeClient, clients }) {
       cart = next;
       el.dataset.version = String(next.version);
       versionTag.textContent = `v${next.version}`;
+      if (key === "a") checkout.render(next);
       fill(lines, next.lines.length ? next.lines.map((line) => h("li", {
         class: line.in_stock ? "" : "warn", dataset: { line: line.id, productId: line.product.id, quantity: String(line.quantity) },
       },

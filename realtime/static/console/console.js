@@ -20,6 +20,11 @@ import * as returns from "./returns.js";
 import * as reviews from "./reviews.js";
 import * as product from "./product.js";
 import * as tickets from "./tickets.js";
+import * as store from "./store.js";
+import * as photos from "./photos.js";
+import * as catalogImport from "./catalog_import.js";
+import * as shipping from "./shipping.js";
+import * as payouts from "./payouts.js";
 
 const config = JSON.parse(document.getElementById("console-config").textContent);
 const STORAGE = { storage: window.sessionStorage, storageKey: "marketplace.console.session", apiBase: config.api_base };
@@ -34,6 +39,11 @@ const PANELS = [
   ["panel-reviews", reviews],
   ["panel-product", product],
   ["panel-tickets", tickets],
+  ["panel-store", store],
+  ["panel-photos", photos],
+  ["panel-catalog-import", catalogImport],
+  ["panel-shipping", shipping],
+  ["panel-payouts", payouts],
 ];
 
 const $ = (id) => document.getElementById(id);

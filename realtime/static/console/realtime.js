@@ -39,11 +39,13 @@
  *                                              calls share one request. A refused refresh (blacklisted after a
  *                                              logout, expired) signs the session out: "signed-out" event, and
  *                                              the promise rejects with ApiError.
- *   session.api(path, {method, body, headers, auth = true}) → Promise<json|null>
+ *   session.api(path, {method, body, headers, auth = true, as = "json"}) → Promise<json|null>
  *                                              fetch under apiBase with `Authorization: Bearer` (body: sent as
  *                                              JSON, or as multipart when a FormData, e.g. a photo upload); refreshes first
  *                                              when the access token is about to expire and retries once after a
  *                                              401. Errors reject with ApiError {status, code, detail, fields, body}.
+ *                                              `as: "blob"` resolves with {blob, filename} (downloads: PDFs, CSV
+ *                                              reports), so the token stays in the header, never in a link's URL.
  *   session.signOut() → Promise                POST auth/logout/ (the server closes this user's sockets with 4401)
  *   session.on("tokens" | "signed-out", fn) → off()
  *
@@ -272,24 +274,28 @@ export class AuthSession extends Emitter {
   }
 
   /** A REST call under apiBase (or an absolute path). Resolves with the JSON body (null for 204). */
-  async api(path, { method = "GET", body, headers = {}, auth = true, retried = false } = {}) {
+  async api(path, { method = "GET", body, headers = {}, auth = true, as = "json", retried = false } = {}) {
     const url = path.startsWith("/") || /^https?:/.test(path) ? path : this.apiBase + path;
     if (auth && this.access && this.accessRemainingMs < 15000 && !retried) {
       await this.refresh().catch(() => {});
     }
-    const h = { Accept: "application/json", ...headers };
-    const form = typeof FormData !== "undefined" && body instanceof FormData; // multipart: fetch sets the boundary
-    if (body !== undefined && !form) h["Content-Type"] = "application/json";
+    const form = typeof FormData !== "undefined" && body instanceof FormData;
+    const h = { Accept: as === "blob" ? "*/*" : "application/json", ...headers };
+    if (body !== undefined && !form) h["Content-Type"] = "application/json"; // multipart: fetch sets the boundary
     if (auth && this.access) h.Authorization = `Bearer ${this.access}`;
     let response;
     try {
-      response = await this._fetch(url, { method, headers: h, body: body === undefined ? undefined : form ? body : JSON.stringify(body) });
+      response = await this._fetch(url, { method, headers: h, body: body === undefined || form ? body : JSON.stringify(body) });
     } catch (err) {
       throw new RealtimeError("network_error", String(err?.message || err));
     }
     if (response.status === 401 && auth && !retried && !this.signedOut) {
       await this.refresh();
-      return this.api(path, { method, body, headers, auth, retried: true });
+      return this.api(path, { method, body, headers, auth, as, retried: true });
+    }
+    if (as === "blob" && response.ok) {
+      const disposition = response.headers.get("Content-Disposition") || "";
+      return { blob: await response.blob(), filename: (/filename="?([^";]+)"?/.exec(disposition) || [])[1] || "" };
     }
     const text = await response.text();
     let data = null;
