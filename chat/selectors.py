@@ -36,7 +36,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from chat.models import ChatBlock, ChatReadState, Conversation, Message, Side
+from chat.models import ChatBlock, ChatReadState, ChatUserLock, Conversation, Message, Side
 from chat.permissions import chat_participant_q, chat_side, with_store_staff_flag
 from chat.serializers import (
     ConversationOutputSerializer,
@@ -229,7 +229,9 @@ def _participates() -> Q:
 
 
 def unread_totals(*, user_ids: Iterable[Any]) -> dict[uuid.UUID, int]:
-    """``{user_id: total unread}`` over the conversations each user takes part in (one query)."""
+    """``{user_id: total unread}`` over the conversations each user takes part in, recounted
+    from the read states (one query, a SUM over all their conversations): the truth the
+    counter :func:`unread_total` reads is kept equal to."""
     ids = list(user_ids)
     totals = {uid: 0 for uid in ids}
     rows = (
@@ -242,6 +244,13 @@ def unread_totals(*, user_ids: Iterable[Any]) -> dict[uuid.UUID, int]:
     for row in rows:
         totals[row["user_id"]] = row["total"] or 0
     return totals
+
+
+def unread_total(*, user_id: Any) -> int:
+    """The user's total unread from their counter row (``ChatUserLock.total_unread``, kept
+    equal to :func:`unread_totals` by ``chat.services``); 0 for a user who never chatted. One
+    primary-key read."""
+    return ChatUserLock.objects.filter(user_id=user_id).values_list("total_unread", flat=True).first() or 0
 
 
 def unread_summary(*, user) -> dict[str, Any]:

@@ -5,7 +5,9 @@ delivery, offline-notification check).
 
 Before issue 16 a send over the socket ran the topic's ``authorize`` per command, a lookup of the
 ``client_msg_id`` before the INSERT and the outbox relay's own transaction (4 statements, a second
-commit); now 11 statements, the test's savepoint and release included, and one commit."""
+commit); now 11 statements, the test's savepoint and release included, and one commit. The
+recipients' unread totals are a counter row each (``ChatUserLock.total_unread``, one UPDATE)
+instead of a SUM over every conversation of theirs (``tests/chat/test_unread_counter.py``)."""
 
 from __future__ import annotations
 
