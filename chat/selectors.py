@@ -34,6 +34,7 @@ from django.db.models import (
     Sum,
     Value,
 )
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models.functions import Coalesce
 
 from chat.models import ChatBlock, ChatReadState, ChatUserLock, Conversation, Message, Side
@@ -87,9 +88,20 @@ def is_participant(*, user, conversation_id: Any) -> bool:
 
 
 def participant_ids(*, conversation: Conversation) -> list[uuid.UUID]:
-    """The buyer and the vendor's current staff (one query), buyer first."""
-    staff = VendorStaff.objects.filter(vendor_id=conversation.vendor_id).order_by("user_id").values_list("user_id", flat=True)
+    """The buyer and the vendor's current staff, buyer first: one query, or none when the
+    conversation was read with :func:`with_staff_ids` (``chat.services`` locks it that way)."""
+    staff = getattr(conversation, "staff_ids", None)
+    if staff is None:
+        staff = VendorStaff.objects.filter(vendor_id=conversation.vendor_id).order_by("user_id").values_list("user_id", flat=True)
+    else:
+        staff = sorted(staff, key=str)
     return [conversation.buyer_id, *[uid for uid in staff if uid != conversation.buyer_id]]
+
+
+def with_staff_ids(queryset: QuerySet) -> QuerySet:
+    """``queryset`` of conversations annotated with ``staff_ids``, the user ids of the vendor's
+    current staff (an array subquery in the same statement), for :func:`participant_ids`."""
+    return queryset.annotate(staff_ids=ArraySubquery(VendorStaff.objects.filter(vendor_id=OuterRef("vendor_id")).values("user_id")))
 
 
 def blocked_sides(*, buyer_id: Any, vendor_id: Any) -> list[str]:

@@ -40,17 +40,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import (
-    BigIntegerField,
-    Case,
-    Exists,
-    F,
-    IntegerField,
-    OuterRef,
-    Q,
-    Value,
-    When,
-)
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from chat import moderation, selectors
@@ -123,12 +113,14 @@ def clean_text(text: Any) -> str:
 
 def _lock_conversation(*, user, conversation_id: Any) -> tuple[Conversation, str]:
     """Lock the conversation row (``FOR NO KEY UPDATE``) and check that ``user`` takes part in
-    it; one query. Raises ``Forbidden`` (``forbidden``)."""
+    it; one query, which also reads whether it is blocked and the vendor's staff
+    (``selectors.with_staff_ids``: ``participant_ids`` then needs no query). Raises
+    ``Forbidden`` (``forbidden``)."""
     pk = parse_uuid(conversation_id)
     if pk is None or not is_active_user(user):
         raise selectors.forbidden()
     conversation = (
-        with_store_staff_flag(Conversation.objects.select_for_update(no_key=True, of=("self",)), user)
+        selectors.with_staff_ids(with_store_staff_flag(Conversation.objects.select_for_update(no_key=True, of=("self",)), user))
         .annotate(
             _blocked=Exists(ChatBlock.objects.filter(buyer_id=OuterRef("buyer_id"), vendor_id=OuterRef("vendor_id"))),
         )
@@ -316,32 +308,51 @@ class SendResult:
     created: bool
 
 
+_BUMP_UNREAD = """
+UPDATE {states} rs SET
+    unread = CASE WHEN rs.user_id = %s THEN 0 ELSE rs.unread + 1 END,
+    last_read_seq = CASE WHEN rs.user_id = %s THEN %s ELSE rs.last_read_seq END,
+    updated_at = %s
+FROM {states} old
+WHERE rs.conversation_id = %s AND old.id = rs.id
+RETURNING rs.user_id, old.unread
+"""
+
+
 def _bump_unread_for_new_message(
     *, conversation: Conversation, message: Message, sender_id: Any
 ) -> tuple[list[tuple[str, str, dict[str, Any]]], list[Any]]:
     """Unread bookkeeping of a new message (under the conversation lock): +1 for every other
     participant, sender read up to the message, and the same changes to their totals. Returns
-    the ``chat.unread`` events and the recipients' ids. Constant number of queries (five; two
-    more the first time a new staff member is involved)."""
+    the ``chat.unread`` events and the recipients' ids.
+
+    Three statements: one UPDATE of every read state of the conversation (also of former staff,
+    so theirs stay exact should they return) returning each one's count before it (the
+    self-join ``old`` reads the row as it was); the lock of the users whose counts changed; the
+    update of their totals. Two more the first time a participant has no read state yet (made
+    here as read up to the message before)."""
     ids = selectors.participant_ids(conversation=conversation)
-    # every read state of the conversation (also of former staff, so theirs stay exact should they return)
-    states = dict(ChatReadState.objects.filter(conversation_id=conversation.pk).values_list("user_id", "unread"))
-    missing = [uid for uid in ids if uid not in states]
+    table = ChatReadState._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(_BUMP_UNREAD.format(states=table),
+                       [sender_id, sender_id, message.seq, timezone.now(), conversation.pk])
+        before = dict(cursor.fetchall())
+    missing = [uid for uid in ids if uid not in before]
     if missing:
-        _ensure_states(conversation=conversation, user_ids=missing, last_read_seq=message.seq - 1)
-        states.update({uid: 0 for uid in missing})
+        ChatReadState.objects.bulk_create(
+            [ChatReadState(conversation=conversation, user_id=uid, last_read_seq=message.seq if uid == sender_id else message.seq - 1,
+                           unread=0 if uid == sender_id else 1) for uid in missing],
+            ignore_conflicts=True,
+        )
+        ChatUserLock.objects.bulk_create([ChatUserLock(user_id=uid) for uid in missing], ignore_conflicts=True)
     others = [uid for uid in ids if uid != sender_id]
-    _lock_users(states)  # everyone whose count changes: a clerk joining or leaving meanwhile is counted right
-    is_sender = Q(user_id=sender_id)
-    ChatReadState.objects.filter(conversation_id=conversation.pk).update(
-        unread=Case(When(is_sender, then=Value(0)), default=F("unread") + 1, output_field=IntegerField()),
-        last_read_seq=Case(When(is_sender, then=Value(message.seq)), default=F("last_read_seq"), output_field=BigIntegerField()),
-        updated_at=timezone.now(),
-    )
-    deltas = {uid: (-n if uid == sender_id else 1) for uid, n in states.items()}
+    # everyone whose count changed, a former clerk's too: one joining or leaving meanwhile is counted right
+    _lock_users([*before, *missing])
+    deltas = {uid: (-n if uid == sender_id else 1) for uid, n in before.items()}
+    deltas.update({uid: 1 for uid in missing if uid != sender_id})
     totals = _add_to_totals(conversation, {uid: d for uid, d in deltas.items() if d})
-    changed = {uid: states.get(uid, 0) + 1 for uid in others}
-    if states.get(sender_id, 0):
+    changed = {uid: before.get(uid, 0) + 1 for uid in others}
+    if before.get(sender_id, 0):
         changed[sender_id] = 0
     return _unread_events(conversation.pk, changed, totals), others
 
