@@ -77,6 +77,18 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     "`idempotency_key_reused`. Kept 24 hours.",
 )
 
+#: The same header on an endpoint that also runs without it (``idempotent(required=False)``): a
+#: client that may retry sends a key and gets the first answer replayed instead of a second write.
+OPTIONAL_IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    name=HEADER,
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Optional. A unique key per operation (a UUID v4); send one if you may retry. Retrying with the "
+    "same key and body replays the first response (header `Idempotent-Replayed: true`) instead of writing again; "
+    "the same key with another body → 422 `idempotency_key_reused`. Kept 24 hours.",
+)
+
 
 def ttl() -> timedelta:
     """How long keys are kept (``IDEMPOTENCY_KEY_TTL_SECONDS``, default 24 h)."""

@@ -442,6 +442,12 @@ INVOICE_ROOT = env("INVOICE_ROOT", default=str(BASE_DIR / ".data" / "invoices"))
 # Catalogue imports (commerce.catalog.imports): the largest file and the most product lines per file
 CATALOG_IMPORT_MAX_BYTES = env.int("CATALOG_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 CATALOG_IMPORT_MAX_ROWS = env.int("CATALOG_IMPORT_MAX_ROWS", default=50_000)
+#: a running import without a heartbeat (one per committed chunk) for this long lost its worker:
+#: the beat sweep resumes it, or marks it failed after CATALOG_IMPORT_MAX_ATTEMPTS runs
+CATALOG_IMPORT_STALE_SECONDS = env.int("CATALOG_IMPORT_STALE_SECONDS", default=300)
+CATALOG_IMPORT_MAX_ATTEMPTS = env.int("CATALOG_IMPORT_MAX_ATTEMPTS", default=2)
+CELERY_BEAT_SCHEDULE["commerce-recover-catalog-imports"] = {"task": "commerce.tasks.recover_catalog_imports",
+                                                            "schedule": 60.0}
 
 # Checkout, payments, wallet.
 #: minutes a checkout's stock stays reserved waiting for payment

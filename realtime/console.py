@@ -18,12 +18,12 @@ from django.views.decorators.http import require_safe
 
 #: Demo accounts created by ``manage.py seed_demo`` (shown when they exist), with what they show.
 DEMO_ACCOUNTS: list[tuple[str, str]] = [
-    ("buyer1@demo.market", "buyer: cart, chat with Rapid Auto Parts, notifications"),
+    ("buyer1@demo.market", "buyer: cart, chat with Rapid Auto Parts, notifications, an order to return"),
     ("vendor1@demo.market", "vendor: Rapid Auto Parts' side of the chat"),
-    ("buyer2@demo.market", "buyer: chat with Euro Motor Supply"),
-    ("vendor2@demo.market", "vendor: Euro Motor Supply"),
+    ("buyer2@demo.market", "buyer: chat with Euro Motor Supply, a return in each state, reviews"),
+    ("vendor2@demo.market", "vendor: Euro Motor Supply, its returns and reviews"),
     ("courier1@demo.market", "courier: deliveries"),
-    ("admin@demo.market", "admin"),
+    ("admin@demo.market", "admin: the support queue"),
 ]
 
 

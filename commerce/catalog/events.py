@@ -182,8 +182,8 @@ class ProductUnavailable(EventSchema):
 class CatalogImportProgress(EventSchema):
     """A catalogue import started, advanced (every ``commerce.catalog.imports.PROGRESS_EVERY``
     rows) or ended: ``rows_done`` of ``total_rows``, how each went, errors so far. ``status``
-    ``done`` or ``failed`` (the file could not be read: ``detail``) is the last event of an
-    import; its error report is ``GET /api/v1/vendors/{vendor_id}/catalog-imports/{id}/errors/``."""
+    ``done`` or ``failed`` (the file could not be read, or its job lost its worker twice:
+    ``detail`` says which and what to do) is the last event of an import; its error report is ``GET /api/v1/vendors/{vendor_id}/catalog-imports/{id}/errors/``."""
 
     type: ClassVar[str] = "catalog_import.progress"
     topics: ClassVar[Topics] = (VENDOR_TOPIC,)

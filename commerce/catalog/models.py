@@ -255,7 +255,7 @@ class CatalogImportStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     DONE = "done", "Done"
-    FAILED = "failed", "Failed (the file could not be read)"
+    FAILED = "failed", "Failed (the file could not be read, or the job kept losing its worker)"
 
 
 class CatalogImport(models.Model):
@@ -266,7 +266,10 @@ class CatalogImport(models.Model):
     reads it from the database wherever it runs. ``total_rows`` data rows; ``rows_done`` of them
     processed so far, each ``created``, ``updated``, ``unchanged`` or an error; ``errors`` is the
     per-row report ``[{"line", "sku", "field", "message"}]`` (``line`` as a spreadsheet numbers
-    it: the header is line 1). ``detail`` says why a ``failed`` file could not be read at all."""
+    it: the header is line 1). ``detail`` says why a ``failed`` import stopped (the file could not
+    be read at all, or its worker was lost too often: ``commerce.catalog.imports.
+    catalog_imports_recover``). ``heartbeat_at`` is renewed with every committed chunk;
+    ``attempts`` counts the runs started (a run whose worker was lost is resumed once)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="catalog_imports")
@@ -286,10 +289,15 @@ class CatalogImport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True,
+                                        help_text="last sign of life of the running job (each committed chunk)")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="runs started (a lost worker's run is resumed)")
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["vendor", "-created_at"], name="commerce_catimport_vendor")]
+        indexes = [models.Index(fields=["vendor", "-created_at"], name="commerce_catimport_vendor"),
+                   models.Index(fields=["heartbeat_at"], condition=Q(status="running"),
+                                name="commerce_catimport_running")]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=[s.value for s in CatalogImportStatus]),
                                    name="commerce_catimport_status_valid"),

@@ -37,7 +37,7 @@ from commerce.catalog.models import (
 from commerce.catalog.pages import publish_pages
 from commerce.catalog.selectors import product_get_editable
 from commerce.catalog.signals import products_changed
-from commerce.common.validation import as_uuid, invalid, unique_slug
+from commerce.common.validation import as_uuid, invalid, slug_among, slug_base, unique_slug
 from commerce.stores.permissions import MANAGING_ROLES, is_store_staff, store_ids_of
 from commerce.tax.models import TaxClass
 
@@ -226,29 +226,19 @@ def product_create(
     brand, ``Conflict`` (``sku_taken``) when the vendor already has a live product with ``sku``.
     """
     vendor_id = _resolve_vendor_for_create(user=user, vendor_id=vendor_id)
-    name = (name or "").strip() if isinstance(name, str) else ""
-    if not 1 <= len(name) <= 200:
-        raise invalid("name", "Name must be 1-200 characters.")
-    price = _validate_price(price)
-    currency = _validate_currency(currency)
-    stock = _validate_stock(stock)
-    attributes = validate_attributes(attributes)
-    category_id = _check_category(category_id)
-    brand_id = _check_brand(brand_id)
-    image_rows = _validate_images(images or [])
-    tax_class = _validate_tax_class(tax_class)
-    physical = {f: _validate_physical(f, v) for f, v in
-                (("weight_g", weight_g), ("length_mm", length_mm), ("width_mm", width_mm), ("height_mm", height_mm))}
+    values = product_values_check({
+        "name": name, "description": description, "price": price, "currency": currency, "stock": stock,
+        "attributes": attributes, "category_id": category_id, "brand_id": brand_id, "images": images or [],
+        "tax_class": tax_class, "weight_g": weight_g, "length_mm": length_mm, "width_mm": width_mm,
+        "height_mm": height_mm, "is_active": is_active})
+    _check_references([values])
+    image_rows, name, price, currency = values.pop("images"), values["name"], values["price"], values["currency"]
     with transaction.atomic():
         sku = _check_sku(sku, vendor_id=vendor_id)
         slug = unique_slug(Product, name, max_length=220, scope=Q(vendor_id=vendor_id, deleted_at__isnull=True))
         try:
             with transaction.atomic():
-                product = Product.objects.create(
-                    vendor_id=vendor_id, category_id=category_id, brand_id=brand_id, name=name, slug=slug,
-                    sku=sku, description=description or "", price=price, currency=currency, stock=stock,
-                    attributes=attributes, is_active=bool(is_active), tax_class=tax_class, **physical,
-                )
+                product = Product.objects.create(vendor_id=vendor_id, slug=slug, sku=sku, **values)
         except IntegrityError:
             raise Conflict(f"SKU {sku!r} is already used by another of your products.", code="sku_taken") from None
         ProductImage.objects.bulk_create([ProductImage(product=product, **row) for row in image_rows])
@@ -256,7 +246,8 @@ def product_create(
         ProductPriceChange.objects.create(
             product=product, old_price=price, new_price=price, currency=currency, changed_by=user
         )
-        ProductStockChange.objects.create(product=product, old_stock=0, new_stock=stock, reason="created", changed_by=user)
+        ProductStockChange.objects.create(product=product, old_stock=0, new_stock=product.stock, reason="created",
+                                          changed_by=user)
     return product
 
 
@@ -268,7 +259,7 @@ PRODUCT_UPDATABLE = frozenset(
 
 #: fields that carts show (lines, and shipping prices by weight): changing one refreshes the
 #: carts holding the product
-_CART_VISIBLE = frozenset({"name", "sku", "price", "stock", "is_active", "images", *PHYSICAL_FIELDS})
+CART_VISIBLE = frozenset({"name", "sku", "price", "stock", "is_active", "images", *PHYSICAL_FIELDS})
 
 
 def product_update(*, user, product_id: uuid.UUID, **changes: Any) -> Product:
@@ -295,7 +286,7 @@ def product_update(*, user, product_id: uuid.UUID, **changes: Any) -> Product:
         if product is None:
             raise NotFound("Product not found.", code="product_not_found")
         old_price, old_stock = product.price, product.stock
-        before = {f: getattr(product, f) for f in _CART_VISIBLE if f != "images"}
+        before = {f: getattr(product, f) for f in CART_VISIBLE if f != "images"}
         _apply_changes(product, changes)
         changed = {field for field, old in before.items() if getattr(product, field) != old}
         try:
@@ -307,7 +298,7 @@ def product_update(*, user, product_id: uuid.UUID, **changes: Any) -> Product:
             _replace_images(product, changes["images"])
             changed.add("images")
         _record_history(product, old_price=old_price, old_stock=old_stock, user=user)
-        if changed & _CART_VISIBLE:
+        if changed & CART_VISIBLE:
             products_changed.send(sender=Product, product_ids=[product.pk])
         if changes:
             publish_pages(product_ids=[product.pk])
@@ -427,6 +418,223 @@ def products_adjust_stock(
             products_changed.send(sender=Product, product_ids=[h.product_id for h in history])
             publish_pages(product_ids=[h.product_id for h in history])
     return products
+
+
+# --- many products at once (catalogue imports) ---------------------------------------------------
+
+#: the fields :func:`products_bulk_create` / :func:`products_bulk_update` take (besides ``sku``
+#: for a create); a SKU never changes in bulk
+BULK_FIELDS = frozenset(PRODUCT_UPDATABLE - {"sku"} | {"currency"})
+
+
+def product_values_check(values: dict[str, Any]) -> dict[str, Any]:
+    """Check the product fields in ``values`` (any of :data:`BULK_FIELDS`, each optional;
+    ``category_id`` and ``brand_id`` only for their type: the caller resolved them) with the
+    checks of :func:`product_create`, in its order, without a query. Returns the cleaned values
+    (name stripped, price quantized, images with positions). Raises ``ApplicationError``
+    ``invalid`` naming the field, as :func:`product_create` would."""
+    unknown = set(values) - BULK_FIELDS
+    if unknown:
+        raise invalid(sorted(unknown)[0], "This field cannot be set here.")
+    out = dict(values)
+    if "name" in values:
+        name = values["name"].strip() if isinstance(values["name"], str) else ""
+        if not 1 <= len(name) <= 200:
+            raise invalid("name", "Name must be 1-200 characters.")
+        out["name"] = name
+    if "description" in values:
+        out["description"] = str(values["description"] or "")
+    if "price" in values:
+        out["price"] = _validate_price(values["price"])
+    if "currency" in values:
+        out["currency"] = _validate_currency(values["currency"])
+    if "stock" in values:
+        out["stock"] = _validate_stock(values["stock"])
+    if "attributes" in values:
+        out["attributes"] = validate_attributes(values["attributes"])
+    if "category_id" in values and (isinstance(values["category_id"], bool) or not isinstance(values["category_id"], int)):
+        raise invalid("category_id", "Unknown category.")
+    if "brand_id" in values and values["brand_id"] is not None and (
+            isinstance(values["brand_id"], bool) or not isinstance(values["brand_id"], int)):
+        raise invalid("brand_id", "Unknown brand.")
+    if "images" in values:
+        out["images"] = _validate_images(values["images"] or [])
+    if "tax_class" in values:
+        out["tax_class"] = _validate_tax_class(values["tax_class"])
+    for field in PHYSICAL_FIELDS:
+        if field in values:
+            out[field] = _validate_physical(field, values[field])
+    if "is_active" in values:
+        out["is_active"] = bool(values["is_active"])
+    return out
+
+
+def _check_references(rows: Any) -> None:
+    """Every ``category_id`` / ``brand_id`` of ``rows`` (dicts) exists: two queries in all.
+    Raises ``ApplicationError`` ``invalid`` as :func:`_check_category` / :func:`_check_brand`."""
+    categories = {r["category_id"] for r in rows if "category_id" in r}
+    brands = {r["brand_id"] for r in rows if r.get("brand_id") is not None}
+    if categories and Category.objects.filter(pk__in=categories).count() != len(categories):
+        raise invalid("category_id", "Unknown category.")
+    if brands and Brand.objects.filter(pk__in=brands).count() != len(brands):
+        raise invalid("brand_id", "Unknown brand.")
+
+
+def _primary_flags(images: list[ProductImage]) -> None:
+    """Mark, per product, the first of ``images`` (unsaved, none primary) by position then list
+    order as primary: what :func:`commerce.catalog.media.ensure_primary` picks for new rows."""
+    first: dict[Any, ProductImage] = {}
+    for image in images:
+        best = first.get(image.product_id)
+        if best is None or image.position < best.position:
+            first[image.product_id] = image
+    for image in first.values():
+        image.is_primary = True
+
+
+def products_bulk_create(*, user, vendor_id: Any, rows: list[dict[str, Any]]) -> list[Product]:
+    """Create many products of store ``vendor_id`` at once, each as :func:`product_create` would
+    (same rows: slug, images with the first one primary, the initial price and stock history
+    rows), in a fixed number of queries whatever the number of rows. ``rows``: ``{"sku", ...}``
+    plus fields of :data:`BULK_FIELDS` (``name``, ``price`` and ``category_id`` required), as
+    :func:`product_values_check` accepts them. No event: a new product has no cart line and
+    nobody follows its ``product:`` topic yet (product_create publishes none either).
+
+    All or nothing. Raises what :func:`product_create` raises for a bad value or the wrong
+    actor, and ``Conflict`` ``sku_taken`` when a SKU is live already or given twice (a racing
+    writer's insert surfaces as ``IntegrityError``; the caller's transaction rolls back)."""
+    vendor_id = _resolve_vendor_for_create(user=user, vendor_id=vendor_id)
+    checked = []
+    for row in rows:
+        values = product_values_check({k: v for k, v in row.items() if k != "sku"})
+        missing = {"name", "price", "category_id"} - set(values)
+        if missing:
+            raise invalid(sorted(missing)[0], "This field is required.")
+        sku = row.get("sku")
+        if not isinstance(sku, str) or not 1 <= len(sku.strip()) <= 64:
+            raise invalid("sku", "SKU must be 1-64 characters.")
+        checked.append((sku.strip(), values))
+    if not checked:
+        return []
+    skus = [sku for sku, _ in checked]
+    if len(set(skus)) != len(skus) or Product.objects.alive().filter(vendor_id=vendor_id, sku__in=skus).exists():
+        raise Conflict("A SKU is already used by another of your products.", code="sku_taken",
+                       fields={"sku": ["Already used."]})
+    _check_references([values for _, values in checked])
+    with transaction.atomic():
+        scope = Product.objects.filter(vendor_id=vendor_id, deleted_at__isnull=True)
+        taken = set(scope.values_list("slug", flat=True))
+        products, images = [], []
+        for sku, values in checked:
+            slug = slug_among(slug_base(values["name"], max_length=220), taken)
+            taken.add(slug)
+            product = Product(
+                vendor_id=vendor_id, category_id=values["category_id"], brand_id=values.get("brand_id"),
+                name=values["name"], slug=slug, sku=sku, description=values.get("description", ""),
+                price=values["price"], currency=values.get("currency", "EUR"), stock=values.get("stock", 0),
+                attributes=values.get("attributes") or {}, is_active=values.get("is_active", True),
+                tax_class=values.get("tax_class", TaxClass.STANDARD),
+                **{f: values.get(f) for f in PHYSICAL_FIELDS},
+            )
+            products.append(product)
+            images += [ProductImage(product=product, **image) for image in values.get("images", [])]
+        Product.objects.bulk_create(products)
+        _primary_flags(images)
+        ProductImage.objects.bulk_create(images)
+        ProductPriceChange.objects.bulk_create([
+            ProductPriceChange(product=p, old_price=p.price, new_price=p.price, currency=p.currency, changed_by=user)
+            for p in products])
+        ProductStockChange.objects.bulk_create([
+            ProductStockChange(product=p, old_stock=0, new_stock=p.stock, reason="created", changed_by=user)
+            for p in products])
+    return products
+
+
+def products_bulk_update(*, user, vendor_id: Any, changes: dict[Any, dict[str, Any]]) -> list[Product]:
+    """Change many products of store ``vendor_id`` at once, each as :func:`product_update` would
+    (same rows and events: price and stock history by ``user``, linked images replaced with one
+    primary kept, one ``products_changed`` for the products whose cart-visible fields changed,
+    their ``product:`` pages published), in a fixed number of queries whatever the number of
+    products. ``changes``: ``{product id: {field: value}}`` with fields of :data:`BULK_FIELDS`
+    but ``currency`` (the caller compared with the product: an empty dict changes nothing).
+    Locks the products in pk order.
+
+    All or nothing. Raises ``Forbidden`` (``not_vendor``, ``role_forbidden``) as
+    :func:`commerce.catalog.selectors.product_get_editable`, ``NotFound``
+    (``product_not_found``: a product that is not a live one of the store), ``ApplicationError``
+    ``invalid``, ``Conflict`` ``too_many_images``."""
+    vendor_id = as_uuid(vendor_id, code="vendor_not_found", what="Vendor")
+    wanted = {as_uuid(pid, code="product_not_found", what="Product"): product_values_check(values)
+              for pid, values in changes.items() if values}
+    if any("currency" in values for values in wanted.values()):
+        raise invalid("currency", "This field cannot be changed.")
+    if vendor_id not in store_ids_of(user, active_only=True, roles=MANAGING_ROLES):
+        if is_store_staff(user, vendor_id, active_only=True):
+            raise Forbidden("Only the store's owners and managers manage its products.", code="role_forbidden")
+        raise Forbidden("Only staff of an active vendor may manage products.", code="not_vendor")
+    if not wanted:
+        return []
+    _check_references(wanted.values())
+    with transaction.atomic():
+        products = list(Product.objects.select_for_update()
+                        .filter(pk__in=wanted, vendor_id=vendor_id, deleted_at__isnull=True).order_by("pk"))
+        if len(products) != len(wanted):
+            raise NotFound("Product not found.", code="product_not_found")
+        now = timezone.now()
+        fields, cart_visible, prices, stocks = {"updated_at"}, [], [], []
+        for product in products:
+            values = wanted[product.pk]
+            old_price, old_stock = product.price, product.stock
+            before = {f: getattr(product, f) for f in CART_VISIBLE if f != "images"}
+            for field, value in values.items():
+                if field != "images":
+                    setattr(product, field, value)
+                    fields.add(field)
+            product.updated_at = now
+            if "images" in values or any(getattr(product, f) != old for f, old in before.items()):
+                cart_visible.append(product.pk)
+            if product.price != old_price:
+                prices.append(ProductPriceChange(product=product, old_price=old_price, new_price=product.price,
+                                                 currency=product.currency, changed_by=user))
+            if product.stock != old_stock:
+                stocks.append(ProductStockChange(product=product, old_stock=old_stock, new_stock=product.stock,
+                                                 reason="vendor_update", changed_by=user))
+        Product.objects.bulk_update(products, sorted(fields))
+        _replace_images_bulk({pk: values["images"] for pk, values in wanted.items() if "images" in values})
+        ProductPriceChange.objects.bulk_create(prices)
+        ProductStockChange.objects.bulk_create(stocks)
+        if cart_visible:
+            products_changed.send(sender=Product, product_ids=cart_visible)
+        publish_pages(product_ids=[p.pk for p in products])
+    return products
+
+
+def _replace_images_bulk(images_of: dict[uuid.UUID, list[dict[str, Any]]]) -> None:
+    """:func:`_replace_images` for many locked products (``{product id: checked images}``): the
+    linked images become these, uploads stay, each product keeps one primary image. Raises
+    ``Conflict`` ``too_many_images``."""
+    if not images_of:
+        return
+    most = int(settings.PRODUCT_IMAGES_MAX)
+    uploads: dict[uuid.UUID, int] = {}
+    for pid in ProductImage.objects.filter(product_id__in=images_of).exclude(file="").values_list("product_id", flat=True):
+        uploads[pid] = uploads.get(pid, 0) + 1
+    for pid, rows in images_of.items():
+        if uploads.get(pid, 0) + len(rows) > most:
+            raise Conflict(f"A product has at most {most} images ({uploads.get(pid, 0)} uploaded).",
+                           code="too_many_images")
+    ProductImage.objects.filter(product_id__in=images_of, file="").delete()
+    ProductImage.objects.bulk_create([ProductImage(product_id=pid, **row) for pid, rows in images_of.items()
+                                      for row in rows])
+    kept = ProductImage.objects.filter(product_id__in=images_of).order_by("product_id", "position", "id")
+    first, has_primary = {}, set()
+    for image in kept.only("id", "product_id", "is_primary"):
+        first.setdefault(image.product_id, image.pk)
+        if image.is_primary:
+            has_primary.add(image.product_id)
+    missing = [image_id for pid, image_id in first.items() if pid not in has_primary]
+    if missing:
+        ProductImage.objects.filter(pk__in=missing).update(is_primary=True)
 
 
 # --- the rating aggregate (kept by the reviews room) -------------------------------------------

@@ -28,6 +28,15 @@ it is, an empty cell clears it):
 
 Line numbers are a spreadsheet's: the header is line 1, the first product line 2 (a record
 whose quoted cell spans several lines of a CSV counts once, as a spreadsheet shows it).
+
+**Formula injection** (OWASP "CSV Injection"). A spreadsheet program runs a cell that starts
+with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return as a formula, so a product name such
+as ``=HYPERLINK(...)`` typed by anyone who can name a product would run on the machine of whoever
+opens the export. :func:`write` prefixes such a text cell with ``'`` (OWASP's advice), and
+:func:`read` takes the ``'`` off again, so an export imported back is still a no-op; a cell
+already starting with ``'`` followed by one of those characters or another ``'`` gets one more
+``'`` the same way, so every text survives the round trip. Only text columns are escaped: the
+numeric ones (:data:`NUMERIC_COLUMNS`) hold numbers, which the import reads as numbers.
 """
 
 from __future__ import annotations
@@ -44,6 +53,10 @@ import tablib
 COLUMNS = ("sku", "name", "description", "price", "currency", "stock", "category", "brand", "attributes", "images",
            "tax_class", "weight_g", "length_mm", "width_mm", "height_mm", "active")
 REQUIRED = ("sku", "name", "price", "category")
+#: columns holding numbers: written and read as they are, never escaped
+NUMERIC_COLUMNS = frozenset({"price", "stock", "weight_g", "length_mm", "width_mm", "height_mm"})
+#: a text cell starting with one of these is a formula to a spreadsheet program (OWASP)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = ("csv", "xlsx")
 CATEGORY_SEPARATOR = " > "
 TRUE_WORDS = {"true", "1", "yes", "y"}
@@ -84,6 +97,23 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
+def escape_cell(text: str) -> str:
+    """``text`` safe to open in a spreadsheet program: prefixed with ``'`` when it starts with a
+    formula character (:data:`FORMULA_START`), or with ``'`` followed by one of those or another
+    ``'`` (module docstring, "Formula injection"). :func:`unescape_cell` is its inverse."""
+    if text and (text[0] in FORMULA_START or (text[0] == "'" and text[1:2] and text[1] in (*FORMULA_START, "'"))):
+        return "'" + text
+    return text
+
+
+def unescape_cell(text: str) -> str:
+    """The inverse of :func:`escape_cell`: one leading ``'`` is dropped when a formula character
+    or another ``'`` follows it; any other text is returned as it is."""
+    if text[:1] == "'" and text[1:2] and text[1] in (*FORMULA_START, "'"):
+        return text[1:]
+    return text
+
+
 def read(data: bytes, file_format: str, *, max_rows: int) -> Sheet:
     """Parse ``data`` (``file_format`` ``csv`` or ``xlsx``). Raises :class:`SpreadsheetError`."""
     try:
@@ -119,17 +149,19 @@ def read(data: bytes, file_format: str, *, max_rows: int) -> Sheet:
     for index, values in enumerate(raw[1:], start=2):
         if not any(values):
             continue  # blank lines are skipped, not errors
-        rows.append((index, {col: values[i] if i < len(values) else "" for i, col in enumerate(header)}))
+        cells = {col: values[i] if i < len(values) else "" for i, col in enumerate(header)}
+        rows.append((index, {col: text if col in NUMERIC_COLUMNS else unescape_cell(text) for col, text in cells.items()}))
     if len(rows) > max_rows:
         raise SpreadsheetError(f"At most {max_rows} products per file; this one has {len(rows)}.")
     return Sheet(columns=tuple(header), rows=rows)
 
 
 def write(rows: list[dict[str, str]], file_format: str) -> bytes:
-    """``rows`` (``{column: text}``) as a file with every column of :data:`COLUMNS`."""
+    """``rows`` (``{column: text}``) as a file with every column of :data:`COLUMNS`, text cells
+    escaped against formula injection (:func:`escape_cell`)."""
     book = tablib.Dataset(headers=list(COLUMNS))
     for row in rows:
-        book.append([row.get(c, "") for c in COLUMNS])
+        book.append([row.get(c, "") if c in NUMERIC_COLUMNS else escape_cell(row.get(c, "")) for c in COLUMNS])
     if file_format == "csv":
         return book.export("csv").encode("utf-8")
     if file_format == "xlsx":

@@ -52,7 +52,7 @@ class CatalogImportListApi(APIView):
 
     @extend_schema(
         summary="Upload a catalogue (CSV or XLSX)",
-        description="Multipart field `file`. Queues a job that upserts products by SKU, row by row (a bad row is "
+        description="Multipart field `file`. Queues a job that upserts products by SKU, per row (a bad row is "
         "reported and the others go in; the same file again changes nothing) and publishes "
         "`catalog_import.progress` on `vendor:<id>`. 202 with the queued import; 400 `invalid_file` (empty, too "
         "large, not CSV/XLSX).",

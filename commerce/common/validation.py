@@ -32,11 +32,22 @@ def invalid(field: str, message: str) -> ApplicationError:
 def unique_slug(model, base: str, *, max_length: int, scope: Q | None = None) -> str:
     """A slug of ``base`` not yet used by ``model`` rows (within ``scope``): ``base``, else
     ``base-2``, ``base-3``... Racing writers can still collide: callers retry on IntegrityError."""
-    base = (slugify(base) or "item")[: max_length - 8].strip("-") or "item"
+    base = slug_base(base, max_length=max_length)
     qs = model.objects.all()
     if scope is not None:
         qs = qs.filter(scope)
-    taken = set(qs.filter(slug__startswith=base).values_list("slug", flat=True))
+    return slug_among(base, set(qs.filter(slug__startswith=base).values_list("slug", flat=True)))
+
+
+def slug_base(text: str, *, max_length: int) -> str:
+    """The slug :func:`unique_slug` starts from: ``slugify(text)`` cut to leave room for a
+    ``-n`` suffix (``"item"`` when nothing is left)."""
+    return (slugify(text) or "item")[: max_length - 8].strip("-") or "item"
+
+
+def slug_among(base: str, taken: set[str]) -> str:
+    """``base``, else ``base-2``, ``base-3``... whichever is not in ``taken`` (a set of slugs;
+    bulk writers add each slug they hand out to it)."""
     if base not in taken:
         return base
     n = 2

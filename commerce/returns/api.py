@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, OPTIONAL_IDEMPOTENCY_KEY_PARAMETER, idempotent
 from core.pagination import NewestFirstCursorPagination
 from core.schema import error_responses
 from core.utils import validated
@@ -67,9 +67,10 @@ class OrderReturnsApi(APIView):
         "reason code, a text and up to 5 photos uploaded before (`photo_ids`). 403 `return_not_allowed` (not the "
         "buyer); 409 `not_delivered`, `return_window_closed`, `quantity_exceeds_returnable` (with `lines`), "
         "`dispute_open`; 400 `invalid`, `invalid_photo`, `too_many_photos`.",
-        request=ReturnRequestInputSerializer,
-        responses={201: ReturnDetailOutputSerializer, **error_responses(400, 401, 403, 404, 409)}, tags=TAGS,
+        request=ReturnRequestInputSerializer, parameters=[OPTIONAL_IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: ReturnDetailOutputSerializer, **error_responses(400, 401, 403, 404, 409, 422)}, tags=TAGS,
     )
+    @idempotent(scope="return_request", required=False)
     def post(self, request: Request, order_id) -> Response:
         data = validated(ReturnRequestInputSerializer, request.data)
         rma = services.return_request(user=request.user, order_id=order_id, lines=data["lines"],

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError, Forbidden, NotFound
-from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from core.idempotency import OPTIONAL_IDEMPOTENCY_KEY_PARAMETER, idempotent
 from core.pagination import NewestFirstCursorPagination
 from core.schema import error_responses
 from core.utils import validated
@@ -138,7 +138,7 @@ class ReviewListCreateApi(generics.GenericAPIView):
         description="One review per line of a delivered order: 1-5 stars, a title and a text (may be empty), up to "
         "5 photos uploaded before (`photo_ids`). 404 `order_line_not_found` (not your order); 403 `own_store`; 409 "
         "`not_delivered`, `line_refunded`, `already_reviewed`; 400 `invalid`, `invalid_photo`, `too_many_photos`.",
-        request=ReviewCreateInputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        request=ReviewCreateInputSerializer, parameters=[OPTIONAL_IDEMPOTENCY_KEY_PARAMETER],
         responses={201: ReviewDetailOutputSerializer, **error_responses(400, 401, 403, 404, 409, 422)}, tags=TAGS,
     )
     @idempotent(scope="review_create", required=False)

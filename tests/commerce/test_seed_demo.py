@@ -48,6 +48,7 @@ def test_seed_demo_creates_the_demo_marketplace_and_is_idempotent(settings, debu
     leaf = Category.objects.get(slug="oil-filters")
     assert leaf.parent.slug == "filters" and leaf.parent.parent.slug == "engine"
     assert "seed_demo: created" in out.getvalue()
+    assert_after_sales()
 
     skus = sorted(Product.objects.values_list("sku", "price"))
     out2 = io.StringIO()
@@ -55,6 +56,42 @@ def test_seed_demo_creates_the_demo_marketplace_and_is_idempotent(settings, debu
     assert counts() == first
     assert sorted(Product.objects.values_list("sku", "price")) == skus
     assert "nothing (already seeded)" in out2.getvalue()
+
+
+def assert_after_sales():
+    """Issue 17 §5: a delivered order inside its return window, a return in each state, reviews
+    with a store reply and one hidden, a ticket in each state (``support.demo``)."""
+    from commerce.orders.models import Order, OrderStatus
+    from commerce.returns.models import ReturnRequest, ReturnStatus
+    from commerce.returns.selectors import returnable_data
+    from commerce.reviews.models import Review, ReviewReport, ReviewStatus
+    from support.models import Ticket, TicketNote, TicketStatus
+
+    buyer1_order = Order.objects.get(buyer__email="buyer1@demo.market", vendor__owner__email="vendor2@demo.market")
+    returnable = returnable_data(order=buyer1_order)
+    assert buyer1_order.status == OrderStatus.DELIVERED and returnable["open"] is True
+    assert [line["returnable_quantity"] for line in returnable["lines"]] == [1, 1]
+
+    returns = ReturnRequest.objects.filter(order__buyer__email="buyer2@demo.market")
+    assert sorted(returns.values_list("status", flat=True)) == sorted(ReturnStatus.values)
+    refunded = returns.get(status=ReturnStatus.REFUNDED)
+    assert refunded.refund_amount == refunded.lines.get().paid_amount > 0  # arrived damaged: in full
+    partial = returns.get(status=ReturnStatus.PARTIALLY_REFUNDED)
+    assert 0 < partial.refund_amount < partial.lines.get().paid_amount  # less the restocking fee
+    assert returns.get(status=ReturnStatus.REJECTED_AFTER_INSPECTION).refund_amount == 0
+    assert returns.get(status=ReturnStatus.IN_TRANSIT).tracking_number
+
+    demo_reviews = Review.objects.filter(author__email="buyer2@demo.market")
+    assert demo_reviews.count() == 3
+    assert demo_reviews.exclude(reply_text="").count() == 1
+    hidden = demo_reviews.get(status=ReviewStatus.HIDDEN)
+    assert hidden.moderation_reason
+    reported = ReviewReport.objects.get(handled_at__isnull=True)  # waiting for staff
+    assert reported.review.status == ReviewStatus.VISIBLE and reported.reporter.email == "buyer3@demo.market"
+
+    assert sorted(Ticket.objects.values_list("status", flat=True)) == sorted(TicketStatus.values)
+    assert Ticket.objects.get(status=TicketStatus.CLOSED).requester_role == "courier"
+    assert TicketNote.objects.filter(ticket__status=TicketStatus.PENDING_CUSTOMER).count() == 1
 
 
 def test_seed_demo_products_are_deterministic(debug_on):
@@ -76,3 +113,5 @@ def test_seeders_are_discovered_from_installed_apps():
 
     names = [name for name, _ in discover_seeders()]
     assert "commerce.demo" in names
+    # the after-sales demo needs delivered orders, so it runs after the delivery app's
+    assert names.index("delivery.demo") < names.index("support.demo")

@@ -20,7 +20,8 @@ def test_console_page_and_its_modules_are_served(client, db, debug_on):
     assert config["demo_password"] == debug_on.DEMO_PASSWORD  # prefilled with DEBUG on only
     assert "eyJ" not in html  # no JWT in the page
     for name in ("realtime.js", "console.js", "ui.js", "cart.js", "chat.js", "notifications.js", "auction.js",
-                 "delivery.js", "inspector.js", "console.css"):
+                 "delivery.js", "inspector.js", "console.css", "returns.js", "reviews.js", "product.js", "tickets.js",
+                 "media.js", "after_sales.js", "after_sales.css"):
         asset = client.get(f"/static/console/{name}")
         assert asset.status_code == 200, name
         assert asset["Content-Type"].split(";")[0] in ("text/javascript", "application/javascript", "text/css"), name

@@ -16,6 +16,10 @@ import * as notifications from "./notifications.js";
 import * as auction from "./auction.js";
 import * as delivery from "./delivery.js";
 import * as inspector from "./inspector.js";
+import * as returns from "./returns.js";
+import * as reviews from "./reviews.js";
+import * as product from "./product.js";
+import * as tickets from "./tickets.js";
 
 const config = JSON.parse(document.getElementById("console-config").textContent);
 const STORAGE = { storage: window.sessionStorage, storageKey: "marketplace.console.session", apiBase: config.api_base };
@@ -26,6 +30,10 @@ const PANELS = [
   ["panel-auction", auction],
   ["panel-delivery", delivery],
   ["panel-inspector", inspector],
+  ["panel-returns", returns],
+  ["panel-reviews", reviews],
+  ["panel-product", product],
+  ["panel-tickets", tickets],
 ];
 
 const $ = (id) => document.getElementById(id);

@@ -40,7 +40,8 @@
  *                                              logout, expired) signs the session out: "signed-out" event, and
  *                                              the promise rejects with ApiError.
  *   session.api(path, {method, body, headers, auth = true}) → Promise<json|null>
- *                                              fetch under apiBase with `Authorization: Bearer`; refreshes first
+ *                                              fetch under apiBase with `Authorization: Bearer` (body: sent as
+ *                                              JSON, or as multipart when a FormData, e.g. a photo upload); refreshes first
  *                                              when the access token is about to expire and retries once after a
  *                                              401. Errors reject with ApiError {status, code, detail, fields, body}.
  *   session.signOut() → Promise                POST auth/logout/ (the server closes this user's sockets with 4401)
@@ -277,11 +278,12 @@ export class AuthSession extends Emitter {
       await this.refresh().catch(() => {});
     }
     const h = { Accept: "application/json", ...headers };
-    if (body !== undefined) h["Content-Type"] = "application/json";
+    const form = typeof FormData !== "undefined" && body instanceof FormData; // multipart: fetch sets the boundary
+    if (body !== undefined && !form) h["Content-Type"] = "application/json";
     if (auth && this.access) h.Authorization = `Bearer ${this.access}`;
     let response;
     try {
-      response = await this._fetch(url, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+      response = await this._fetch(url, { method, headers: h, body: body === undefined ? undefined : form ? body : JSON.stringify(body) });
     } catch (err) {
       throw new RealtimeError("network_error", String(err?.message || err));
     }

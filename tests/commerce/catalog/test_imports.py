@@ -226,3 +226,36 @@ def test_a_manager_imports_and_exports_an_admin_reads_but_cannot_load_rows(store
     r = upload(client_for(store.owner), store, GOOD.replace(b"49.90", b"1.00"), capture=django_capture_on_commit_callbacks)
     assert (r.status_code, r.json()["code"]) == (403, "not_vendor")
     assert CatalogImport.objects.count() == 1 and Product.objects.get(sku="BD-1").price == D("49.90")
+
+
+def test_exported_text_cannot_run_as_a_formula_and_still_imports_as_a_no_op(store, django_capture_on_commit_callbacks):
+    """OWASP CSV injection: a product text starting with =, +, -, @ is exported behind a ``'``
+    (numbers are not), and the import takes the ``'`` off again."""
+    parts = Category.objects.get(name="Parts")
+    ProductFactory(vendor=store, sku="-5", name='=HYPERLINK("http://evil.example","Click")', category=parts,
+                   description="-20 % on discs", attributes={"temp_min": -40, "note": "+1"}, price=D("0.50"))
+    ProductFactory(vendor=store, sku="@bay", name="-40 °C screen wash", category=parts, stock=0)
+    client = client_for(store.owner)
+    before = {p.sku: (p.name, p.description, p.attributes, p.updated_at) for p in Product.objects.filter(vendor=store)}
+    for file_format in ("csv", "xlsx"):
+        r = client.get(f"/api/v1/vendors/{store.pk}/catalog-export/", {"file_format": file_format})
+        sheet = tablib.Dataset().load(io.BytesIO(r.content) if file_format == "xlsx" else r.content.decode(),
+                                      format=file_format)
+        assert sheet["sku"] == ["'-5", "'@bay"]
+        assert sheet["name"] == ['\'=HYPERLINK("http://evil.example","Click")', "'-40 °C screen wash"]
+        assert sheet["description"][0] == "'-20 % on discs"
+        assert (sheet["price"], sheet["stock"]) == (["0.50", "10.00"], ["10", "0"])
+        job = job_of(upload(client, store, r.content, name=f"export.{file_format}",
+                            capture=django_capture_on_commit_callbacks))
+        assert (job.unchanged, job.created, job.updated, job.error_count) == (2, 0, 0, 0), job.errors
+    assert {p.sku: (p.name, p.description, p.attributes, p.updated_at)
+            for p in Product.objects.filter(vendor=store)} == before
+
+
+def test_the_error_report_escapes_the_uploaders_text(store, django_capture_on_commit_callbacks):
+    client = client_for(store.owner)
+    job = job_of(upload(client, store, (HEADER + "=1+1,Formula sku,-1,EUR,1,Parts,,,,,\n").encode(),
+                        capture=django_capture_on_commit_callbacks))
+    assert [(e["sku"], e["field"]) for e in job.errors] == [("=1+1", "price")]
+    r = client.get(f"/api/v1/vendors/{store.pk}/catalog-imports/{job.pk}/errors/")
+    assert r.content.decode().splitlines()[1].startswith("2,'=1+1,price,")

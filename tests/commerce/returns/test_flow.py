@@ -184,3 +184,28 @@ def test_lists_show_each_side_its_returns():
     assert client_for(order.buyer).get("/api/v1/returns/?status=nope").json()["code"] == "invalid"
     assert [r["id"] for r in client_for(order.buyer).get(f"/api/v1/orders/{order.pk}/returns/").json()] == [str(mine.pk)]
     assert ReturnPhoto.objects.count() == 0 and Order.objects.count() == 2
+
+
+def test_a_retried_return_request_with_its_idempotency_key_creates_one_return():
+    """A buyer's app that lost the answer retries with the same key: the first return comes back
+    (``Idempotent-Replayed``), no second return of the remaining units is made; the same key with
+    another body is refused and a new key asks again."""
+    order = delivered_order_of([("12.00", 3)])
+    buyer = client_for(order.buyer)
+    line = order.lines.get()
+    body = {"lines": [{"order_line_id": line.pk, "quantity": 1}], "reason": "damaged", "description": "Cracked."}
+    headers = key()
+    first = buyer.post(f"/api/v1/orders/{order.pk}/returns/", body, format="json", **headers)
+    again = buyer.post(f"/api/v1/orders/{order.pk}/returns/", body, format="json", **headers)
+    assert first.status_code == again.status_code == 201, (first.content, again.content)
+    assert again.json()["id"] == first.json()["id"] and again.headers.get("Idempotent-Replayed") == "true"
+    assert ReturnRequest.objects.filter(order=order).count() == 1
+
+    other = dict(body, lines=[{"order_line_id": line.pk, "quantity": 2}])
+    reused = buyer.post(f"/api/v1/orders/{order.pk}/returns/", other, format="json", **headers)
+    assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
+    assert ReturnRequest.objects.filter(order=order).count() == 1
+
+    fresh = buyer.post(f"/api/v1/orders/{order.pk}/returns/", body, format="json", **key())
+    assert fresh.status_code == 201 and fresh.json()["id"] != first.json()["id"]
+    assert ReturnRequest.objects.filter(order=order).count() == 2
