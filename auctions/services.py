@@ -322,7 +322,7 @@ def auction_place_bid(*, auction_id: Any, bidder, max_amount: Any, now: datetime
     """
     amount = parse_amount(max_amount)
     with transaction.atomic():
-        auction = _lock(auction_id, viewer=bidder)
+        auction = _lock_for_bid(auction_id, bidder=bidder, amount=amount, now=now)
         now = now or timezone.now()
         is_leader = _check_bid(auction, bidder=bidder, amount=amount, now=now)
         previous_leader = auction.leader_id
@@ -342,6 +342,40 @@ def auction_place_bid(*, auction_id: Any, bidder, max_amount: Any, now: datetime
                       reserve_now_met=not was_met and rules.reserve_met(new_standing, auction.reserve_price),
                       outbid=previous_leader if leads and previous_leader and previous_leader != bidder.pk else None)
         return BidResult(auction=auction, bid=bid, leading=leads)
+
+
+def _lock_for_bid(auction_id: Any, *, bidder, amount: Decimal, now: datetime | None) -> Auction:
+    """Lock the auction row for a bid (``NotFound`` ``auction_not_found``) without queueing
+    behind other bids for an offer the rules refuse anyway.
+
+    ``SKIP LOCKED`` first: a free row is locked by that one query, as :func:`_lock` does. A row
+    another bid holds is read without a lock instead (the last committed state), and a
+    non-leader's offer below that state's minimum bid is refused at once (``bid_too_low``, from
+    :func:`_check_bid`): the price of a live auction only rises, so the locked check would refuse
+    it too. Anything else waits for the lock (one more query than :func:`_lock`) and is judged
+    under it. On a hot auction most late offers are too low and used to queue for the lock
+    (``bench/results/hot_paths-after-2.md``: 1,680 of 1,771 bids refused, `_lock` 53 % of the
+    samples)."""
+    aid = parse_uuid(auction_id)
+    if aid is None:
+        raise NotFound("Auction not found.", code="auction_not_found")
+    qs = Auction.objects.select_related("vendor")
+    if is_active_user(bidder):
+        qs = with_store_staff_flag(qs, bidder)
+    auction = qs.select_for_update(of=("self",), skip_locked=True).filter(pk=aid).first()
+    if auction is not None:
+        return auction
+    seen = qs.filter(pk=aid).first()
+    if seen is None:
+        raise NotFound("Auction not found.", code="auction_not_found")
+    at = now or timezone.now()
+    if seen.status == AuctionStatus.LIVE and at < seen.ends_at and seen.leader_id != bidder.pk:
+        try:
+            _check_bid(seen, bidder=bidder, amount=amount, now=at)
+        except ApplicationError as exc:
+            if exc.code == "bid_too_low":
+                raise
+    return _lock(aid, viewer=bidder)
 
 
 def _check_bid(auction: Auction, *, bidder, amount: Decimal, now: datetime) -> bool:
