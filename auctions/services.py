@@ -318,7 +318,9 @@ def auction_place_bid(*, auction_id: Any, bidder, max_amount: Any, now: datetime
     ``minimum_bid`` (``ApplicationError`` ``bid_too_low``, 400, body has ``minimum_bid``) — the
     leader raising their own maximum must go above it; the maximum available in the wallet
     (``Conflict`` ``insufficient_funds``). Then the standing, the price, the soft-close end and
-    the holds change, a :class:`Bid` row is stored, and events and notifications follow.
+    the holds change, a :class:`Bid` row is stored, and events and notifications follow. While
+    another bid holds the lock, an offer below the last committed minimum is refused without
+    waiting for it (:func:`_lock_for_bid`).
     """
     amount = parse_amount(max_amount)
     with transaction.atomic():
