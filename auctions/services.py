@@ -354,7 +354,7 @@ def _lock_for_bid(auction_id: Any, *, bidder, amount: Decimal, now: datetime | N
     another bid holds is read without a lock instead (the last committed state), and a
     non-leader's offer below that state's minimum bid is refused at once (``bid_too_low``, from
     :func:`_check_bid`): the price of a live auction only rises, so the locked check would refuse
-    it too. Anything else waits for the lock (one more query than :func:`_lock`) and is judged
+    it too. Anything else waits for the lock (two queries more than :func:`_lock`) and is judged
     under it. On a hot auction most late offers are too low and used to queue for the lock
     (``bench/results/hot_paths-after-2.md``: 1,680 of 1,771 bids refused, `_lock` 53 % of the
     samples)."""
