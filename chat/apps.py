@@ -7,7 +7,10 @@ class ChatConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from chat import (  # noqa: F401  # cycle-breaker: chat: topic, user: snapshot counts, Celery tasks; models need the app registry
+        from chat import (  # noqa: F401  # cycle-breaker: chat: topic, user: snapshot counts, Celery tasks, staff receivers; models need the app registry
             realtime,
+            receivers,
             tasks,
         )
+
+        receivers.connect()

@@ -204,9 +204,16 @@ class ChatReadState(models.Model):
 class ChatUserLock(models.Model):
     """One row per chat user, locked (``SELECT … FOR UPDATE``, user-id order) by every change to
     that user's unread counts, so the ``total_unread`` pushed to ``user:<id>`` follows commit
-    order and the last one a client receives is the committed truth."""
+    order and the last one a client receives is the committed truth.
+
+    ``total_unread`` is that user's total: the sum of ``ChatReadState.unread`` over the
+    conversations they take part in (``chat.selectors.unread_totals`` recounts it), kept in the
+    same transaction as every change of those counts (``chat.services``) and recounted when the
+    user joins or leaves a store's staff (``chat.receivers``). Before, every message summed the
+    recipients' read states (a store owner's 500 conversations: 9 % of a chat send, issue 16)."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    total_unread = models.IntegerField(default=0)
 
     def __str__(self) -> str:
         return str(self.user_id)

@@ -90,4 +90,4 @@ class ChatTopic(Topic):
 @add_snapshot_provider
 def chat_unread_snapshot(*, user) -> dict[str, Any]:
     """``{"chat": {"total_unread": n}}`` for a fresh subscriber of ``user:<id>``."""
-    return {"chat": {"total_unread": selectors.unread_totals(user_ids=[user.pk])[user.pk]}}
+    return {"chat": {"total_unread": selectors.unread_total(user_id=user.pk)}}

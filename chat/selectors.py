@@ -34,9 +34,10 @@ from django.db.models import (
     Sum,
     Value,
 )
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models.functions import Coalesce
 
-from chat.models import ChatBlock, ChatReadState, Conversation, Message, Side
+from chat.models import ChatBlock, ChatReadState, ChatUserLock, Conversation, Message, Side
 from chat.permissions import chat_participant_q, chat_side, with_store_staff_flag
 from chat.serializers import (
     ConversationOutputSerializer,
@@ -87,9 +88,20 @@ def is_participant(*, user, conversation_id: Any) -> bool:
 
 
 def participant_ids(*, conversation: Conversation) -> list[uuid.UUID]:
-    """The buyer and the vendor's current staff (one query), buyer first."""
-    staff = VendorStaff.objects.filter(vendor_id=conversation.vendor_id).order_by("user_id").values_list("user_id", flat=True)
+    """The buyer and the vendor's current staff, buyer first: one query, or none when the
+    conversation was read with :func:`with_staff_ids` (``chat.services`` locks it that way)."""
+    staff = getattr(conversation, "staff_ids", None)
+    if staff is None:
+        staff = VendorStaff.objects.filter(vendor_id=conversation.vendor_id).order_by("user_id").values_list("user_id", flat=True)
+    else:
+        staff = sorted(staff, key=str)
     return [conversation.buyer_id, *[uid for uid in staff if uid != conversation.buyer_id]]
+
+
+def with_staff_ids(queryset: QuerySet) -> QuerySet:
+    """``queryset`` of conversations annotated with ``staff_ids``, the user ids of the vendor's
+    current staff (an array subquery in the same statement), for :func:`participant_ids`."""
+    return queryset.annotate(staff_ids=ArraySubquery(VendorStaff.objects.filter(vendor_id=OuterRef("vendor_id")).values("user_id")))
 
 
 def blocked_sides(*, buyer_id: Any, vendor_id: Any) -> list[str]:
@@ -229,7 +241,9 @@ def _participates() -> Q:
 
 
 def unread_totals(*, user_ids: Iterable[Any]) -> dict[uuid.UUID, int]:
-    """``{user_id: total unread}`` over the conversations each user takes part in (one query)."""
+    """``{user_id: total unread}`` over the conversations each user takes part in, recounted
+    from the read states (one query, a SUM over all their conversations): the truth the
+    counter :func:`unread_total` reads is kept equal to."""
     ids = list(user_ids)
     totals = {uid: 0 for uid in ids}
     rows = (
@@ -242,6 +256,13 @@ def unread_totals(*, user_ids: Iterable[Any]) -> dict[uuid.UUID, int]:
     for row in rows:
         totals[row["user_id"]] = row["total"] or 0
     return totals
+
+
+def unread_total(*, user_id: Any) -> int:
+    """The user's total unread from their counter row (``ChatUserLock.total_unread``, kept
+    equal to :func:`unread_totals` by ``chat.services``); 0 for a user who never chatted. One
+    primary-key read."""
+    return ChatUserLock.objects.filter(user_id=user_id).values_list("total_unread", flat=True).first() or 0
 
 
 def unread_summary(*, user) -> dict[str, Any]:

@@ -39,18 +39,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
-from django.db.models import (
-    BigIntegerField,
-    Case,
-    Exists,
-    F,
-    IntegerField,
-    OuterRef,
-    Q,
-    Value,
-    When,
-)
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from chat import moderation, selectors
@@ -80,7 +70,7 @@ from chat.models import (
 )
 from chat.permissions import can_handle_chat_reports, chat_side, is_message_sender, with_store_staff_flag
 from commerce.catalog.models import Product
-from commerce.stores.models import Vendor, VendorStatus
+from commerce.stores.models import Vendor, VendorStaff, VendorStatus
 from commerce.stores.permissions import is_store_staff
 from core.exceptions import ApplicationError, Conflict, Forbidden, NotFound
 from core.permissions import is_active_user
@@ -123,12 +113,14 @@ def clean_text(text: Any) -> str:
 
 def _lock_conversation(*, user, conversation_id: Any) -> tuple[Conversation, str]:
     """Lock the conversation row (``FOR NO KEY UPDATE``) and check that ``user`` takes part in
-    it; one query. Raises ``Forbidden`` (``forbidden``)."""
+    it; one query, which also reads whether it is blocked and the vendor's staff
+    (``selectors.with_staff_ids``: ``participant_ids`` then needs no query). Raises
+    ``Forbidden`` (``forbidden``)."""
     pk = parse_uuid(conversation_id)
     if pk is None or not is_active_user(user):
         raise selectors.forbidden()
     conversation = (
-        with_store_staff_flag(Conversation.objects.select_for_update(no_key=True, of=("self",)), user)
+        selectors.with_staff_ids(with_store_staff_flag(Conversation.objects.select_for_update(no_key=True, of=("self",)), user))
         .annotate(
             _blocked=Exists(ChatBlock.objects.filter(buyer_id=OuterRef("buyer_id"), vendor_id=OuterRef("vendor_id"))),
         )
@@ -157,26 +149,70 @@ def _ensure_states(*, conversation: Conversation, user_ids: Iterable[Any], last_
 
 
 def _lock_users(user_ids: Iterable[Any]) -> None:
-    """Lock the ChatUserLock rows of ``user_ids`` in user-id order (creating missing ones)."""
+    """Lock the ChatUserLock rows of ``user_ids`` in user-id order (creating missing ones with
+    their recounted total: a row is normally made with the user's first read state)."""
     ids = sorted(set(user_ids), key=str)
     if not ids:
         return
     locked = list(ChatUserLock.objects.select_for_update().filter(user_id__in=ids).order_by("user_id").values_list("user_id", flat=True))
     if len(locked) < len(ids):
-        ChatUserLock.objects.bulk_create([ChatUserLock(user_id=uid) for uid in ids], ignore_conflicts=True)
+        missing = [uid for uid in ids if uid not in set(locked)]
+        totals = selectors.unread_totals(user_ids=missing)
+        ChatUserLock.objects.bulk_create([ChatUserLock(user_id=uid, total_unread=totals[uid]) for uid in missing],
+                                         ignore_conflicts=True)
         list(ChatUserLock.objects.select_for_update().filter(user_id__in=ids).order_by("user_id").values_list("user_id", flat=True))
 
 
-def _unread_events(conversation_id: Any, unread: dict[Any, int]) -> list[tuple[str, Event]]:
-    """``chat.unread`` events for ``{user_id: unread in this conversation}`` with fresh totals
-    (one query; call with the users' ChatUserLock rows locked)."""
-    if not unread:
-        return []
-    totals = selectors.unread_totals(user_ids=list(unread))
+_ADD_TO_TOTALS = """
+UPDATE {locks} u SET total_unread = u.total_unread + d.delta
+FROM (VALUES {values}) AS d(user_id, delta)
+WHERE u.user_id = d.user_id
+  AND (u.user_id = %s OR EXISTS (SELECT 1 FROM {staff} s WHERE s.vendor_id = %s AND s.user_id = u.user_id))
+RETURNING u.user_id, u.total_unread
+"""
+
+
+def _add_to_totals(conversation: Conversation, deltas: dict[Any, int]) -> dict[Any, int]:
+    """Add ``{user_id: delta}`` (the change of their unread count in ``conversation``) to the
+    users' ``ChatUserLock.total_unread``, for those who take part in it (its buyer or its
+    vendor's staff; a former clerk's read state changes without counting). Returns ``{user_id:
+    new total}`` of those. One statement; call with the users' rows locked (:func:`_lock_users`):
+    the membership test then runs after any concurrent staff change of theirs has committed,
+    and that change's recount (``chat.receivers``) sees this transaction's read states."""
+    if not deltas:
+        return {}
+    locks, staff = ChatUserLock._meta.db_table, VendorStaff._meta.db_table
+    params: list[Any] = []
+    for uid, delta in deltas.items():
+        params += [uid, delta]
+    params += [conversation.buyer_id, conversation.vendor_id]
+    values = ", ".join(["(%s::uuid, %s::integer)"] * len(deltas))
+    with connection.cursor() as cursor:
+        cursor.execute(_ADD_TO_TOTALS.format(locks=locks, staff=staff, values=values), params)
+        return dict(cursor.fetchall())
+
+
+def _unread_events(conversation_id: Any, unread: dict[Any, int], totals: dict[Any, int]) -> list[tuple[str, Event]]:
+    """``chat.unread`` events for ``{user_id: unread in this conversation}`` with their new
+    ``totals`` (from :func:`_add_to_totals`; users missing there no longer take part)."""
     return [
-        (USER_TOPIC.name(uid), ChatUnread.build(conversation_id=conversation_id, unread=n, total_unread=totals.get(uid, 0)))
-        for uid, n in unread.items()
+        (USER_TOPIC.name(uid), ChatUnread.build(conversation_id=conversation_id, unread=n, total_unread=totals[uid]))
+        for uid, n in unread.items() if uid in totals
     ]
+
+
+def unread_recount(*, user_ids: Iterable[Any]) -> dict[Any, int]:
+    """Set the users' unread totals (``ChatUserLock.total_unread``) to a recount of their read
+    states over the conversations they take part in (``chat.selectors.unread_totals``), under
+    their rows' locks (created when missing). Returns ``{user_id: total}``. Run when a user
+    joins or leaves a store's staff (``chat.receivers``), in that change's transaction."""
+    ids = sorted(set(user_ids), key=str)
+    with transaction.atomic():
+        _lock_users(ids)
+        totals = selectors.unread_totals(user_ids=ids)
+        for uid, total in totals.items():
+            ChatUserLock.objects.filter(user_id=uid).update(total_unread=total)
+    return totals
 
 
 # --- conversations -------------------------------------------------------------------------------
@@ -272,34 +308,53 @@ class SendResult:
     created: bool
 
 
+_BUMP_UNREAD = """
+UPDATE {states} rs SET
+    unread = CASE WHEN rs.user_id = %s THEN 0 ELSE rs.unread + 1 END,
+    last_read_seq = CASE WHEN rs.user_id = %s THEN %s ELSE rs.last_read_seq END,
+    updated_at = %s
+FROM {states} old
+WHERE rs.conversation_id = %s AND old.id = rs.id
+RETURNING rs.user_id, old.unread
+"""
+
+
 def _bump_unread_for_new_message(
     *, conversation: Conversation, message: Message, sender_id: Any
 ) -> tuple[list[tuple[str, str, dict[str, Any]]], list[Any]]:
     """Unread bookkeeping of a new message (under the conversation lock): +1 for every other
-    participant, sender read up to the message. Returns the ``chat.unread`` events and the
-    recipients' ids. Constant number of queries (five; two more the first time a new staff
-    member is involved)."""
+    participant, sender read up to the message, and the same changes to their totals. Returns
+    the ``chat.unread`` events and the recipients' ids.
+
+    Three statements: one UPDATE of every read state of the conversation (also of former staff,
+    so theirs stay exact should they return) returning each one's count before it (the
+    self-join ``old`` reads the row as it was); the lock of the users whose counts changed; the
+    update of their totals. Two more the first time a participant has no read state yet (made
+    here as read up to the message before)."""
     ids = selectors.participant_ids(conversation=conversation)
-    states = dict(
-        ChatReadState.objects.filter(conversation_id=conversation.pk, user_id__in=ids).values_list("user_id", "unread")
-    )
-    missing = [uid for uid in ids if uid not in states]
+    table = ChatReadState._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(_BUMP_UNREAD.format(states=table),
+                       [sender_id, sender_id, message.seq, timezone.now(), conversation.pk])
+        before = dict(cursor.fetchall())
+    missing = [uid for uid in ids if uid not in before]
     if missing:
-        _ensure_states(conversation=conversation, user_ids=missing, last_read_seq=message.seq - 1)
-        states.update({uid: 0 for uid in missing})
+        ChatReadState.objects.bulk_create(
+            [ChatReadState(conversation=conversation, user_id=uid, last_read_seq=message.seq if uid == sender_id else message.seq - 1,
+                           unread=0 if uid == sender_id else 1) for uid in missing],
+            ignore_conflicts=True,
+        )
+        ChatUserLock.objects.bulk_create([ChatUserLock(user_id=uid) for uid in missing], ignore_conflicts=True)
     others = [uid for uid in ids if uid != sender_id]
-    _lock_users(ids)
-    is_sender = Q(user_id=sender_id)
-    # Every read state of the conversation (also of former staff, so theirs stay exact should they return).
-    ChatReadState.objects.filter(conversation_id=conversation.pk).update(
-        unread=Case(When(is_sender, then=Value(0)), default=F("unread") + 1, output_field=IntegerField()),
-        last_read_seq=Case(When(is_sender, then=Value(message.seq)), default=F("last_read_seq"), output_field=BigIntegerField()),
-        updated_at=timezone.now(),
-    )
-    changed = {uid: states.get(uid, 0) + 1 for uid in others}
-    if states.get(sender_id, 0):
+    # everyone whose count changed, a former clerk's too: one joining or leaving meanwhile is counted right
+    _lock_users([*before, *missing])
+    deltas = {uid: (-n if uid == sender_id else 1) for uid, n in before.items()}
+    deltas.update({uid: 1 for uid in missing if uid != sender_id})
+    totals = _add_to_totals(conversation, {uid: d for uid, d in deltas.items() if d})
+    changed = {uid: before.get(uid, 0) + 1 for uid in others}
+    if before.get(sender_id, 0):
         changed[sender_id] = 0
-    return _unread_events(conversation.pk, changed), others
+    return _unread_events(conversation.pk, changed, totals), others
 
 
 def message_send(*, user, conversation_id: Any, text: Any, client_msg_id: Any = None, image_id: Any = None,
@@ -458,7 +513,8 @@ def message_delete(*, user, conversation_id: Any, seq: Any) -> Message:
             unread = dict(
                 ChatReadState.objects.filter(conversation_id=conversation.pk, user_id__in=affected).values_list("user_id", "unread")
             )
-            events += _unread_events(conversation.pk, unread)
+            totals = _add_to_totals(conversation, {uid: -1 for uid in affected})
+            events += _unread_events(conversation.pk, unread, totals)
         outbox.publish_many(events)
     return message
 
@@ -485,7 +541,7 @@ def conversation_mark_read(*, user, conversation_id: Any, up_to_seq: Any) -> dic
             state = ChatReadState.objects.get(conversation_id=conversation.pk, user_id=user.pk)
         if target <= state.last_read_seq and not recount:
             return {"conversation_id": str(conversation.pk), "last_read_seq": state.last_read_seq, "unread": state.unread,
-                    "total_unread": selectors.unread_totals(user_ids=[user.pk])[user.pk]}
+                    "total_unread": selectors.unread_total(user_id=user.pk)}
         target = max(target, state.last_read_seq)
         _lock_users([user.pk])
         unread = (
@@ -494,7 +550,9 @@ def conversation_mark_read(*, user, conversation_id: Any, up_to_seq: Any) -> dic
         )
         previous = state.unread
         ChatReadState.objects.filter(pk=state.pk).update(last_read_seq=target, unread=unread, updated_at=timezone.now())
-        total = selectors.unread_totals(user_ids=[user.pk])[user.pk]
+        total = _add_to_totals(conversation, {user.pk: unread - previous}).get(user.pk)
+        if total is None:  # no longer takes part (left the store's staff meanwhile)
+            total = selectors.unread_total(user_id=user.pk)
         events = []
         if target != state.last_read_seq:
             events.append((CHAT_TOPIC.name(conversation.pk),

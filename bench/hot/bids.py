@@ -38,7 +38,20 @@ from django.db.models import Count
 from bench.common import log
 from bench.hot.data import EbayAuction, load_auctions
 from bench.hot.stack import HotStack, in_threads
-from bench.hot.steps import KEY, SENT, STATUS, Step, baseline_step, close, command_stats, pct_ms, query_stats, run_step, sockets
+from bench.hot.steps import (
+    KEY,
+    SENT,
+    STATUS,
+    Step,
+    baseline_step,
+    close,
+    command_stats,
+    pct_ms,
+    query_stats,
+    run_step,
+    sockets,
+    subscriptions,
+)
 
 GOAL_MANY = 1000  # bids/s over many auctions on one Daphne process (issue 16)
 GOAL_HOT = 300  # bids/s on one hot auction, 50 concurrent bidders
@@ -169,6 +182,7 @@ class Bidders:
                                                  "bid", {"max_amount": f"{b.max_bid:.2f}"}, f"{c['id']}|{n}"])
         for its in items:
             its.sort(key=lambda x: x[1])
+        subs = self._subscribe(items)
 
         def build(t0: float) -> list[list[list]]:
             from datetime import datetime, timezone as dt_timezone
@@ -185,6 +199,7 @@ class Bidders:
                   fields=FIELDS, record=(["auction.bid_placed"], "data.version"), profile=profile, lead=4.0)
         raw = run_step(self.stack, st, stats_token=stats_token, profiler=profiler)
         close(self.stack, "aw")
+        subscriptions(self.stack, subs, join=False)
         closing = self._wait_closed([c["id"] for c in copies])
         res = {"shape": "many", "auctions": len(copies), "compress": compress, "soft_close_s": soft,
                "bidders": len({b.bidder for c in copies for b in c["history"].bids}), "closing": closing, **self._analyse(raw, [c["id"] for c in copies])}
@@ -268,10 +283,12 @@ class Bidders:
         for n, (at, who, amount) in enumerate(plan["bids"]):
             sid = f"h{who}"
             items[self.proc_of[sid]].append([sid, at, f"auction:{aid}", "bid", {"max_amount": f"{amount:.2f}"}, f"{aid}|{n}"])
+        subs = self._subscribe(items)
         st = Step(label=f"bids hot {rate:g}/s", build=lambda t0: items, duration=duration, window=(warmup, duration),
                   fields=FIELDS, record=(["auction.bid_placed"], "data.version"), profile=profile)
         raw = run_step(self.stack, st, stats_token=stats_token, profiler=profiler)
         close(self.stack, "aw")
+        subscriptions(self.stack, subs, join=False)
         res = {"shape": "hot", "auctions": 1, "bidders": self.hot, "watchers": watchers,
                "planned_bids": len(plan["bids"]), "refused_in_schedule_order": plan["expected_refusals"],
                **self._analyse(raw, [aid])}
@@ -281,6 +298,24 @@ class Bidders:
         return res
 
     # --- shared ----------------------------------------------------------------------------------
+    def _subscribe(self, items: list[list[list]]) -> list[dict[str, list[str]]]:
+        """Each bidder's socket subscribes to the auctions it bids on in ``items`` before the
+        step, as the app does (the auction screen is open when its user bids): its bids then skip
+        the topic's ``authorize`` query, checked once at subscribe. Returns the subscriptions per
+        sender process, to undo after the step."""
+        per_proc: list[dict[str, list[str]]] = []
+        for its in items:
+            subs: dict[str, list[str]] = {}
+            for sid, _off, topic, *_ in its:
+                if topic not in subs.setdefault(sid, []):
+                    subs[sid].append(topic)
+            per_proc.append(subs)
+        t = time.monotonic()
+        subscriptions(self.stack, per_proc)
+        log(f"  bids: {sum(len(v) for s in per_proc for v in s.values())} bidder subscriptions in "
+            f"{time.monotonic() - t:.1f} s")
+        return per_proc
+
     def _watch(self, auction_ids: list[str], *, sockets_n: int | None = None, per_socket: int = 20) -> None:
         """Watcher sockets (process ``watcher``) subscribed to these auctions: ``per_socket``
         auctions each, or ``sockets_n`` sockets all on every auction."""
@@ -301,7 +336,9 @@ class Bidders:
                 sent[(r[KEY].split("|", 1)[0], r[6])] = r[SENT]
         w0, w1 = raw["window"]
         lat = []
-        for _sid, topic, _type, _seq, version, recv in raw["events"]:
+        for sid, topic, _type, _seq, version, recv in raw["events"]:
+            if not sid.startswith("aw"):  # a bidder's own socket (subscribed too): not a watcher
+                continue
             s = sent.get((topic.split(":", 1)[1], version))
             if s is not None and w0 <= s < w1:
                 lat.append(recv - s)

@@ -6,6 +6,9 @@ Commands:
 - ``connect`` ``{url, sockets: [{id, token|null, subs: [topic]}], concurrency}``: open each
   socket, ``auth`` (unless the token is null: the bare baseline server needs none), subscribe to
   its topics; answers ``{ok, failed, errors, seconds}``.
+- ``subscribe`` / ``unsubscribe`` ``{subs: {socket id: [topic]}, concurrency}``: (un)subscribe
+  open sockets to more topics, as an app does when a screen opens or closes (a bidder opens the
+  auction before bidding); answers ``{ok, failed, errors, seconds}``.
 - ``record`` ``{types: [event type], key: "data.<field>"}``: from now on keep one row per event
   of those types: ``[socket id, topic, type, seq, key value, receive time]``.
 - ``run`` ``{t0, stop_at, items: [[socket id, offset s, topic, name, data, key]], fields, timeout}``:
@@ -99,10 +102,19 @@ class Sock:
             if r.get("status") != "ok":
                 raise RuntimeError(f"auth: {r.get('error')}")
         for topic in subs:
-            r = await self.request({"op": "subscribe", "topic": topic}, 60)
-            if r.get("status") != "ok":
-                raise RuntimeError(f"subscribe {topic}: {r.get('error')}")
-            self.last_seq[topic] = (r.get("data") or {}).get("seq") or 0
+            await self.subscribe(topic)
+
+    async def subscribe(self, topic: str) -> None:
+        r = await self.request({"op": "subscribe", "topic": topic}, 60)
+        if r.get("status") != "ok":
+            raise RuntimeError(f"subscribe {topic}: {r.get('error')}")
+        self.last_seq[topic] = (r.get("data") or {}).get("seq") or 0
+
+    async def unsubscribe(self, topic: str) -> None:
+        self.last_seq.pop(topic, None)
+        r = await self.request({"op": "unsubscribe", "topic": topic}, 60)
+        if r.get("status") != "ok":
+            raise RuntimeError(f"unsubscribe {topic}: {r.get('error')}")
 
     async def _read(self) -> None:
         rec = REC
@@ -155,6 +167,39 @@ async def cmd_connect(msg: dict) -> dict:
     ok = sum(results)
     return {"ok": ok, "failed": len(results) - ok, "errors": sorted(set(errors))[:5],
             "seconds": round(time.perf_counter() - t0, 2)}
+
+
+async def _subscriptions(msg: dict, join: bool) -> dict:
+    t0 = time.perf_counter()
+    sem = asyncio.Semaphore(msg.get("concurrency", 25))
+    errors: list[str] = []
+
+    async def one(sid: str, topics: list[str]) -> bool:
+        s = SOCKS.get(sid)
+        if s is None:
+            errors.append(f"no socket {sid}")
+            return False
+        async with sem:
+            try:
+                for topic in topics:
+                    await (s.subscribe(topic) if join else s.unsubscribe(topic))
+            except Exception as exc:  # noqa: BLE001
+                errors.append(f"{type(exc).__name__}: {exc}"[:200])
+                return False
+        return True
+
+    results = await asyncio.gather(*(one(sid, topics) for sid, topics in msg["subs"].items()))
+    ok = sum(results)
+    return {"ok": ok, "failed": len(results) - ok, "errors": sorted(set(errors))[:5],
+            "seconds": round(time.perf_counter() - t0, 2)}
+
+
+async def cmd_subscribe(msg: dict) -> dict:
+    return await _subscriptions(msg, True)
+
+
+async def cmd_unsubscribe(msg: dict) -> dict:
+    return await _subscriptions(msg, False)
 
 
 async def cmd_run(msg: dict) -> dict:
@@ -226,8 +271,8 @@ async def cmd_close(msg: dict) -> dict:
     return {"closed": len(gone)}
 
 
-HANDLERS = {"connect": cmd_connect, "run": cmd_run, "record": cmd_record, "events": cmd_events,
-            "reset": cmd_reset, "close": cmd_close}
+HANDLERS = {"connect": cmd_connect, "subscribe": cmd_subscribe, "unsubscribe": cmd_unsubscribe, "run": cmd_run,
+            "record": cmd_record, "events": cmd_events, "reset": cmd_reset, "close": cmd_close}
 
 
 async def main() -> None:

@@ -189,6 +189,22 @@ def sockets(stack: HotStack, per_proc: list[list[dict]], *, url: str | None = No
     return out
 
 
+def subscriptions(stack: HotStack, per_proc: list[dict[str, list[str]]], *, join: bool = True,
+                  concurrency: int = 50) -> dict[str, Any]:
+    """(Un)subscribe open sockets: ``per_proc[i]`` is ``{socket id: [topic]}`` of sender process
+    ``i``. Raises ``RuntimeError`` when one fails."""
+    procs = stack.loads[:len(per_proc)]
+    res = call_all(procs, [{"cmd": "subscribe" if join else "unsubscribe", "subs": s, "concurrency": concurrency}
+                           if s else None for s in per_proc])
+    res = [r for r in res if r]
+    out = {"ok": sum(r["ok"] for r in res), "failed": sum(r["failed"] for r in res),
+           "errors": sorted({e for r in res for e in r["errors"]})[:5],
+           "seconds": max((r["seconds"] for r in res), default=0.0)}
+    if out["failed"]:
+        raise RuntimeError(f"{out['failed']} sockets failed to {'' if join else 'un'}subscribe: {out['errors']}")
+    return out
+
+
 def close(stack: HotStack, prefix: str = "") -> None:
     procs = stack.loads + [stack.watcher]
     call_all(procs, [{"cmd": "close", "prefix": prefix}] * len(procs))

@@ -30,11 +30,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable
 
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from core.exceptions import ApplicationError, Conflict
-from realtime.outbox import publish
+from realtime.outbox import publish, publish_many
 from realtime.user_topic import USER_TOPIC
 
 from commerce.common.money import CENT, DEFAULT_CURRENCY
@@ -101,19 +101,28 @@ def wallet_get(*, user, currency: str = DEFAULT_CURRENCY) -> Wallet:
     return wallet
 
 
-def lock_wallets(*, keys: Iterable[tuple[Any, str]]) -> dict[tuple[Any, str], Wallet]:
+def lock_wallets(*, keys: Iterable[tuple[Any, str]], hold_reference: str | None = None) -> dict[tuple[Any, str], Wallet]:
     """Lock (``FOR UPDATE``) the wallets of ``(user_id, currency)`` pairs, creating missing ones,
     in primary-key order. Returns ``{(user_id, currency): Wallet}``. Call inside a transaction.
-    One query when every wallet exists (the common case)."""
+    One query when every wallet exists (the common case).
+
+    With ``hold_reference`` the same query also reads each wallet's active hold for that
+    reference: ``wallet.hold_id`` and ``wallet.hold_amount`` (None without one), what
+    :func:`wallets_set_holds` changes. The hold rows need no lock of their own: every change of
+    a hold locks its wallet first."""
     keys = list(dict.fromkeys((getattr(u, "pk", u), c) for u, c in keys))
     match = Q()
     for user_id, currency in keys:
         match |= Q(user_id=user_id, currency=currency)
-    found = {(w.user_id, w.currency): w for w in Wallet.objects.select_for_update().filter(match).order_by("pk")}
+    qs = Wallet.objects.select_for_update(of=("self",)).filter(match).order_by("pk")
+    if hold_reference is not None:
+        active = WalletHold.objects.filter(wallet=OuterRef("pk"), reference=hold_reference, status=HoldStatus.ACTIVE)
+        qs = qs.annotate(hold_id=Subquery(active.values("pk")[:1]), hold_amount=Subquery(active.values("amount")[:1]))
+    found = {(w.user_id, w.currency): w for w in qs}
     missing = [k for k in keys if k not in found]
     if missing:
         Wallet.objects.bulk_create([Wallet(user_id=u, currency=c) for u, c in missing], ignore_conflicts=True)
-        found = {(w.user_id, w.currency): w for w in Wallet.objects.select_for_update().filter(match).order_by("pk")}
+        found = {(w.user_id, w.currency): w for w in qs.all()}
     return found
 
 
@@ -246,6 +255,65 @@ def wallet_set_hold(*, user, currency: str, reference: str, amount: Decimal,
         hold.amount = amount
         hold.save(update_fields=["amount", "updated_at"])
         return hold
+
+
+def wallets_set_holds(*, reference: str, amounts: dict[tuple[Any, str], Decimal],
+                      wallets: dict[tuple[Any, str], Wallet], events: list | None = None) -> None:
+    """Set-based :func:`wallet_set_hold` for several wallets at once: make each wallet's active
+    hold for ``reference`` exactly ``amounts[(user_id, currency)]`` (``0`` releases it).
+
+    ``wallets`` are the caller's, locked in its transaction by :func:`lock_wallets` with
+    ``hold_reference=reference`` (``ValueError`` otherwise). Every raise is checked first
+    (``Conflict`` ``insufficient_funds`` when a wallet lacks the difference; nothing is written
+    then). The writes are one statement each whatever the number of wallets: the wallets'
+    ``held_balance``, their ``hold`` / ``release`` ledger entries, the changed hold rows, the
+    new hold rows and the ``wallet.updated`` events. With ``events`` (a list), those events are
+    appended to it as ``(topic, event)`` pairs for the caller's own ``publish_many`` (one outbox
+    INSERT for the whole command) instead of being published here. Used by a bid that moves the
+    lead: the old leader's hold released and the new leader's placed, under the auction's row
+    lock, whose hold time bounds an auction's bids per second (issue 16)."""
+    changes: list[tuple[Wallet, Decimal, Decimal]] = []
+    for key, amount in amounts.items():
+        amount = validate_amount(amount, allow_zero=True)
+        wallet = wallets[key]
+        if not hasattr(wallet, "hold_amount"):
+            raise ValueError("wallets_set_holds needs wallets locked by lock_wallets(hold_reference=...)")
+        delta = amount - (wallet.hold_amount or Decimal("0.00"))
+        if delta > 0 and wallet.available < delta:
+            raise _insufficient(wallet, delta)
+        if delta:
+            changes.append((wallet, amount, delta))
+    if not changes:
+        return
+    now = timezone.now()
+    entries, holds, new_holds = [], [], []
+    for wallet, amount, delta in changes:
+        wallet.held_balance += delta
+        wallet.version += 1
+        wallet.updated_at = now
+        entries.append(LedgerEntry(wallet=wallet, kind=LedgerKind.HOLD if delta > 0 else LedgerKind.RELEASE,
+                                   amount=Decimal("0.00"), held_amount=delta, balance_after=wallet.balance,
+                                   held_after=wallet.held_balance, reference=reference[:80]))
+        if wallet.hold_id is None:
+            new_holds.append(WalletHold(wallet=wallet, reference=reference, amount=amount))
+        elif amount == 0:
+            holds.append(WalletHold(pk=wallet.hold_id, amount=wallet.hold_amount, status=HoldStatus.RELEASED, updated_at=now))
+        else:
+            holds.append(WalletHold(pk=wallet.hold_id, amount=amount, status=HoldStatus.ACTIVE, updated_at=now))
+        wallet.hold_id, wallet.hold_amount = (None, None) if amount == 0 else (wallet.hold_id, amount)
+    Wallet.objects.bulk_update([w for w, _, _ in changes], ["held_balance", "version", "updated_at"])
+    LedgerEntry.objects.bulk_create(entries)
+    if holds:
+        WalletHold.objects.bulk_update(holds, ["amount", "status", "updated_at"])
+    if new_holds:
+        WalletHold.objects.bulk_create(new_holds)
+        for hold in new_holds:
+            hold.wallet.hold_id = hold.pk
+    updated = [(USER_TOPIC.name(w.user_id), WalletUpdated.build(wallet_data(w))) for w, _, _ in changes]
+    if events is None:
+        publish_many(updated)
+    else:
+        events.extend(updated)
 
 
 def wallet_release_hold(*, user, currency: str, reference: str) -> bool:

@@ -10,7 +10,7 @@ from collections import Counter
 from decimal import Decimal as D
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from auctions import rules, services
 from auctions.models import Auction, Bid
@@ -103,3 +103,49 @@ def test_the_closer_run_concurrently_makes_one_order():
     out = run_threads(8, lambda i: "closed" if services.auction_close(auction_id=auction.pk, now=end) else "noop")
     assert out == Counter({"closed": 1, "noop": 7})
     assert Order.objects.count() == 1
+
+
+def test_a_bid_below_the_minimum_is_refused_without_waiting_for_the_auctions_lock_and_a_good_one_waits():
+    auction = live_auction(start="10.00")
+    a, b, c = bidder(), bidder(), bidder()
+    services.auction_place_bid(auction_id=auction.pk, bidder=a, max_amount="50.00")
+    services.auction_place_bid(auction_id=auction.pk, bidder=b, max_amount="30.00")  # price 31.00, minimum 32.00
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_row():  # another bid's transaction, in the middle of its work
+        try:
+            with transaction.atomic():
+                Auction.objects.select_for_update().get(pk=auction.pk)
+                holding.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_row)
+    holder.start()
+    assert holding.wait(10)
+    outcome: dict[str, object] = {}
+
+    def bid(name, user, amount):
+        try:
+            outcome[name] = services.auction_place_bid(auction_id=auction.pk, bidder=user, max_amount=amount).leading
+        except ApplicationError as exc:
+            outcome[name] = exc.code
+        finally:
+            connection.close()
+
+    low = threading.Thread(target=bid, args=("low", c, "31.50"))
+    low.start()
+    low.join(10)
+    assert outcome == {"low": "bid_too_low"}  # answered while the row is still locked
+    good = threading.Thread(target=bid, args=("good", c, "60.00"))
+    good.start()
+    good.join(1)
+    assert good.is_alive() and "good" not in outcome  # a possible winner queues for the lock
+    release.set()
+    good.join(10)
+    holder.join(10)
+    assert outcome["good"] is True
+    auction.refresh_from_db()
+    assert (auction.leader_id, auction.current_price, auction.bid_count) == (c.pk, D("51.00"), 3)
+    assert Bid.objects.filter(auction=auction, bidder=c).count() == 1

@@ -5,7 +5,11 @@ delivery, offline-notification check).
 
 Before issue 16 a send over the socket ran the topic's ``authorize`` per command, a lookup of the
 ``client_msg_id`` before the INSERT and the outbox relay's own transaction (4 statements, a second
-commit); now 11 statements, the test's savepoint and release included, and one commit."""
+commit); 11 statements with one commit per command, the test's savepoint and release included;
+now 9: the recipients' unread totals are a counter row each (``ChatUserLock.total_unread``, one
+UPDATE) instead of a SUM over every conversation of theirs (``tests/chat/test_unread_counter.py``),
+the read states' UPDATE returns their previous counts (no SELECT before it) and the
+conversation's lock reads the vendor's staff (no query for the participants)."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from tests.factories.chat import ConversationFactory, send_many
 pytestmark = pytest.mark.django_db
 
 #: statements of one send (savepoint and release of the test's transaction included)
-MAX_SEND = 11
+MAX_SEND = 9
 
 
 def socket_send(conversation, user, text: str, capture_callbacks) -> int:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from commerce.wallet import services as wallets
 from commerce.wallet.models import LedgerEntry, LedgerKind, Wallet
@@ -72,6 +73,62 @@ def test_hold_needs_available_funds():
         wallets.wallet_set_hold(user=user, currency="EUR", reference="auction:y", amount=Decimal("10.01"))
     assert exc.value.code == "insufficient_funds"
     assert Wallet.objects.get(user=user).held_balance == 0
+
+
+def locked(users, reference):
+    return wallets.lock_wallets(keys=[(u, "EUR") for u in users], hold_reference=reference)
+
+
+def test_set_holds_moves_several_holds_as_wallet_set_hold_would_with_one_statement_per_write():
+    a, b, c = UserFactory(), UserFactory(), UserFactory()
+    for u in (a, b, c):
+        funded_wallet(u, "100.00")
+    ref = "auction:m"
+    wallets.wallet_set_hold(user=a, currency="EUR", reference=ref, amount=Decimal("30.00"))
+    wallets.wallet_set_hold(user=c, currency="EUR", reference=ref, amount=Decimal("10.00"))
+    published = OutboxEvent.objects.count()
+    with transaction.atomic():
+        w = locked([a, b, c], ref)
+        assert (w[(a.pk, "EUR")].hold_amount, w[(b.pk, "EUR")].hold_amount) == (Decimal("30.00"), None)
+        with CaptureQueriesContext(connection) as ctx:
+            # a released, b placed, c raised: one UPDATE of wallets, one INSERT of entries, one
+            # UPDATE of the existing holds, one INSERT of the new one, one outbox INSERT
+            wallets.wallets_set_holds(reference=ref, wallets=w, amounts={
+                (a.pk, "EUR"): Decimal("0"), (b.pk, "EUR"): Decimal("45.00"), (c.pk, "EUR"): Decimal("25.00")})
+        assert len(ctx.captured_queries) == 5
+    assert [wallets.active_hold(user=u, currency="EUR", reference=ref) is not None for u in (a, b, c)] == [False, True, True]
+    assert wallets.active_hold(user=c, currency="EUR", reference=ref).amount == Decimal("25.00")
+    for user, held in ((a, "0.00"), (b, "45.00"), (c, "25.00")):
+        wallet = Wallet.objects.get(user=user)
+        assert wallet.held_balance == Decimal(held) and wallets.wallet_check_ledger(wallet=wallet).ok
+    assert list(LedgerEntry.objects.filter(wallet__user__in=[a, b, c], reference=ref).order_by("id")
+                .values_list("wallet__user", "kind", "held_amount"))[-3:] == [
+        (a.pk, "release", Decimal("-30.00")), (b.pk, "hold", Decimal("45.00")), (c.pk, "hold", Decimal("15.00"))]
+    updated = OutboxEvent.objects.filter(type="wallet.updated").order_by("-id")[:3]
+    assert OutboxEvent.objects.count() == published + 3
+    assert sorted(e.data["held_balance"] for e in updated) == ["0.00", "25.00", "45.00"]
+    # the released hold can be placed again (one active hold per wallet and reference)
+    with transaction.atomic():
+        wallets.wallets_set_holds(reference=ref, wallets=locked([a], ref), amounts={(a.pk, "EUR"): Decimal("5.00")})
+    assert wallets.active_hold(user=a, currency="EUR", reference=ref).amount == Decimal("5.00")
+
+
+def test_set_holds_refuses_a_raise_beyond_the_available_funds_and_writes_nothing():
+    a, b = UserFactory(), UserFactory()
+    funded_wallet(a, "100.00")
+    funded_wallet(b, "10.00")
+    ref = "auction:n"
+    wallets.wallet_set_hold(user=a, currency="EUR", reference=ref, amount=Decimal("30.00"))
+    entries = LedgerEntry.objects.count()
+    with pytest.raises(Conflict) as exc, transaction.atomic():
+        wallets.wallets_set_holds(reference=ref, wallets=locked([a, b], ref),
+                                  amounts={(a.pk, "EUR"): Decimal("0"), (b.pk, "EUR"): Decimal("10.01")})
+    assert exc.value.code == "insufficient_funds"
+    assert LedgerEntry.objects.count() == entries
+    assert Wallet.objects.get(user=a).held_balance == Decimal("30.00") and Wallet.objects.get(user=b).held_balance == 0
+    with pytest.raises(ValueError), transaction.atomic():  # wallets locked without their holds
+        wallets.wallets_set_holds(reference=ref, wallets=wallets.lock_wallets(keys=[(a, "EUR")]),
+                                  amounts={(a.pk, "EUR"): Decimal("0")})
 
 
 def test_capture_hold_pays_from_held_funds_and_releases_the_rest():
