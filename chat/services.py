@@ -156,7 +156,8 @@ def _lock_users(user_ids: Iterable[Any]) -> None:
         return
     locked = list(ChatUserLock.objects.select_for_update().filter(user_id__in=ids).order_by("user_id").values_list("user_id", flat=True))
     if len(locked) < len(ids):
-        missing = [uid for uid in ids if uid not in set(locked)]
+        have = set(locked)
+        missing = [uid for uid in ids if uid not in have]
         totals = selectors.unread_totals(user_ids=missing)
         ChatUserLock.objects.bulk_create([ChatUserLock(user_id=uid, total_unread=totals[uid]) for uid in missing],
                                          ignore_conflicts=True)

@@ -66,28 +66,23 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 
+_KEY_SEMANTICS = ("Retrying with the same key and body replays the first response (header "
+                  "`Idempotent-Replayed: true`); the same key with another body → 422 `idempotency_key_reused`. "
+                  "Kept 24 hours.")
+
+
+def _key_parameter(*, required: bool, lead: str) -> OpenApiParameter:
+    return OpenApiParameter(name=HEADER, type=OpenApiTypes.STR, location=OpenApiParameter.HEADER, required=required,
+                            description=f"{lead} {_KEY_SEMANTICS}")
+
+
 #: add to ``extend_schema(parameters=[...])`` of a decorated view
-IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
-    name=HEADER,
-    type=OpenApiTypes.STR,
-    location=OpenApiParameter.HEADER,
-    required=True,
-    description="A unique key per operation (a UUID v4). Retrying with the same key and body replays the first "
-    "response (header `Idempotent-Replayed: true`); the same key with another body → 422 "
-    "`idempotency_key_reused`. Kept 24 hours.",
-)
+IDEMPOTENCY_KEY_PARAMETER = _key_parameter(required=True, lead="A unique key per operation (a UUID v4).")
 
 #: The same header on an endpoint that also runs without it (``idempotent(required=False)``): a
 #: client that may retry sends a key and gets the first answer replayed instead of a second write.
-OPTIONAL_IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
-    name=HEADER,
-    type=OpenApiTypes.STR,
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description="Optional. A unique key per operation (a UUID v4); send one if you may retry. Retrying with the "
-    "same key and body replays the first response (header `Idempotent-Replayed: true`) instead of writing again; "
-    "the same key with another body → 422 `idempotency_key_reused`. Kept 24 hours.",
-)
+OPTIONAL_IDEMPOTENCY_KEY_PARAMETER = _key_parameter(
+    required=False, lead="Optional. A unique key per operation (a UUID v4); send one if you may retry.")
 
 
 def ttl() -> timedelta:

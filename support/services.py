@@ -136,34 +136,28 @@ def _linked(*, user, role: str, vendor_id: Any, order_id: Any, delivery_id: Any,
     def missing(field: str) -> NotFound:
         return NotFound(f"No such {field.replace('_id', '')} of yours.", code="link_not_found", fields={field: ["Not found."]})
 
-    order = delivery = None
+    def find(model, raw, *related):
+        pk = parse_uuid(raw)
+        return model.objects.select_related(*related).filter(pk=pk).first() if pk else None
+
+    def owns(order) -> bool:  # the buyer's order, or one of the store they speak for
+        return ((role == RequesterRole.BUYER and order.buyer_id == user.pk)
+                or (role == RequesterRole.STORE and order.vendor_id == vendor_id))
+
+    order = delivery = rma = None
     if order_id is not None:
-        pk = parse_uuid(order_id)
-        order = Order.objects.filter(pk=pk).first() if pk else None
-        own = order is not None and (
-            (role == RequesterRole.BUYER and order.buyer_id == user.pk)
-            or (role == RequesterRole.STORE and order.vendor_id == vendor_id)
-        )
-        if not own:
+        order = find(Order, order_id)
+        if order is None or not owns(order):
             raise missing("order_id")
     if delivery_id is not None:
-        pk = parse_uuid(delivery_id)
-        delivery = Delivery.objects.select_related("order").filter(pk=pk).first() if pk else None
+        delivery = find(Delivery, delivery_id, "order")
         own = delivery is not None and (
-            (role == RequesterRole.BUYER and delivery.order.buyer_id == user.pk)
-            or (role == RequesterRole.STORE and delivery.order.vendor_id == vendor_id)
-            or (role == RequesterRole.COURIER and delivery.courier_id == user.pk)
-        )
+            owns(delivery.order) or (role == RequesterRole.COURIER and delivery.courier_id == user.pk))
         if not own or (order is not None and delivery.order_id != order.pk):
             raise missing("delivery_id")
-    rma = None
     if return_id is not None:
-        pk = parse_uuid(return_id)
-        rma = ReturnRequest.objects.select_related("order").filter(pk=pk).first() if pk else None
-        own = rma is not None and (
-            (role == RequesterRole.BUYER and rma.order.buyer_id == user.pk)
-            or (role == RequesterRole.STORE and rma.order.vendor_id == vendor_id)
-        )
+        rma = find(ReturnRequest, return_id, "order")
+        own = rma is not None and owns(rma.order)
         if not own or (order is not None and rma.order_id != order.pk):
             raise missing("return_id")
     return order, delivery, rma

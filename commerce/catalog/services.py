@@ -353,14 +353,23 @@ def _replace_images(product: Product, images: Any) -> None:
 
 def _record_history(product: Product, *, old_price, old_stock: int, user) -> None:
     """Step 3: a price change and a stock change (reason ``vendor_update``) are kept, by ``user``."""
+    for row in _history_rows(product, old_price=old_price, old_stock=old_stock, user=user):
+        row.save(force_insert=True)
+
+
+def _history_rows(product: Product, *, old_price, old_stock: int,
+                  user) -> list[ProductPriceChange | ProductStockChange]:
+    """The unsaved history rows of a vendor's change of ``product`` (by ``user``): a price change
+    when the price moved, a stock change (reason ``vendor_update``) when the stock did. Written
+    one by one by :func:`_record_history`, in bulk by :func:`products_bulk_update`."""
+    rows: list[ProductPriceChange | ProductStockChange] = []
     if product.price != old_price:
-        ProductPriceChange.objects.create(
-            product=product, old_price=old_price, new_price=product.price, currency=product.currency, changed_by=user
-        )
+        rows.append(ProductPriceChange(product=product, old_price=old_price, new_price=product.price,
+                                       currency=product.currency, changed_by=user))
     if product.stock != old_stock:
-        ProductStockChange.objects.create(
-            product=product, old_stock=old_stock, new_stock=product.stock, reason="vendor_update", changed_by=user
-        )
+        rows.append(ProductStockChange(product=product, old_stock=old_stock, new_stock=product.stock,
+                                       reason="vendor_update", changed_by=user))
+    return rows
 
 
 def product_delete(*, user, product_id: uuid.UUID) -> None:
@@ -593,12 +602,8 @@ def products_bulk_update(*, user, vendor_id: Any, changes: dict[Any, dict[str, A
             product.updated_at = now
             if "images" in values or any(getattr(product, f) != old for f, old in before.items()):
                 cart_visible.append(product.pk)
-            if product.price != old_price:
-                prices.append(ProductPriceChange(product=product, old_price=old_price, new_price=product.price,
-                                                 currency=product.currency, changed_by=user))
-            if product.stock != old_stock:
-                stocks.append(ProductStockChange(product=product, old_stock=old_stock, new_stock=product.stock,
-                                                 reason="vendor_update", changed_by=user))
+            for row in _history_rows(product, old_price=old_price, old_stock=old_stock, user=user):
+                (prices if isinstance(row, ProductPriceChange) else stocks).append(row)
         Product.objects.bulk_update(products, sorted(fields))
         _replace_images_bulk({pk: values["images"] for pk, values in wanted.items() if "images" in values})
         ProductPriceChange.objects.bulk_create(prices)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable
 
@@ -153,6 +154,18 @@ def _apply(wallet: Wallet, *, kind: str, amount: Decimal, held: Decimal = Decima
            reference: str = "", memo: str = "") -> LedgerEntry:
     """Change a *locked* wallet by (``amount``, ``held``), append the ledger entry, publish.
     Raises ``insufficient_funds`` / ``wallet_limit_exceeded`` (nothing written)."""
+    entry = _change(wallet, kind=kind, amount=amount, held=held, reference=reference, memo=memo)
+    wallet.save(update_fields=["balance", "held_balance", "version", "updated_at"])
+    entry.save(force_insert=True)
+    publish(topic=USER_TOPIC.name(wallet.user_id), event=WalletUpdated.build(wallet_data(wallet)))
+    return entry
+
+
+def _change(wallet: Wallet, *, kind: str, amount: Decimal, held: Decimal = Decimal("0.00"), reference: str = "",
+            memo: str = "", now: datetime | None = None) -> LedgerEntry:
+    """Change a *locked* wallet by (``amount``, ``held``) in memory and return its ledger entry,
+    unsaved: the one rule of every balance change, written by :func:`_apply` row by row and by
+    :func:`wallets_set_holds` in bulk. Raises ``insufficient_funds`` / ``wallet_limit_exceeded``."""
     if wallet.balance + amount > MAX_BALANCE:
         raise _limit_exceeded(wallet, wallet.currency)
     wallet.balance += amount
@@ -164,14 +177,9 @@ def _apply(wallet: Wallet, *, kind: str, amount: Decimal, held: Decimal = Decima
             extra={"available": f"{wallet.available:.2f}", "currency": wallet.currency},
         )
     wallet.version += 1
-    wallet.updated_at = timezone.now()
-    wallet.save(update_fields=["balance", "held_balance", "version", "updated_at"])
-    entry = LedgerEntry.objects.create(
-        wallet=wallet, kind=kind, amount=amount, held_amount=held, balance_after=wallet.balance,
-        held_after=wallet.held_balance, reference=reference[:80], memo=memo[:200],
-    )
-    publish(topic=USER_TOPIC.name(wallet.user_id), event=WalletUpdated.build(wallet_data(wallet)))
-    return entry
+    wallet.updated_at = now or timezone.now()
+    return LedgerEntry(wallet=wallet, kind=kind, amount=amount, held_amount=held, balance_after=wallet.balance,
+                       held_after=wallet.held_balance, reference=reference[:80], memo=memo[:200])
 
 
 def _insufficient(wallet: Wallet, needed: Decimal) -> Conflict:
@@ -288,12 +296,8 @@ def wallets_set_holds(*, reference: str, amounts: dict[tuple[Any, str], Decimal]
     now = timezone.now()
     entries, holds, new_holds = [], [], []
     for wallet, amount, delta in changes:
-        wallet.held_balance += delta
-        wallet.version += 1
-        wallet.updated_at = now
-        entries.append(LedgerEntry(wallet=wallet, kind=LedgerKind.HOLD if delta > 0 else LedgerKind.RELEASE,
-                                   amount=Decimal("0.00"), held_amount=delta, balance_after=wallet.balance,
-                                   held_after=wallet.held_balance, reference=reference[:80]))
+        entries.append(_change(wallet, kind=LedgerKind.HOLD if delta > 0 else LedgerKind.RELEASE,
+                               amount=Decimal("0.00"), held=delta, reference=reference, now=now))
         if wallet.hold_id is None:
             new_holds.append(WalletHold(wallet=wallet, reference=reference, amount=amount))
         elif amount == 0:

@@ -2,12 +2,14 @@
  * What the after-sales panels (returns, reviews, tickets) share at mount: one request each per
  * signed-in session instead of one per panel.
  *
- *  - staffStores(session, me) → Promise<[vendor]>: the stores the user is staff of (GET
- *    /api/v1/vendors/: those whose private `owner_id` the caller sees; empty for marketplace
+ *  - staffStores(session, me) → Promise<[vendor]>: the stores the user is staff of (every page
+ *    of GET /api/v1/vendors/: those whose private `owner_id` the caller sees; empty for marketplace
  *    admins, who see every store's private fields without being its staff);
  *  - deliveredOrders(session) → Promise<[order]>: the user's delivered orders, newest first
  *    (GET /api/v1/orders/?status=delivered).
  */
+
+import { allPages } from "./desk.js";
 
 const memo = new WeakMap(); // session → Map(key → Promise)
 
@@ -24,7 +26,7 @@ function once(session, key, load) {
 
 export function staffStores(session, me) {
   if ((me.roles || []).includes("admin")) return Promise.resolve([]);
-  return once(session, "stores", async () => ((await session.api("vendors/?limit=50")).results || []).filter((v) => v.owner_id));
+  return once(session, "stores", async () => (await allPages(session, "vendors/?limit=100")).filter((v) => v.owner_id));
 }
 
 export function deliveredOrders(session) {
