@@ -76,6 +76,9 @@ from realtime import direct
 logger = logging.getLogger(__name__)
 
 ACCESS_TTL_SECONDS = 300
+#: the flush loop's shortest sleep (seconds): at most 100 flush rounds a second however many
+#: windows open
+FLUSH_MIN_SLEEP_S = 0.01
 STATE_TTL_SECONDS = 2 * 24 * 3600
 GROUP = "persist"
 ACTIVE = ("assigned", "picked_up", "en_route", "arriving")
@@ -164,7 +167,9 @@ return out
 
 # KEYS: flush set; ARGV: 1 now ms, 2 interval ms, 3 limit, 4 key prefix ("dl:"), 5 due at most (ms),
 # 6 one delivery id (optional). Returns [[delivery id, pending json, dlat, dlon, speed...], ...] of
-# the points to send now.
+# the points to send now. The throttle keeps a grid: a point flushed late is recorded as sent when
+# its window opened, so the broadcasts of a courier reporting every second come every interval,
+# not every interval plus the flush's delay.
 FLUSH_LUA = """
 local now, interval = tonumber(ARGV[1]), tonumber(ARGV[2])
 local ids
@@ -182,7 +187,12 @@ for _, did in ipairs(ids) do
       redis.call('HDEL', pk, 'pend')
       local pend = cjson.decode(p[1])
       if (not p[3]) or tonumber(pend.us) > tonumber(p[3]) then
-        redis.call('HSET', pk, 'bat', now, 'bts', pend.us)
+        -- on the broadcast grid: the window that opened at bat + interval counts as this send's
+        -- time, so a late flush does not push every later window back (unless it missed a whole
+        -- interval: then the grid starts again now)
+        local at = now
+        if bat and now - (bat + interval) < interval then at = bat + interval end
+        redis.call('HSET', pk, 'bat', at, 'bts', pend.us)
         local row = {did, p[1], p[4] or '', p[5] or ''}
         for _, s in ipairs(redis.call('LRANGE', ARGV[4] .. did .. ':spd', 0, 4)) do table.insert(row, s) end
         table.insert(out, row)
@@ -645,8 +655,9 @@ def ensure_worker() -> None:
 
 
 async def run_worker(*, publish_flushed=None) -> None:
-    """Forever, as two tasks so that a slow batch never delays a flush: every
-    ``DELIVERY_FLUSH_INTERVAL_S`` (0.1 s) send the pending points whose throttle window opened;
+    """Forever, as two tasks so that a slow batch never delays a flush: send the pending points
+    whose throttle window opened, waking when the earliest window opens (checked at least every
+    ``DELIVERY_FLUSH_INTERVAL_S``, 0.1 s, and at most every ``FLUSH_MIN_SLEEP_S``, 10 ms);
     every ``DELIVERY_PERSIST_INTERVAL_S`` (0.5 s, at most 1 s) persist what the stream holds
     (taking over entries a dead consumer left idle for ``DELIVERY_PERSIST_CLAIM_IDLE_S``,
     checked every 5 s). Errors (Redis or PostgreSQL down) are logged and retried on the next
@@ -656,18 +667,30 @@ async def run_worker(*, publish_flushed=None) -> None:
     await asyncio.gather(_flush_loop(publish_flushed or publish_flushed_async), _persist_loop())
 
 
+async def next_due_async() -> float | None:
+    """When the earliest pending window opens, as a Unix time in seconds (``None``: nothing is
+    pending), from the flush set on the event loop's client. Raises ``redis.RedisError``."""
+    first = await direct.async_client().zrange(flush_key(), 0, 0, withscores=True)
+    return first[0][1] / 1000.0 if first else None
+
+
 async def _flush_loop(publish_flushed) -> None:
     every = cfg("DELIVERY_FLUSH_INTERVAL_S", 0.1)
+    shortest = min(every, FLUSH_MIN_SLEEP_S)
     while True:
+        pause = every
         try:
             for flushed in await take_due_async(now=datetime.now(timezone.utc)):
                 await publish_flushed(flushed)
+            due = await next_due_async()
+            if due is not None:
+                pause = min(every, max(shortest, due - time.time()))
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - an outage must not end the worker; retried next round
             logger.exception("delivery tracking worker: flush failed; retrying")
-            await asyncio.sleep(1.0)
-        await asyncio.sleep(every)
+            pause = 1.0
+        await asyncio.sleep(pause)
 
 
 async def _persist_loop() -> None:

@@ -5,6 +5,7 @@ dead consumer left; a status change drops the cached access so the next point se
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -126,3 +127,39 @@ def test_the_flush_sends_the_newest_held_point_once_its_window_opens(claimed):
     due = tracking.take_due(now=t0 + timedelta(seconds=2.0))
     assert [f.point["lat"] for f in due] == [pytest.approx(PICK[0] + 0.0002)] and due[0].speeds == (4.0, 4.0, 5.0)  # newest first
     assert tracking.take_due(now=t0 + timedelta(seconds=5)) == []
+
+
+def test_a_late_flush_keeps_the_broadcast_grid(claimed):
+    """Newest point once per interval on a fixed grid: a flush 80 ms late does not move the next
+    window 80 ms later (it used to, so a courier's broadcasts drifted by the flush delay every
+    interval); a flush a whole interval late starts the grid again instead of sending twice."""
+    d, c = claimed
+    tracking.load_access(delivery_id=d.pk)
+    t0 = timezone.now() - timedelta(seconds=60)
+    at = lambda s: t0 + timedelta(seconds=s)  # noqa: E731
+    assert send(d, c, point(at(0), *PICK), at(0)).send == "now"
+    assert send(d, c, point(at(1), PICK[0] + 0.0001, PICK[1]), at(1)).send == "deferred"
+    assert len(tracking.take_due(now=at(2.08))) == 1  # the window opened at 2.0
+    assert send(d, c, point(at(3), PICK[0] + 0.0002, PICK[1]), at(3)).send == "deferred"
+    assert tracking.take_due(now=at(3.99)) == []
+    assert [f.point["lat"] for f in tracking.take_due(now=at(4.0))] == [pytest.approx(PICK[0] + 0.0002)]
+
+    assert send(d, c, point(at(5), PICK[0] + 0.0003, PICK[1]), at(5)).send == "deferred"
+    assert len(tracking.take_due(now=at(8.5))) == 1  # opened at 6.0: missed by more than an interval
+    assert send(d, c, point(at(9), PICK[0] + 0.0004, PICK[1]), at(9)).send == "deferred"
+    assert tracking.take_due(now=at(10.49)) == []
+    assert len(tracking.take_due(now=at(10.5))) == 1
+
+
+def test_the_worker_knows_when_the_earliest_window_opens(claimed):
+    """The flush loop sleeps until the earliest held-back point's window opens (bounded to
+    10–100 ms), so a point leaves within milliseconds of its window, not up to 100 ms later."""
+    d, c = claimed
+    tracking.load_access(delivery_id=d.pk)
+    assert asyncio.run(tracking.next_due_async()) is None
+    t0 = timezone.now() - timedelta(seconds=10)
+    send(d, c, point(t0, *PICK), t0)
+    send(d, c, point(t0 + timedelta(seconds=1), PICK[0] + 0.0001, PICK[1]), t0 + timedelta(seconds=1))
+    assert asyncio.run(tracking.next_due_async()) == pytest.approx((t0 + timedelta(seconds=2)).timestamp(), abs=0.002)
+    tracking.take_due(now=t0 + timedelta(seconds=2))
+    assert asyncio.run(tracking.next_due_async()) is None
