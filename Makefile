@@ -31,7 +31,7 @@ test: install
 # on real recorded input; bench/README.md. `make bench-hot ARGS=--quick` is a smoke run.
 bench: install
 	$(BIN)/python bench/gateway.py
-	$(BIN)/python bench/hot_paths.py
+	$(BIN)/python bench/hot_paths.py --readme
 	$(BIN)/python bench/memory_churn.py
 
 bench-hot: install

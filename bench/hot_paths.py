@@ -18,7 +18,9 @@ Each path climbs an offered-rate ladder (1/64 … 2 × the issue's goal), repeat
 (``--repeat``) and runs the goal step once more against the baseline server. Steps above two
 consecutive saturated ones are skipped, except the goal step. Writes
 ``bench/results/hot_paths.json``, ``hot_paths.md``, ``hot_paths-<path>.png`` (latency against
-offered rate) and ``hot_paths.profile-<path>.txt`` (py-spy, Daphne, goal step).
+offered rate) and ``hot_paths.profile-<path>.txt`` (py-spy, Daphne, goal step); with
+``--readme`` (``make bench``) also the README's table of the hot paths against issue 16's goals.
+``--from-json results/<name>.json`` writes the reports of a saved run again without running.
 """
 
 from __future__ import annotations
@@ -154,7 +156,14 @@ def main() -> None:
                         help="longest wait for that, seconds (default 90; --quick 0: never wait)")
     parser.add_argument("--label", default="", help="what this run measures (written in the report's title)")
     parser.add_argument("--out", default=str(RESULTS_DIR / "hot_paths.json"))
+    parser.add_argument("--readme", action="store_true",
+                        help="rewrite the README's hot-path table from this run (make bench does)")
+    parser.add_argument("--from-json", type=Path, default=None,
+                        help="run nothing: write the Markdown, plots (and with --readme the README table) of a saved run")
     args = parser.parse_args()
+    if args.from_json:
+        write_reports(json.loads(args.from_json.read_text()), args.from_json, readme=args.readme)
+        return
     # SIGTERM, and SIGINT even when started in the background, stop the run through the
     # ``finally`` below, which stops every process and server this run started
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -237,11 +246,22 @@ def main() -> None:
     })
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1, default=str) + "\n")
-    from bench.hot.report import markdown, plots
+    write_reports(results, out, readme=args.readme)
+
+
+def write_reports(results: dict, out: Path, *, readme: bool) -> None:
+    """``<out>.md`` and the plots beside ``out`` (the run's JSON); with ``readme``, the README's
+    hot-path table (``bench.hot.report.readme_section``) too. A quick run never touches the README."""
+    from bench.hot.report import markdown, plots, readme_section, update_readme
 
     made = plots(results, out.parent, stem=out.stem)
-    out.with_suffix(".md").write_text(markdown(results, images=made))
-    print(out.with_suffix(".md").read_text())
+    md = out.with_suffix(".md")
+    md.write_text(markdown(results, images=made))
+    print(md.read_text())
+    if readme and not results.get("quick"):
+        target = BASE_DIR / "README.md"
+        update_readme(target, readme_section(results, report=os.path.relpath(md.resolve(), BASE_DIR)))
+        log(f"README.md: hot-path table written from {md.name}")
 
 
 if __name__ == "__main__":

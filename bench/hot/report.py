@@ -348,3 +348,105 @@ def plots(r: dict, folder: Path, *, stem: str) -> list[str]:
         plt.close(fig)
         made.append(name)
     return made
+
+
+#: issue 16's "measured" column: the rate and latency of each path before its changes
+BEFORE = {
+    "couriers": "74–75 positions/s accepted of 300 couriers at 1 Hz; `location` rtt p99 4.1–4.6 s",
+    "bids-many": "256 round trips/s, rtt p99 168 ms (`make bench` \"commands saturated\", 32 sockets)",
+    "bids-hot": "87.7 round trips/s, rtt p99 352 ms (16 bidders, one auction)",
+    "chat": "35 msg/s, rtt p99 322 ms",
+}
+README_BEGIN = "<!-- hot-paths:begin -->"
+README_END = "<!-- hot-paths:end -->"
+
+
+def _achieved_key(path: str) -> str:
+    return "completed_per_s" if path.startswith("bids") else "accepted_per_s"
+
+
+def _median(values: list) -> float | None:
+    v = [x for x in values if x is not None]
+    return median(v) if v else None
+
+
+def verdicts(r: dict) -> dict[str, dict[str, Any]]:
+    """Each path's goal checked against issue 16's targets, from a ``hot_paths.json`` dict.
+
+    Returns ``{path: {"achieved", "offered", "rtt_p99_ms", "half", "checks", "met"}}``:
+    ``achieved`` the median over the goal runs (per second), ``half`` the step at half the goal
+    rate (``{"achieved", "rtt_p99_ms"}``, or ``None`` when it did not run), ``checks`` a list of
+    ``(what, ok)``. The rate counts as reached at 95 % of the goal (a step's window catches
+    commands at its edges). Couriers: rtt p99 ≤ 100 ms, watcher ≤ 250 ms above the intended
+    broadcast, nothing lost or stored twice; bids and chat: the goal rate, and rtt p99 ≤ 50 ms at
+    half of it. Source: issue 16's table of goals."""
+    out: dict[str, dict[str, Any]] = {}
+    targets = r.get("targets", {})
+    for path, p in r["paths"].items():
+        runs = goal_runs(p)
+        if not runs:
+            continue
+        key = _achieved_key(path)
+        t = targets.get(path, {})
+        achieved = _median([x[key] for x in runs])
+        offered = _median([x["offered_per_s"] for x in runs])
+        rtt99 = _median([x["rtt_p99_ms"] for x in runs])
+        checks: list[tuple[str, bool]] = []
+        half = None
+        if path == "couriers":
+            late99 = _median([x.get("watcher_late_p99_ms") for x in runs])
+            lost = sum(x["persistence"]["missing"] + x["persistence"]["duplicates"] for x in runs)
+            checks += [(f"{p['goal']} couriers: ≥ 95 % of the offered {f(offered)}/s accepted", achieved >= 0.95 * offered),
+                       (f"rtt p99 ≤ {t.get('rtt_p99_ms', 100)} ms", rtt99 is not None and rtt99 <= t.get("rtt_p99_ms", 100)),
+                       (f"watcher p99 ≤ {t.get('watcher_late_p99_ms', 250)} ms above schedule",
+                        late99 is not None and late99 <= t.get("watcher_late_p99_ms", 250)),
+                       ("no point lost or stored twice", lost == 0)]
+        else:
+            goal = p["goal"]
+            checks.append((f"≥ {goal:,g} {p['unit']}", achieved >= 0.95 * goal))
+            hs = [s for s in p["steps"] if abs(s["offered_per_s"] - goal / 2) <= 0.05 * goal / 2 or s.get("load") == goal / 2]
+            if hs:
+                half = {"achieved": hs[0][key], "rtt_p99_ms": hs[0]["rtt_p99_ms"]}
+            limit = t.get("half_rtt_p99_ms", 50)
+            checks.append((f"rtt p99 ≤ {limit} ms at half the goal", half is not None and half["rtt_p99_ms"] <= limit))
+        out[path] = {"achieved": achieved, "offered": offered, "rtt_p99_ms": rtt99, "half": half, "runs": len(runs),
+                     "checks": checks, "met": all(ok for _, ok in checks)}
+    return out
+
+
+def readme_section(r: dict, *, report: str) -> str:
+    """The README's table of the hot paths (between :data:`README_BEGIN` and
+    :data:`README_END`), rendered from one run. ``report``: the run's Markdown, relative to the
+    README."""
+    g = r["git"]
+    v = verdicts(r)
+    lines = [README_BEGIN,
+             f"Written by `bench/hot_paths.py --readme` from its run of {r['generated_at']} (code of commit "
+             f"`{(g.get('code_commit') or g['commit'])[:12]}`, {r['wall_seconds']:.0f} s, load average "
+             f"{r['load_average_start'][0]:g} at the start and {r['load_average_end'][0]:g} at the end; report: "
+             f"[{report}]({report})). *Before* is issue 16's measurement of the code before its changes.", "",
+             "| path (goal) | before | achieved at the goal (median of runs) | rtt p99 at the goal | at half the goal: achieved, rtt p99 | targets | met |",
+             "|---|---|---|---|---|---|---|"]
+    for path, x in v.items():
+        p = r["paths"][path]
+        goal = f"{p['goal']} couriers at ~1 Hz" if path == "couriers" else f"{p['goal']:,g} {p['unit']}"
+        unit = "positions/s" if path == "couriers" else ("msg/s" if path == "chat" else "bids/s")
+        half = (f"{f(x['half']['achieved'])} {unit}, {f(x['half']['rtt_p99_ms'])} ms" if x["half"] else "–")
+        checks = "; ".join(f"{what}: {'yes' if ok else '**no**'}" for what, ok in x["checks"])
+        lines.append(f"| {path} ({goal}) | {BEFORE.get(path, '–')} | {f(x['achieved'])} {unit} of {f(x['offered'])} offered "
+                     f"({x['runs']} run{'s' if x['runs'] != 1 else ''}) | {f(x['rtt_p99_ms'])} ms | {half} | {checks} | "
+                     f"{'met' if x['met'] else '**not met**'} |")
+    lines.append(README_END)
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, section: str) -> None:
+    """Replace the text between the markers in ``readme`` with ``section`` (which carries them).
+
+    Raises ``ValueError`` when the README lacks either marker or has them out of order; the file
+    is then left as it was."""
+    text = readme.read_text()
+    start, end = text.find(README_BEGIN), text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"{readme}: no {README_BEGIN} … {README_END} block to replace")
+    readme.write_text(text[:start] + section + text[end + len(README_END):])
