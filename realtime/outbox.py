@@ -12,7 +12,7 @@ Redis list; :func:`mark_delivered` (the beat's :func:`sweep`, every 2 s) marks t
 published in PostgreSQL in batches, one ``UPDATE`` per 5,000 rows. So a command costs the one
 commit of its own transaction; before, the relay ran a second transaction per command (lock
 the pending rows, append, fan out, mark, commit: 57 % of the command path in
-``bench/results/hot_paths.md``, before).
+``bench/results/hot_paths-before.md``).
 
 The guarantees:
 
