@@ -520,7 +520,8 @@ DELIVERY_OPEN_DROPOFF_CELL_M = env.float("DELIVERY_OPEN_DROPOFF_CELL_M", default
 DELIVERY_DEFAULT_PICKUP = (52.520008, 13.404954)
 #: Redis-first positions (delivery.tracking): key prefix; duplicates are caught among this many
 #: recent points per delivery (the database's unique key catches older ones); the gateway's worker
-#: sends throttled points every FLUSH_INTERVAL_S and writes buffered points every PERSIST_INTERVAL_S
+#: sends throttled points when their window opens (checking at least every FLUSH_INTERVAL_S) and
+#: writes buffered points every PERSIST_INTERVAL_S
 #: (capped at 1 s); entries a dead process read but did not store are taken over after CLAIM_IDLE_S
 DELIVERY_REDIS_PREFIX = env("DELIVERY_REDIS_PREFIX", default="dl")
 DELIVERY_DEDUPE_WINDOW = env.int("DELIVERY_DEDUPE_WINDOW", default=1000)

@@ -37,9 +37,9 @@ settings; every threshold is a setting), per point in device-time order:
   stored as rejected (``jump``), not part of the path, not broadcast.
 
 Watchers get ``delivery.location`` at most once per ``DELIVERY_BROADCAST_INTERVAL_S`` (2 s) per
-delivery, the newest point winning: a point inside the window waits in Redis and the gateway's
-worker sends the newest one within 0.1 s of the window opening (the beat tick is the backstop;
-no task per point). Within ``DELIVERY_ARRIVING_RADIUS_M`` (300 m) of the drop-off the status
+delivery, the newest point winning, on a fixed 2 s grid: a point inside the window waits in
+Redis and the gateway's worker, which wakes when the earliest window opens, sends the newest one
+(the beat tick is the backstop; no task per point). Within ``DELIVERY_ARRIVING_RADIUS_M`` (300 m) of the drop-off the status
 becomes ``arriving`` by itself and the buyer is notified. No point for
 ``DELIVERY_STALE_AFTER_S`` (60 s) → ``delivery.courier_stale``; the next good point →
 ``delivery.courier_live``. These status changes run in transactions under the row lock.
@@ -986,7 +986,7 @@ async def publish_flushed_async(flushed: tracking.Flushed) -> None:
 
 def deliveries_tick(*, now: datetime | None = None) -> dict[str, int]:
     """Beat, every second: flush held-back points a second overdue (the gateways' workers send
-    them within 0.1 s; this is the backstop), persist buffered points a dead gateway left behind
+    them as each window opens; this is the backstop), persist buffered points a dead gateway left behind
     (``delivery.tracking.persist_pending``), mark couriers silent for
     ``DELIVERY_STALE_AFTER_S`` (60 s) stale (``delivery.courier_stale``)."""
     now = now or timezone.now()
