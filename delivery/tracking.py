@@ -166,8 +166,9 @@ return out
 """
 
 # KEYS: flush set; ARGV: 1 now ms, 2 interval ms, 3 limit, 4 key prefix ("dl:"), 5 due at most (ms),
-# 6 one delivery id (optional). Returns [[delivery id, pending json, dlat, dlon, speed...], ...] of
-# the points to send now. The throttle keeps a grid: a point flushed late is recorded as sent when
+# 6 one delivery id (optional). Returns {[[delivery id, pending json, dlat, dlon, speed...], ...],
+# when the earliest window still pending opens (ms; false: none)}: the points to send now, and
+# when the flush loop should look again. The throttle keeps a grid: a point flushed late is recorded as sent when
 # its window opened, so the broadcasts of a courier reporting every second come every interval,
 # not every interval plus the flush's delay.
 FLUSH_LUA = """
@@ -200,7 +201,8 @@ for _, did in ipairs(ids) do
     end
   end
 end
-return out
+local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {out, nxt[2] or false}
 """
 
 # KEYS: acc, gen, pos; ARGV: 1 generation seen before the read ('' = none), 2 carrier, 3 active,
@@ -315,9 +317,10 @@ class Flushed:
     speeds: tuple[float, ...]
 
 
-def _flushed(rows: list) -> list[Flushed]:
+def _flushed(raw: list) -> list[Flushed]:
+    """The points of a flush script's reply (``[rows, next due]``)."""
     out = []
-    for row in rows:
+    for row in raw[0]:
         row = [r.decode() if isinstance(r, bytes) else r for r in row]
         pend = _decode_pending(row[1])
         dropoff = (float(row[2]), float(row[3])) if row[2] != "" else None
@@ -400,10 +403,13 @@ def take_due(*, now: datetime, delivery_id: Any = None, limit: int = 200, overdu
     return _flushed(_script("flush")(keys=keys, args=args))
 
 
-async def take_due_async(*, now: datetime, limit: int = 200) -> list[Flushed]:
-    """:func:`take_due` for every delivery, on the event loop's asyncio client."""
+async def take_due_async(*, now: datetime, limit: int = 200) -> tuple[list[Flushed], float | None]:
+    """:func:`take_due` for every delivery, on the event loop's asyncio client; also when the
+    earliest window still pending opens, as a Unix time in seconds (``None``: nothing is
+    pending), read by the same script."""
     keys, args = _flush_call(now, None, limit)
-    return _flushed(await _ascript("flush")(keys=keys, args=args))
+    raw = await _ascript("flush")(keys=keys, args=args)
+    return _flushed(raw), (float(raw[1]) / 1000.0 if raw[1] else None)
 
 
 # --- access: loaded from the database, dropped when it changes ----------------------------------
@@ -667,22 +673,15 @@ async def run_worker(*, publish_flushed=None) -> None:
     await asyncio.gather(_flush_loop(publish_flushed or publish_flushed_async), _persist_loop())
 
 
-async def next_due_async() -> float | None:
-    """When the earliest pending window opens, as a Unix time in seconds (``None``: nothing is
-    pending), from the flush set on the event loop's client. Raises ``redis.RedisError``."""
-    first = await direct.async_client().zrange(flush_key(), 0, 0, withscores=True)
-    return first[0][1] / 1000.0 if first else None
-
-
 async def _flush_loop(publish_flushed) -> None:
     every = cfg("DELIVERY_FLUSH_INTERVAL_S", 0.1)
     shortest = min(every, FLUSH_MIN_SLEEP_S)
     while True:
         pause = every
         try:
-            for flushed in await take_due_async(now=datetime.now(timezone.utc)):
+            flushed_points, due = await take_due_async(now=datetime.now(timezone.utc))
+            for flushed in flushed_points:
                 await publish_flushed(flushed)
-            due = await next_due_async()
             if due is not None:
                 pause = min(every, max(shortest, due - time.time()))
         except asyncio.CancelledError:

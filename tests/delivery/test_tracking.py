@@ -153,13 +153,15 @@ def test_a_late_flush_keeps_the_broadcast_grid(claimed):
 
 def test_the_worker_knows_when_the_earliest_window_opens(claimed):
     """The flush loop sleeps until the earliest held-back point's window opens (bounded to
-    10–100 ms), so a point leaves within milliseconds of its window, not up to 100 ms later."""
+    10–100 ms), so a point leaves within milliseconds of its window, not up to 100 ms later; the
+    flush script itself says when that is."""
     d, c = claimed
     tracking.load_access(delivery_id=d.pk)
-    assert asyncio.run(tracking.next_due_async()) is None
     t0 = timezone.now() - timedelta(seconds=10)
+    assert asyncio.run(tracking.take_due_async(now=t0)) == ([], None)
     send(d, c, point(t0, *PICK), t0)
     send(d, c, point(t0 + timedelta(seconds=1), PICK[0] + 0.0001, PICK[1]), t0 + timedelta(seconds=1))
-    assert asyncio.run(tracking.next_due_async()) == pytest.approx((t0 + timedelta(seconds=2)).timestamp(), abs=0.002)
-    tracking.take_due(now=t0 + timedelta(seconds=2))
-    assert asyncio.run(tracking.next_due_async()) is None
+    taken, due = asyncio.run(tracking.take_due_async(now=t0 + timedelta(seconds=1.5)))
+    assert taken == [] and due == pytest.approx((t0 + timedelta(seconds=2)).timestamp(), abs=0.002)
+    taken, due = asyncio.run(tracking.take_due_async(now=t0 + timedelta(seconds=2)))
+    assert len(taken) == 1 and due is None
